@@ -1,0 +1,110 @@
+/*
+ * cli.h: what the `blobmill` subcommands share: the command table entry,
+ * the credential options every command accepts, and error reporting.
+ * Each subcommand lives in its own cmd_*.c file.
+ */
+#ifndef BM_CLI_H
+#define BM_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "bm_blob.h"
+#include "bm_config.h"
+#include "bm_error.h"
+
+/* A subcommand: argv[0] is the subcommand's name. Returns the exit code. */
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Exit codes of every subcommand. */
+enum {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAILURE = 1, /* the operation failed (service, network, tasks) */
+	CLI_EXIT_USAGE = 2,   /* bad command line or configuration */
+};
+
+/*
+ * Credential options, shared by all commands: --config-file=FILE,
+ * --account=NAME, --endpoint=URL, --use-https=true|false, --ca-cert-file,
+ * --insecure, --max-retry, --max-retry-interval-in-seconds. The key and SAS
+ * are never options (they would show in `ps`): they come from the config
+ * file or the environment.
+ * Use CLI_CRED_LONGOPTS inside a getopt_long option array and pass every
+ * option value >= CLI_OPT_CRED_FIRST to cli_cred_option().
+ */
+enum {
+	CLI_OPT_CRED_FIRST = 0x1000,
+	CLI_OPT_CONFIG_FILE = CLI_OPT_CRED_FIRST,
+	CLI_OPT_ACCOUNT,
+	CLI_OPT_ENDPOINT,
+	CLI_OPT_USE_HTTPS,
+	CLI_OPT_CA_CERT,
+	CLI_OPT_INSECURE,
+	CLI_OPT_MAX_RETRY,
+	CLI_OPT_MAX_RETRY_INTERVAL,
+	CLI_OPT_CRED_LAST,
+};
+
+#define CLI_CRED_LONGOPTS                                                      \
+	{"config-file", required_argument, NULL, CLI_OPT_CONFIG_FILE},         \
+	{"account", required_argument, NULL, CLI_OPT_ACCOUNT},                 \
+	{"endpoint", required_argument, NULL, CLI_OPT_ENDPOINT},               \
+	{"use-https", required_argument, NULL, CLI_OPT_USE_HTTPS},             \
+	{"ca-cert-file", required_argument, NULL, CLI_OPT_CA_CERT},            \
+	{"insecure", no_argument, NULL, CLI_OPT_INSECURE},                     \
+	{"max-retry", required_argument, NULL, CLI_OPT_MAX_RETRY},             \
+	{"max-retry-interval-in-seconds", required_argument, NULL,             \
+	 CLI_OPT_MAX_RETRY_INTERVAL}
+
+struct cli_cred {
+	const char *config_file;
+	const char *account;
+	const char *endpoint;
+	const char *use_https; /* "true"/"false" or NULL */
+	const char *ca_cert_file;
+	bool insecure;
+	int max_retry;          /* -1: default */
+	int max_retry_interval; /* seconds, -1: default */
+};
+
+void cli_cred_init(struct cli_cred *c);
+
+/* Handles one credential option; -1 (message printed) on a bad value. */
+int cli_cred_option(struct cli_cred *c, int opt, const char *arg);
+
+/*
+ * Loads the configuration (file, then environment, then the options) and
+ * validates it with bm_config_finish, then makes the Azure client. On
+ * failure prints one line "blobmill: ..." and returns NULL.
+ * cfg_out (may be NULL) receives the finished configuration; the caller
+ * releases it with bm_config_release.
+ */
+struct bm_blob_client *cli_open_client(const struct cli_cred *c,
+				       struct bm_config *cfg_out);
+
+/* Prints "blobmill: WHAT: ERR-MSG" (or "blobmill: WHAT: CATEGORY") to
+ * stderr, one line. */
+void cli_report(const char *what, const struct bm_error *err);
+
+/* Prints "blobmill: " + message + "\n" to stderr. */
+void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- storage commands (cmd_storage.c) --- */
+int cmd_ls(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_put(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_mb(int argc, char **argv);
+int cmd_rb(int argc, char **argv);
+
+/* --- task commands (cmd_tasks.c, cmd_run.c) --- */
+
+/* --- Azure Batch (cmd_submit.c) --- */
+
+/* --- pool JSON (cmd_pool.c) --- */
+
+#endif

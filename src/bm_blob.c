@@ -45,9 +45,9 @@ struct upload {
 	size_t nblocks;
 
 	pthread_mutex_t lock; /* guards next, failed, err */
-	size_t next;          /* next block to send */
+	size_t next;	      /* next block to send */
 	bool failed;
-	struct bm_error err;  /* the first failure */
+	struct bm_error err; /* the first failure */
 };
 
 static void *upload_worker(void *arg)
@@ -69,11 +69,11 @@ static void *upload_worker(void *arg)
 		body.fd = u->fd;
 		body.offset = (uint64_t)i * u->block_size;
 		body.len = u->len - body.offset < u->block_size
-				   ? u->len - body.offset
-				   : u->block_size;
+			       ? u->len - body.offset
+			       : u->block_size;
 		bm_error_clear(&e);
-		if (u->c->ops->put_block(u->c, u->container, u->name,
-					 u->ids[i], &body, &e) < 0) {
+		if (u->c->ops->put_block(u->c, u->container, u->name, u->ids[i],
+					 &body, &e) < 0) {
 			pthread_mutex_lock(&u->lock);
 			if (!u->failed) {
 				u->failed = true;
@@ -97,8 +97,8 @@ static char **make_block_ids(size_t n)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		snprintf(raw, sizeof(raw), "blobmill-%08zu", i);
-		ids[i] = bm_base64_encode((const unsigned char *)raw,
-					  strlen(raw));
+		ids[i] =
+		    bm_base64_encode((const unsigned char *)raw, strlen(raw));
 		if (!ids[i]) {
 			while (i--)
 				free(ids[i]);
@@ -160,10 +160,11 @@ int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 		block_size *= 2;
 	if (block_size > BM_MAX_BLOCK_SIZE ||
 	    (len + block_size - 1) / block_size > BM_MAX_BLOCKS) {
-		bm_error_set(err, BM_ERR_TOO_LARGE,
-			     "cannot upload '%s/%.80s': %llu bytes is more than "
-			     "a block blob holds",
-			     container, name, (unsigned long long)len);
+		bm_error_set(
+		    err, BM_ERR_TOO_LARGE,
+		    "cannot upload '%s/%.80s': %llu bytes is more than "
+		    "a block blob holds",
+		    container, name, (unsigned long long)len);
 		return -1;
 	}
 	memset(&u, 0, sizeof(u));

@@ -67,9 +67,9 @@ static int check_container_name(const char *container, struct bm_error *err)
 	size_t n = container ? strlen(container) : 0, i;
 	bool ok = n >= 3 && n <= 63;
 
-	if (container && (strcmp(container, "$root") == 0 ||
-			  strcmp(container, "$logs") == 0 ||
-			  strcmp(container, "$web") == 0))
+	if (container &&
+	    (strcmp(container, "$root") == 0 ||
+	     strcmp(container, "$logs") == 0 || strcmp(container, "$web") == 0))
 		return 0;
 	for (i = 0; ok && i < n; i++) {
 		char ch = container[i];
@@ -77,7 +77,8 @@ static int check_container_name(const char *container, struct bm_error *err)
 		if (ch == '-')
 			ok = i > 0 && i + 1 < n && container[i - 1] != '-';
 		else
-			ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+			ok = (ch >= 'a' && ch <= 'z') ||
+			     (ch >= '0' && ch <= '9');
 	}
 	if (ok)
 		return 0;
@@ -170,8 +171,8 @@ static const char *hdr_own(struct hdrs *h, char *s)
 static int add_put_headers(struct hdrs *h, const struct bm_put_opts *o,
 			   const char *ctype_header, struct bm_error *err)
 {
-	const char *ctype = o && o->content_type ? o->content_type
-						  : "application/octet-stream";
+	const char *ctype =
+	    o && o->content_type ? o->content_type : "application/octet-stream";
 	size_t i;
 
 	hdr_add(h, ctype_header, ctype);
@@ -184,7 +185,8 @@ static int add_put_headers(struct hdrs *h, const struct bm_put_opts *o,
 		bool ok = k[0] && !(k[0] >= '0' && k[0] <= '9');
 
 		for (p = k; ok && *p; p++)
-			ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			ok = (*p >= 'a' && *p <= 'z') ||
+			     (*p >= 'A' && *p <= 'Z') ||
 			     (*p >= '0' && *p <= '9') || *p == '_';
 		for (p = v; ok && *p; p++)
 			ok = *p >= 0x20 && *p < 0x7f;
@@ -239,8 +241,8 @@ static int perform(struct azure *az, const struct call *call,
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return -1;
 	}
-	url = bm_blob_url(az->endpoint, call->container, call->name,
-			  call->query);
+	url =
+	    bm_blob_url(az->endpoint, call->container, call->name, call->query);
 	if (!url) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return -1;
@@ -299,8 +301,8 @@ static bool resume_wait(struct azure *az, int attempt, long start_ms,
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	delay = bm_retry_delay_ms(&az->retry, attempt, -1, now - start_ms,
-				  seed);
+	delay =
+	    bm_retry_delay_ms(&az->retry, attempt, -1, now - start_ms, seed);
 	if (delay < 0)
 		return false;
 	ts.tv_sec = delay / 1000;
@@ -323,9 +325,9 @@ struct list_ctx {
 	struct bm_listing_parser *parser;
 	bm_list_cb cb;
 	void *ud;
-	uint64_t skip;     /* entries handed out by an earlier attempt */
-	uint64_t emitted;  /* entries handed out in total */
-	uint64_t bytes;    /* body bytes of this attempt */
+	uint64_t skip;	      /* entries handed out by an earlier attempt */
+	uint64_t emitted;     /* entries handed out in total */
+	uint64_t bytes;	      /* body bytes of this attempt */
 	struct bm_error perr; /* the parser's or the callback's error */
 };
 
@@ -504,10 +506,12 @@ static int az_get(struct bm_blob_client *c, const char *container,
 	call.idempotent = true;
 	for (attempt = 1;; attempt++) {
 		hdrs_release(&h);
-		/* No Range for a whole blob: a range on a 0-byte blob is 416. */
+		/* No Range for a whole blob: a range on a 0-byte blob is 416.
+		 */
 		if (off > 0 || bounded) {
 			if (bounded)
-				snprintf(range, sizeof(range), "bytes=%llu-%llu",
+				snprintf(range, sizeof(range),
+					 "bytes=%llu-%llu",
 					 (unsigned long long)off,
 					 (unsigned long long)(off + left - 1));
 			else
@@ -691,7 +695,7 @@ out:
 static char *block_list_xml(const char *const *ids, size_t n)
 {
 	static const char head[] =
-		"<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
+	    "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
 	static const char tail[] = "</BlockList>";
 	size_t len = sizeof(head) + sizeof(tail), i;
 	char *xml, *p;
@@ -812,8 +816,8 @@ out:
  * a copy within one account that takes longer than this is stuck. */
 #define BM_COPY_WAIT_MAX_MS (30L * 60 * 1000)
 
-static int copy_wait(struct azure *az, const char *container,
-		     const char *dst, struct bm_error *err)
+static int copy_wait(struct azure *az, const char *container, const char *dst,
+		     struct bm_error *err)
 {
 	struct bm_http_response resp;
 	struct call call;
@@ -850,7 +854,7 @@ static int copy_wait(struct azure *az, const char *container,
 		}
 		if (strcmp(status, "pending") != 0) {
 			const char *why = bm_http_response_header(
-				&resp, "x-ms-copy-status-description");
+			    &resp, "x-ms-copy-status-description");
 
 			bm_error_set(err, BM_ERR_SERVER, "copy %s: %.200s",
 				     status, why ? why : "no reason given");
@@ -881,10 +885,9 @@ static int az_copy(struct bm_blob_client *c, const char *container,
 		goto out;
 	/* Under SAS the source must carry the token too; it travels in a
 	 * signed header, which is never logged. */
-	source = bm_blob_url(az->endpoint, container, src,
-			     az->auth.scheme == BM_SCHEME_BLOB_SAS
-				     ? az->sas_token
-				     : NULL);
+	source = bm_blob_url(
+	    az->endpoint, container, src,
+	    az->auth.scheme == BM_SCHEME_BLOB_SAS ? az->sas_token : NULL);
 	if (!source) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto out;
@@ -905,7 +908,8 @@ static int az_copy(struct bm_blob_client *c, const char *container,
 	}
 out:
 	if (rc < 0)
-		bm_error_prefix(err, "cannot copy '%s' to '%s'", what, what_dst);
+		bm_error_prefix(err, "cannot copy '%s' to '%s'", what,
+				what_dst);
 	bm_http_response_release(&resp);
 	hdrs_release(&h);
 	free(source);
@@ -941,8 +945,8 @@ static int container_call(struct azure *az, const char *method,
 	return rc;
 }
 
-static int az_create_container(struct bm_blob_client *c,
-			       const char *container, struct bm_error *err)
+static int az_create_container(struct bm_blob_client *c, const char *container,
+			       struct bm_error *err)
 {
 	int rc = -1;
 
@@ -955,8 +959,8 @@ static int az_create_container(struct bm_blob_client *c,
 	return rc;
 }
 
-static int az_delete_container(struct bm_blob_client *c,
-			       const char *container, struct bm_error *err)
+static int az_delete_container(struct bm_blob_client *c, const char *container,
+			       struct bm_error *err)
 {
 	int rc = -1;
 
@@ -993,8 +997,7 @@ static int az_check_container(struct bm_blob_client *c, const char *container,
 	 * permission a read/list SAS lacks for listing), so list one. */
 	memset(&lo, 0, sizeof(lo));
 	lo.max_results = 1;
-	rc = az_list_page(c, container, &lo, discard_entry, NULL, &marker,
-			  err);
+	rc = az_list_page(c, container, &lo, discard_entry, NULL, &marker, err);
 	free(marker);
 	return rc;
 out:
@@ -1029,19 +1032,19 @@ static void az_free(struct bm_blob_client *c)
 }
 
 static const struct bm_blob_ops azure_ops = {
-	.list_page = az_list_page,
-	.get = az_get,
-	.head = az_head,
-	.put = az_put,
-	.put_block = az_put_block,
-	.put_block_list = az_put_block_list,
-	.remove = az_remove,
-	.copy = az_copy,
-	.create_container = az_create_container,
-	.delete_container = az_delete_container,
-	.check_container = az_check_container,
-	.get_stats = az_get_stats,
-	.free = az_free,
+    .list_page = az_list_page,
+    .get = az_get,
+    .head = az_head,
+    .put = az_put,
+    .put_block = az_put_block,
+    .put_block_list = az_put_block_list,
+    .remove = az_remove,
+    .copy = az_copy,
+    .create_container = az_create_container,
+    .delete_container = az_delete_container,
+    .check_container = az_check_container,
+    .get_stats = az_get_stats,
+    .free = az_free,
 };
 
 struct bm_blob_client *bm_blob_client_new_azure(const struct bm_config *cfg,

@@ -78,14 +78,13 @@ static int f_list_page(struct bm_blob_client *c, const char *container,
 }
 
 static int f_get(struct bm_blob_client *c, const char *container,
-		 const char *name, const struct bm_get_opts *o,
-		 bm_sink_fn sink, void *ud, struct bm_blob_info *info,
-		 struct bm_error *err)
+		 const char *name, const struct bm_get_opts *o, bm_sink_fn sink,
+		 void *ud, struct bm_blob_info *info, struct bm_error *err)
 {
 	if (inject(c, "get", err))
 		return -1;
-	return inner_of(c)->ops->get(inner_of(c), container, name, o, sink,
-				     ud, info, err);
+	return inner_of(c)->ops->get(inner_of(c), container, name, o, sink, ud,
+				     info, err);
 }
 
 static int f_head(struct bm_blob_client *c, const char *container,
@@ -125,9 +124,8 @@ static int f_put_block_list(struct bm_blob_client *c, const char *container,
 {
 	if (inject(c, "put_block_list", err))
 		return -1;
-	return inner_of(c)->ops->put_block_list(inner_of(c), container, name,
-						block_ids, nblocks, o, info,
-						err);
+	return inner_of(c)->ops->put_block_list(
+	    inner_of(c), container, name, block_ids, nblocks, o, info, err);
 }
 
 static int f_remove(struct bm_blob_client *c, const char *container,
@@ -146,22 +144,20 @@ static int f_copy(struct bm_blob_client *c, const char *container,
 	return inner_of(c)->ops->copy(inner_of(c), container, src, dst, err);
 }
 
-static int f_create_container(struct bm_blob_client *c,
-			      const char *container, struct bm_error *err)
+static int f_create_container(struct bm_blob_client *c, const char *container,
+			      struct bm_error *err)
 {
 	if (inject(c, "create_container", err))
 		return -1;
-	return inner_of(c)->ops->create_container(inner_of(c), container,
-						  err);
+	return inner_of(c)->ops->create_container(inner_of(c), container, err);
 }
 
-static int f_delete_container(struct bm_blob_client *c,
-			      const char *container, struct bm_error *err)
+static int f_delete_container(struct bm_blob_client *c, const char *container,
+			      struct bm_error *err)
 {
 	if (inject(c, "delete_container", err))
 		return -1;
-	return inner_of(c)->ops->delete_container(inner_of(c), container,
-						  err);
+	return inner_of(c)->ops->delete_container(inner_of(c), container, err);
 }
 
 static int f_check_container(struct bm_blob_client *c, const char *container,
@@ -187,19 +183,19 @@ static void f_free(struct bm_blob_client *c)
 }
 
 static const struct bm_blob_ops faulty_ops = {
-	.list_page = f_list_page,
-	.get = f_get,
-	.head = f_head,
-	.put = f_put,
-	.put_block = f_put_block,
-	.put_block_list = f_put_block_list,
-	.remove = f_remove,
-	.copy = f_copy,
-	.create_container = f_create_container,
-	.delete_container = f_delete_container,
-	.check_container = f_check_container,
-	.get_stats = f_get_stats,
-	.free = f_free,
+    .list_page = f_list_page,
+    .get = f_get,
+    .head = f_head,
+    .put = f_put,
+    .put_block = f_put_block,
+    .put_block_list = f_put_block_list,
+    .remove = f_remove,
+    .copy = f_copy,
+    .create_container = f_create_container,
+    .delete_container = f_delete_container,
+    .check_container = f_check_container,
+    .get_stats = f_get_stats,
+    .free = f_free,
 };
 
 struct bm_blob_client *bm_blob_client_new_faulty(struct bm_blob_client *inner,

@@ -37,7 +37,7 @@ struct bm_http {
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
 	pthread_mutex_t pool_lock; /* guards idle, nidle */
-	CURL **idle;               /* up to opts.max_handles idle handles */
+	CURL **idle;		   /* up to opts.max_handles idle handles */
 	int nidle;
 
 	atomic_uint seed_counter; /* distinct jitter seeds per request */
@@ -48,17 +48,12 @@ struct bm_http {
 };
 
 static const char *const op_names[BM_OP_COUNT] = {
-	[BM_OP_LIST] = "list",
-	[BM_OP_GET] = "get",
-	[BM_OP_HEAD] = "head",
-	[BM_OP_PUT] = "put",
-	[BM_OP_PUT_BLOCK] = "put_block",
-	[BM_OP_PUT_BLOCK_LIST] = "put_block_list",
-	[BM_OP_DELETE] = "delete",
-	[BM_OP_COPY] = "copy",
-	[BM_OP_CONTAINER] = "container",
-	[BM_OP_BATCH] = "batch",
-	[BM_OP_OTHER] = "other",
+    [BM_OP_LIST] = "list",	     [BM_OP_GET] = "get",
+    [BM_OP_HEAD] = "head",	     [BM_OP_PUT] = "put",
+    [BM_OP_PUT_BLOCK] = "put_block", [BM_OP_PUT_BLOCK_LIST] = "put_block_list",
+    [BM_OP_DELETE] = "delete",	     [BM_OP_COPY] = "copy",
+    [BM_OP_CONTAINER] = "container", [BM_OP_BATCH] = "batch",
+    [BM_OP_OTHER] = "other",
 };
 
 const char *bm_op_name(enum bm_op op)
@@ -68,8 +63,7 @@ const char *bm_op_name(enum bm_op op)
 	return op_names[op];
 }
 
-int bm_http_stats_format(const struct bm_http_stats *s, char *buf,
-			 size_t cap)
+int bm_http_stats_format(const struct bm_http_stats *s, char *buf, size_t cap)
 {
 	uint64_t total = 0;
 	size_t len;
@@ -234,8 +228,11 @@ static void xml_element_text(const char *body, const char *tag, char *out,
 {
 	static const struct {
 		const char *ent, *ch;
-	} ents[] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"},
-		    {"&quot;", "\""}, {"&apos;", "'"}};
+	} ents[] = {{"&amp;", "&"},
+		    {"&lt;", "<"},
+		    {"&gt;", ">"},
+		    {"&quot;", "\""},
+		    {"&apos;", "'"}};
 	char open[32], close[32];
 	const char *p, *end;
 	size_t j = 0, k;
@@ -402,7 +399,8 @@ struct bm_http *bm_http_new(const struct bm_http_options *o,
 
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK) {
-		bm_error_set(err, BM_ERR_NETWORK, "cannot initialise libcurl: %s",
+		bm_error_set(err, BM_ERR_NETWORK,
+			     "cannot initialise libcurl: %s",
 			     curl_easy_strerror(curl_init_rc));
 		return NULL;
 	}
@@ -413,7 +411,8 @@ struct bm_http *bm_http_new(const struct bm_http_options *o,
 	h->opts.ca_cert_file = NULL;
 	if (h->opts.max_handles <= 0)
 		h->opts.max_handles = 16;
-	if (o->ca_cert_file && !(h->opts.ca_cert_file = strdup(o->ca_cert_file)))
+	if (o->ca_cert_file &&
+	    !(h->opts.ca_cert_file = strdup(o->ca_cert_file)))
 		goto nomem;
 	h->idle = calloc((size_t)h->opts.max_handles, sizeof(*h->idle));
 	if (!h->idle)
@@ -428,8 +427,10 @@ struct bm_http *bm_http_new(const struct bm_http_options *o,
 	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	atomic_store(&h->seed_counter, (unsigned)time(NULL) ^ (unsigned)getpid());
+	curl_share_setopt(h->share, CURLSHOPT_SHARE,
+			  CURL_LOCK_DATA_SSL_SESSION);
+	atomic_store(&h->seed_counter,
+		     (unsigned)time(NULL) ^ (unsigned)getpid());
 	return h;
 nomem:
 	bm_http_free(h);
@@ -510,14 +511,14 @@ struct attempt {
 	const struct bm_http_request *req;
 	struct bm_http_response *resp;
 	CURL *curl;
-	bool status_known;  /* the first body byte decided where bytes go */
+	bool status_known; /* the first body byte decided where bytes go */
 	bool to_sink;
 	bool sink_stopped;  /* the caller's sink returned nonzero */
-	bool too_big;       /* collected body passed BM_HTTP_BODY_MAX */
+	bool too_big;	    /* collected body passed BM_HTTP_BODY_MAX */
 	uint64_t delivered; /* bytes handed to the sink */
 	size_t body_cap;
-	uint64_t read_pos;  /* request body bytes handed to libcurl */
-	int read_errno;     /* pread failure, or -1 for a file that shrank */
+	uint64_t read_pos; /* request body bytes handed to libcurl */
+	int read_errno;	   /* pread failure, or -1 for a file that shrank */
 };
 
 static size_t on_header(char *line, size_t size, size_t n, void *ud)
@@ -556,8 +557,8 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
 		return 0;
 	for (i = 0; i < nlen; i++)
 		mem[i] = (char)(line[i] >= 'A' && line[i] <= 'Z'
-					? line[i] - 'A' + 'a'
-					: line[i]);
+				    ? line[i] - 'A' + 'a'
+				    : line[i]);
 	mem[nlen] = '\0';
 	memcpy(mem + nlen + 1, v, vlen);
 	mem[nlen + 1 + vlen] = '\0';
@@ -683,9 +684,8 @@ fail:
 	return NULL;
 }
 
-static void set_options(struct bm_http *h, struct attempt *a,
-			const char *url, struct curl_slist *headers,
-			char *errbuf)
+static void set_options(struct bm_http *h, struct attempt *a, const char *url,
+			struct curl_slist *headers, char *errbuf)
 {
 	const struct bm_http_request *req = a->req;
 	CURL *c = a->curl;
@@ -699,7 +699,8 @@ static void set_options(struct bm_http *h, struct attempt *a,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 h->opts.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.low_speed_time_s);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->opts.low_speed_limit);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->opts.insecure ? 0L : 1L);
@@ -744,7 +745,7 @@ static void url_host_port(const char *url, char *out, size_t cap)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-		    CURLUE_OK)
+		CURLUE_OK)
 		snprintf(out, cap, "%s:%s", host, port);
 	curl_free(host);
 	curl_free(port);
@@ -783,8 +784,8 @@ static enum bm_transport classify(CURLcode rc, const struct attempt *a)
 
 /* Sets err for a failed transfer. The reason comes from errno when the
  * kernel gave one ("connection refused"), else from libcurl's text. */
-static void set_transport_error(const struct bm_http_request *req,
-				CURL *c, CURLcode rc, enum bm_transport t,
+static void set_transport_error(const struct bm_http_request *req, CURL *c,
+				CURLcode rc, enum bm_transport t,
 				const struct attempt *a, const char *errbuf,
 				struct bm_error *err)
 {
@@ -804,7 +805,8 @@ static void set_transport_error(const struct bm_http_request *req,
 		return;
 	}
 	if (t == BM_TRANSPORT_ABORTED) {
-		bm_error_set(err, BM_ERR_ABORTED, "transfer stopped by the caller");
+		bm_error_set(err, BM_ERR_ABORTED,
+			     "transfer stopped by the caller");
 		return;
 	}
 	url_host_port(req->url, where, sizeof(where));
@@ -834,7 +836,8 @@ static void set_transport_error(const struct bm_http_request *req,
 	default:
 		if (t == BM_TRANSPORT_TLS)
 			bm_error_set(err, BM_ERR_NETWORK,
-				     "TLS failure with '%s': %s", where, reason);
+				     "TLS failure with '%s': %s", where,
+				     reason);
 		else
 			bm_error_set(err, BM_ERR_NETWORK,
 				     "connection to '%s' failed: %s", where,
@@ -877,9 +880,10 @@ static enum bm_transport attempt_once(struct bm_http *h, struct attempt *a,
 
 	memset(&ar, 0, sizeof(ar));
 	if (req->auth) {
-		if (bm_auth_apply(req->auth, req->method, req->url, req->headers,
-				  req->nheaders, req->body ? req->body->len : 0,
-				  time(NULL), &ar, err) < 0)
+		if (bm_auth_apply(req->auth, req->method, req->url,
+				  req->headers, req->nheaders,
+				  req->body ? req->body->len : 0, time(NULL),
+				  &ar, err) < 0)
 			return BM_TRANSPORT_ABORTED;
 	}
 	headers = build_headers(req, &ar);
@@ -888,10 +892,10 @@ static enum bm_transport attempt_once(struct bm_http *h, struct attempt *a,
 		goto out;
 	}
 	set_options(h, a, ar.url ? ar.url : req->url, headers, errbuf);
-	atomic_fetch_add(&h->requests[(unsigned)req->op < BM_OP_COUNT
-					      ? req->op
-					      : BM_OP_OTHER],
-			 1);
+	atomic_fetch_add(
+	    &h->requests[(unsigned)req->op < BM_OP_COUNT ? req->op
+							 : BM_OP_OTHER],
+	    1);
 	rc = curl_easy_perform(a->curl);
 	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(a->curl, CURLINFO_SIZE_UPLOAD_T, &up);
@@ -976,8 +980,8 @@ int bm_http_perform(struct bm_http *h, const struct bm_http_request *req,
 		retry_after = -1;
 		if (t == BM_TRANSPORT_OK)
 			retry_after = bm_retry_after_ms(
-				bm_http_response_header(resp, "retry-after"),
-				(long)time(NULL));
+			    bm_http_response_header(resp, "retry-after"),
+			    (long)time(NULL));
 		delay = bm_retry_delay_ms(&h->opts.retry, attempt, retry_after,
 					  now_ms() - start, &seed);
 		if (delay < 0)

@@ -46,12 +46,12 @@ struct bm_listing_parser {
 	bm_list_cb cb;
 	void *ud;
 
-	int depth;       /* current element depth, root = 1 */
-	bool root_seen;  /* the root was <EnumerationResults> */
-	bool in_entry;   /* inside <Blob> or <BlobPrefix> (depth 3) */
-	bool in_props;   /* inside <Properties> of an entry */
-	bool in_meta;    /* inside <Metadata> of an entry */
-	enum field field; /* the element whose text is being collected */
+	int depth;	   /* current element depth, root = 1 */
+	bool root_seen;	   /* the root was <EnumerationResults> */
+	bool in_entry;	   /* inside <Blob> or <BlobPrefix> (depth 3) */
+	bool in_props;	   /* inside <Properties> of an entry */
+	bool in_meta;	   /* inside <Metadata> of an entry */
+	enum field field;  /* the element whose text is being collected */
 	bool name_encoded; /* <Name Encoded="true"> */
 
 	/* Text of the current field; reused, grows to the longest field. */
@@ -65,7 +65,7 @@ struct bm_listing_parser {
 
 	char *next_marker;
 
-	bool failed;              /* parse error or callback stop */
+	bool failed; /* parse error or callback stop */
 	enum bm_errc fail_code;
 	char fail_msg[256];
 };
@@ -118,11 +118,10 @@ static bool is(const xmlChar *name, const char *want)
 	return strcmp((const char *)name, want) == 0;
 }
 
-static void on_start(void *ctx, const xmlChar *localname,
-		     const xmlChar *prefix, const xmlChar *uri,
-		     int nb_namespaces, const xmlChar **namespaces,
-		     int nb_attributes, int nb_defaulted,
-		     const xmlChar **attributes)
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		     const xmlChar *uri, int nb_namespaces,
+		     const xmlChar **namespaces, int nb_attributes,
+		     int nb_defaulted, const xmlChar **attributes)
 {
 	struct bm_listing_parser *p = ctx;
 	int i;
@@ -258,8 +257,7 @@ static void set_etag(struct bm_listing_parser *p)
 		fail(p, BM_ERR_NOMEM, "out of memory");
 		return;
 	}
-	snprintf(p->etag, p->text_len + 3, "\"%s\"",
-		 p->text ? p->text : "");
+	snprintf(p->etag, p->text_len + 3, "\"%s\"", p->text ? p->text : "");
 }
 
 static void end_field(struct bm_listing_parser *p)
@@ -293,7 +291,7 @@ static void end_field(struct bm_listing_parser *p)
 		break;
 	case F_ISFOLDER:
 		p->entry.is_dir_marker =
-			p->text && strcasecmp(p->text, "true") == 0;
+		    p->text && strcasecmp(p->text, "true") == 0;
 		break;
 	case F_NEXT_MARKER:
 		free(p->next_marker);
@@ -323,8 +321,8 @@ static void emit_entry(struct bm_listing_parser *p)
 		fail(p, BM_ERR_ABORTED, "listing stopped by the caller");
 }
 
-static void on_end(void *ctx, const xmlChar *localname,
-		   const xmlChar *prefix, const xmlChar *uri)
+static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		   const xmlChar *uri)
 {
 	struct bm_listing_parser *p = ctx;
 
@@ -426,8 +424,7 @@ void bm_listing_parser_free(struct bm_listing_parser *p)
 	free(p);
 }
 
-static int report(struct bm_listing_parser *p, int xml_rc,
-		  struct bm_error *err)
+static int report(struct bm_listing_parser *p, int xml_rc, struct bm_error *err)
 {
 	if (p->failed) {
 		bm_error_set(err, p->fail_code, "%s", p->fail_msg);

@@ -23,46 +23,46 @@ static void test_status_table(void **state)
 		const char *code;
 		enum bm_errc want;
 	} cases[] = {
-		{200, NULL, BM_OK},
-		{201, NULL, BM_OK},
-		{206, NULL, BM_OK},
-		{400, "InvalidQueryParameterValue", BM_ERR_INVALID},
-		{400, "InvalidAuthenticationInfo", BM_ERR_AUTH},
-		{401, NULL, BM_ERR_AUTH},
-		{403, "AuthenticationFailed", BM_ERR_AUTH},
-		{403, "AuthorizationFailure", BM_ERR_AUTH},
-		{403, NULL, BM_ERR_AUTH},
-		{403, "AuthorizationPermissionMismatch", BM_ERR_PERMISSION},
-		{403, "AuthorizationResourceTypeMismatch", BM_ERR_PERMISSION},
-		{403, "InsufficientAccountPermissions", BM_ERR_PERMISSION},
-		{404, "ContainerNotFound", BM_ERR_NO_CONTAINER},
-		{404, "BlobNotFound", BM_ERR_NOT_FOUND},
-		{404, NULL, BM_ERR_NOT_FOUND},
-		{404, "JobNotFound", BM_ERR_NOT_FOUND},
-		{408, NULL, BM_ERR_TIMEOUT},
-		{409, "BlobAlreadyExists", BM_ERR_EXISTS},
-		{409, "ContainerAlreadyExists", BM_ERR_EXISTS},
-		{409, "TaskExists", BM_ERR_EXISTS},
-		{409, "ContainerBeingDeleted", BM_ERR_CONFLICT},
-		{409, NULL, BM_ERR_CONFLICT},
-		{412, "ConditionNotMet", BM_ERR_PRECONDITION},
-		{412, NULL, BM_ERR_PRECONDITION},
-		{413, "RequestBodyTooLarge", BM_ERR_TOO_LARGE},
-		{416, "InvalidRange", BM_ERR_RANGE},
-		{429, NULL, BM_ERR_THROTTLED},
-		{503, "ServerBusy", BM_ERR_THROTTLED},
-		{500, "InternalError", BM_ERR_SERVER},
-		{502, NULL, BM_ERR_SERVER},
-		{504, NULL, BM_ERR_SERVER},
-		{501, NULL, BM_ERR_SERVER},
-		{301, NULL, BM_ERR_HTTP},
-		{418, NULL, BM_ERR_HTTP},
+	    {200, NULL, BM_OK},
+	    {201, NULL, BM_OK},
+	    {206, NULL, BM_OK},
+	    {400, "InvalidQueryParameterValue", BM_ERR_INVALID},
+	    {400, "InvalidAuthenticationInfo", BM_ERR_AUTH},
+	    {401, NULL, BM_ERR_AUTH},
+	    {403, "AuthenticationFailed", BM_ERR_AUTH},
+	    {403, "AuthorizationFailure", BM_ERR_AUTH},
+	    {403, NULL, BM_ERR_AUTH},
+	    {403, "AuthorizationPermissionMismatch", BM_ERR_PERMISSION},
+	    {403, "AuthorizationResourceTypeMismatch", BM_ERR_PERMISSION},
+	    {403, "InsufficientAccountPermissions", BM_ERR_PERMISSION},
+	    {404, "ContainerNotFound", BM_ERR_NO_CONTAINER},
+	    {404, "BlobNotFound", BM_ERR_NOT_FOUND},
+	    {404, NULL, BM_ERR_NOT_FOUND},
+	    {404, "JobNotFound", BM_ERR_NOT_FOUND},
+	    {408, NULL, BM_ERR_TIMEOUT},
+	    {409, "BlobAlreadyExists", BM_ERR_EXISTS},
+	    {409, "ContainerAlreadyExists", BM_ERR_EXISTS},
+	    {409, "TaskExists", BM_ERR_EXISTS},
+	    {409, "ContainerBeingDeleted", BM_ERR_CONFLICT},
+	    {409, NULL, BM_ERR_CONFLICT},
+	    {412, "ConditionNotMet", BM_ERR_PRECONDITION},
+	    {412, NULL, BM_ERR_PRECONDITION},
+	    {413, "RequestBodyTooLarge", BM_ERR_TOO_LARGE},
+	    {416, "InvalidRange", BM_ERR_RANGE},
+	    {429, NULL, BM_ERR_THROTTLED},
+	    {503, "ServerBusy", BM_ERR_THROTTLED},
+	    {500, "InternalError", BM_ERR_SERVER},
+	    {502, NULL, BM_ERR_SERVER},
+	    {504, NULL, BM_ERR_SERVER},
+	    {501, NULL, BM_ERR_SERVER},
+	    {301, NULL, BM_ERR_HTTP},
+	    {418, NULL, BM_ERR_HTTP},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum bm_errc got =
-			bm_http_status_errc(cases[i].status, cases[i].code);
+		    bm_http_status_errc(cases[i].status, cases[i].code);
 
 		if (got != cases[i].want)
 			fail_msg("status %ld code %s: got %d, want %d",
@@ -181,8 +181,8 @@ static void test_batch_json_body(void **state)
 		  "\"Server failed.\"}}",
 		  &err);
 	assert_int_equal(err.code, BM_ERR_PERMISSION);
-	assert_string_equal(err.msg,
-			    "permission denied (403 Forbidden: Server failed.)");
+	assert_string_equal(
+	    err.msg, "permission denied (403 Forbidden: Server failed.)");
 }
 
 /* Hostile bodies: the code becomes one word, the message one line. */
@@ -289,16 +289,16 @@ static void test_closed_port(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status_table),
-		cmocka_unit_test(test_xml_error_body),
-		cmocka_unit_test(test_code_from_body_only),
-		cmocka_unit_test(test_header_code_wins),
-		cmocka_unit_test(test_no_body),
-		cmocka_unit_test(test_batch_json_body),
-		cmocka_unit_test(test_hostile_body),
-		cmocka_unit_test(test_first_error_wins),
-		cmocka_unit_test(test_stats_format),
-		cmocka_unit_test(test_closed_port),
+	    cmocka_unit_test(test_status_table),
+	    cmocka_unit_test(test_xml_error_body),
+	    cmocka_unit_test(test_code_from_body_only),
+	    cmocka_unit_test(test_header_code_wins),
+	    cmocka_unit_test(test_no_body),
+	    cmocka_unit_test(test_batch_json_body),
+	    cmocka_unit_test(test_hostile_body),
+	    cmocka_unit_test(test_first_error_wins),
+	    cmocka_unit_test(test_stats_format),
+	    cmocka_unit_test(test_closed_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,8 +106,7 @@ static void check_page1(const struct seen *s, const char *marker)
 	assert_string_equal(s->name[1], "batch1/sub/");
 	assert_true(s->is_prefix[1]);
 	assert_int_equal(s->size[1], 0);
-	assert_string_equal(s->name[2],
-			    "batch1/ünïcödé 文件 $(rm -rf).bin");
+	assert_string_equal(s->name[2], "batch1/ünïcödé 文件 $(rm -rf).bin");
 	assert_int_equal(s->size[2], 0);
 	assert_string_equal(s->etag[2], "\"0x8D9CC8B0FFFFFFF\"");
 	assert_string_equal(s->ctype[2], "");
@@ -278,8 +277,7 @@ static void test_callback_stops(void **state)
 
 	s.stop_after = 1;
 	xml = slurp("list-page1.xml", &len);
-	assert_int_equal(parse(xml, len, 0, &s, &marker, &err),
-			 BM_ERR_ABORTED);
+	assert_int_equal(parse(xml, len, 0, &s, &marker, &err), BM_ERR_ABORTED);
 	assert_int_equal(s.n, 1);
 	free(xml);
 }
@@ -312,9 +310,9 @@ static void test_large_page(void **state)
 	bm_error_clear(&err);
 	p = bm_listing_parser_new(count, &c);
 	assert_non_null(p);
-	assert_int_equal(bm_listing_parser_feed(
-				 p, "<EnumerationResults><Blobs>", 27, &err),
-			 0);
+	assert_int_equal(
+	    bm_listing_parser_feed(p, "<EnumerationResults><Blobs>", 27, &err),
+	    0);
 	for (i = 0; i < 5000; i++) {
 		int n = snprintf(entry, sizeof(entry),
 				 "<Blob><Name>dir/file-%06d.dat</Name>"
@@ -323,18 +321,18 @@ static void test_large_page(void **state)
 				 "%d</Content-Length></Properties></Blob>",
 				 i, i);
 
-		assert_int_equal(bm_listing_parser_feed(p, entry, (size_t)n,
-							&err),
-				 0);
+		assert_int_equal(
+		    bm_listing_parser_feed(p, entry, (size_t)n, &err), 0);
 		/* Entries are delivered as they complete, not at the end
 		 * (libxml2 may hold back the last few bytes). */
 		assert_true(c.n + 2 >= (uint64_t)i);
 	}
-	assert_int_equal(bm_listing_parser_feed(
-				 p, "</Blobs><NextMarker>m</NextMarker>"
-				    "</EnumerationResults>",
-				 55, &err),
-			 0);
+	assert_int_equal(
+	    bm_listing_parser_feed(p,
+				   "</Blobs><NextMarker>m</NextMarker>"
+				   "</EnumerationResults>",
+				   55, &err),
+	    0);
 	assert_int_equal(bm_listing_parser_finish(p, &marker, &err), 0);
 	assert_int_equal(c.n, 5000);
 	assert_int_equal(c.bytes, 4999ull * 5000 / 2);
@@ -347,30 +345,23 @@ static void test_http_date(void **state)
 {
 	time_t t;
 
-	assert_int_equal(bm_parse_http_date("Fri, 26 Jun 2015 23:39:12 GMT",
-					    &t),
-			 0);
+	assert_int_equal(
+	    bm_parse_http_date("Fri, 26 Jun 2015 23:39:12 GMT", &t), 0);
 	assert_int_equal(t, 1435361952);
-	assert_int_equal(bm_parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT",
-					    &t),
-			 0);
+	assert_int_equal(
+	    bm_parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT", &t), 0);
 	assert_int_equal(t, 0);
-	assert_int_equal(bm_parse_http_date("Sun, 29 Feb 2032 12:00:00 GMT",
-					    &t),
-			 0);
+	assert_int_equal(
+	    bm_parse_http_date("Sun, 29 Feb 2032 12:00:00 GMT", &t), 0);
 	assert_int_equal(t, 1961668800);
-	assert_int_equal(bm_parse_http_date("Fri, 26 Jun 2015 23:39:12 UTC",
-					    &t),
-			 -1);
-	assert_int_equal(bm_parse_http_date("Fri, 26 Foo 2015 23:39:12 GMT",
-					    &t),
-			 -1);
-	assert_int_equal(bm_parse_http_date("Fri, 26 Jun 2015 25:39:12 GMT",
-					    &t),
-			 -1);
-	assert_int_equal(bm_parse_http_date("Friday, 26-Jun-15 23:39:12 GMT",
-					    &t),
-			 -1);
+	assert_int_equal(
+	    bm_parse_http_date("Fri, 26 Jun 2015 23:39:12 UTC", &t), -1);
+	assert_int_equal(
+	    bm_parse_http_date("Fri, 26 Foo 2015 23:39:12 GMT", &t), -1);
+	assert_int_equal(
+	    bm_parse_http_date("Fri, 26 Jun 2015 25:39:12 GMT", &t), -1);
+	assert_int_equal(
+	    bm_parse_http_date("Friday, 26-Jun-15 23:39:12 GMT", &t), -1);
 	assert_int_equal(bm_parse_http_date("", &t), -1);
 	assert_int_equal(bm_parse_http_date(NULL, &t), -1);
 }
@@ -378,20 +369,20 @@ static void test_http_date(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_page_whole),
-		cmocka_unit_test(test_page_byte_at_a_time),
-		cmocka_unit_test(test_page_odd_chunks),
-		cmocka_unit_test(test_empty_result),
-		cmocka_unit_test(test_self_closing_next_marker),
-		cmocka_unit_test(test_dir_marker_and_encoded_name),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_doctype_refused),
-		cmocka_unit_test(test_not_a_listing),
-		cmocka_unit_test(test_garbage_and_empty),
-		cmocka_unit_test(test_callback_stops),
-		cmocka_unit_test(test_large_page),
-		cmocka_unit_test(test_http_date),
+	    cmocka_unit_test(test_page_whole),
+	    cmocka_unit_test(test_page_byte_at_a_time),
+	    cmocka_unit_test(test_page_odd_chunks),
+	    cmocka_unit_test(test_empty_result),
+	    cmocka_unit_test(test_self_closing_next_marker),
+	    cmocka_unit_test(test_dir_marker_and_encoded_name),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_doctype_refused),
+	    cmocka_unit_test(test_not_a_listing),
+	    cmocka_unit_test(test_garbage_and_empty),
+	    cmocka_unit_test(test_callback_stops),
+	    cmocka_unit_test(test_large_page),
+	    cmocka_unit_test(test_http_date),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

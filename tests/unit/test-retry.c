@@ -26,8 +26,8 @@ static void test_defaults(void **state)
 static void test_retryable(void **state)
 {
 	static const long yes[] = {408, 429, 500, 502, 503, 504};
-	static const long no[] = {200, 201, 206, 304, 400, 401, 403, 404,
-				  409, 412, 413, 416, 501, 505};
+	static const long no[] = {200, 201, 206, 304, 400, 401, 403,
+				  404, 409, 412, 413, 416, 501, 505};
 	size_t i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
@@ -144,13 +144,11 @@ static void test_retry_after_parse(void **state)
 	assert_int_equal(bm_retry_after_ms("0", now), 0);
 	assert_int_equal(bm_retry_after_ms("5", now), 5000);
 	assert_int_equal(bm_retry_after_ms(" 12 ", now), 12000);
-	assert_int_equal(bm_retry_after_ms("Fri, 26 Jun 2015 23:39:42 GMT",
-					   now),
-			 30000);
+	assert_int_equal(
+	    bm_retry_after_ms("Fri, 26 Jun 2015 23:39:42 GMT", now), 30000);
 	/* A date in the past means now. */
-	assert_int_equal(bm_retry_after_ms("Fri, 26 Jun 2015 23:00:00 GMT",
-					   now),
-			 0);
+	assert_int_equal(
+	    bm_retry_after_ms("Fri, 26 Jun 2015 23:00:00 GMT", now), 0);
 	assert_int_equal(bm_retry_after_ms(NULL, now), -1);
 	assert_int_equal(bm_retry_after_ms("", now), -1);
 	assert_int_equal(bm_retry_after_ms("soon", now), -1);
@@ -158,23 +156,22 @@ static void test_retry_after_parse(void **state)
 	assert_int_equal(bm_retry_after_ms("5s", now), -1);
 	assert_int_equal(bm_retry_after_ms("1.5", now), -1);
 	assert_int_equal(bm_retry_after_ms("99999999999999999999", now), -1);
-	assert_int_equal(bm_retry_after_ms("Fri, 26 Jun 2015 99:39:42 GMT",
-					   now),
-			 -1);
+	assert_int_equal(
+	    bm_retry_after_ms("Fri, 26 Jun 2015 99:39:42 GMT", now), -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_retryable),
-		cmocka_unit_test(test_backoff_bounds),
-		cmocka_unit_test(test_jitter_spreads),
-		cmocka_unit_test(test_seed_reproducible),
-		cmocka_unit_test(test_max_retries),
-		cmocka_unit_test(test_retry_after_floor),
-		cmocka_unit_test(test_total_budget),
-		cmocka_unit_test(test_retry_after_parse),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_retryable),
+	    cmocka_unit_test(test_backoff_bounds),
+	    cmocka_unit_test(test_jitter_spreads),
+	    cmocka_unit_test(test_seed_reproducible),
+	    cmocka_unit_test(test_max_retries),
+	    cmocka_unit_test(test_retry_after_floor),
+	    cmocka_unit_test(test_total_budget),
+	    cmocka_unit_test(test_retry_after_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,8 @@
  *   blob-client-check mb CONTAINER       create_container, likewise
  *   blob-client-check get CONTAINER NAME get to stdout, with the retry
  *                                        policy from BM_TEST_RETRIES
+ *   blob-client-check ls CONTAINER PREFIX MAX  list_all in pages of MAX,
+ *                                        one name a line; stats on stderr
  *   blob-client-check put CONTAINER NAME FILE  upload_fd (1 MiB blocks, 4
  *                                        in parallel above 1 MiB)
  *
@@ -96,6 +98,15 @@ static struct bm_blob_client *client_from_env(int retries)
 		exit(3);
 	}
 	return c;
+}
+
+/* BM_TEST_RETRIES=N: N retries with short delays and timeouts (for runs
+ * behind the fault-injecting proxy); unset: the default policy. */
+static int env_retries(void)
+{
+	const char *r = getenv("BM_TEST_RETRIES");
+
+	return r ? atoi(r) : -1;
 }
 
 /* ---- growing buffers as sinks ---- */
@@ -598,8 +609,7 @@ static int stdout_sink(const void *data, size_t len, void *ud)
 
 static int cmd_get(const char *cont, const char *name)
 {
-	const char *r = getenv("BM_TEST_RETRIES");
-	struct bm_blob_client *c = client_from_env(r ? atoi(r) : -1);
+	struct bm_blob_client *c = client_from_env(env_retries());
 	struct bm_http_stats st;
 	struct bm_error err;
 	char line[512];
@@ -618,9 +628,40 @@ static int cmd_get(const char *cont, const char *name)
 	return rc < 0 ? 3 : 0;
 }
 
+static int print_entry(const struct bm_blob_entry *e, void *ud)
+{
+	printf("%s%s\n", e->name, e->is_prefix ? " (prefix)" : "");
+	return 0;
+}
+
+static int cmd_ls(const char *cont, const char *prefix, int max)
+{
+	struct bm_blob_client *c = client_from_env(env_retries());
+	struct bm_list_opts lo;
+	struct bm_http_stats st;
+	struct bm_error err;
+	char line[512];
+	int rc;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.prefix = prefix;
+	lo.max_results = max;
+	bm_error_clear(&err);
+	rc = bm_blob_list_all(c, cont, &lo, print_entry, NULL, &err);
+	if (fflush(stdout) != 0)
+		rc = -1;
+	if (rc < 0)
+		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
+	c->ops->get_stats(c, &st);
+	bm_http_stats_format(&st, line, sizeof(line));
+	fprintf(stderr, "stats: %s\n", line);
+	bm_blob_client_free(c);
+	return rc < 0 ? 3 : 0;
+}
+
 static int cmd_put(const char *cont, const char *name, const char *path)
 {
-	struct bm_blob_client *c = client_from_env(-1);
+	struct bm_blob_client *c = client_from_env(env_retries());
 	struct bm_error err;
 	off_t len;
 	int fd = open(path, O_RDONLY), rc;
@@ -650,9 +691,13 @@ int main(int argc, char **argv)
 		return cmd_container(argv[2], true);
 	if (argc == 4 && strcmp(argv[1], "get") == 0)
 		return cmd_get(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "ls") == 0)
+		return cmd_ls(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "put") == 0)
 		return cmd_put(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: blob-client-check all|check|mb CONTAINER | get "
-			"CONTAINER NAME | put CONTAINER NAME FILE\n");
+	fprintf(stderr,
+		"usage: blob-client-check all|check|mb CONTAINER | get "
+		"CONTAINER NAME | ls CONTAINER PREFIX MAX | put CONTAINER "
+		"NAME FILE\n");
 	return 2;
 }

@@ -1,0 +1,39 @@
+/*
+ * fuzz-connstr: the connection-string parser
+ * (bm_config_parse_connection_string) and bm_config_finish on arbitrary
+ * text. Checks: a failure sets a one-line error that never contains the
+ * AccountKey or SharedAccessSignature given.
+ */
+#include "bm_config.h"
+#include "bm_log.h"
+#include "fuzz.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	bm_log_init("fuzz-connstr", BM_LOG_OFF, false);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *cs = fuzz_cstr(data, size);
+	struct bm_config cfg;
+	struct bm_error err;
+	int rc;
+
+	bm_config_init(&cfg);
+	bm_error_clear(&err);
+	rc = bm_config_parse_connection_string(&cfg, cs, &err);
+	fuzz_check_error(rc, &err);
+	if (rc == 0) {
+		rc = bm_config_finish(&cfg, false, &err);
+		fuzz_check_error(rc, &err);
+	}
+	if (rc != 0) {
+		fuzz_check_secret(cfg.account_key, data, size, err.msg);
+		fuzz_check_secret(cfg.sas_token, data, size, err.msg);
+	}
+	bm_config_release(&cfg);
+	free(cs);
+	return 0;
+}

@@ -24,15 +24,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bm_error_clear(&err);
 	rc = bm_config_parse_buffer(&cfg, (const char *)data, size, "fuzz.cfg",
 				    &err);
-	fuzz_check_error(rc, &err);
-	if (rc == 0) {
-		rc = bm_config_finish(&cfg, false, &err);
-		fuzz_check_error(rc, &err);
-	}
-	if (rc != 0) {
-		fuzz_check_secret(cfg.account_key, data, size, err.msg);
-		fuzz_check_secret(cfg.sas_token, data, size, err.msg);
-	}
-	bm_config_release(&cfg);
+	fuzz_finish_config(&cfg, rc, &err, data, size);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm_config.h"
 #include "bm_error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,6 +55,25 @@ static inline void fuzz_check_secret(const char *secret, const uint8_t *data,
 		return;
 	if (strstr(msg, secret))
 		abort();
+}
+
+/* After a config source was parsed into cfg with result rc: validates
+ * (bm_config_finish) when parsing succeeded, checks the error contract,
+ * checks that no secret from the input reached the message, releases cfg. */
+static inline void fuzz_finish_config(struct bm_config *cfg, int rc,
+				      struct bm_error *err, const uint8_t *data,
+				      size_t size)
+{
+	fuzz_check_error(rc, err);
+	if (rc == 0) {
+		rc = bm_config_finish(cfg, false, err);
+		fuzz_check_error(rc, err);
+	}
+	if (rc != 0) {
+		fuzz_check_secret(cfg->account_key, data, size, err->msg);
+		fuzz_check_secret(cfg->sas_token, data, size, err->msg);
+	}
+	bm_config_release(cfg);
 }
 
 /* malloc()ed copy of data with a NUL appended; the caller frees it. */

@@ -697,6 +697,10 @@ static void set_options(struct bm_http *h, struct attempt *a, const char *url,
 
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	/* Send the path as signed: libcurl would otherwise squash "." and
+	 * ".." segments, so a blob named "a/../other/x" would address (and,
+	 * under an account SAS, write) another container's blob. */
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -822,7 +826,9 @@ static void set_transport_error(const struct bm_http_request *req, CURL *c,
 		snprintf(reason, sizeof(reason), "%s",
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
-	if (reason[0] >= 'A' && reason[0] <= 'Z')
+	/* Lowercase like our own messages, but not an acronym ("SSL ..."). */
+	if (reason[0] >= 'A' && reason[0] <= 'Z' &&
+	    !(reason[1] >= 'A' && reason[1] <= 'Z'))
 		reason[0] = (char)(reason[0] - 'A' + 'a');
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:

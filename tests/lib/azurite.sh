@@ -9,6 +9,9 @@
 #   azurite_requests [REGEX] # number of requests in Azurite's access log
 #   azurite_stop             # also run by the EXIT trap
 #
+# With AZURITE_TLS_CERT and AZURITE_TLS_KEY set (PEM files), Azurite serves
+# HTTPS with that certificate and AZURITE_ENDPOINT is an https:// URL.
+#
 # Azurite comes from npm, installed once into the build tree
 # ($AZURITE_HOME, default $top_builddir/tests/.azurite). Set AZURITE_BIN to
 # use another installation.
@@ -55,7 +58,11 @@ azurite_start() {
 	local tries=0
 	while :; do
 		AZURITE_PORT=$(free_port)
+		local tls=()
+		[ -n "${AZURITE_TLS_CERT:-}" ] &&
+			tls=(--cert "$AZURITE_TLS_CERT" --key "$AZURITE_TLS_KEY")
 		"$AZURITE_BIN" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
+			"${tls[@]+"${tls[@]}"}" \
 			--location "$AZURITE_DIR" --skipApiVersionCheck --loose \
 			--disableProductStyleUrl --disableTelemetry \
 			--debug "$AZURITE_DIR/debug.log" \
@@ -89,7 +96,9 @@ azurite_start() {
 			return 1
 		fi
 	done
-	AZURITE_ENDPOINT="http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT"
+	local scheme=http
+	[ -n "${AZURITE_TLS_CERT:-}" ] && scheme=https
+	AZURITE_ENDPOINT="$scheme://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT"
 	export AZURITE_PORT AZURITE_ENDPOINT AZURITE_PID AZURITE_DIR
 	export AZURE_STORAGE_ACCOUNT="$AZURITE_ACCOUNT"
 	export AZURE_STORAGE_ACCESS_KEY="$AZURITE_KEY"

@@ -822,7 +822,10 @@ static void set_transport_error(const struct bm_http_request *req, CURL *c,
 		snprintf(reason, sizeof(reason), "%s",
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
-	if (reason[0] >= 'A' && reason[0] <= 'Z')
+	/* Messages are lowercase: "Connection refused" -> "connection
+	 * refused", but an acronym ("SSL certificate problem") stays. */
+	if (reason[0] >= 'A' && reason[0] <= 'Z' &&
+	    !(reason[1] >= 'A' && reason[1] <= 'Z'))
 		reason[0] = (char)(reason[0] - 'A' + 'a');
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:

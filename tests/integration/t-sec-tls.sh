@@ -29,7 +29,7 @@ openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
 		-extfile "$dir/ext" -out "$dir/server.pem" 2>/dev/null ||
 	fail "openssl could not sign the server certificate"
 
-export AZURITE_TLS_CERT="$dir/server.pem" AZURITE_TLS_KEY="$dir/server.key"
+export AZURITE_EXTRA_ARGS="--cert $dir/server.pem --key $dir/server.key"
 azurite_start || fail "azurite (https) did not start"
 mnt="$dir/mnt"
 fuse_pid=

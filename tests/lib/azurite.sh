@@ -9,8 +9,9 @@
 #   azurite_requests [REGEX] # number of requests in Azurite's access log
 #   azurite_stop             # also run by the EXIT trap
 #
-# With AZURITE_TLS_CERT and AZURITE_TLS_KEY set (PEM files), Azurite serves
-# HTTPS with that certificate and AZURITE_ENDPOINT is an https:// URL.
+# AZURITE_EXTRA_ARGS (words) are passed on to Azurite, e.g.
+# "--cert FILE --key FILE" to serve HTTPS (AZURITE_ENDPOINT then says
+# https).
 #
 # Azurite comes from npm, installed once into the build tree
 # ($AZURITE_HOME, default $top_builddir/tests/.azurite). Set AZURITE_BIN to
@@ -58,14 +59,10 @@ azurite_start() {
 	local tries=0
 	while :; do
 		AZURITE_PORT=$(free_port)
-		local tls=()
-		[ -n "${AZURITE_TLS_CERT:-}" ] &&
-			tls=(--cert "$AZURITE_TLS_CERT" --key "$AZURITE_TLS_KEY")
 		"$AZURITE_BIN" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
-			"${tls[@]+"${tls[@]}"}" \
 			--location "$AZURITE_DIR" --skipApiVersionCheck --loose \
 			--disableProductStyleUrl --disableTelemetry \
-			--debug "$AZURITE_DIR/debug.log" \
+			--debug "$AZURITE_DIR/debug.log" ${AZURITE_EXTRA_ARGS:-} \
 			>"$AZURITE_DIR/access.log" 2>&1 &
 		AZURITE_PID=$!
 		trap azurite_stop EXIT
@@ -97,7 +94,7 @@ azurite_start() {
 		fi
 	done
 	local scheme=http
-	[ -n "${AZURITE_TLS_CERT:-}" ] && scheme=https
+	case " ${AZURITE_EXTRA_ARGS:-} " in *" --cert "*) scheme=https ;; esac
 	AZURITE_ENDPOINT="$scheme://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT"
 	export AZURITE_PORT AZURITE_ENDPOINT AZURITE_PID AZURITE_DIR
 	export AZURE_STORAGE_ACCOUNT="$AZURITE_ACCOUNT"

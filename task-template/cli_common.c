@@ -261,52 +261,50 @@ out:
 /*
  * "CATEGORY (STATUS AZURE-CODE)" for an HTTP failure, so the three failures
  * users meet most read differently at a glance:
- *   authentication failed (403 AuthenticationFailed)
+ *   authentication failed (403 AuthenticationFailed): check the ...
  *   container not found (404 ContainerNotFound)
- *   endpoint unreachable: <what libcurl said>
- * For statuses without a specific category, the service's own message
- * follows, since it is then the only explanation there is.
+ *   endpoint unreachable: cannot connect to '127.0.0.1:1': connection refused
+ * For statuses without a specific category, bm_http's message (which adds
+ * the service's own first line) is kept: it is the only explanation.
  */
 void cli_report(const char *what, const struct bm_error *err)
 {
 	const char *cat = bm_errc_str(err->code);
-	char detail[64] = "";
+	bool msg_has_cat = err->msg[0] && !strncmp(err->msg, cat, strlen(cat));
+	char detail[96] = "";
 
 	if (err->http_status) {
 		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
 			 err->azure_code[0] ? " " : "", err->azure_code);
 		switch (err->code) {
-		case BM_ERR_HTTP:
-		case BM_ERR_INVALID:
-		case BM_ERR_SERVER:
-		case BM_ERR_CONFLICT:
-			if (err->msg[0]) {
-				cli_errorf("%s: %s%s: %s", what, cat, detail,
-					   err->msg);
-				return;
-			}
-			break;
 		case BM_ERR_AUTH:
 			cli_errorf("%s: %s%s: check the account key or SAS "
 				   "token",
 				   what, cat, detail);
 			return;
+		case BM_ERR_NO_CONTAINER:
+		case BM_ERR_NOT_FOUND:
+		case BM_ERR_EXISTS:
+			cli_errorf("%s: %s%s", what, cat, detail);
+			return;
 		default:
-			break;
+			if (msg_has_cat)
+				cli_errorf("%s: %s", what, err->msg);
+			else if (err->msg[0])
+				cli_errorf("%s: %s%s: %s", what, cat, detail,
+					   err->msg);
+			else
+				cli_errorf("%s: %s%s", what, cat, detail);
+			return;
 		}
-		cli_errorf("%s: %s%s", what, cat, detail);
-		return;
 	}
-	if (!err->msg[0]) {
+	if (!err->msg[0])
 		cli_errorf("%s: %s", what, cat);
-		return;
-	}
-	/* Transport failures get their category first so that "endpoint
-	 * unreachable" and "timed out" read apart from everything else. */
-	if ((err->code == BM_ERR_NETWORK || err->code == BM_ERR_TIMEOUT) &&
-	    strncmp(err->msg, cat, strlen(cat))) {
+	else if ((err->code == BM_ERR_NETWORK || err->code == BM_ERR_TIMEOUT) &&
+		 !msg_has_cat)
+		/* Transport failures get their category first so that
+		 * "endpoint unreachable" and "timed out" read apart. */
 		cli_errorf("%s: %s: %s", what, cat, err->msg);
-		return;
-	}
-	cli_errorf("%s: %s", what, err->msg);
+	else
+		cli_errorf("%s: %s", what, err->msg);
 }

@@ -3,12 +3,13 @@
  * options, loading and validating the configuration, making the Azure
  * client, and printing errors as one line.
  *
- * Credential precedence (the same for every command):
- *   1. --config-file=FILE (blobfuse's format) if given; the environment's
- *      AZURE_STORAGE_* variables are then not read at all, so a key in the
- *      file and a SAS in the environment never mix;
- *   2. otherwise the environment (AZURE_STORAGE_ACCOUNT, _ACCESS_KEY,
- *      _SAS_TOKEN, _BLOB_ENDPOINT, or AZURE_STORAGE_CONNECTION_STRING);
+ * Credential precedence (the same for every command), as bm_config
+ * defines it:
+ *   1. --config-file=FILE (blobfuse's format): its values win;
+ *   2. the environment (AZURE_STORAGE_ACCOUNT, _ACCESS_KEY, _SAS_TOKEN,
+ *      _BLOB_ENDPOINT, then AZURE_STORAGE_CONNECTION_STRING) fills only
+ *      what the file left unset; a key and a SAS are one unit, so a key
+ *      from the file is never paired with a SAS from the environment;
  *   3. then --account, --endpoint, --use-https, --ca-cert-file and
  *      --insecure override what those gave.
  * The key and the SAS are never options: they would show in `ps`.
@@ -61,9 +62,9 @@ void cli_cred_help(FILE *out)
 {
 	fputs("credentials (the key and SAS come only from the file or the "
 	      "environment):\n"
-	      "  --config-file=FILE     blobfuse config file; the "
-	      "AZURE_STORAGE_* variables\n"
-	      "                         are then ignored\n"
+	      "  --config-file=FILE     blobfuse config file; its values win "
+	      "over the\n"
+	      "                         AZURE_STORAGE_* variables\n"
 	      "  --account=NAME         storage account (overrides the file "
 	      "or environment)\n"
 	      "  --endpoint=URL         blob endpoint, e.g. "
@@ -195,12 +196,10 @@ static int override(char **field, const char *value)
 static int load_config(const struct cli_cred *c, struct bm_config *cfg,
 		       struct bm_error *err)
 {
-	if (c->config_file) {
-		if (bm_config_load_file(cfg, c->config_file, err))
-			return -1;
-	} else if (bm_config_load_env(cfg, err) < 0) {
+	if (c->config_file && bm_config_load_file(cfg, c->config_file, err))
 		return -1;
-	}
+	if (bm_config_load_env(cfg, err) < 0)
+		return -1;
 	if (override(&cfg->account, c->account) ||
 	    override(&cfg->endpoint, c->endpoint) ||
 	    override(&cfg->ca_cert_file, c->ca_cert_file)) {
@@ -259,52 +258,48 @@ out:
 }
 
 /*
- * "CATEGORY (STATUS AZURE-CODE)" for an HTTP failure, so the three failures
- * users meet most read differently at a glance:
+ * One line: WHAT, then the cause. The client's messages already carry their
+ * own context ("cannot list 'data': ..."); when it is the same as WHAT it is
+ * not repeated. HTTP failures read as "CATEGORY (STATUS AZURE-CODE)", so
+ * the failures users meet most read differently at a glance:
  *   authentication failed (403 AuthenticationFailed): check the ...
  *   container not found (404 ContainerNotFound)
  *   endpoint unreachable: cannot connect to '127.0.0.1:1': connection refused
- * For statuses without a specific category, bm_http's message (which adds
- * the service's own first line) is kept: it is the only explanation.
+ * For other statuses bm_http's text from the category on (it adds the
+ * service's own first line) is kept: it is the only explanation there is.
  */
 void cli_report(const char *what, const struct bm_error *err)
 {
 	const char *cat = bm_errc_str(err->code);
-	bool msg_has_cat = err->msg[0] && !strncmp(err->msg, cat, strlen(cat));
+	const char *msg = err->msg, *from_cat;
+	size_t wlen = strlen(what);
 	char detail[96] = "";
 
+	if (!strncmp(msg, what, wlen) && !strncmp(msg + wlen, ": ", 2))
+		msg += wlen + 2;
+	from_cat = strstr(msg, cat);
 	if (err->http_status) {
 		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
 			 err->azure_code[0] ? " " : "", err->azure_code);
-		switch (err->code) {
-		case BM_ERR_AUTH:
+		if (err->code == BM_ERR_AUTH)
 			cli_errorf("%s: %s%s: check the account key or SAS "
 				   "token",
 				   what, cat, detail);
-			return;
-		case BM_ERR_NO_CONTAINER:
-		case BM_ERR_NOT_FOUND:
-		case BM_ERR_EXISTS:
+		else if (err->code == BM_ERR_NOT_FOUND ||
+			 err->code == BM_ERR_NO_CONTAINER ||
+			 err->code == BM_ERR_EXISTS || !from_cat)
 			cli_errorf("%s: %s%s", what, cat, detail);
-			return;
-		default:
-			if (msg_has_cat)
-				cli_errorf("%s: %s", what, err->msg);
-			else if (err->msg[0])
-				cli_errorf("%s: %s%s: %s", what, cat, detail,
-					   err->msg);
-			else
-				cli_errorf("%s: %s%s", what, cat, detail);
-			return;
-		}
-	}
-	if (!err->msg[0])
+		else
+			cli_errorf("%s: %s", what, from_cat);
+	} else if (!*msg) {
 		cli_errorf("%s: %s", what, cat);
-	else if ((err->code == BM_ERR_NETWORK || err->code == BM_ERR_TIMEOUT) &&
-		 !msg_has_cat)
+	} else if ((err->code == BM_ERR_NETWORK ||
+		    err->code == BM_ERR_TIMEOUT) &&
+		   msg != from_cat) {
 		/* Transport failures get their category first so that
 		 * "endpoint unreachable" and "timed out" read apart. */
-		cli_errorf("%s: %s: %s", what, cat, err->msg);
-	else
-		cli_errorf("%s: %s", what, err->msg);
+		cli_errorf("%s: %s: %s", what, cat, msg);
+	} else {
+		cli_errorf("%s: %s", what, msg);
+	}
 }

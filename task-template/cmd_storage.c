@@ -254,27 +254,6 @@ static int st_main(const struct st_cmd *cmd, int argc, char **argv)
 	return rc;
 }
 
-/* Azure's rules: 3-63 of [a-z0-9-], a letter or digit at each end, no
- * "--"; plus the service's own $root, $logs and $web. Checked here so a
- * typo reads as such rather than as a 400 from the service. */
-static bool valid_container(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (!strcmp(s, "$root") || !strcmp(s, "$logs") || !strcmp(s, "$web"))
-		return true;
-	if (n < 3 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++) {
-		bool ok = (s[i] >= 'a' && s[i] <= 'z') ||
-			  (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
-
-		if (!ok || (s[i] == '-' && s[i + 1] == '-'))
-			return false;
-	}
-	return true;
-}
-
 /*
  * Splits "CONTAINER/NAME" at the first '/'. *container is malloc()ed (the
  * caller frees it); *name points into arg ("" when there is no '/').
@@ -292,7 +271,7 @@ static int split_target(const char *cmd, const char *arg, bool need_name,
 		return -1;
 	}
 	*name = slash ? slash + 1 : "";
-	if (!valid_container(*container)) {
+	if (!bm_container_name_valid(*container)) {
 		cli_errorf("%s: invalid container name '%s': use 3 to 63 "
 			   "lowercase letters, digits and single hyphens",
 			   cmd, *container);
@@ -911,7 +890,7 @@ fail:
 	} else {
 		char what[1200];
 
-		snprintf(what, sizeof(what), "cannot put '%s/%s'", container,
+		snprintf(what, sizeof(what), "cannot upload '%s/%s'", container,
 			 name);
 		cli_report(what, &err);
 	}
@@ -947,7 +926,7 @@ static int simple_one(struct bm_blob_client *c, enum st_simple_op op,
 	switch (op) {
 	case ST_RM:
 		r = c->ops->remove(c, container, name, &err);
-		snprintf(what, sizeof(what), "cannot remove '%s/%s'", container,
+		snprintf(what, sizeof(what), "cannot delete '%s/%s'", container,
 			 name);
 		break;
 	case ST_MB:
@@ -957,7 +936,7 @@ static int simple_one(struct bm_blob_client *c, enum st_simple_op op,
 		break;
 	default:
 		r = c->ops->delete_container(c, container, &err);
-		snprintf(what, sizeof(what), "cannot remove container '%s'",
+		snprintf(what, sizeof(what), "cannot delete container '%s'",
 			 container);
 		break;
 	}

@@ -103,27 +103,30 @@ printf 'accountName %s\r\naccountKey %s\r\nblobEndpoint %s\r\n' \
 chmod 600 crlf.cfg
 expect_eq "ls with a CRLF config file" hello \
 	"$(bm ls --config-file=crlf.cfg data)"
+# Without the environment, which would fill what these files leave out.
+bm_noenv() {
+	env -u AZURE_STORAGE_ACCOUNT -u AZURE_STORAGE_ACCESS_KEY \
+		-u AZURE_STORAGE_BLOB_ENDPOINT "$BLOBMILL" "$@"
+}
 cfg nokey.cfg "accountName $AZURITE_ACCOUNT" "blobEndpoint $AZURITE_ENDPOINT"
 expect_fail "config: missing key" 2 "no credentials" \
-	bm ls --config-file=nokey.cfg data
+	bm_noenv ls --config-file=nokey.cfg data
 cfg unknown.cfg "accountName $AZURITE_ACCOUNT" "accountKey $AZURITE_KEY" \
 	"blobEndpoint $AZURITE_ENDPOINT" "fooBar 1"
 expect_fail "config: unknown key" 2 "fooBar" \
-	bm ls --config-file=unknown.cfg data
+	bm_noenv ls --config-file=unknown.cfg data
 cfg b64.cfg "accountName $AZURITE_ACCOUNT" "accountKey not*base64!" \
 	"blobEndpoint $AZURITE_ENDPOINT"
-expect_fail "config: bad base64" 2 "base64" bm ls --config-file=b64.cfg data
+expect_fail "config: bad base64" 2 "base64" bm_noenv ls --config-file=b64.cfg data
 cfg both.cfg "accountName $AZURITE_ACCOUNT" "accountKey $AZURITE_KEY" \
 	"sasToken $sas" "blobEndpoint $AZURITE_ENDPOINT"
 secret=${sas##*sig=}
 expect_fail "config: both key and SAS" 2 "both" \
-	bm ls --config-file=both.cfg data
+	bm_noenv ls --config-file=both.cfg data
 secret=
 expect_fail "config: no such file" 2 "cannot read config file 'nofile.cfg'" \
-	bm ls --config-file=nofile.cfg data
-expect_fail "environment: nothing set" 2 "no storage account" \
-	env -u AZURE_STORAGE_ACCOUNT -u AZURE_STORAGE_ACCESS_KEY \
-	-u AZURE_STORAGE_BLOB_ENDPOINT "$BLOBMILL" ls data
+	bm_noenv ls --config-file=nofile.cfg data
+expect_fail "environment: nothing set" 2 "no storage account" bm_noenv ls data
 expect_fail "environment: bad base64 key" 2 "base64" \
 	env AZURE_STORAGE_ACCESS_KEY='a#b' "$BLOBMILL" ls data
 

@@ -78,9 +78,10 @@ void cli_cred_help(FILE *out)
 	      "  --max-retry-interval-in-seconds=N\n"
 	      "                         longest wait between retries "
 	      "(1-3600, default 30)\n"
-	      "without --config-file: AZURE_STORAGE_ACCOUNT, "
-	      "AZURE_STORAGE_ACCESS_KEY,\n"
-	      "AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_BLOB_ENDPOINT or "
+	      "the environment fills what the file leaves unset: "
+	      "AZURE_STORAGE_ACCOUNT,\n"
+	      "AZURE_STORAGE_ACCESS_KEY or AZURE_STORAGE_SAS_TOKEN, "
+	      "AZURE_STORAGE_BLOB_ENDPOINT,\n"
 	      "AZURE_STORAGE_CONNECTION_STRING\n",
 	      out);
 }
@@ -242,9 +243,8 @@ struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 		goto out;
 	}
 	if (cfg.insecure)
-		cli_errorf("warning: --insecure: TLS certificates are not "
-			   "verified; anyone on the path can read and change "
-			   "the data");
+		bm_warn("--insecure: TLS certificates are not verified; anyone "
+			"on the path can read and change the data");
 	http_options(c, &cfg, &ho);
 	client = bm_blob_client_new_azure(&cfg, &ho, &err);
 	if (!client)

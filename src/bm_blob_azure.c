@@ -380,11 +380,11 @@ out:
 	return q;
 }
 
-static int az_list_page(struct bm_blob_client *c, const char *container,
-			const struct bm_list_opts *o, bm_list_cb cb, void *ud,
-			char **next_marker, struct bm_error *err)
+/* One page; errors unprefixed (the callers name the operation). */
+static int list_page(struct azure *az, const char *container,
+		     const struct bm_list_opts *o, bm_list_cb cb, void *ud,
+		     char **next_marker, struct bm_error *err)
 {
-	struct azure *az = az_of(c);
 	struct list_ctx lc;
 	struct bm_error herr;
 	struct call call;
@@ -404,14 +404,13 @@ static int az_list_page(struct bm_blob_client *c, const char *container,
 	query = list_query(o, err);
 	if (!query)
 		goto out;
-	memset(&call, 0, sizeof(call));
-	call.method = "GET";
-	call.op = BM_OP_LIST;
-	call.container = container;
-	call.query = query;
-	call.sink = list_sink;
-	call.sink_ud = &lc;
-	call.idempotent = true;
+	call = (struct call){.method = "GET",
+			     .op = BM_OP_LIST,
+			     .container = container,
+			     .query = query,
+			     .sink = list_sink,
+			     .sink_ud = &lc,
+			     .idempotent = true};
 	for (attempt = 1;; attempt++) {
 		bm_listing_parser_free(lc.parser);
 		lc.parser = bm_listing_parser_new(list_entry, &lc);
@@ -444,10 +443,24 @@ static int az_list_page(struct bm_blob_client *c, const char *container,
 			herr.msg);
 	}
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot list '%s'", what);
 	bm_listing_parser_free(lc.parser);
 	free(query);
+	return rc;
+}
+
+static int az_list_page(struct bm_blob_client *c, const char *container,
+			const struct bm_list_opts *o, bm_list_cb cb, void *ud,
+			char **next_marker, struct bm_error *err)
+{
+	char what[128];
+	int rc;
+
+	rc = list_page(az_of(c), container, o, cb, ud, next_marker, err);
+	if (rc < 0) {
+		subject(container, o->prefix && *o->prefix ? o->prefix : NULL,
+			what, sizeof(what));
+		bm_error_prefix(err, "cannot list '%s'", what);
+	}
 	return rc;
 }
 
@@ -495,15 +508,14 @@ static int az_get(struct bm_blob_client *c, const char *container,
 		goto out;
 	if (o && o->if_match)
 		snprintf(etag, sizeof(etag), "%s", o->if_match);
-	memset(&call, 0, sizeof(call));
-	call.method = "GET";
-	call.op = BM_OP_GET;
-	call.container = container;
-	call.name = name;
-	call.hdrs = &h;
-	call.sink = get_sink;
-	call.sink_ud = &g;
-	call.idempotent = true;
+	call = (struct call){.method = "GET",
+			     .op = BM_OP_GET,
+			     .container = container,
+			     .name = name,
+			     .hdrs = &h,
+			     .sink = get_sink,
+			     .sink_ud = &g,
+			     .idempotent = true};
 	for (attempt = 1;; attempt++) {
 		hdrs_release(&h);
 		/* No Range for a whole blob: a range on a 0-byte blob is 416.
@@ -576,12 +588,11 @@ static int az_head(struct bm_blob_client *c, const char *container,
 	subject(container, name, what, sizeof(what));
 	if (check_names(container, name, err) < 0)
 		goto out;
-	memset(&call, 0, sizeof(call));
-	call.method = "HEAD";
-	call.op = BM_OP_HEAD;
-	call.container = container;
-	call.name = name;
-	call.idempotent = true;
+	call = (struct call){.method = "HEAD",
+			     .op = BM_OP_HEAD,
+			     .container = container,
+			     .name = name,
+			     .idempotent = true};
 	rc = perform(az, &call, &resp, err);
 	if (rc == 0 && info)
 		info_from_headers(&resp, info);
@@ -634,13 +645,12 @@ static int az_put(struct bm_blob_client *c, const char *container,
 	hdr_add(&h, "x-ms-blob-type", "BlockBlob");
 	if (add_put_headers(&h, o, "Content-Type", err) < 0)
 		goto out;
-	memset(&call, 0, sizeof(call));
-	call.method = "PUT";
-	call.op = BM_OP_PUT;
-	call.container = container;
-	call.name = name;
-	call.hdrs = &h;
-	call.body = body;
+	call = (struct call){.method = "PUT",
+			     .op = BM_OP_PUT,
+			     .container = container,
+			     .name = name,
+			     .hdrs = &h,
+			     .body = body};
 	/* A conditional put repeated after a lost success would fail its
 	 * own condition; an unconditional one just writes the same bytes. */
 	call.idempotent = !(o && (o->if_match || o->if_none_match_any));
@@ -675,14 +685,14 @@ static int az_put_block(struct bm_blob_client *c, const char *container,
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	memset(&call, 0, sizeof(call));
-	call.method = "PUT";
-	call.op = BM_OP_PUT_BLOCK;
-	call.container = container;
-	call.name = name;
-	call.query = query;
-	call.body = body;
-	call.idempotent = true; /* a block is staged, not visible */
+	/* Idempotent: a staged block is invisible until committed. */
+	call = (struct call){.method = "PUT",
+			     .op = BM_OP_PUT_BLOCK,
+			     .container = container,
+			     .name = name,
+			     .query = query,
+			     .body = body,
+			     .idempotent = true};
 	rc = perform(az, &call, NULL, err);
 out:
 	if (rc < 0)
@@ -742,15 +752,15 @@ static int az_put_block_list(struct bm_blob_client *c, const char *container,
 	memset(&body, 0, sizeof(body));
 	body.buf = xml;
 	body.len = strlen(xml);
-	memset(&call, 0, sizeof(call));
-	call.method = "PUT";
-	call.op = BM_OP_PUT_BLOCK_LIST;
-	call.container = container;
-	call.name = name;
-	call.query = "comp=blocklist";
-	call.hdrs = &h;
-	call.body = &body;
-	call.idempotent = !(o && (o->if_match || o->if_none_match_any));
+	call = (struct call){.method = "PUT",
+			     .op = BM_OP_PUT_BLOCK_LIST,
+			     .container = container,
+			     .name = name,
+			     .query = "comp=blocklist",
+			     .hdrs = &h,
+			     .body = &body,
+			     .idempotent =
+				 !(o && (o->if_match || o->if_none_match_any))};
 	rc = perform(az, &call, &resp, err);
 	if (rc == 0 && info) {
 		/* The size is the blocks' total, which only the caller
@@ -793,12 +803,11 @@ static int az_remove(struct bm_blob_client *c, const char *container,
 	subject(container, name, what, sizeof(what));
 	if (check_names(container, name, err) < 0)
 		goto out;
-	memset(&call, 0, sizeof(call));
-	call.method = "DELETE";
-	call.op = BM_OP_DELETE;
-	call.container = container;
-	call.name = name;
-	call.idempotent = true;
+	call = (struct call){.method = "DELETE",
+			     .op = BM_OP_DELETE,
+			     .container = container,
+			     .name = name,
+			     .idempotent = true};
 	rc = perform(az, &call, &resp, &herr);
 	if (rc < 0 &&
 	    lost_success(&resp, &herr, BM_ERR_NOT_FOUND, BM_ERR_NOT_FOUND))
@@ -827,12 +836,11 @@ static int copy_wait(struct azure *az, const char *container, const char *dst,
 	int rc = -1;
 
 	memset(&resp, 0, sizeof(resp));
-	memset(&call, 0, sizeof(call));
-	call.method = "HEAD";
-	call.op = BM_OP_HEAD;
-	call.container = container;
-	call.name = dst;
-	call.idempotent = true;
+	call = (struct call){.method = "HEAD",
+			     .op = BM_OP_HEAD,
+			     .container = container,
+			     .name = dst,
+			     .idempotent = true};
 	for (;;) {
 		if (mono_ms() - start > BM_COPY_WAIT_MAX_MS) {
 			bm_error_set(err, BM_ERR_TIMEOUT,
@@ -893,13 +901,13 @@ static int az_copy(struct bm_blob_client *c, const char *container,
 		goto out;
 	}
 	hdr_add(&h, "x-ms-copy-source", source);
-	memset(&call, 0, sizeof(call));
-	call.method = "PUT";
-	call.op = BM_OP_COPY;
-	call.container = container;
-	call.name = dst;
-	call.hdrs = &h;
-	call.idempotent = true; /* the same source copied again */
+	/* Idempotent: copying the same source again gives the same blob. */
+	call = (struct call){.method = "PUT",
+			     .op = BM_OP_COPY,
+			     .container = container,
+			     .name = dst,
+			     .hdrs = &h,
+			     .idempotent = true};
 	rc = perform(az, &call, &resp, err);
 	if (rc == 0) {
 		status = bm_http_response_header(&resp, "x-ms-copy-status");
@@ -929,12 +937,11 @@ static int container_call(struct azure *az, const char *method,
 
 	memset(&resp, 0, sizeof(resp));
 	bm_error_clear(&herr);
-	memset(&call, 0, sizeof(call));
-	call.method = method;
-	call.op = BM_OP_CONTAINER;
-	call.container = container;
-	call.query = "restype=container";
-	call.idempotent = true;
+	call = (struct call){.method = method,
+			     .op = BM_OP_CONTAINER,
+			     .container = container,
+			     .query = "restype=container",
+			     .idempotent = true};
 	rc = perform(az, &call, &resp, &herr);
 	if (rc < 0 && lost_a != BM_OK &&
 	    lost_success(&resp, &herr, lost_a, lost_b))
@@ -993,13 +1000,12 @@ static int az_check_container(struct bm_blob_client *c, const char *container,
 		rc = container_call(az, "GET", container, BM_OK, BM_OK, err);
 		goto out;
 	}
-	/* A SAS may not allow Get Container Properties (it needs no
-	 * permission a read/list SAS lacks for listing), so list one. */
+	/* A container SAS authorises List Blobs ('l') but not Get
+	 * Container Properties: list one entry instead. */
 	memset(&lo, 0, sizeof(lo));
 	lo.max_results = 1;
-	rc = az_list_page(c, container, &lo, discard_entry, NULL, &marker, err);
+	rc = list_page(az, container, &lo, discard_entry, NULL, &marker, err);
 	free(marker);
-	return rc;
 out:
 	if (rc < 0)
 		bm_error_prefix(err, "cannot access container '%.80s'",

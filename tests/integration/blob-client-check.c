@@ -6,11 +6,16 @@
  *
  *   blob-client-check all CONTAINER      the whole scenario; prints "ok:"
  *                                        lines and "stats: ..." at the end
+ *   blob-client-check sas-all CONTAINER  the blob operations only, meant
+ *                                        to run with a container SAS
+ *   blob-client-check sas CONTAINER PERMS  prints a service SAS
  *   blob-client-check check CONTAINER    check_container; on failure prints
  *                                        "CATEGORY: message", exits 3
  *   blob-client-check mb CONTAINER       create_container, likewise
  *   blob-client-check get CONTAINER NAME get to stdout, with the retry
  *                                        policy from BM_TEST_RETRIES
+ *   blob-client-check ls CONTAINER PREFIX MAX  list_all in pages of MAX,
+ *                                        one name a line; stats on stderr
  *   blob-client-check put CONTAINER NAME FILE  upload_fd (1 MiB blocks, 4
  *                                        in parallel above 1 MiB)
  *
@@ -21,8 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bm_auth.h"
 #include "bm_blob.h"
 #include "bm_config.h"
 #include "bm_log.h"
@@ -96,6 +103,15 @@ static struct bm_blob_client *client_from_env(int retries)
 		exit(3);
 	}
 	return c;
+}
+
+/* BM_TEST_RETRIES=N: N retries with short delays and timeouts (for runs
+ * behind the fault-injecting proxy); unset: the default policy. */
+static int env_retries(void)
+{
+	const char *r = getenv("BM_TEST_RETRIES");
+
+	return r ? atoi(r) : -1;
 }
 
 /* ---- growing buffers as sinks ---- */
@@ -575,6 +591,48 @@ static int scenario_all(const char *cont)
 	return 0;
 }
 
+/* The same operations under a container SAS (no container management:
+ * a service SAS cannot create or delete containers). */
+static int scenario_sas(const char *cont)
+{
+	struct bm_blob_client *c = client_from_env(-1);
+	struct bm_http_stats st;
+	struct bm_error err;
+	char line[512];
+
+	OK(c->ops->check_container(c, cont, &err), err);
+	scenario_names(c, cont);
+	scenario_ranges(c, cont);
+	scenario_blocks(c, cont);
+	c->ops->get_stats(c, &st);
+	bm_http_stats_format(&st, line, sizeof(line));
+	printf("stats: %s\n", line);
+	bm_blob_client_free(c);
+	return 0;
+}
+
+/* Prints a service SAS for the container (from the account key in the
+ * environment) for the test to pass on in AZURE_STORAGE_SAS_TOKEN. */
+static int cmd_sas(const char *cont, const char *perms)
+{
+	struct bm_config cfg;
+	struct bm_error err;
+	char *sas;
+
+	bm_config_init(&cfg);
+	bm_error_clear(&err);
+	if (bm_config_load_env(&cfg, &err) < 0 ||
+	    bm_config_finish(&cfg, false, &err) < 0)
+		die("%s", err.msg);
+	sas = bm_auth_service_sas(cfg.account, cfg.key, cfg.key_len, cont, NULL,
+				  perms, time(NULL) + 3600, &err);
+	CHECK(sas, "%s", err.msg);
+	printf("%s\n", sas);
+	free(sas);
+	bm_config_release(&cfg);
+	return 0;
+}
+
 /* check_container, or create_container with create set. */
 static int cmd_container(const char *cont, bool create)
 {
@@ -598,8 +656,7 @@ static int stdout_sink(const void *data, size_t len, void *ud)
 
 static int cmd_get(const char *cont, const char *name)
 {
-	const char *r = getenv("BM_TEST_RETRIES");
-	struct bm_blob_client *c = client_from_env(r ? atoi(r) : -1);
+	struct bm_blob_client *c = client_from_env(env_retries());
 	struct bm_http_stats st;
 	struct bm_error err;
 	char line[512];
@@ -618,9 +675,40 @@ static int cmd_get(const char *cont, const char *name)
 	return rc < 0 ? 3 : 0;
 }
 
+static int print_entry(const struct bm_blob_entry *e, void *ud)
+{
+	printf("%s%s\n", e->name, e->is_prefix ? " (prefix)" : "");
+	return 0;
+}
+
+static int cmd_ls(const char *cont, const char *prefix, int max)
+{
+	struct bm_blob_client *c = client_from_env(env_retries());
+	struct bm_list_opts lo;
+	struct bm_http_stats st;
+	struct bm_error err;
+	char line[512];
+	int rc;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.prefix = prefix;
+	lo.max_results = max;
+	bm_error_clear(&err);
+	rc = bm_blob_list_all(c, cont, &lo, print_entry, NULL, &err);
+	if (fflush(stdout) != 0)
+		rc = -1;
+	if (rc < 0)
+		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
+	c->ops->get_stats(c, &st);
+	bm_http_stats_format(&st, line, sizeof(line));
+	fprintf(stderr, "stats: %s\n", line);
+	bm_blob_client_free(c);
+	return rc < 0 ? 3 : 0;
+}
+
 static int cmd_put(const char *cont, const char *name, const char *path)
 {
-	struct bm_blob_client *c = client_from_env(-1);
+	struct bm_blob_client *c = client_from_env(env_retries());
 	struct bm_error err;
 	off_t len;
 	int fd = open(path, O_RDONLY), rc;
@@ -644,15 +732,24 @@ int main(int argc, char **argv)
 		    false);
 	if (argc == 3 && strcmp(argv[1], "all") == 0)
 		return scenario_all(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "sas-all") == 0)
+		return scenario_sas(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "sas") == 0)
+		return cmd_sas(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "check") == 0)
 		return cmd_container(argv[2], false);
 	if (argc == 3 && strcmp(argv[1], "mb") == 0)
 		return cmd_container(argv[2], true);
 	if (argc == 4 && strcmp(argv[1], "get") == 0)
 		return cmd_get(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "ls") == 0)
+		return cmd_ls(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "put") == 0)
 		return cmd_put(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: blob-client-check all|check|mb CONTAINER | get "
-			"CONTAINER NAME | put CONTAINER NAME FILE\n");
+	fprintf(stderr,
+		"usage: blob-client-check all|sas-all|check|mb CONTAINER | "
+		"sas CONTAINER PERMS | get "
+		"CONTAINER NAME | ls CONTAINER PREFIX MAX | put CONTAINER "
+		"NAME FILE\n");
 	return 2;
 }

@@ -221,6 +221,8 @@ static void run(struct script *s)
 	    "100% #?+&'\"",
 	    "$(echo x)",
 	    "-dash",
+	    "dots/../up",
+	    "dots/./here",
 	    "Z",
 	    "zz/",
 	};

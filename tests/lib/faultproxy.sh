@@ -8,6 +8,8 @@
 #                    # FAULTPROXY_ENDPOINT (blob endpoint through the proxy)
 #   faultproxy_count [FAULT]  # requests logged so far (with that fault;
 #                             # "any" for every injected fault)
+#   faultproxy_wait N         # until N requests are logged (a request is
+#                             # logged just after it is answered), max 5 s
 #   faultproxy_toggle         # injection off/on (SIGUSR1)
 #   faultproxy_stop           # SIGTERM; the log then ends with a summary
 #
@@ -54,6 +56,15 @@ for line in open(sys.argv[1]):
         n += 1
 print(n)
 EOF
+}
+
+faultproxy_wait() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(faultproxy_count)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 faultproxy_toggle() {

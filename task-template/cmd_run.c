@@ -317,7 +317,7 @@ static void start_next(struct runner *r, struct run_slot *s)
 		r->listing_done = true;
 		if (got < 0) {
 			progress_clear(r);
-			cli_report("run", &err);
+			tasks_report(&r->job, true, &err);
 			r->listing_failed = true;
 		}
 		return;

@@ -66,7 +66,7 @@ int tasks_job_open(struct tasks_job *j)
 	}
 	if (j->topt.skip_existing &&
 	    tt_existing_load(j->client, j->topt.output, &j->existing, &err)) {
-		cli_report(j->cmd, &err);
+		tasks_report(j, false, &err);
 		return CLI_EXIT_FAILURE;
 	}
 	if (tt_iter_open(j->client, j->spec, j->existing, j->page_size,
@@ -86,6 +86,20 @@ void tasks_job_release(struct tasks_job *j)
 	bm_config_release(&j->cfg);
 	tt_options_release(&j->topt);
 	memset(j, 0, sizeof(*j));
+}
+
+void tasks_report(const struct tasks_job *j, bool input,
+		  const struct bm_error *err)
+{
+	char what[512];
+
+	if (err->http_status)
+		snprintf(what, sizeof(what), "%s: %s container '%s'", j->cmd,
+			 input ? "input" : "output",
+			 input ? j->topt.input : j->topt.output);
+	else
+		snprintf(what, sizeof(what), "%s", j->cmd);
+	cli_report(what, err);
 }
 
 void tasks_job_help(FILE *out)
@@ -248,7 +262,7 @@ int cmd_tasks(int argc, char **argv)
 	}
 	if (r < 0) {
 		/* What was printed is an incomplete array: say so loudly. */
-		cli_report("tasks", &err);
+		tasks_report(&job, true, &err);
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}

@@ -38,6 +38,12 @@ int tasks_job_open(struct tasks_job *j);
 /* Frees everything; safe after a failed open. */
 void tasks_job_release(struct tasks_job *j);
 
+/* Reports a listing error of the input (input true) or output container.
+ * cli_report prints only the category when an HTTP status is known, so
+ * the container is named in the subject then. */
+void tasks_report(const struct tasks_job *j, bool input,
+		  const struct bm_error *err);
+
 /* Prints the template and credential options' help. */
 void tasks_job_help(FILE *out);
 

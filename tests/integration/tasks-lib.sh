@@ -7,6 +7,8 @@
 . "$top_srcdir/tests/lib/azurite.sh"
 
 # Names Azure allows that break naive quoting (one per array element).
+# No backslash here: Azurite stores 'a\b' as 'a/b' (the unit tests cover
+# backslashes in the quoting round trip).
 HOSTILE_NAMES=(
 	"plain.txt"
 	"with space.txt"
@@ -20,7 +22,6 @@ HOSTILE_NAMES=(
 	"-leading-dash.txt"
 	"--help"
 	"unicode-ĉevalo-日本語-😀.txt"
-	'back\slash.txt'
 	'{name}}.txt'
 	"dir/sub/nested.txt"
 	"dir/it's a \"dir\"/x.txt"

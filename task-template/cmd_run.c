@@ -218,6 +218,7 @@ static int slot_spawn(struct runner *r, struct run_slot *s,
 static int slot_prepare(struct runner *r, struct run_slot *s,
 			struct bm_error *err)
 {
+	const char *why;
 	char *in = NULL;
 	int rc = -1;
 
@@ -233,13 +234,12 @@ static int slot_prepare(struct runner *r, struct run_slot *s,
 	}
 	if (!r->stage)
 		return 0;
-	if (!run_name_stageable(s->task.blob) ||
-	    !run_name_stageable(s->task.output_name)) {
-		bm_error_set(err, BM_ERR_INVALID,
-			     "cannot stage '%s': an empty, '.' or '..' path "
-			     "component cannot be a local file (run it "
-			     "through mounts instead)",
-			     s->task.blob);
+	why = run_name_unstageable(s->task.blob);
+	if (!why)
+		why = run_name_unstageable(s->task.output_name);
+	if (why) {
+		bm_error_set(err, BM_ERR_INVALID, "cannot stage '%s': %s",
+			     s->task.blob, why);
 		return -1;
 	}
 	/* Fresh in/ and out/: a rerun must not see an old output. */

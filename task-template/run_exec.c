@@ -568,21 +568,25 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 /* Files and staging                                                   */
 /* ------------------------------------------------------------------ */
 
-bool run_name_stageable(const char *name)
+const char *run_name_unstageable(const char *name)
 {
 	const char *p = name;
 
 	if (!*name || *name == '/')
-		return false;
+		return "a name starting with '/' cannot be a relative path";
 	for (;;) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
 
 		if (n == 0 || (n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
+			return "an empty, '.' or '..' path component cannot be "
+			       "a local file";
+		if (n > NAME_MAX)
+			return "a path component longer than 255 bytes cannot "
+			       "be a file name";
 		if (!slash)
-			return true;
+			return NULL;
 		p = slash + 1;
 	}
 }

@@ -72,12 +72,12 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		  const char *taskdir, char ***argv_out, struct bm_error *err);
 
 /*
- * True when a blob name can be a relative path under a staging directory:
- * no empty, "." or ".." component and no leading '/'. Other names cannot
- * be staged (they could escape the directory); they can still run through
- * real mounts.
+ * NULL when a blob name can be a relative path under a staging directory,
+ * else why not: an empty, "." or ".." component or a leading '/' (it could
+ * escape the directory), or a component longer than NAME_MAX (255 bytes:
+ * no Linux file system holds it, a mount neither). Static string.
  */
-bool run_name_stageable(const char *name);
+const char *run_name_unstageable(const char *name);
 
 /* Creates dir and its parents (mode 0755). -1 with errno set. */
 int run_mkdir_p(const char *dir);

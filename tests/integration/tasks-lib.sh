@@ -27,9 +27,10 @@ HOSTILE_NAMES=(
 	"dir/it's a \"dir\"/x.txt"
 )
 
-# A 1,024-character name (the Azure maximum) made of hostile pieces.
+# A 1,024-character name (the Azure maximum) made of hostile pieces, in
+# folders so that no component passes Linux's 255-byte NAME_MAX.
 tasks_long_name() {
-	local piece="long-a'b\"c\$(d)\`e\` f;g|" s=""
+	local piece="long-a'b\"c\$(d)\`e\` f;g|/" s=""
 	while [ ${#s} -lt 1024 ]; do s="$s$piece"; done
 	printf '%s' "${s:0:1024}"
 }

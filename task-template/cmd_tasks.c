@@ -139,29 +139,30 @@ enum {
 };
 
 static const struct option tasks_longopts[] = {
-	{"help", no_argument, NULL, OPT_HELP},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-	TT_TEMPLATE_LONGOPTS,
-	CLI_CRED_LONGOPTS,
-	{NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    TT_TEMPLATE_LONGOPTS,
+    CLI_CRED_LONGOPTS,
+    {NULL, 0, NULL, 0},
 };
 
 enum tasks_format { FORMAT_JSON, FORMAT_JSONL, FORMAT_DRY_RUN };
 
 static void tasks_usage(FILE *out)
 {
-	fputs("usage: blobmill tasks --input CONTAINER --image IMAGE "
-	      "--command TEMPLATE [options]\n"
-	      "Prints one Azure Batch task per input blob.\n\n"
-	      "  --format json|jsonl  a JSON array (az batch task create "
-	      "--json-file) or\n"
-	      "                       one task per line (default json)\n"
-	      "  --dry-run            list blob -> task id -> command for "
-	      "humans\n"
-	      "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
-	      out);
+	fputs(
+	    "usage: blobmill tasks --input CONTAINER --image IMAGE "
+	    "--command TEMPLATE [options]\n"
+	    "Prints one Azure Batch task per input blob.\n\n"
+	    "  --format json|jsonl  a JSON array (az batch task create "
+	    "--json-file) or\n"
+	    "                       one task per line (default json)\n"
+	    "  --dry-run            list blob -> task id -> command for "
+	    "humans\n"
+	    "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
+	    out);
 	tasks_job_help(out);
 }
 
@@ -175,8 +176,8 @@ static int print_task(const struct tt_task *t, enum tasks_format fmt,
 		tasks_print_escaped(stdout, t->blob);
 		printf(" -> %s -> ", t->id);
 		tasks_print_escaped(stdout, *t->command_line
-						    ? t->command_line
-						    : "(image entrypoint)");
+						? t->command_line
+						: "(image entrypoint)");
 		putchar('\n');
 		return 0;
 	}
@@ -270,8 +271,9 @@ int cmd_tasks(int argc, char **argv)
 		fputs(n ? "\n]\n" : "[]\n", stdout);
 	tt_iter_stats(job.iter, &st);
 	if (fmt == FORMAT_DRY_RUN)
-		printf("%" PRIu64 " tasks from %" PRIu64 " blobs listed (%" PRIu64
-		       " selected, %" PRIu64 " skipped: output exists)\n",
+		printf("%" PRIu64 " tasks from %" PRIu64
+		       " blobs listed (%" PRIu64 " selected, %" PRIu64
+		       " skipped: output exists)\n",
 		       n, st.listed, st.selected, st.skipped);
 	rc = CLI_EXIT_OK;
 out:

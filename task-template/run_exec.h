@@ -37,10 +37,10 @@ struct run_plan {
 	char **run_opts;    /* run options split like Batch splits them */
 	const char *in_dir; /* where the task sees the containers */
 	const char *out_dir;
-	bool stage;         /* in_dir/out_dir are staged per task */
+	bool stage;		  /* in_dir/out_dir are staged per task */
 	const char *host_workdir; /* -w/--workdir for the host runtime */
-	char **host_env;    /* -e/--env K=V for the host runtime */
-	struct run_volume *vols; /* host runtime: parsed --volume options */
+	char **host_env;	  /* -e/--env K=V for the host runtime */
+	struct run_volume *vols;  /* host runtime: parsed --volume options */
 	size_t nvols;
 };
 
@@ -57,8 +57,7 @@ struct run_volume {
  * staging, every volume source must exist. -1 with err set.
  */
 int run_plan_init(struct run_plan *p, enum run_runtime rt,
-		  const struct tt_options *o, bool stage,
-		  struct bm_error *err);
+		  const struct tt_options *o, bool stage, struct bm_error *err);
 void run_plan_release(struct run_plan *p);
 
 /*

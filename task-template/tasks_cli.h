@@ -13,15 +13,15 @@
 #include "tasktemplate.h"
 
 struct tasks_job {
-	const char *cmd;            /* "tasks", "run", ... for messages */
+	const char *cmd; /* "tasks", "run", ... for messages */
 	struct cli_cred cred;
 	struct tt_options topt;
-	struct bm_config cfg;       /* finished by tasks_job_open */
+	struct bm_config cfg; /* finished by tasks_job_open */
 	struct bm_blob_client *client;
 	struct tt_spec *spec;
 	struct tt_existing *existing; /* --skip-existing only */
 	struct tt_iter *iter;
-	int page_size;              /* 0: service default */
+	int page_size; /* 0: service default */
 };
 
 void tasks_job_init(struct tasks_job *j, const char *cmd);

@@ -249,7 +249,8 @@ int tt_options_finish(struct tt_options *o, struct bm_error *err)
 	struct tt_template *t = NULL;
 
 	if (!o->input) {
-		bm_error_set(err, BM_ERR_INVALID, "--input CONTAINER is required");
+		bm_error_set(err, BM_ERR_INVALID,
+			     "--input CONTAINER is required");
 		return -1;
 	}
 	if (!o->image) {

@@ -180,7 +180,8 @@ int tt_cmdline_split(const char *line, char ***argv_out, size_t *argc_out,
 	rc = 0;
 	goto out;
 nomem:
-	bm_error_set(err, BM_ERR_NOMEM, "out of memory splitting a command line");
+	bm_error_set(err, BM_ERR_NOMEM,
+		     "out of memory splitting a command line");
 out:
 	tt_argv_free(s.argv);
 	free(s.word);

@@ -90,3 +90,25 @@ tasks_check_outputs() {
 	done
 	echo "ok: $i outputs equal byte for byte"
 }
+
+# tasks_run_hostile RUNTIME IMAGE: runs the app over every hostile name
+# (staged, outputs in folders) and checks every output and that no name
+# ran as a command.
+tasks_run_hostile() {
+	"$BLOBMILL" run --runtime "$1" --image "$2" --stage --parallel 3 \
+		--input data-in --output data-out \
+		--command '/app/argv.sh {out} {name} {basename} {in}' \
+		--output-name 'res/{name}.out' \
+		--run-options "--volume $T/app:/app --volume /mnt/data-in:/data-in --volume /mnt/data-out:/data-out" \
+		--run-dir "$T/run" >"$T/log" 2>&1 || {
+		cat "$T/log" >&2
+		fail "run --runtime $1 failed"
+	}
+	local n=${#HOSTILE_NAMES[@]}
+	grep -q "^run: $n tasks: $n succeeded, 0 failed" "$T/log" ||
+		{ cat "$T/log" >&2; fail "summary"; }
+	tasks_check_outputs res/ .out "${HOSTILE_NAMES[@]}"
+	[ -z "$(find "$T" -name SENTINEL)" ] ||
+		fail "a blob name ran as a command"
+	echo "ok: --runtime $1: no command substitution ran"
+}

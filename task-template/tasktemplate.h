@@ -146,7 +146,8 @@ struct tt_options {
 
 /* Sets the defaults above (strdup()ed, so options can replace them). */
 void tt_options_init(struct tt_options *o);
-/* Frees every field (wiping the password) and re-inits. */
+/* Frees every field (wiping the password) and zeroes o; call
+ * tt_options_init again to reuse it. */
 void tt_options_release(struct tt_options *o);
 
 /* Handles one option in [TT_OPT_FIRST, TT_OPT_LAST). -1 with err set

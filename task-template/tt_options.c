@@ -64,7 +64,7 @@ void tt_options_release(struct tt_options *o)
 	free(o->registry_password_env);
 	free(o->registry_password_file);
 	wipe_free(o->registry_password);
-	tt_options_init(o);
+	memset(o, 0, sizeof(*o));
 }
 
 static int set_str(char **field, const char *arg, struct bm_error *err)

@@ -96,7 +96,8 @@ static int word_end(struct split_state *s)
 	w = malloc(s->len + 1);
 	if (!w)
 		return -1;
-	memcpy(w, s->word, s->len);
+	if (s->len) /* an empty word ('') has no buffer yet */
+		memcpy(w, s->word, s->len);
 	w[s->len] = '\0';
 	s->argv[s->argc++] = w;
 	s->argv[s->argc] = NULL;

@@ -96,7 +96,8 @@ int tt_existing_load(struct bm_blob_client *c, const char *container,
 	}
 	/* Listings come sorted, but by the service's collation; sort by
 	 * bytes so bsearch agrees with strcmp. */
-	qsort(ex->e, ex->n, sizeof(*ex->e), existing_cmp);
+	if (ex->n)
+		qsort(ex->e, ex->n, sizeof(*ex->e), existing_cmp);
 	*out = ex;
 	return 0;
 }

@@ -380,11 +380,11 @@ out:
 	return q;
 }
 
-static int az_list_page(struct bm_blob_client *c, const char *container,
-			const struct bm_list_opts *o, bm_list_cb cb, void *ud,
-			char **next_marker, struct bm_error *err)
+/* One page; errors unprefixed (the callers name the operation). */
+static int list_page(struct azure *az, const char *container,
+		     const struct bm_list_opts *o, bm_list_cb cb, void *ud,
+		     char **next_marker, struct bm_error *err)
 {
-	struct azure *az = az_of(c);
 	struct list_ctx lc;
 	struct bm_error herr;
 	struct call call;
@@ -443,10 +443,24 @@ static int az_list_page(struct bm_blob_client *c, const char *container,
 			herr.msg);
 	}
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot list '%s'", what);
 	bm_listing_parser_free(lc.parser);
 	free(query);
+	return rc;
+}
+
+static int az_list_page(struct bm_blob_client *c, const char *container,
+			const struct bm_list_opts *o, bm_list_cb cb, void *ud,
+			char **next_marker, struct bm_error *err)
+{
+	char what[128];
+	int rc;
+
+	rc = list_page(az_of(c), container, o, cb, ud, next_marker, err);
+	if (rc < 0) {
+		subject(container, o->prefix && *o->prefix ? o->prefix : NULL,
+			what, sizeof(what));
+		bm_error_prefix(err, "cannot list '%s'", what);
+	}
 	return rc;
 }
 
@@ -986,13 +1000,12 @@ static int az_check_container(struct bm_blob_client *c, const char *container,
 		rc = container_call(az, "GET", container, BM_OK, BM_OK, err);
 		goto out;
 	}
-	/* A SAS may not allow Get Container Properties (it needs no
-	 * permission a read/list SAS lacks for listing), so list one. */
+	/* A container SAS authorises List Blobs ('l') but not Get
+	 * Container Properties: list one entry instead. */
 	memset(&lo, 0, sizeof(lo));
 	lo.max_results = 1;
-	rc = az_list_page(c, container, &lo, discard_entry, NULL, &marker, err);
+	rc = list_page(az, container, &lo, discard_entry, NULL, &marker, err);
 	free(marker);
-	return rc;
 out:
 	if (rc < 0)
 		bm_error_prefix(err, "cannot access container '%.80s'",

@@ -45,6 +45,7 @@ struct bm_http {
 	atomic_uint_least64_t retries;
 	atomic_uint_least64_t bytes_sent;
 	atomic_uint_least64_t bytes_received;
+	atomic_uint_least64_t connects;
 };
 
 static const char *const op_names[BM_OP_COUNT] = {
@@ -80,10 +81,11 @@ int bm_http_stats_format(const struct bm_http_stats *s, char *buf, size_t cap)
 		len += n > 0 ? (size_t)n : 0;
 	}
 	n = snprintf(buf + (len < cap ? len : cap), len < cap ? cap - len : 0,
-		     " retries=%llu sent=%llu received=%llu",
+		     " retries=%llu sent=%llu received=%llu connects=%llu",
 		     (unsigned long long)s->retries,
 		     (unsigned long long)s->bytes_sent,
-		     (unsigned long long)s->bytes_received);
+		     (unsigned long long)s->bytes_received,
+		     (unsigned long long)s->connects);
 	len += n > 0 ? (size_t)n : 0;
 	return (int)len;
 }
@@ -492,6 +494,7 @@ void bm_http_get_stats(struct bm_http *h, struct bm_http_stats *out)
 	out->retries = atomic_load(&h->retries);
 	out->bytes_sent = atomic_load(&h->bytes_sent);
 	out->bytes_received = atomic_load(&h->bytes_received);
+	out->connects = atomic_load(&h->connects);
 }
 
 void bm_http_reset_stats(struct bm_http *h)
@@ -503,6 +506,7 @@ void bm_http_reset_stats(struct bm_http *h)
 	atomic_store(&h->retries, 0);
 	atomic_store(&h->bytes_sent, 0);
 	atomic_store(&h->bytes_received, 0);
+	atomic_store(&h->connects, 0);
 }
 
 /* ---- one attempt ---- */
@@ -696,9 +700,17 @@ static void set_options(struct bm_http *h, struct attempt *a, const char *url,
 	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	/* No other scheme, whatever a URL says (CURLOPT_PROTOCOLS is
+	 * deprecated from 7.85 on, configure accepts 7.74). */
+#if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "blobmill");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 h->opts.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.low_speed_time_s);
@@ -818,7 +830,10 @@ static void set_transport_error(const struct bm_http_request *req, CURL *c,
 		snprintf(reason, sizeof(reason), "%s",
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
-	if (reason[0] >= 'A' && reason[0] <= 'Z')
+	/* Messages are lowercase: "Connection refused" -> "connection
+	 * refused", but an acronym ("SSL certificate problem") stays. */
+	if (reason[0] >= 'A' && reason[0] <= 'Z' &&
+	    !(reason[1] >= 'A' && reason[1] <= 'Z'))
 		reason[0] = (char)(reason[0] - 'A' + 'a');
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -875,7 +890,7 @@ static enum bm_transport attempt_once(struct bm_http *h, struct attempt *a,
 	char errbuf[CURL_ERROR_SIZE] = "";
 	enum bm_transport t = BM_TRANSPORT_ABORTED;
 	curl_off_t up = 0, down = 0;
-	long t0 = now_ms(), status = 0;
+	long t0 = now_ms(), status = 0, connects = 0;
 	CURLcode rc;
 
 	memset(&ar, 0, sizeof(ar));
@@ -902,6 +917,8 @@ static enum bm_transport attempt_once(struct bm_http *h, struct attempt *a,
 	curl_easy_getinfo(a->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
 	atomic_fetch_add(&h->bytes_sent, (uint64_t)up);
 	atomic_fetch_add(&h->bytes_received, (uint64_t)down);
+	curl_easy_getinfo(a->curl, CURLINFO_NUM_CONNECTS, &connects);
+	atomic_fetch_add(&h->connects, (uint64_t)connects);
 	a->resp->status = status;
 	t = classify(rc, a);
 	*healthy = rc == CURLE_OK;

@@ -44,10 +44,13 @@ struct bm_http_stats {
 	uint64_t retries;               /* attempts that were retries */
 	uint64_t bytes_sent;
 	uint64_t bytes_received;
+	uint64_t connects;              /* new connections opened (reuse shows
+					 * as connects well below requests) */
 };
 
-/* "requests=N list=N get=N ... retries=N sent=N received=N": one line,
- * parseable by tests and benchmarks. Returns the length written. */
+/* "requests=N list=N get=N ... retries=N sent=N received=N connects=N":
+ * one line, parseable by tests and benchmarks. Returns the length that
+ * the whole line needs, like snprintf. */
 int bm_http_stats_format(const struct bm_http_stats *s, char *buf,
 			 size_t cap);
 

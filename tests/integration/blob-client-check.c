@@ -6,25 +6,33 @@
  *
  *   blob-client-check all CONTAINER      the whole scenario; prints "ok:"
  *                                        lines and "stats: ..." at the end
+ *   blob-client-check sas-all CONTAINER  the blob operations only, meant
+ *                                        to run with a container SAS
+ *   blob-client-check sas CONTAINER PERMS  prints a service SAS
  *   blob-client-check check CONTAINER    check_container; on failure prints
  *                                        "CATEGORY: message", exits 3
  *   blob-client-check mb CONTAINER       create_container, likewise
  *   blob-client-check get CONTAINER NAME get to stdout, with the retry
  *                                        policy from BM_TEST_RETRIES
  *   blob-client-check ls CONTAINER PREFIX MAX  list_all in pages of MAX,
- *                                        one name a line; stats on stderr
+ *                                        one name a line; stats and peak
+ *                                        RSS on stderr
+ *   blob-client-check fill CONTAINER PREFIX N  puts N small blobs
  *   blob-client-check put CONTAINER NAME FILE  upload_fd (1 MiB blocks, 4
  *                                        in parallel above 1 MiB)
  *
  * Exit: 0 ok, 1 a check failed, 3 the operation failed as reported.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bm_auth.h"
 #include "bm_blob.h"
 #include "bm_config.h"
 #include "bm_log.h"
@@ -85,6 +93,10 @@ static struct bm_blob_client *client_from_env(int retries)
 		exit(3);
 	}
 	bm_http_options_default(&ho);
+	/* TLS settings the library takes from its callers (the CLI and the
+	 * daemon map their options onto them). */
+	ho.ca_cert_file = getenv("BM_TEST_CA_CERT");
+	ho.insecure = getenv("BM_TEST_INSECURE") != NULL;
 	if (retries >= 0) {
 		ho.retry.max_retries = retries;
 		ho.retry.base_delay_ms = 10;
@@ -586,6 +598,48 @@ static int scenario_all(const char *cont)
 	return 0;
 }
 
+/* The same operations under a container SAS (no container management:
+ * a service SAS cannot create or delete containers). */
+static int scenario_sas(const char *cont)
+{
+	struct bm_blob_client *c = client_from_env(-1);
+	struct bm_http_stats st;
+	struct bm_error err;
+	char line[512];
+
+	OK(c->ops->check_container(c, cont, &err), err);
+	scenario_names(c, cont);
+	scenario_ranges(c, cont);
+	scenario_blocks(c, cont);
+	c->ops->get_stats(c, &st);
+	bm_http_stats_format(&st, line, sizeof(line));
+	printf("stats: %s\n", line);
+	bm_blob_client_free(c);
+	return 0;
+}
+
+/* Prints a service SAS for the container (from the account key in the
+ * environment) for the test to pass on in AZURE_STORAGE_SAS_TOKEN. */
+static int cmd_sas(const char *cont, const char *perms)
+{
+	struct bm_config cfg;
+	struct bm_error err;
+	char *sas;
+
+	bm_config_init(&cfg);
+	bm_error_clear(&err);
+	if (bm_config_load_env(&cfg, &err) < 0 ||
+	    bm_config_finish(&cfg, false, &err) < 0)
+		die("%s", err.msg);
+	sas = bm_auth_service_sas(cfg.account, cfg.key, cfg.key_len, cont, NULL,
+				  perms, time(NULL) + 3600, &err);
+	CHECK(sas, "%s", err.msg);
+	printf("%s\n", sas);
+	free(sas);
+	bm_config_release(&cfg);
+	return 0;
+}
+
 /* check_container, or create_container with create set. */
 static int cmd_container(const char *cont, bool create)
 {
@@ -628,6 +682,77 @@ static int cmd_get(const char *cont, const char *name)
 	return rc < 0 ? 3 : 0;
 }
 
+/* Peak resident set size of this process in KiB (VmHWM), or -1. */
+static long peak_rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+struct fill {
+	struct bm_blob_client *c;
+	const char *cont, *prefix;
+	int n;
+	pthread_mutex_t lock; /* guards next, failed */
+	int next;
+	bool failed;
+};
+
+static void *fill_worker(void *arg)
+{
+	struct fill *f = arg;
+	struct bm_error err;
+	struct bm_body body;
+	char name[256];
+	int i;
+
+	for (;;) {
+		pthread_mutex_lock(&f->lock);
+		i = f->failed || f->next >= f->n ? -1 : f->next++;
+		pthread_mutex_unlock(&f->lock);
+		if (i < 0)
+			break;
+		snprintf(name, sizeof(name), "%s%06d", f->prefix, i);
+		memset(&body, 0, sizeof(body));
+		body.buf = name;
+		body.len = strlen(name);
+		bm_error_clear(&err);
+		if (f->c->ops->put(f->c, f->cont, name, &body, NULL, NULL,
+				   &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			pthread_mutex_lock(&f->lock);
+			f->failed = true;
+			pthread_mutex_unlock(&f->lock);
+		}
+	}
+	return NULL;
+}
+
+/* Puts N small blobs PREFIX000000... with 8 threads on one client. */
+static int cmd_fill(const char *cont, const char *prefix, int n)
+{
+	struct fill f = {client_from_env(-1),	    cont, prefix, n,
+			 PTHREAD_MUTEX_INITIALIZER, 0,	  false};
+	pthread_t t[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		CHECK(pthread_create(&t[i], NULL, fill_worker, &f) == 0,
+		      "pthread_create");
+	for (i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	bm_blob_client_free(f.c);
+	return f.failed ? 3 : 0;
+}
+
 static int print_entry(const struct bm_blob_entry *e, void *ud)
 {
 	printf("%s%s\n", e->name, e->is_prefix ? " (prefix)" : "");
@@ -654,7 +779,7 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
 	c->ops->get_stats(c, &st);
 	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(stderr, "stats: %s\n", line);
+	fprintf(stderr, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
 	bm_blob_client_free(c);
 	return rc < 0 ? 3 : 0;
 }
@@ -685,19 +810,26 @@ int main(int argc, char **argv)
 		    false);
 	if (argc == 3 && strcmp(argv[1], "all") == 0)
 		return scenario_all(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "sas-all") == 0)
+		return scenario_sas(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "sas") == 0)
+		return cmd_sas(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "check") == 0)
 		return cmd_container(argv[2], false);
 	if (argc == 3 && strcmp(argv[1], "mb") == 0)
 		return cmd_container(argv[2], true);
 	if (argc == 4 && strcmp(argv[1], "get") == 0)
 		return cmd_get(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "fill") == 0)
+		return cmd_fill(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "ls") == 0)
 		return cmd_ls(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "put") == 0)
 		return cmd_put(argv[2], argv[3], argv[4]);
 	fprintf(stderr,
-		"usage: blob-client-check all|check|mb CONTAINER | get "
-		"CONTAINER NAME | ls CONTAINER PREFIX MAX | put CONTAINER "
+		"usage: blob-client-check all|sas-all|check|mb CONTAINER | "
+		"sas CONTAINER PERMS | get "
+		"CONTAINER NAME | ls|fill CONTAINER PREFIX N | put CONTAINER "
 		"NAME FILE\n");
 	return 2;
 }

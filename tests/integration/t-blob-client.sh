@@ -28,9 +28,42 @@ expect_eq "List requests in Azurite's log" \
 	"$(azurite_requests 'comp=list')"
 expect_eq "Put Block requests in Azurite's log" 6 \
 	"$(azurite_requests 'comp=block&')"
+# Connections are reused: far fewer connects than requests (4 parallel
+# uploaders, and a handle is dropped after the one aborted transfer).
+connects=$(sed -n 's/^stats: .* connects=\([0-9]*\)$/\1/p' "$dir/out")
+[ -n "$connects" ] && [ "$connects" -le 8 ] ||
+	fail "expected at most 8 connections for $ours requests, got '$connects'"
+echo "ok: $ours requests over $connects connections"
 
 "$check" mb scenario2 || fail "create container 'scenario2'"
 "$check" check scenario2 2>"$dir/err" || { cat "$dir/err"; fail "check of an existing container"; }
+
+echo "# the blob operations under a container SAS"
+"$check" mb sas-scenario || fail "create container 'sas-scenario'"
+sas=$("$check" sas sas-scenario racwdl) || fail "make a SAS"
+env -u AZURE_STORAGE_ACCESS_KEY AZURE_STORAGE_SAS_TOKEN="$sas" \
+	"$check" sas-all sas-scenario >"$dir/out" 2>"$dir/err" ||
+	{ cat "$dir/out" "$dir/err"; fail "blob-client-check sas-all failed"; }
+sed 's/^/sas: /' "$dir/out"
+echo "# a read-only SAS cannot write"
+ro=$("$check" sas sas-scenario rl) || fail "make a SAS"
+echo data >"$dir/small"
+rc=0
+env -u AZURE_STORAGE_ACCESS_KEY AZURE_STORAGE_SAS_TOKEN="$ro" \
+	"$check" put sas-scenario x "$dir/small" 2>"$dir/err" || rc=$?
+expect_eq "exit code writing with a read-only SAS" 3 "$rc"
+grep -q "^permission denied: cannot upload 'sas-scenario/x': permission denied (403 AuthorizationPermissionMismatch" "$dir/err" ||
+	{ cat "$dir/err"; fail "read-only SAS: not 'permission denied'"; }
+grep -qF "${ro##*sig=}" "$dir/err" && fail "the SAS signature was printed"
+cat "$dir/err"
+echo "# a tampered SAS"
+rc=0
+env -u AZURE_STORAGE_ACCESS_KEY AZURE_STORAGE_SAS_TOKEN="${ro}x" \
+	"$check" check sas-scenario 2>"$dir/err" || rc=$?
+expect_eq "exit code with a tampered SAS" 3 "$rc"
+grep -q "^authentication failed: cannot access container 'sas-scenario': authentication failed (403 " "$dir/err" ||
+	{ cat "$dir/err"; fail "tampered SAS: not 'authentication failed'"; }
+cat "$dir/err"
 
 echo "# a wrong key"
 wrong='AAAAvdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='

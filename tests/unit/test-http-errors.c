@@ -231,12 +231,14 @@ static void test_stats_format(void **state)
 	s.retries = 4;
 	s.bytes_sent = 10;
 	s.bytes_received = 123456789012ull;
+	s.connects = 2;
 	n = bm_http_stats_format(&s, buf, sizeof(buf));
 	assert_int_equal(n, (int)strlen(buf));
 	assert_string_equal(buf, "requests=6 list=3 get=2 head=0 put=0 "
 				 "put_block=0 put_block_list=0 delete=0 "
 				 "copy=0 container=0 batch=1 other=0 "
-				 "retries=4 sent=10 received=123456789012");
+				 "retries=4 sent=10 received=123456789012 "
+				 "connects=2");
 	/* Truncation is safe and reports the full length, like snprintf. */
 	assert_int_equal(bm_http_stats_format(&s, buf, 8), n);
 	assert_string_equal(buf, "request");

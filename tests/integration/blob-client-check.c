@@ -93,6 +93,10 @@ static struct bm_blob_client *client_from_env(int retries)
 		exit(3);
 	}
 	bm_http_options_default(&ho);
+	/* TLS settings the library takes from its callers (the CLI and the
+	 * daemon map their options onto them). */
+	ho.ca_cert_file = getenv("BM_TEST_CA_CERT");
+	ho.insecure = getenv("BM_TEST_INSECURE") != NULL;
 	if (retries >= 0) {
 		ho.retry.max_retries = retries;
 		ho.retry.base_delay_ms = 10;

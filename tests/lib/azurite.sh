@@ -9,6 +9,10 @@
 #   azurite_requests [REGEX] # number of requests in Azurite's access log
 #   azurite_stop             # also run by the EXIT trap
 #
+# AZURITE_EXTRA_ARGS (words) are passed on to Azurite, e.g.
+# "--cert FILE --key FILE" to serve HTTPS (AZURITE_ENDPOINT then says
+# https).
+#
 # Azurite comes from npm, installed once into the build tree
 # ($AZURITE_HOME, default $top_builddir/tests/.azurite). Set AZURITE_BIN to
 # use another installation.
@@ -58,7 +62,7 @@ azurite_start() {
 		"$AZURITE_BIN" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
 			--location "$AZURITE_DIR" --skipApiVersionCheck --loose \
 			--disableProductStyleUrl --disableTelemetry \
-			--debug "$AZURITE_DIR/debug.log" \
+			--debug "$AZURITE_DIR/debug.log" ${AZURITE_EXTRA_ARGS:-} \
 			>"$AZURITE_DIR/access.log" 2>&1 &
 		AZURITE_PID=$!
 		trap azurite_stop EXIT
@@ -89,7 +93,9 @@ azurite_start() {
 			return 1
 		fi
 	done
-	AZURITE_ENDPOINT="http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT"
+	local scheme=http
+	case " ${AZURITE_EXTRA_ARGS:-} " in *" --cert "*) scheme=https ;; esac
+	AZURITE_ENDPOINT="$scheme://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT"
 	export AZURITE_PORT AZURITE_ENDPOINT AZURITE_PID AZURITE_DIR
 	export AZURE_STORAGE_ACCOUNT="$AZURITE_ACCOUNT"
 	export AZURE_STORAGE_ACCESS_KEY="$AZURITE_KEY"

@@ -226,8 +226,7 @@ void bmfs_note_absent(struct bmfs *fs, const char *name)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-static void note_dir(struct bmfs *fs, const char *name, bool marker,
-		     bool empty)
+static void note_dir(struct bmfs *fs, const char *name, bool marker, bool empty)
 {
 	struct bmfs_attr a = {.kind = BMFS_DIR, .marker = marker};
 	double now;
@@ -253,11 +252,11 @@ static void note_dir(struct bmfs *fs, const char *name, bool marker,
 
 struct lookup_ctx {
 	const char *name;
-	char *slashed;     /* NAME + "/" */
-	bool blob;         /* a blob named exactly NAME */
-	bool marker;       /* ... with hdi_isfolder=true */
-	bool prefix;       /* blobs under NAME/ */
-	bool past;         /* the listing went past NAME/ */
+	char *slashed; /* NAME + "/" */
+	bool blob;     /* a blob named exactly NAME */
+	bool marker;   /* ... with hdi_isfolder=true */
+	bool prefix;   /* blobs under NAME/ */
+	bool past;     /* the listing went past NAME/ */
 	uint64_t size;
 	time_t mtime;
 	char etag[BM_ETAG_MAX];
@@ -378,8 +377,8 @@ static int lookup_uncached(struct bmfs *fs, const char *name,
 
 /* From the cache, the local copies or a listing; fs->lock held. 1 when
  * answered (*a set, a->blob borrowed), 0 when a request is needed. */
-static int lookup_local(struct bmfs *fs, const char *name,
-			struct bmfs_attr *a, double now)
+static int lookup_local(struct bmfs *fs, const char *name, struct bmfs_attr *a,
+			double now)
 {
 	struct bmfs_wfile *wf = bmfs_wfile_find(fs, name);
 	char *dir;
@@ -449,6 +448,32 @@ int bmfs_getattr(struct bmfs *fs, const char *path, struct stat *st)
 		bmfs_fill_stat(fs, a.kind, a.size, a.mtime, st);
 	free(a.blob);
 	return rc;
+}
+
+/* bmfs_lookup for callers that need only the kind. */
+static int lookup_kind(struct bmfs *fs, const char *name, enum bmfs_kind *kind)
+{
+	struct bmfs_attr a;
+	int rc = bmfs_lookup(fs, name, &a);
+
+	free(a.blob);
+	*kind = a.kind;
+	return rc;
+}
+
+/* Whether a local copy lives under prefix (open ones only, if asked). */
+static bool local_under(struct bmfs *fs, const char *prefix, bool open_only)
+{
+	struct bmfs_wfile *wf;
+	size_t plen = strlen(prefix);
+	bool found = false;
+
+	pthread_mutex_lock(&fs->lock);
+	for (wf = fs->wfiles; wf && !found; wf = wf->next)
+		found = strncmp(wf->name, prefix, plen) == 0 &&
+			(!open_only || wf->refs > 0);
+	pthread_mutex_unlock(&fs->lock);
+	return found;
 }
 
 /* ---- readdir ---- */
@@ -537,8 +562,10 @@ static struct bmfs_listing *dir_commit(struct bmfs *fs, struct dir_ctx *x,
 	qsort(x->v, x->n, sizeof(*x->v), dir_entry_cmp);
 	for (i = 0; i < x->n; i++) {
 		struct dir_entry *d = &x->v[i];
-		struct bmfs_attr a = {.kind = d->kind, .size = d->size,
-				      .mtime = d->mtime, .marker = d->marker};
+		struct bmfs_attr a = {.kind = d->kind,
+				      .size = d->size,
+				      .mtime = d->mtime,
+				      .marker = d->marker};
 		bool same = i > 0 && strcmp(x->v[i - 1].child, d->child) == 0;
 		char *shown = NULL, *key = NULL, *blob = NULL;
 		int rc = -1;
@@ -561,7 +588,7 @@ static struct bmfs_listing *dir_commit(struct bmfs *fs, struct dir_ctx *x,
 		a.blob = blob;
 		put_attr(fs, key, &a, now);
 		rc = 0;
-next:
+	next:
 		free(shown);
 		free(key);
 		free(blob);
@@ -617,29 +644,27 @@ static void dir_ctx_release(struct dir_ctx *x)
 	free(x->v);
 }
 
-int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill,
-		 void *ud)
+int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill, void *ud)
 {
 	const char *name = bmfs_name(path);
 	struct fill_ctx f = {.fs = fs, .fill = fill, .ud = ud};
 	struct dir_ctx x = {.fs = fs};
 	struct bm_list_opts o = {0};
 	struct bmfs_listing *l;
-	struct bmfs_attr a;
+	enum bmfs_kind kind;
 	struct bm_error err;
 	char *prefix = NULL;
 	double now;
 	int rc;
 
-	rc = bmfs_lookup(fs, name, &a);
-	free(a.blob);
+	rc = lookup_kind(fs, name, &kind);
 	if (rc)
 		return rc;
-	if (a.kind != BMFS_DIR)
+	if (kind != BMFS_DIR)
 		return -ENOTDIR;
 	pthread_mutex_lock(&fs->lock);
-	rc = bmfs_cache_listing_each(fs->cache, name, bmfs_now(fs),
-				     fill_child, &f);
+	rc = bmfs_cache_listing_each(fs->cache, name, bmfs_now(fs), fill_child,
+				     &f);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc != -1)
 		return 0;
@@ -653,8 +678,9 @@ int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill,
 	o.include_metadata = true;
 	bm_error_clear(&err);
 	now = bmfs_now(fs);
-	if (bm_blob_list_all(fs->client, fs->container, &o, dir_cb, &x,
-			     &err) != 0 && !x.oom) {
+	if (bm_blob_list_all(fs->client, fs->container, &o, dir_cb, &x, &err) !=
+		0 &&
+	    !x.oom) {
 		rc = -bmfs_errno(BMFS_OP_READDIR, name, &err);
 		goto out;
 	}
@@ -686,21 +712,20 @@ out:
 /* ---- mkdir, rmdir, unlink ---- */
 
 static const struct bm_metadata dir_marker_md[] = {
-	{"hdi_isfolder", "true"},
+    {"hdi_isfolder", "true"},
 };
 
 int bmfs_mkdir(struct bmfs *fs, const char *path)
 {
 	const char *name = bmfs_name(path);
 	struct bm_put_opts po = {0};
-	struct bmfs_attr a;
+	enum bmfs_kind kind;
 	struct bm_error err;
 	int rc;
 
 	if (fs->opt.read_only)
 		return -EROFS;
-	rc = bmfs_lookup(fs, name, &a);
-	free(a.blob);
+	rc = lookup_kind(fs, name, &kind);
 	if (rc == 0)
 		return -EEXIST;
 	if (rc != -ENOENT)
@@ -720,27 +745,20 @@ int bmfs_mkdir(struct bmfs *fs, const char *path)
 
 /* Whether anything lives under NAME/, remotely or as a local file.
  * 1 yes, 0 no, -errno. */
-static int dir_has_children(struct bmfs *fs, const char *name,
-			    enum bmfs_op op)
+static int dir_has_children(struct bmfs *fs, const char *name, enum bmfs_op op)
 {
 	struct dir_ctx x = {.fs = fs};
 	struct bm_list_opts o = {0};
 	struct bm_error err;
-	struct bmfs_wfile *wf;
 	char *prefix = bmfs_dir_prefix(name), *next = NULL;
-	size_t plen;
 	int rc = 0;
 
 	if (!prefix)
 		return -ENOMEM;
-	plen = strlen(prefix);
-	pthread_mutex_lock(&fs->lock);
-	for (wf = fs->wfiles; wf; wf = wf->next)
-		if (strncmp(wf->name, prefix, plen) == 0)
-			rc = 1;
-	pthread_mutex_unlock(&fs->lock);
-	if (rc)
+	if (local_under(fs, prefix, false)) {
+		rc = 1;
 		goto out;
+	}
 	x.prefix = prefix;
 	o.prefix = prefix;
 	o.delimiter = "/";
@@ -751,7 +769,9 @@ static int dir_has_children(struct bmfs *fs, const char *name,
 		rc = x.oom ? -ENOMEM : -bmfs_errno(op, name, &err);
 		goto out;
 	}
-	rc = x.n > 0 || (next && x.oom);
+	/* A page with nothing but a "NAME/" blob and more after it counts
+	 * as not empty. */
+	rc = x.n > 0 || next;
 out:
 	free(next);
 	dir_ctx_release(&x);
@@ -763,7 +783,7 @@ int bmfs_rmdir(struct bmfs *fs, const char *path)
 {
 	const char *name = bmfs_name(path);
 	struct bm_blob_info info = {0};
-	struct bmfs_attr a;
+	enum bmfs_kind kind;
 	struct bm_error err;
 	int rc;
 
@@ -771,11 +791,10 @@ int bmfs_rmdir(struct bmfs *fs, const char *path)
 		return -EROFS;
 	if (!*name)
 		return -EBUSY;
-	rc = bmfs_lookup(fs, name, &a);
-	free(a.blob);
+	rc = lookup_kind(fs, name, &kind);
 	if (rc)
 		return rc;
-	if (a.kind != BMFS_DIR)
+	if (kind != BMFS_DIR)
 		return -ENOTDIR;
 	rc = dir_has_children(fs, name, BMFS_OP_RMDIR);
 	if (rc)
@@ -886,11 +905,11 @@ static int rename_file(struct bmfs *fs, const char *from, const char *blob,
 	if (rc)
 		return rc;
 	bm_error_clear(&err);
-	if (fs->client->ops->copy(fs->client, fs->container, blob, to,
-				  &err) != 0)
+	if (fs->client->ops->copy(fs->client, fs->container, blob, to, &err) !=
+	    0)
 		return -bmfs_errno(BMFS_OP_RENAME, from, &err);
-	if (fs->client->ops->remove(fs->client, fs->container, blob,
-				    &err) != 0 &&
+	if (fs->client->ops->remove(fs->client, fs->container, blob, &err) !=
+		0 &&
 	    err.code != BM_ERR_NOT_FOUND) {
 		/* Both exist now; the source is intact. */
 		bmfs_note_file(fs, to, a->size, time(NULL), NULL);
@@ -958,7 +977,8 @@ static int dir_blobs(struct bmfs *fs, const char *from, bool marker,
 	o.prefix = prefix;
 	bm_error_clear(&err);
 	if (bm_blob_list_all(fs->client, fs->container, &o, names_cb, x,
-			     &err) != 0 && !x->oom)
+			     &err) != 0 &&
+	    !x->oom)
 		rc = -bmfs_errno(BMFS_OP_RENAME, from, &err);
 	if (rc == 0 && marker)
 		names_cb(&me, x);
@@ -994,11 +1014,8 @@ static int rename_dir(struct bmfs *fs, const char *from, const char *to,
 		return -ENOMEM;
 	plen = strlen(prefix);
 	/* Local copies under FROM/ go up first; an open one blocks. */
-	pthread_mutex_lock(&fs->lock);
-	for (wf = fs->wfiles; wf; wf = wf->next)
-		if (strncmp(wf->name, prefix, plen) == 0 && wf->refs > 0)
-			rc = -EBUSY;
-	pthread_mutex_unlock(&fs->lock);
+	if (local_under(fs, prefix, true))
+		rc = -EBUSY;
 	for (;;) {
 		char *name = NULL;
 
@@ -1034,9 +1051,8 @@ static int rename_dir(struct bmfs *fs, const char *from, const char *to,
 
 			bm_error_clear(&err);
 			if (dst)
-				fs->client->ops->remove(fs->client,
-							fs->container, dst,
-							&err);
+				fs->client->ops->remove(
+				    fs->client, fs->container, dst, &err);
 			free(dst);
 		}
 		goto out;

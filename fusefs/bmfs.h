@@ -39,17 +39,17 @@ struct bmfs_wfile;
 
 /* What the command line sets; read-only once bmfs_new has returned. */
 struct bmfs_options {
-	char *tmp_path;           /* --tmp-path (required) */
-	double attr_timeout;      /* -o attr_timeout, seconds */
-	double entry_timeout;     /* -o entry_timeout */
-	double negative_timeout;  /* -o negative_timeout */
-	unsigned block_size_mb;   /* --block-size-mb: read block and upload
-				   * block size */
-	unsigned max_concurrency; /* --max-concurrency: prefetch and upload
-				   * parallelism */
+	char *tmp_path;		     /* --tmp-path (required) */
+	double attr_timeout;	     /* -o attr_timeout, seconds */
+	double entry_timeout;	     /* -o entry_timeout */
+	double negative_timeout;     /* -o negative_timeout */
+	unsigned block_size_mb;	     /* --block-size-mb: read block and upload
+				      * block size */
+	unsigned max_concurrency;    /* --max-concurrency: prefetch and upload
+				      * parallelism */
 	unsigned file_cache_timeout; /* --file-cache-timeout-in-seconds */
-	unsigned cache_size_mb;   /* --cache-size-mb, 0: 80% of free space */
-	bool read_only;           /* -o ro */
+	unsigned cache_size_mb;	     /* --cache-size-mb, 0: 80% of free space */
+	bool read_only;		     /* -o ro */
 };
 
 /* Defaults: timeouts 1 s (libfuse's), 0 negative; 8 MiB blocks, 8 in
@@ -72,8 +72,8 @@ struct bmfs {
 	bool client_borrowed;
 	char *container;
 	struct bmfs_options opt;
-	char *files_dir;   /* TMP/blobmill/files: local copies being written */
-	char *cache_dir;   /* TMP/blobmill/cache: whole-file cache */
+	char *files_dir; /* TMP/blobmill/files: local copies being written */
+	char *cache_dir; /* TMP/blobmill/cache: whole-file cache */
 	bmfs_clock_fn clock;
 	void *clock_ud;
 	uid_t uid;
@@ -82,9 +82,9 @@ struct bmfs {
 
 	pthread_mutex_t lock;
 	/* Guarded by lock. */
-	struct bmfs_cache *cache;     /* attributes, negatives, listings */
-	struct bmfs_wfile *wfiles;    /* files with a local copy, a list */
-	uint64_t next_local_id;       /* names of local files */
+	struct bmfs_cache *cache;  /* attributes, negatives, listings */
+	struct bmfs_wfile *wfiles; /* files with a local copy, a list */
+	uint64_t next_local_id;	   /* names of local files */
 
 	/* Started by bmfs_start (after daemonizing), stopped by bmfs_free. */
 	struct bmfs_pool *pool;

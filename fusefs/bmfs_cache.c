@@ -24,8 +24,8 @@ struct bmfs_listing {
 struct bmfs_node {
 	struct bmfs_node *next; /* hash chain */
 	char *name;
-	struct bmfs_attr attr;  /* attr.blob owned */
-	double expires;         /* attr valid while now < expires */
+	struct bmfs_attr attr;	      /* attr.blob owned */
+	double expires;		      /* attr valid while now < expires */
 	struct bmfs_listing *listing; /* directories: last listing or NULL */
 	double listing_expires;
 };
@@ -309,8 +309,8 @@ void bmfs_cache_set_listing(struct bmfs_cache *c, const char *dir,
 	n->listing_expires = expires;
 }
 
-static struct bmfs_listing *valid_listing(struct bmfs_cache *c,
-					  const char *dir, double now)
+static struct bmfs_listing *valid_listing(struct bmfs_cache *c, const char *dir,
+					  double now)
 {
 	struct bmfs_node *n = find(c, dir);
 
@@ -384,8 +384,8 @@ void bmfs_cache_listing_drop(struct bmfs_cache *c, const char *dir)
 	n->listing = NULL;
 }
 
-int bmfs_cache_listing_each(struct bmfs_cache *c, const char *dir,
-			    double now, bmfs_child_fn fn, void *ud)
+int bmfs_cache_listing_each(struct bmfs_cache *c, const char *dir, double now,
+			    bmfs_child_fn fn, void *ud)
 {
 	struct bmfs_listing *l = valid_listing(c, dir, now);
 	size_t i;

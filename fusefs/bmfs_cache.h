@@ -28,7 +28,7 @@ struct bmfs_attr {
 	uint64_t size;
 	time_t mtime;
 	char etag[BM_ETAG_MAX]; /* "" when unknown (directories) */
-	bool marker;            /* a directory with an hdi_isfolder blob */
+	bool marker;		/* a directory with an hdi_isfolder blob */
 	/* Set when the path's blob has another name: a blob shadowed by a
 	 * directory of the same name (BMFS_SHADOW_SUFFIX). malloc()ed copy
 	 * owned by the cache; NULL: the path's own name. */
@@ -90,8 +90,8 @@ void bmfs_cache_listing_drop(struct bmfs_cache *c, const char *dir);
  * first nonzero value fn returned (which stops the walk). */
 typedef int (*bmfs_child_fn)(void *ud, const char *child, enum bmfs_kind kind,
 			     uint64_t size, time_t mtime);
-int bmfs_cache_listing_each(struct bmfs_cache *c, const char *dir,
-			    double now, bmfs_child_fn fn, void *ud);
+int bmfs_cache_listing_each(struct bmfs_cache *c, const char *dir, double now,
+			    bmfs_child_fn fn, void *ud);
 
 /* Number of nodes (for tests and the sweep). */
 size_t bmfs_cache_count(const struct bmfs_cache *c);

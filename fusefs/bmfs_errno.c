@@ -13,20 +13,34 @@
 static int default_errno(enum bm_errc code)
 {
 	switch (code) {
-	case BM_OK: return 0;
-	case BM_ERR_INVALID: return EINVAL;
-	case BM_ERR_CONFIG: return EINVAL;
-	case BM_ERR_AUTH: return EACCES;
-	case BM_ERR_PERMISSION: return EACCES;
-	case BM_ERR_NOT_FOUND: return ENOENT;
-	case BM_ERR_EXISTS: return EEXIST;
-	case BM_ERR_CONFLICT: return EBUSY;
-	case BM_ERR_PRECONDITION: return ESTALE;
-	case BM_ERR_RANGE: return EINVAL;
-	case BM_ERR_TOO_LARGE: return EFBIG;
-	case BM_ERR_NOSPACE: return ENOSPC;
-	case BM_ERR_NOMEM: return ENOMEM;
-	case BM_ERR_TIMEOUT: return ETIMEDOUT;
+	case BM_OK:
+		return 0;
+	case BM_ERR_INVALID:
+		return EINVAL;
+	case BM_ERR_CONFIG:
+		return EINVAL;
+	case BM_ERR_AUTH:
+		return EACCES;
+	case BM_ERR_PERMISSION:
+		return EACCES;
+	case BM_ERR_NOT_FOUND:
+		return ENOENT;
+	case BM_ERR_EXISTS:
+		return EEXIST;
+	case BM_ERR_CONFLICT:
+		return EBUSY;
+	case BM_ERR_PRECONDITION:
+		return ESTALE;
+	case BM_ERR_RANGE:
+		return EINVAL;
+	case BM_ERR_TOO_LARGE:
+		return EFBIG;
+	case BM_ERR_NOSPACE:
+		return ENOSPC;
+	case BM_ERR_NOMEM:
+		return ENOMEM;
+	case BM_ERR_TIMEOUT:
+		return ETIMEDOUT;
 	/* The container went away under the mount, the service failed
 	 * after retries, or the answer was malformed: an I/O error; the log
 	 * line says which. */
@@ -46,17 +60,28 @@ static int default_errno(enum bm_errc code)
 static const char *op_name(enum bmfs_op op)
 {
 	switch (op) {
-	case BMFS_OP_LOOKUP: return "stat";
-	case BMFS_OP_READDIR: return "list";
-	case BMFS_OP_OPEN: return "open";
-	case BMFS_OP_READ: return "read";
-	case BMFS_OP_WRITE: return "write";
-	case BMFS_OP_UPLOAD: return "upload";
-	case BMFS_OP_TRUNCATE: return "truncate";
-	case BMFS_OP_UNLINK: return "remove";
-	case BMFS_OP_MKDIR: return "create directory";
-	case BMFS_OP_RMDIR: return "remove directory";
-	case BMFS_OP_RENAME: return "rename";
+	case BMFS_OP_LOOKUP:
+		return "stat";
+	case BMFS_OP_READDIR:
+		return "list";
+	case BMFS_OP_OPEN:
+		return "open";
+	case BMFS_OP_READ:
+		return "read";
+	case BMFS_OP_WRITE:
+		return "write";
+	case BMFS_OP_UPLOAD:
+		return "upload";
+	case BMFS_OP_TRUNCATE:
+		return "truncate";
+	case BMFS_OP_UNLINK:
+		return "remove";
+	case BMFS_OP_MKDIR:
+		return "create directory";
+	case BMFS_OP_RMDIR:
+		return "remove directory";
+	case BMFS_OP_RENAME:
+		return "rename";
 	}
 	return "access";
 }

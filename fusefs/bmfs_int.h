@@ -59,22 +59,22 @@ void bmfs_reader_free(struct bmfs_reader *r);
  * (unlink, rename) it lives on until its last handle is released.
  */
 struct bmfs_wfile {
-	char *name;              /* immutable */
+	char *name; /* immutable */
 	/* Guarded by fs->lock. */
 	struct bmfs_wfile *next; /* fs->wfiles list */
-	bool listed;             /* in fs->wfiles */
-	int refs;                /* open handles + running jobs */
-	uint64_t size;           /* the local copy's size */
+	bool listed;		 /* in fs->wfiles */
+	int refs;		 /* open handles + running jobs */
+	uint64_t size;		 /* the local copy's size */
 	time_t mtime;
-	bool unlinked;           /* removed through the mount: never upload */
+	bool unlinked; /* removed through the mount: never upload */
 
-	pthread_mutex_t lock;    /* serializes writes and uploads */
+	pthread_mutex_t lock; /* serializes writes and uploads */
 	/* Guarded by lock. */
-	int fd;                  /* the local copy, O_RDWR; read with pread
-				  * without the lock */
-	char *data_path;         /* TMP/blobmill/files/ID */
-	char *rec_path;          /* ID.open or ID.pending */
-	bool dirty;              /* changed since the last upload */
+	int fd;		 /* the local copy, O_RDWR; read with pread
+			  * without the lock */
+	char *data_path; /* TMP/blobmill/files/ID */
+	char *rec_path;	 /* ID.open or ID.pending */
+	bool dirty;	 /* changed since the last upload */
 };
 
 /* Record suffixes of the tmp-path layout (see bmfs_tmp.c). */
@@ -120,8 +120,8 @@ void bmfs_wfile_free_all(struct bmfs *fs);
 struct bmfs_handle {
 	struct bmfs *fs;
 	int flags;
-	struct bmfs_wfile *wf;   /* local copy, or NULL */
-	struct bmfs_reader *rd;  /* remote reader, or NULL */
+	struct bmfs_wfile *wf;	/* local copy, or NULL */
+	struct bmfs_reader *rd; /* remote reader, or NULL */
 };
 
 /* ---- attributes ---- */

@@ -53,10 +53,10 @@ struct bmfs_reader {
 	/* Guarded by lock. */
 	char etag[BM_ETAG_MAX]; /* "" until the first GET answered */
 	uint64_t size;
-	unsigned inflight;       /* blocks in BLK_LOADING */
-	uint64_t next_seq;       /* where a sequential read starts next */
+	unsigned inflight; /* blocks in BLK_LOADING */
+	uint64_t next_seq; /* where a sequential read starts next */
 	uint64_t clock;
-	bool stale;              /* a GET found the blob changed */
+	bool stale; /* a GET found the blob changed */
 	struct bm_error stale_err;
 };
 

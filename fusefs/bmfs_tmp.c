@@ -61,7 +61,8 @@ int bmfs_tmp_init(struct bmfs *fs, struct bm_error *err)
 	if (make_dir(fs->opt.tmp_path, err) != 0)
 		goto out;
 	if (stat(fs->opt.tmp_path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		bm_error_set(err, BM_ERR_CONFIG, "tmp-path '%s' is not a directory",
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "tmp-path '%s' is not a directory",
 			     fs->opt.tmp_path);
 		goto out;
 	}
@@ -136,8 +137,8 @@ static int write_record(struct bmfs *fs, const char *name, const char *path,
 	}
 	fd = -1;
 	if (rename(tmp, path) != 0) {
-		bm_error_set(err, io_errc(errno), "cannot rename '%s': %s",
-			     tmp, strerror(errno));
+		bm_error_set(err, io_errc(errno), "cannot rename '%s': %s", tmp,
+			     strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
@@ -192,8 +193,8 @@ int bmfs_tmp_set_state(char **rec_path, const char *suffix,
 
 	if (dot && strcmp(dot, suffix) == 0)
 		return 0;
-	if (asprintf(&np, "%.*s%s", dot ? (int)(dot - *rec_path) : 0,
-		     *rec_path, suffix) < 0) {
+	if (asprintf(&np, "%.*s%s", dot ? (int)(dot - *rec_path) : 0, *rec_path,
+		     suffix) < 0) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return -1;
 	}
@@ -269,8 +270,8 @@ int bmfs_tmp_scan(struct bmfs *fs, bmfs_recovered_fn fn)
 				name, (int)(strlen(rec) - strlen(dot)), rec);
 		} else if (strcmp(dot, BMFS_REC_PENDING) == 0 &&
 			   read_record(fs, rec, &name) == 1) {
-			if (asprintf(&data, "%.*s", (int)(strlen(rec) -
-							  strlen(dot)),
+			if (asprintf(&data, "%.*s",
+				     (int)(strlen(rec) - strlen(dot)),
 				     rec) >= 0) {
 				if (fn(fs, name, data, rec) == 0) {
 					data = rec = NULL; /* taken */

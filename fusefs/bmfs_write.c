@@ -146,8 +146,7 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 			      (uint64_t)st.st_size, SINGLE_PUT_MAX, bs,
 			      (int)fs->opt.max_concurrency, NULL, &info,
 			      &err) != 0) {
-		bm_error_prefix(&err, "local copy kept in '%s'",
-				wf->data_path);
+		bm_error_prefix(&err, "local copy kept in '%s'", wf->data_path);
 		return -bmfs_errno(BMFS_OP_UPLOAD, wf->name, &err);
 	}
 	wf->dirty = false;
@@ -157,8 +156,7 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 			err.msg);
 	bmfs_note_file(fs, wf->name, (uint64_t)st.st_size, time(NULL),
 		       info.etag);
-	bm_debug("uploaded '%s' (%lld bytes)", wf->name,
-		 (long long)st.st_size);
+	bm_debug("uploaded '%s' (%lld bytes)", wf->name, (long long)st.st_size);
 	return 0;
 }
 
@@ -190,8 +188,8 @@ static int fd_sink_fn(const void *data, size_t len, void *ud)
 }
 
 /* Copies the blob into fd (opening an existing file for writing). */
-static int download(struct bmfs *fs, const char *name, int fd,
-		    uint64_t *size, struct bm_error *err)
+static int download(struct bmfs *fs, const char *name, int fd, uint64_t *size,
+		    struct bm_error *err)
 {
 	struct fd_sink s = {.fd = fd};
 	struct bm_get_opts o = {0};
@@ -211,8 +209,7 @@ static int download(struct bmfs *fs, const char *name, int fd,
 }
 
 /* Empties the local copy (O_TRUNC). wf->lock held. */
-static int wfile_truncate(struct bmfs *fs, struct bmfs_wfile *wf,
-			  uint64_t size)
+static int wfile_truncate(struct bmfs *fs, struct bmfs_wfile *wf, uint64_t size)
 {
 	struct bm_error err;
 
@@ -350,8 +347,8 @@ int bmfs_open(struct bmfs *fs, const char *path, int flags,
 			h->wf->refs++;
 		pthread_mutex_unlock(&fs->lock);
 		if (!h->wf) {
-			h->rd = bmfs_reader_new(fs, a.blob ? a.blob : name,
-						a.size);
+			h->rd =
+			    bmfs_reader_new(fs, a.blob ? a.blob : name, a.size);
 			if (!h->rd)
 				rc = -ENOMEM;
 		}
@@ -452,8 +449,8 @@ int bmfs_flush(struct bmfs_handle *h)
 
 	/* Only a writer's close uploads: a reader closing a file that is
 	 * being written must not publish it half done. */
-	if (!h->wf || ((h->flags & O_ACCMODE) == O_RDONLY &&
-		       !(h->flags & O_TRUNC)))
+	if (!h->wf ||
+	    ((h->flags & O_ACCMODE) == O_RDONLY && !(h->flags & O_TRUNC)))
 		return 0;
 	pthread_mutex_lock(&h->wf->lock);
 	rc = bmfs_wfile_upload(h->fs, h->wf);

@@ -57,60 +57,70 @@ struct cli {
 
 enum { KEY_HELP, KEY_VERSION };
 
-#define CLI_OPT(t, field) {t, offsetof(struct cli, field), 0}
+#define CLI_OPT(t, field)                                                      \
+	{                                                                      \
+		t, offsetof(struct cli, field), 0                              \
+	}
 
 static const struct fuse_opt cli_opts[] = {
-	CLI_OPT("--tmp-path=%s", tmp_path),
-	CLI_OPT("--config-file=%s", config_file),
-	CLI_OPT("--container-name=%s", container_name),
-	CLI_OPT("--use-https=%s", use_https),
-	CLI_OPT("--log-level=%s", log_level),
-	CLI_OPT("--file-cache-timeout-in-seconds=%s", file_cache_timeout),
-	CLI_OPT("--cache-size-mb=%s", cache_size_mb),
-	CLI_OPT("--max-concurrency=%s", max_concurrency),
-	CLI_OPT("--block-size-mb=%s", block_size_mb),
-	CLI_OPT("--max-retry=%s", max_retry),
-	CLI_OPT("--max-retry-interval-in-seconds=%s", max_retry_interval),
-	/* Ours to know, and libfuse's to apply: kept for fuse_new. */
-	CLI_OPT("attr_timeout=%lf", attr_timeout),
-	FUSE_OPT_KEY("attr_timeout=", FUSE_OPT_KEY_KEEP),
-	CLI_OPT("entry_timeout=%lf", entry_timeout),
-	FUSE_OPT_KEY("entry_timeout=", FUSE_OPT_KEY_KEEP),
-	CLI_OPT("negative_timeout=%lf", negative_timeout),
-	FUSE_OPT_KEY("negative_timeout=", FUSE_OPT_KEY_KEEP),
-	{"ro", offsetof(struct cli, read_only), 1},
-	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
-	FUSE_OPT_KEY("-h", KEY_HELP),
-	FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION),
-	FUSE_OPT_KEY("--version", KEY_VERSION),
-	FUSE_OPT_END,
+    CLI_OPT("--tmp-path=%s", tmp_path),
+    CLI_OPT("--config-file=%s", config_file),
+    CLI_OPT("--container-name=%s", container_name),
+    CLI_OPT("--use-https=%s", use_https),
+    CLI_OPT("--log-level=%s", log_level),
+    CLI_OPT("--file-cache-timeout-in-seconds=%s", file_cache_timeout),
+    CLI_OPT("--cache-size-mb=%s", cache_size_mb),
+    CLI_OPT("--max-concurrency=%s", max_concurrency),
+    CLI_OPT("--block-size-mb=%s", block_size_mb),
+    CLI_OPT("--max-retry=%s", max_retry),
+    CLI_OPT("--max-retry-interval-in-seconds=%s", max_retry_interval),
+    /* Ours to know, and libfuse's to apply: kept for fuse_new. */
+    CLI_OPT("attr_timeout=%lf", attr_timeout),
+    FUSE_OPT_KEY("attr_timeout=", FUSE_OPT_KEY_KEEP),
+    CLI_OPT("entry_timeout=%lf", entry_timeout),
+    FUSE_OPT_KEY("entry_timeout=", FUSE_OPT_KEY_KEEP),
+    CLI_OPT("negative_timeout=%lf", negative_timeout),
+    FUSE_OPT_KEY("negative_timeout=", FUSE_OPT_KEY_KEEP),
+    {"ro", offsetof(struct cli, read_only), 1},
+    FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),
+    FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_END,
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " MOUNTPOINT --tmp-path=DIR [options]\n"
-		"\n"
-		"  --tmp-path=DIR             local copies and file cache (required)\n"
-		"  --config-file=FILE         blobfuse config file (accountName,\n"
-		"                             accountKey|sasToken, containerName,\n"
-		"                             authType, blobEndpoint); without it\n"
-		"                             AZURE_STORAGE_* variables are used\n"
-		"  --container-name=NAME      container (overrides the config)\n"
-		"  --use-https=true|false     default true\n"
-		"  --file-cache-timeout-in-seconds=N  default 120\n"
-		"  --cache-size-mb=N          file cache size (default: 80%% of the\n"
-		"                             free space of --tmp-path)\n"
-		"  --log-level=LOG_OFF|LOG_CRIT|LOG_ERR|LOG_WARNING|LOG_INFO|LOG_DEBUG\n"
-		"  --max-concurrency=N        parallel block transfers (default 8)\n"
-		"  --block-size-mb=N          read/upload block size (default 8)\n"
-		"  --max-retry=N              retries per request (default 5)\n"
-		"  --max-retry-interval-in-seconds=N  longest wait between retries\n"
-		"  -o attr_timeout=N -o entry_timeout=N -o negative_timeout=N\n"
-		"  -o allow_other -o ro       and other FUSE mount options\n"
-		"  -f                         stay in the foreground\n"
-		"  -d                         debug (foreground, FUSE trace)\n");
+	fprintf(
+	    f,
+	    "usage: " PROG " MOUNTPOINT --tmp-path=DIR [options]\n"
+	    "\n"
+	    "  --tmp-path=DIR             local copies and file cache "
+	    "(required)\n"
+	    "  --config-file=FILE         blobfuse config file (accountName,\n"
+	    "                             accountKey|sasToken, containerName,\n"
+	    "                             authType, blobEndpoint); without it\n"
+	    "                             AZURE_STORAGE_* variables are used\n"
+	    "  --container-name=NAME      container (overrides the config)\n"
+	    "  --use-https=true|false     default true\n"
+	    "  --file-cache-timeout-in-seconds=N  default 120\n"
+	    "  --cache-size-mb=N          file cache size (default: 80%% of "
+	    "the\n"
+	    "                             free space of --tmp-path)\n"
+	    "  "
+	    "--log-level=LOG_OFF|LOG_CRIT|LOG_ERR|LOG_WARNING|LOG_INFO|LOG_"
+	    "DEBUG\n"
+	    "  --max-concurrency=N        parallel block transfers (default "
+	    "8)\n"
+	    "  --block-size-mb=N          read/upload block size (default 8)\n"
+	    "  --max-retry=N              retries per request (default 5)\n"
+	    "  --max-retry-interval-in-seconds=N  longest wait between "
+	    "retries\n"
+	    "  -o attr_timeout=N -o entry_timeout=N -o negative_timeout=N\n"
+	    "  -o allow_other -o ro       and other FUSE mount options\n"
+	    "  -f                         stay in the foreground\n"
+	    "  -d                         debug (foreground, FUSE trace)\n");
 }
 
 static int cli_proc(void *data, const char *arg, int key,
@@ -155,7 +165,7 @@ static int parse_uint(const char *opt, const char *s, unsigned long min,
 	if (!*s || *end || *s == '-' || errno || v < min || v > max) {
 		fprintf(stderr,
 			PROG ": invalid value '%s' for %s (a whole number "
-			"from %lu to %lu)\n",
+			     "from %lu to %lu)\n",
 			s, opt, min, max);
 		return -1;
 	}
@@ -194,8 +204,8 @@ static int cli_to_options(const struct cli *c, struct bmfs_options *o,
 		return -1;
 	ho->retry.max_retries = (int)v;
 	v = (unsigned long)(ho->retry.max_delay_ms / 1000);
-	if (parse_uint("--max-retry-interval-in-seconds",
-		       c->max_retry_interval, 1, 3600, &v))
+	if (parse_uint("--max-retry-interval-in-seconds", c->max_retry_interval,
+		       1, 3600, &v))
 		return -1;
 	ho->retry.max_delay_ms = (long)v * 1000;
 	ho->max_handles = (int)o->max_concurrency * 2 + 8;
@@ -301,7 +311,7 @@ int main(int argc, char **argv)
 	}
 	if (!c.tmp_path) {
 		fprintf(stderr, PROG ": missing --tmp-path=DIR (where files "
-				"are kept until uploaded)\n");
+				     "are kept until uploaded)\n");
 		goto out;
 	}
 	if (c.log_level && bm_log_level_parse(c.log_level, &level) != 0) {
@@ -338,8 +348,8 @@ int main(int argc, char **argv)
 	if (!f)
 		goto out;
 	rc = EXIT_MOUNT;
-	if (fs->client->ops->check_container(fs->client, fs->container,
-					     &err) != 0) {
+	if (fs->client->ops->check_container(fs->client, fs->container, &err) !=
+	    0) {
 		fprintf(stderr, PROG ": cannot mount '%s': %s\n", fs->container,
 			err.msg);
 		goto out;
@@ -357,8 +367,7 @@ int main(int argc, char **argv)
 	}
 	/* Detached: stderr is gone, syslog takes the log. */
 	bm_log_init(PROG, level, !fo.foreground);
-	bm_info("mounted container '%s' on '%s'", fs->container,
-		fo.mountpoint);
+	bm_info("mounted container '%s' on '%s'", fs->container, fo.mountpoint);
 	if (fo.singlethread)
 		rc = fuse_loop(f);
 	else

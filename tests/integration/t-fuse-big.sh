@@ -5,21 +5,9 @@
 # through another fresh mount with at most 2 requests and at most one
 # block transferred. 1 GiB, or 64 MiB when BLOBMILL_QUICK is set.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
 . "$top_srcdir/tests/lib/fuse.sh"
 
-[ -e /dev/fuse ] || skip "/dev/fuse missing"
-command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
-cleanup() {
-	fuse_cleanup
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+fuse_test_begin
 
 mib=1024
 [ -n "${BLOBMILL_QUICK:-}" ] && mib=64

@@ -7,21 +7,9 @@
 #   - a file written through the mount is listed at once.
 # N is 5,001 (two pages), or 1,200 when BLOBMILL_QUICK is set.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
 . "$top_srcdir/tests/lib/fuse.sh"
 
-[ -e /dev/fuse ] || skip "/dev/fuse missing"
-command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
-cleanup() {
-	fuse_cleanup
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+fuse_test_begin
 
 n=5001
 [ -n "${BLOBMILL_QUICK:-}" ] && n=1200

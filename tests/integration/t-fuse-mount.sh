@@ -6,21 +6,9 @@
 # option, missing --tmp-path) is one line on stderr, a nonzero exit, and
 # nothing mounted; -o ro is real read-only.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
 . "$top_srcdir/tests/lib/fuse.sh"
 
-[ -e /dev/fuse ] || skip "/dev/fuse missing"
-command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
-cleanup() {
-	fuse_cleanup
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+fuse_test_begin
 
 az_mb data-in || fail "cannot create container"
 printf 'hello\n' >"$dir/hello"

@@ -5,21 +5,9 @@
 # blobfuse's directory markers and a blob `a` beside `a/b`; 1,000 small
 # files written and read back; a blob replaced under a reader.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
 . "$top_srcdir/tests/lib/fuse.sh"
 
-[ -e /dev/fuse ] || skip "/dev/fuse missing"
-command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
-cleanup() {
-	fuse_cleanup
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+fuse_test_begin
 
 az_mb data || fail "cannot create container"
 # Written by others before the mount: a blobfuse marker, and a blob `x`
@@ -132,6 +120,7 @@ expect_eq "many/f777 by curl" "file 777" "$(cat "$dir/f777")"
 
 # --- a blob replaced under a reader: an error, never mixed bytes --------
 head -c 3000000 /dev/urandom >"$dir/v2"
+export AZURITE_ACCOUNT AZURITE_KEY # for az_curl in the python child
 python3 - "$m/dd.bin" "$dir/v2" "$AZURITE_ENDPOINT" <<'EOF' || fail "stale read"
 import errno, os, subprocess, sys
 path, v2 = sys.argv[1], sys.argv[2]

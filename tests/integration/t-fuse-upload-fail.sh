@@ -5,23 +5,11 @@
 # a later mount on the same tmp-path uploads it: nothing acknowledged is
 # lost.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
 . "$top_srcdir/tests/lib/fuse.sh"
 
-[ -e /dev/fuse ] || skip "/dev/fuse missing"
-command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
 sas_tool=$top_builddir/tests/util/fuse-sas
 [ -x "$sas_tool" ] || fail "missing $sas_tool"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
-cleanup() {
-	fuse_cleanup
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+fuse_test_begin
 
 az_mb out || fail "cannot create container"
 m=$dir/mnt

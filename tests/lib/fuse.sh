@@ -1,9 +1,10 @@
 # tests/lib/fuse.sh: mount blobmill-fuse on a test's private Azurite, read
 # the daemon's request counters, and make blobs without going through the
-# mount. Source after common.sh, azurite.sh and azcurl.sh, and after
-# `dir=$(test_dir)`; call fuse_cleanup from the test's EXIT trap (before
-# azurite_stop).
+# mount. Sourcing it sources common.sh, azurite.sh and azcurl.sh too.
 #
+#   fuse_test_begin                    # skip without FUSE; dir=$(test_dir),
+#                                      # Azurite started, EXIT trap set that
+#                                      # unmounts, stops Azurite, removes dir
 #   fuse_config FILE CONTAINER [KEY]   # a blobfuse config file (mode 0600)
 #   fuse_mount MNT TMP CONTAINER [blobmill-fuse options...]
 #                                      # mounts and waits; records MNT for
@@ -16,7 +17,25 @@
 #   az_get CONTAINER NAME OUT          # download a blob (curl); 0 if found
 #   az_put_many CONTAINER PREFIX N     # N one-byte blobs PREFIX0..PREFIXN-1
 
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/azurite.sh"
+. "$top_srcdir/tests/lib/azcurl.sh"
+
 FUSE_MOUNTS=()
+
+fuse_test_begin() {
+	[ -e /dev/fuse ] || skip "/dev/fuse missing"
+	command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
+	dir=$(test_dir)
+	azurite_start || fail "azurite did not start"
+	trap fuse_test_end EXIT
+}
+
+fuse_test_end() {
+	fuse_cleanup
+	azurite_stop
+	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
+}
 
 fuse_config() { # FILE CONTAINER [KEY]
 	(

@@ -46,8 +46,8 @@ static void test_negative_and_blob_copy(void **state)
 	a.blob = blob;
 	assert_int_equal(bmfs_cache_put(c, "x" BMFS_SHADOW_SUFFIX, &a, 5.0), 0);
 	blob[0] = 'y'; /* the cache keeps its own copy */
-	assert_int_equal(
-	    bmfs_cache_get(c, "x" BMFS_SHADOW_SUFFIX, 1.0, &out), 1);
+	assert_int_equal(bmfs_cache_get(c, "x" BMFS_SHADOW_SUFFIX, 1.0, &out),
+			 1);
 	assert_string_equal(out.blob, "x");
 	bmfs_cache_forget(c, "gone");
 	assert_int_equal(bmfs_cache_get(c, "gone", 1.0, &out), 0);

@@ -55,8 +55,7 @@ static void put_blob(struct bm_blob_client *c, const char *name,
 }
 
 /* The blob's content (malloc()ed, NUL-terminated), or NULL if absent. */
-static char *get_blob(struct bm_blob_client *c, const char *name,
-		      size_t *len);
+static char *get_blob(struct bm_blob_client *c, const char *name, size_t *len);
 
 struct buf {
 	char *p;
@@ -257,9 +256,8 @@ static void test_markers_and_shadowed_blob(void **state)
 	i = find_name(&n, "a" BMFS_SHADOW_SUFFIX);
 	assert_true(i >= 0 && S_ISREG(n.mode[i]));
 
-	assert_int_equal(bmfs_open(e->fs, "/a" BMFS_SHADOW_SUFFIX, O_RDONLY,
-				   &h),
-			 0);
+	assert_int_equal(
+	    bmfs_open(e->fs, "/a" BMFS_SHADOW_SUFFIX, O_RDONLY, &h), 0);
 	assert_int_equal(bmfs_read(h, buf, sizeof(buf), 0), 6);
 	assert_string_equal(buf, "file-a");
 	assert_int_equal(bmfs_release(h), 0);
@@ -423,8 +421,7 @@ static void test_failed_upload_kept_and_recovered(void **state)
 	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
 	assert_int_equal(bmfs_create(e->fs, "/keep.txt", O_WRONLY, &h), 0);
 	assert_int_equal(bmfs_write(h, "precious", 8, 0), 8);
-	assert_int_equal(e->c->ops->delete_container(e->c, CONTAINER, &err),
-			 0);
+	assert_int_equal(e->c->ops->delete_container(e->c, CONTAINER, &err), 0);
 	assert_int_equal(bmfs_flush(h), -EIO);
 	assert_int_equal(bmfs_release(h), -EIO);
 	assert_int_equal(count_files(files, ".pending"), 1);
@@ -436,8 +433,7 @@ static void test_failed_upload_kept_and_recovered(void **state)
 	 * (the unmount's last try fails too: the container is still gone). */
 	bmfs_free(e->fs);
 	assert_int_equal(count_files(files, ".pending"), 1);
-	assert_int_equal(e->c->ops->create_container(e->c, CONTAINER, &err),
-			 0);
+	assert_int_equal(e->c->ops->create_container(e->c, CONTAINER, &err), 0);
 	env_mount(e);
 	assert_int_equal(bmfs_getattr(e->fs, "/keep.txt", &st), 0);
 	assert_int_equal(st.st_size, 8);
@@ -531,9 +527,8 @@ static void test_stats_xattr(void **state)
 	env_mount(e);
 	len = bmfs_getxattr(e->fs, "/", BMFS_XATTR_STATS, NULL, 0);
 	assert_true(len > 0);
-	assert_int_equal(bmfs_getxattr(e->fs, "/", BMFS_XATTR_STATS, buf,
-				       sizeof(buf)),
-			 len);
+	assert_int_equal(
+	    bmfs_getxattr(e->fs, "/", BMFS_XATTR_STATS, buf, sizeof(buf)), len);
 	buf[len] = '\0';
 	assert_non_null(strstr(buf, "list="));
 	assert_int_equal(bmfs_getxattr(e->fs, "/", "user.other", buf, 10),

@@ -20,12 +20,14 @@ int main(int argc, char **argv)
 	char *sas;
 
 	if (argc != 3 || !account || !key64) {
-		fprintf(stderr, "usage: fuse-sas CONTAINER PERMISSIONS (with "
-				"AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_ACCESS_KEY)\n");
+		fprintf(stderr,
+			"usage: fuse-sas CONTAINER PERMISSIONS (with "
+			"AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_ACCESS_KEY)\n");
 		return 2;
 	}
 	if (bm_base64_decode(key64, &key, &key_len) != 0) {
-		fprintf(stderr, "fuse-sas: AZURE_STORAGE_ACCESS_KEY is not base64\n");
+		fprintf(stderr,
+			"fuse-sas: AZURE_STORAGE_ACCESS_KEY is not base64\n");
 		return 2;
 	}
 	sas = bm_auth_service_sas(account, key, key_len, argv[1], NULL, argv[2],

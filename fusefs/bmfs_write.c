@@ -123,6 +123,7 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 	struct bm_error err;
 	struct stat st;
 	bool unlinked;
+	time_t mtime;
 	uint64_t bs = (uint64_t)fs->opt.block_size_mb << 20;
 
 	if (!wf->dirty)
@@ -154,8 +155,12 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 	if (bmfs_tmp_set_state(&wf->rec_path, BMFS_REC_OPEN, &err) != 0)
 		bm_warn("%s (uploaded; a restart would upload it again)",
 			err.msg);
-	bmfs_note_file(fs, wf->name, (uint64_t)st.st_size, time(NULL),
-		       info.etag);
+	/* The mtime the mount showed while the copy was local, so a stat
+	 * before and after the upload agree (tar checks that). */
+	pthread_mutex_lock(&fs->lock);
+	mtime = wf->mtime;
+	pthread_mutex_unlock(&fs->lock);
+	bmfs_note_file(fs, wf->name, (uint64_t)st.st_size, mtime, info.etag);
 	bm_debug("uploaded '%s' (%lld bytes)", wf->name, (long long)st.st_size);
 	return 0;
 }

@@ -697,6 +697,10 @@ static void set_options(struct bm_http *h, struct attempt *a, const char *url,
 
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	/* Send the path as signed: libcurl would otherwise squash "." and
+	 * ".." segments, so a blob named "a/../other/x" would address (and,
+	 * under an account SAS, write) another container's blob. */
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);

@@ -66,8 +66,7 @@ log() { printf '%s\n' "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 calc() { python3 -c "import sys; print($1)"; }
-# Azurite writes its access-log line as the response ends: let it land.
-reqs() { sleep 0.3; azurite_requests "${1:-}"; }
+reqs() { azurite_requests "${1:-}"; }
 
 azurite_start
 SAS=$(python3 "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "$CONTAINER" rwdlc)

@@ -63,7 +63,7 @@ az GET "$P" "cont1/up" -o /dev/null -o /dev/null "$P/cont1/big" -v \
 grep -q 'Re-using existing connection' "$dir/keepalive.err" ||
 	fail "curl did not reuse the connection through the proxy"
 conns=$(tail -n 2 "$FAULTPROXY_LOG" |
-	python3 -c 'import json,sys; print(len({json.loads(l)["conn"] for l in sys.stdin}))')
+	"$BM_PYTHON" -c 'import json,sys; print(len({json.loads(l)["conn"] for l in sys.stdin}))')
 expect_eq "keep-alive: two requests on one proxy connection" 1 "$conns"
 expect_eq "no fault injected at rate 0" 0 "$(faultproxy_count any)"
 faultproxy_stop
@@ -162,7 +162,7 @@ expect_eq "--rule leaves other requests alone" 200 "$code"
 faultproxy_stop
 
 # --- determinism ---------------------------------------------------------
-fp() { python3 "$top_srcdir/tests/faultproxy.py" --target-port 1 "$@"; }
+fp() { "$BM_PYTHON" "$top_srcdir/tests/faultproxy.py" --target-port 1 "$@"; }
 fp --seed 5 --dry-run 2000 >"$dir/d1"
 fp --seed 5 --dry-run 2000 >"$dir/d2"
 fp --seed 6 --dry-run 2000 >"$dir/d3"
@@ -181,7 +181,7 @@ done
 faultproxy_wait 25
 faultproxy_stop
 fp --seed 9 --rate 0.4 --faults http500,http503 --dry-run 25 >"$dir/plan"
-python3 -c '
+"$BM_PYTHON" -c '
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)

@@ -65,7 +65,7 @@ for s in $sizes; do
 	i=$((i + 1))
 done
 mk fsynced 300000
-python3 - "$mnt/fsynced" "$dir/src.fsynced" "$dir/fsync.done" <<'EOF' &
+"$BM_PYTHON" - "$mnt/fsynced" "$dir/src.fsynced" "$dir/fsync.done" <<'EOF' &
 import os, sys, time
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 os.write(fd, open(sys.argv[2], "rb").read())

@@ -110,13 +110,21 @@ if "$BLOBMILL" run --help >/dev/null 2>&1 && command -v bwrap >/dev/null; then
 	new=$(find "$dir" -newer "$dir/marker" -type f 2>/dev/null |
 		grep -v -e "^$rundir/" -e "^$dir/run.out\$" | head -n 5)
 	[ -z "$new" ] || fail "blobmill run wrote outside its run directory: $new"
+	[ "$("$BLOBMILL" get other/ok/plain.txt-result.txt -)" = "blob named [ok/plain.txt]" ] ||
+		fail "the plain blob's task did not produce its output"
+	# Every other blob: refused by name, one line each, or run inside.
+	for n in "${names[@]}"; do
+		[ "$n" = ok/plain.txt ] && continue
+		grep -qF "$n" "$dir/run.out" ||
+			fail "blobmill run says nothing of '$n'"
+	done
 	"$BLOBMILL" ls -0 other | tr '\0' '\n' | while IFS= read -r o; do
 		case "$o" in
 		*-result.txt) ;;
 		*) fail "unexpected output blob '$o'" ;;
 		esac
 	done || exit 1
-	echo "ok: blobmill run kept hostile names inside its directories"
+	echo "ok: blobmill run kept hostile names inside its directories ($(grep -c 'cannot stage' "$dir/run.out") refused by name)"
 else
 	echo "note: blobmill run or bwrap not available: tasks not checked"
 fi

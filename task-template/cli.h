@@ -104,7 +104,9 @@ int cmd_rb(int argc, char **argv);
 /* --- task commands (cmd_tasks.c, cmd_run.c) --- */
 
 /* --- Azure Batch (cmd_submit.c) --- */
+int cmd_submit(int argc, char **argv);
 
 /* --- pool JSON (cmd_pool.c) --- */
+int cmd_pool(int argc, char **argv);
 
 #endif

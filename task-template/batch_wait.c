@@ -1,7 +1,6 @@
 /*
  * batch_wait: see batch_wait.h.
  */
-#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +14,11 @@ void batch_wait_opts_default(struct batch_wait_opts *o)
 	o->max_interval_s = 60;
 	o->timeout_s = 0;
 	o->max_errors = 10;
+}
+
+static double dmin(double a, double b)
+{
+	return a < b ? a : b;
 }
 
 static double now_s(void)
@@ -112,7 +116,7 @@ int batch_wait_job(struct batch_client *c, const char *job_id, long expected,
 			}
 			/* Throttled or busy: wait longer, at least as long
 			 * as the service asks. */
-			interval = fmin(interval * 2, o->max_interval_s);
+			interval = dmin(interval * 2, o->max_interval_s);
 			if (retry_after > 0 && retry_after / 1000.0 > interval)
 				interval = retry_after / 1000.0;
 		} else {
@@ -130,7 +134,7 @@ int batch_wait_job(struct batch_client *c, const char *job_id, long expected,
 					      expected, rate);
 				interval = o->interval_s;
 			} else {
-				interval = fmin(interval * 1.5,
+				interval = dmin(interval * 1.5,
 						o->max_interval_s);
 			}
 			last = cur;

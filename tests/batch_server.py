@@ -15,6 +15,7 @@ signature (tests only):
                    "servererror": {"TASKID": K},   K servererror results
                    "clienterror": {"TASKID": "message"},
                    "fail503": K, "retry_after": S, next K requests: 503
+                   "fail503_routes": ["GET /jobs/{}/taskcounts"], only those
                    "commit_then_503": K,           add, then answer 503
                    "active_secs": S, "run_secs": S,  task timeline
                    "fail_pattern": REGEX, "fail_exit": N,  exit codes
@@ -74,7 +75,7 @@ class State:
                        "active_secs": 0.0, "run_secs": 0.0,
                        "fail_pattern": "", "fail_exit": 1}
         self.stats = {"requests": {}, "addtaskcollection_sizes": [],
-                      "auth_failures": 0}
+                      "addtaskcollection_bytes": [], "auth_failures": 0}
         self.etag = 0
 
     def next_etag(self):
@@ -283,8 +284,10 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.stats["requests"][route] = \
                 st.stats["requests"].get(route, 0) + 1
-            if st.config["fail503"] > 0:
+            routes = st.config.get("fail503_routes") or [route]
+            if st.config["fail503"] > 0 and route in routes:
                 st.config["fail503"] -= 1
+                st.stats["served_503"] = st.stats.get("served_503", 0) + 1
                 return self.error(503, "ServerBusy", "The server is busy.",
                                   headers={"Retry-After":
                                            str(st.config["retry_after"])})
@@ -370,6 +373,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(400, "MissingRequiredProperty", "A required "
                               "property was not specified in the request "
                               "body.", [("PropertyName", "id")])
+        if not TASK_ID_RE.match(doc["id"]):
+            return self.error(400, "InvalidPropertyValue", "The value "
+                              "provided for one of the properties in the "
+                              "request body is invalid.",
+                              [("PropertyName", "id"),
+                               ("Reason", "letters, digits, '-' and '_' "
+                                "only, at most 64")])
         if doc["id"].lower() in (j.lower() for j in st.jobs):
             return self.error(409, "JobExists",
                               "The specified job already exists.")
@@ -429,6 +439,7 @@ class Handler(BaseHTTPRequestHandler):
     def add_collection(self, parts, params, doc, data):
         st = self.server.state
         cfg = st.config
+        st.stats["addtaskcollection_bytes"].append(len(data))
         if cfg["max_body"] and len(data) > cfg["max_body"]:
             st.stats["addtaskcollection_sizes"].append(-len(data))
             return self.error(413, "RequestBodyTooLarge", "The request body "
@@ -554,6 +565,21 @@ class Handler(BaseHTTPRequestHandler):
                               "schedule already exists.")
         st.schedules[doc["id"]] = dict(doc, state="active",
                                        creationTime=now_iso())
+        # Due now: the service makes the schedule's first job at once,
+        # with its job manager task (which the test then runs itself).
+        start = doc["schedule"].get("doNotRunUntil")
+        if not start or start <= now_iso():
+            spec = doc["jobSpecification"]
+            job = self.new_job(dict(spec, id=doc["id"] + ":job-1"))
+            jm = spec.get("jobManagerTask")
+            if job is not None:
+                st.jobs[job["id"]] = job
+                if jm:
+                    job["_tasks"][jm["id"]] = {
+                        "_spec": jm, "_added": time.time(),
+                        "_etag": st.next_etag(),
+                        "_cfg": {"active_secs": 1e9, "run_secs": 0},
+                        "_exit": 0}
         self.reply(201, None, {"ETag": st.next_etag()})
 
     def schedule_get(self, parts, params, doc, data):

@@ -291,6 +291,8 @@ int tt_spec_new(const struct tt_options *o, const char *endpoint,
 		struct tt_spec **out, struct bm_error *err);
 void tt_spec_free(struct tt_spec *s);
 const struct tt_container *tt_spec_container(const struct tt_spec *s);
+/* The options the spec was made from. */
+const struct tt_options *tt_spec_options(const struct tt_spec *s);
 
 /* True when `name` passes prefix/include/exclude and is not a blobfuse
  * directory marker (callers pass is_dir_marker from the listing). */
@@ -319,7 +321,8 @@ void tt_task_release(struct tt_task *t);
 /* The task as a Batch TaskAddParameter: id, displayName (the blob name,
  * cut to 1,024 bytes), commandLine, containerSettings {imageName,
  * containerRunOptions, registry, workingDirectory}. New reference (caller
- * json_decref()s); NULL only on allocation failure. */
+ * json_decref()s); NULL on allocation failure or when a string is not
+ * valid UTF-8 (never for names from Azure, whose listings are XML). */
 json_t *tt_task_to_json(const struct tt_task *t);
 
 /* Names (and Last-Modified) of the blobs in the output container, from one

@@ -144,6 +144,9 @@ int batch_account_load(struct batch_account *a, const char *url,
 	if (!a->url)
 		goto out;
 	a->name = name && *name ? strdup(name) : name_from_host(a->url);
+	/* A bearer token signs nothing: the name is then only a label. */
+	if (!a->name && a->token && !key_b64)
+		a->name = strdup("");
 	if (!a->name) {
 		bm_error_set(err, BM_ERR_CONFIG,
 			     "no Batch account name for '%s': give "

@@ -58,9 +58,9 @@ batch_ctl '{"tokens": {"tok-nightly": "nightly:job-1"}}'
 printf '%s' "$cmd" | python3 -c 'import shlex, sys; sys.stdout.write("\0".join(shlex.split(sys.stdin.read())))' >cmd.0
 mapfile -d '' words <cmd.0
 (
+	export AZ_BATCH_ACCOUNT_URL=$AZURE_BATCH_ENDPOINT AZURE_STORAGE_ACCESS_KEY=$storage_key
 	unset AZURE_BATCH_ENDPOINT AZURE_BATCH_ACCOUNT AZURE_BATCH_ACCESS_KEY AZURE_STORAGE_SAS_TOKEN
 	export AZ_BATCH_JOB_ID=nightly:job-1 AZ_BATCH_AUTHENTICATION_TOKEN=tok-nightly
-	export AZ_BATCH_ACCOUNT_URL=$AZURE_BATCH_ENDPOINT AZURE_STORAGE_ACCESS_KEY=$storage_key
 	exec "${words[@]}"
 ) >night.txt 2>night.err || fail "job manager run: $(cat night.err)"
 cat night.err night.txt

@@ -39,12 +39,12 @@ struct batch_adder {
 	char *job_id;
 	struct batch_add_opts o;
 	pthread_mutex_t lock;
-	pthread_cond_t work;  /* a chunk was queued, or closing */
-	pthread_cond_t space; /* a worker took a chunk */
+	pthread_cond_t work;	       /* a chunk was queued, or closing */
+	pthread_cond_t space;	       /* a worker took a chunk */
 	struct add_chunk *head, *tail; /* guarded by lock */
-	size_t queued;                 /* guarded by lock */
-	bool closing;                  /* guarded by lock */
-	size_t max_tasks;              /* guarded by lock; lowered by 413 */
+	size_t queued;		       /* guarded by lock */
+	bool closing;		       /* guarded by lock */
+	size_t max_tasks;	       /* guarded by lock; lowered by 413 */
 	struct batch_add_report rep;   /* guarded by lock */
 	pthread_t *threads;
 	int nthreads;
@@ -176,7 +176,8 @@ static json_t *find_result(json_t *results, const char *id)
 
 	json_array_foreach(results, i, r)
 	{
-		const char *rid = json_string_value(json_object_get(r, "taskId"));
+		const char *rid =
+		    json_string_value(json_object_get(r, "taskId"));
 
 		if (rid && !strcmp(rid, id))
 			return r;
@@ -190,7 +191,7 @@ static char *result_reason(json_t *r)
 	json_t *e = json_object_get(r, "error");
 	const char *code = json_string_value(json_object_get(e, "code"));
 	const char *msg = json_string_value(
-		json_object_get(json_object_get(e, "message"), "value"));
+	    json_object_get(json_object_get(e, "message"), "value"));
 	char *out;
 
 	if (asprintf(&out, "%s: %.*s", code ? code : "unknown error",
@@ -217,9 +218,9 @@ static size_t apply_results(struct batch_adder *a, struct add_item *items,
 	for (i = 0; i < n; i++) {
 		json_t *r = find_result(results, items[i].id);
 		const char *status =
-			json_string_value(json_object_get(r, "status"));
+		    json_string_value(json_object_get(r, "status"));
 		const char *code = json_string_value(
-			json_object_get(json_object_get(r, "error"), "code"));
+		    json_object_get(json_object_get(r, "error"), "code"));
 
 		if (status && !strcmp(status, "success")) {
 			added++;
@@ -234,9 +235,10 @@ static size_t apply_results(struct batch_adder *a, struct add_item *items,
 		} else {
 			struct add_item tmp;
 
-			set_last(&items[i],
-				 r ? result_reason(r)
-				   : strdup("the service sent no result for it"));
+			set_last(
+			    &items[i],
+			    r ? result_reason(r)
+			      : strdup("the service sent no result for it"));
 			tmp = items[again];
 			items[again++] = items[i];
 			items[i] = tmp;
@@ -294,8 +296,8 @@ static void add_items(struct batch_adder *a, struct add_item *items, size_t n)
 
 				if (asprintf(&why, "%s%s",
 					     request_retryable(err.code)
-						     ? "not confirmed: "
-						     : "",
+						 ? "not confirmed: "
+						 : "",
 					     err.msg) < 0)
 					why = NULL;
 				report_failure(a, &items[i],
@@ -310,7 +312,8 @@ static void add_items(struct batch_adder *a, struct add_item *items, size_t n)
 			for (i = 0; i < n; i++) {
 				char *why = NULL;
 
-				if (asprintf(&why, "servererror after %d "
+				if (asprintf(&why,
+					     "servererror after %d "
 					     "attempts: %s",
 					     attempt,
 					     items[i].last ? items[i].last
@@ -420,7 +423,7 @@ int batch_adder_add(struct batch_adder *a, const json_t *task,
 {
 	const char *id = json_string_value(json_object_get(task, "id"));
 	const char *blob =
-		json_string_value(json_object_get(task, "displayName"));
+	    json_string_value(json_object_get(task, "displayName"));
 	struct add_item it = {0};
 	size_t max_tasks;
 
@@ -445,9 +448,9 @@ int batch_adder_add(struct batch_adder *a, const json_t *task,
 	pthread_mutex_lock(&a->lock);
 	max_tasks = a->max_tasks;
 	pthread_mutex_unlock(&a->lock);
-	if (a->cur && (a->cur->n >= max_tasks ||
-		       a->cur_bytes + it.len + 1 + ENVELOPE_BYTES >=
-			       a->o.max_bytes))
+	if (a->cur &&
+	    (a->cur->n >= max_tasks ||
+	     a->cur_bytes + it.len + 1 + ENVELOPE_BYTES >= a->o.max_bytes))
 		flush_current(a);
 	if (!a->cur) {
 		a->cur = calloc(1, sizeof(*a->cur));

@@ -34,11 +34,11 @@
 #define BATCH_ADD_MAX_BYTES 1000000
 
 struct batch_add_opts {
-	int parallel;        /* requests in flight (default 4) */
-	int max_attempts;    /* per task, for servererror (default 5) */
-	size_t max_tasks;    /* per request (default BATCH_ADD_MAX_TASKS) */
-	size_t max_bytes;    /* per request body (default BATCH_ADD_MAX_BYTES) */
-	long backoff_ms;     /* first wait before a retry (default 500) */
+	int parallel;	  /* requests in flight (default 4) */
+	int max_attempts; /* per task, for servererror (default 5) */
+	size_t max_tasks; /* per request (default BATCH_ADD_MAX_TASKS) */
+	size_t max_bytes; /* per request body (default BATCH_ADD_MAX_BYTES) */
+	long backoff_ms;  /* first wait before a retry (default 500) */
 };
 
 void batch_add_opts_default(struct batch_add_opts *o);
@@ -52,9 +52,9 @@ struct batch_add_failure {
 
 struct batch_add_report {
 	size_t submitted; /* tasks handed to batch_adder_add */
-	size_t added;     /* now in the job (TaskExists included) */
+	size_t added;	  /* now in the job (TaskExists included) */
 	size_t requests;  /* addtaskcollection requests sent */
-	size_t splits;    /* chunks halved after a 413 */
+	size_t splits;	  /* chunks halved after a 413 */
 	struct batch_add_failure *failures; /* malloc()ed array */
 	size_t nfailures;
 };

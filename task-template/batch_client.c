@@ -19,9 +19,9 @@
 
 struct batch_client {
 	struct batch_account acct; /* owned copy */
-	struct bm_auth auth;       /* points into acct */
+	struct bm_auth auth;	   /* points into acct */
 	struct bm_http *http;
-	char *bearer;              /* "Bearer TOKEN", or NULL */
+	char *bearer; /* "Bearer TOKEN", or NULL */
 };
 
 /* ---- account ---------------------------------------------------------- */
@@ -42,13 +42,15 @@ static char *read_key_file(const char *path, struct bm_error *err)
 
 	f = fopen(path, "r");
 	if (!f) {
-		bm_error_set(err, BM_ERR_CONFIG, "cannot read Batch key file '%s': %s",
-			     path, strerror(errno));
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "cannot read Batch key file '%s': %s", path,
+			     strerror(errno));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
 		bm_warn("Batch key file '%s' is readable by group or others; "
-			"chmod 600 it", path);
+			"chmod 600 it",
+			path);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
@@ -86,9 +88,9 @@ static char *normalize_url(const char *u, struct bm_error *err)
 
 	if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7)) {
 		if (strstr(u, "://")) {
-			bm_error_set(err, BM_ERR_CONFIG,
-				     "Batch account URL '%s' is not an http(s) URL",
-				     u);
+			bm_error_set(
+			    err, BM_ERR_CONFIG,
+			    "Batch account URL '%s' is not an http(s) URL", u);
 			return NULL;
 		}
 		if (asprintf(&out, "https://%s", u) < 0)
@@ -157,10 +159,11 @@ int batch_account_load(struct batch_account *a, const char *url,
 	if (key_b64) {
 		bm_redact_register(key_b64);
 		if (bm_base64_decode(key_b64, &a->key, &a->key_len) < 0) {
-			bm_error_set(err, BM_ERR_CONFIG,
-				     "the Batch account key of '%s' is not valid "
-				     "base64",
-				     a->name);
+			bm_error_set(
+			    err, BM_ERR_CONFIG,
+			    "the Batch account key of '%s' is not valid "
+			    "base64",
+			    a->name);
 			goto out;
 		}
 	} else if (a->token) {
@@ -279,7 +282,8 @@ static void append_values(char *dst, size_t cap, json_t *values)
 	json_array_foreach(values, i, v)
 	{
 		const char *k = json_string_value(json_object_get(v, "key"));
-		const char *val = json_string_value(json_object_get(v, "value"));
+		const char *val =
+		    json_string_value(json_object_get(v, "value"));
 		char line[160];
 
 		/* The MAC details repeat the signature: never show them. */
@@ -313,8 +317,9 @@ static void batch_error_from_response(struct bm_error *err,
 		e = root;
 	code = json_string_value(json_object_get(e, "code"));
 	msg = json_object_get(e, "message");
-	text = json_is_string(msg) ? json_string_value(msg)
-				   : json_string_value(json_object_get(msg, "value"));
+	text = json_is_string(msg)
+		   ? json_string_value(msg)
+		   : json_string_value(json_object_get(msg, "value"));
 	if (!code) {
 		if (herr->code == BM_OK)
 			bm_error_set_http(err, BM_ERR_HTTP, resp->status, NULL,
@@ -376,8 +381,8 @@ static int batch_send(struct batch_client *c, const char *method,
 		*retry_after_ms = -1;
 	hdr[nh++] = (struct bm_http_header){"Accept", "application/json"};
 	if (body)
-		hdr[nh++] = (struct bm_http_header){"Content-Type",
-						    BATCH_JSON_TYPE};
+		hdr[nh++] =
+		    (struct bm_http_header){"Content-Type", BATCH_JSON_TYPE};
 	if (c->bearer)
 		hdr[nh++] = (struct bm_http_header){"Authorization", c->bearer};
 	req.method = method;
@@ -392,10 +397,10 @@ static int batch_send(struct batch_client *c, const char *method,
 	    resp.status < 200 || resp.status > 299) {
 		if (retry_after_ms) {
 			const char *ra =
-				bm_http_response_header(&resp, "retry-after");
+			    bm_http_response_header(&resp, "retry-after");
 
-			*retry_after_ms = ra ? bm_retry_after_ms(ra, time(NULL))
-					     : -1;
+			*retry_after_ms =
+			    ra ? bm_retry_after_ms(ra, time(NULL)) : -1;
 		}
 		if (resp.status)
 			batch_error_from_response(err, &herr, &resp);
@@ -408,9 +413,10 @@ static int batch_send(struct batch_client *c, const char *method,
 
 		*out = json_loadb(resp.body, resp.body_len, 0, &jerr);
 		if (!*out) {
-			bm_error_set(err, BM_ERR_PROTOCOL,
-				     "malformed JSON from the Batch service: %s",
-				     jerr.text);
+			bm_error_set(
+			    err, BM_ERR_PROTOCOL,
+			    "malformed JSON from the Batch service: %s",
+			    jerr.text);
 			goto out;
 		}
 	}
@@ -631,8 +637,8 @@ int batch_task_list(struct batch_client *c, const char *job_id,
 		const char *next;
 		size_t i;
 
-		if (batch_send(c, "GET", url, NULL, 0, true, &page, NULL,
-			       err) < 0)
+		if (batch_send(c, "GET", url, NULL, 0, true, &page, NULL, err) <
+		    0)
 			goto out;
 		items = json_object_get(page, "value");
 		if (!json_is_array(items)) {
@@ -653,7 +659,8 @@ int batch_task_list(struct batch_client *c, const char *job_id,
 		}
 		free(url);
 		url = NULL;
-		next = json_string_value(json_object_get(page, "odata.nextLink"));
+		next =
+		    json_string_value(json_object_get(page, "odata.nextLink"));
 		if (next) {
 			if (!same_origin(c, next)) {
 				bm_error_set(err, BM_ERR_PROTOCOL,
@@ -671,7 +678,8 @@ int batch_task_list(struct batch_client *c, const char *job_id,
 					  BM_BATCH_API_VERSION) < 0)
 				url = NULL;
 			if (!url) {
-				bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+				bm_error_set(err, BM_ERR_NOMEM,
+					     "out of memory");
 				goto out;
 			}
 		}

@@ -28,12 +28,12 @@
 
 /* Where the Batch account is and how to authenticate to it. */
 struct batch_account {
-	char *url;          /* e.g. "https://acct.westeurope.batch.azure.com",
+	char *url;	    /* e.g. "https://acct.westeurope.batch.azure.com",
 			     * no trailing '/' */
-	char *name;         /* account name (signed into every request) */
+	char *name;	    /* account name (signed into every request) */
 	unsigned char *key; /* decoded account key, or NULL with a token */
 	size_t key_len;
-	char *token;        /* job-scoped bearer token, or NULL; never logged */
+	char *token; /* job-scoped bearer token, or NULL; never logged */
 };
 
 /*

@@ -126,23 +126,25 @@ int batch_wait_job(struct batch_client *c, const char *job_id, long expected,
 			if (first_completed < 0)
 				first_completed = cur.completed;
 			if (elapsed > 0 && cur.completed > first_completed)
-				rate = (double)(cur.completed - first_completed) /
-				       elapsed;
+				rate =
+				    (double)(cur.completed - first_completed) /
+				    elapsed;
 			*final = cur;
 			if (!same_counts(&cur, &last)) {
 				progress_line(progress, tty, job_id, &cur,
 					      expected, rate);
 				interval = o->interval_s;
 			} else {
-				interval = dmin(interval * 1.5,
-						o->max_interval_s);
+				interval =
+				    dmin(interval * 1.5, o->max_interval_s);
 			}
 			last = cur;
 			if (cur.active == 0 && cur.running == 0 &&
 			    cur.completed >= expected)
 				break;
 		}
-		if (o->timeout_s > 0 && now_s() - start + interval > o->timeout_s) {
+		if (o->timeout_s > 0 &&
+		    now_s() - start + interval > o->timeout_s) {
 			bm_error_set(err, BM_ERR_TIMEOUT,
 				     "job '%s' still has tasks to run after "
 				     "%.0f s of waiting",
@@ -180,8 +182,9 @@ static int print_failure(json_t *task, void *ud)
 	const char *msg = str_or(fi, "message", "");
 
 	ctx->n++;
-	fprintf(ctx->out, "failed: task '%s' (blob '%s'): ",
-		str_or(task, "id", "?"), str_or(task, "displayName", "?"));
+	fprintf(ctx->out,
+		"failed: task '%s' (blob '%s'): ", str_or(task, "id", "?"),
+		str_or(task, "displayName", "?"));
 	if (json_is_integer(code))
 		fprintf(ctx->out, "exit code %lld",
 			(long long)json_integer_value(code));
@@ -190,8 +193,9 @@ static int print_failure(json_t *task, void *ud)
 	if (fi)
 		fprintf(ctx->out, " (%s: %.*s)", str_or(fi, "code", "?"),
 			(int)strcspn(msg, "\r\n"), msg);
-	fprintf(ctx->out, "\n  stdout: %s/files/stdout.txt\n"
-			  "  stderr: %s/files/stderr.txt\n",
+	fprintf(ctx->out,
+		"\n  stdout: %s/files/stdout.txt\n"
+		"  stderr: %s/files/stderr.txt\n",
 		url, url);
 	return 0;
 }

@@ -21,7 +21,7 @@ struct batch_wait_opts {
 	double interval_s;     /* first and shortest poll interval (5) */
 	double max_interval_s; /* longest interval between polls (60) */
 	double timeout_s;      /* give up after this long; 0: never */
-	int max_errors;        /* consecutive transient errors tolerated (10) */
+	int max_errors;	       /* consecutive transient errors tolerated (10) */
 };
 
 void batch_wait_opts_default(struct batch_wait_opts *o);

@@ -20,18 +20,18 @@ enum {
 /* --image and the registry options mean what they mean for tasks, so
  * they share libtasktemplate's option values. */
 static const struct option pool_longopts[] = {
-	CLI_CRED_LONGOPTS,
-	POOL_SETTINGS_LONGOPTS,
-	{"pool", required_argument, NULL, POOLCMD_OPT_ID},
-	{"image", required_argument, NULL, TT_OPT_IMAGE},
-	{"registry", required_argument, NULL, TT_OPT_REGISTRY},
-	{"registry-user", required_argument, NULL, TT_OPT_REGISTRY_USER},
-	{"registry-password-env", required_argument, NULL,
-	 TT_OPT_REGISTRY_PASSWORD_ENV},
-	{"registry-password-file", required_argument, NULL,
-	 TT_OPT_REGISTRY_PASSWORD_FILE},
-	{"help", no_argument, NULL, POOLCMD_OPT_HELP},
-	{NULL, 0, NULL, 0},
+    CLI_CRED_LONGOPTS,
+    POOL_SETTINGS_LONGOPTS,
+    {"pool", required_argument, NULL, POOLCMD_OPT_ID},
+    {"image", required_argument, NULL, TT_OPT_IMAGE},
+    {"registry", required_argument, NULL, TT_OPT_REGISTRY},
+    {"registry-user", required_argument, NULL, TT_OPT_REGISTRY_USER},
+    {"registry-password-env", required_argument, NULL,
+     TT_OPT_REGISTRY_PASSWORD_ENV},
+    {"registry-password-file", required_argument, NULL,
+     TT_OPT_REGISTRY_PASSWORD_FILE},
+    {"help", no_argument, NULL, POOLCMD_OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static void pool_usage(FILE *out)
@@ -122,7 +122,8 @@ int cmd_pool(int argc, char **argv)
 	ps.id = "blobmill";
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", pool_longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":", pool_longopts, NULL)) !=
+	       -1) {
 		int bad = 0;
 
 		bm_error_clear(&err);

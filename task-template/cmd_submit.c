@@ -54,24 +54,24 @@ enum {
 };
 
 static const struct option submit_longopts[] = {
-	CLI_CRED_LONGOPTS,
-	TT_TEMPLATE_LONGOPTS,
-	POOL_SETTINGS_LONGOPTS,
-	{"pool", required_argument, NULL, SUBMIT_OPT_POOL},
-	{"job", required_argument, NULL, SUBMIT_OPT_JOB},
-	{"wait", no_argument, NULL, SUBMIT_OPT_WAIT},
-	{"auto-pool", no_argument, NULL, SUBMIT_OPT_AUTO_POOL},
-	{"schedule", required_argument, NULL, SUBMIT_OPT_SCHEDULE},
-	{"start", required_argument, NULL, SUBMIT_OPT_START},
-	{"batch-url", required_argument, NULL, SUBMIT_OPT_BATCH_URL},
-	{"batch-account", required_argument, NULL, SUBMIT_OPT_BATCH_ACCOUNT},
-	{"batch-key-file", required_argument, NULL, SUBMIT_OPT_BATCH_KEY_FILE},
-	{"requests", required_argument, NULL, SUBMIT_OPT_REQUESTS},
-	{"poll-interval", required_argument, NULL, SUBMIT_OPT_POLL},
-	{"timeout", required_argument, NULL, SUBMIT_OPT_TIMEOUT},
-	{"node-blobmill", required_argument, NULL, SUBMIT_OPT_NODE_BLOBMILL},
-	{"help", no_argument, NULL, SUBMIT_OPT_HELP},
-	{NULL, 0, NULL, 0},
+    CLI_CRED_LONGOPTS,
+    TT_TEMPLATE_LONGOPTS,
+    POOL_SETTINGS_LONGOPTS,
+    {"pool", required_argument, NULL, SUBMIT_OPT_POOL},
+    {"job", required_argument, NULL, SUBMIT_OPT_JOB},
+    {"wait", no_argument, NULL, SUBMIT_OPT_WAIT},
+    {"auto-pool", no_argument, NULL, SUBMIT_OPT_AUTO_POOL},
+    {"schedule", required_argument, NULL, SUBMIT_OPT_SCHEDULE},
+    {"start", required_argument, NULL, SUBMIT_OPT_START},
+    {"batch-url", required_argument, NULL, SUBMIT_OPT_BATCH_URL},
+    {"batch-account", required_argument, NULL, SUBMIT_OPT_BATCH_ACCOUNT},
+    {"batch-key-file", required_argument, NULL, SUBMIT_OPT_BATCH_KEY_FILE},
+    {"requests", required_argument, NULL, SUBMIT_OPT_REQUESTS},
+    {"poll-interval", required_argument, NULL, SUBMIT_OPT_POLL},
+    {"timeout", required_argument, NULL, SUBMIT_OPT_TIMEOUT},
+    {"node-blobmill", required_argument, NULL, SUBMIT_OPT_NODE_BLOBMILL},
+    {"help", no_argument, NULL, SUBMIT_OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 struct submit {
@@ -123,8 +123,8 @@ static void submit_usage(FILE *out)
 	      "(--skip-existing)\n"
 	      "  --start TIME              first run, e.g. "
 	      "2026-01-01T02:00:00Z\n"
-	      "  --node-blobmill PATH      blobmill on the nodes (default "
-	      SUBMIT_NODE_BLOBMILL ")\n"
+	      "  --node-blobmill PATH      blobmill on the nodes "
+	      "(default " SUBMIT_NODE_BLOBMILL ")\n"
 	      "  --requests N              addtaskcollection requests in "
 	      "flight (default 4)\n"
 	      "  --batch-url URL, --batch-account NAME, --batch-key-file "
@@ -278,8 +278,9 @@ static int submit_check(struct submit *s)
 		return -1;
 	}
 	if (!s->pool_id == !s->auto_pool) {
-		cli_errorf("submit: give either --pool ID (an existing pool) or "
-			   "--auto-pool");
+		cli_errorf(
+		    "submit: give either --pool ID (an existing pool) or "
+		    "--auto-pool");
 		return -1;
 	}
 	if (s->start && !s->schedule) {
@@ -526,8 +527,7 @@ static int ensure_job(struct batch_client *bc, struct submit *s,
 	int rc = -1;
 
 	bm_error_clear(&err);
-	if (batch_job_get(bc, s->job_id, "id,state,poolInfo", &job, &err) ==
-	    0)
+	if (batch_job_get(bc, s->job_id, "id,state,poolInfo", &job, &err) == 0)
 		goto exists;
 	if (strcmp(err.azure_code, "JobNotFound")) {
 		char what[160];
@@ -597,8 +597,9 @@ struct add_totals {
 
 /* Streams the template's tasks into the adder, skipping existing ids. */
 static int feed_tasks(struct submit *s, struct bm_blob_client *blob,
-		      const struct bm_config *cfg, const struct id_set *existing,
-		      struct batch_adder *adder, struct add_totals *tot)
+		      const struct bm_config *cfg,
+		      const struct id_set *existing, struct batch_adder *adder,
+		      struct add_totals *tot)
 {
 	struct tt_existing *outputs = NULL;
 	struct tt_spec *spec = NULL;
@@ -670,8 +671,8 @@ static void report_partial(const struct submit *s,
 
 static int terminate_when_done(struct batch_client *bc, const char *job_id)
 {
-	json_t *patch = json_pack("{s:s}", "onAllTasksComplete",
-				  "terminatejob");
+	json_t *patch =
+	    json_pack("{s:s}", "onAllTasksComplete", "terminatejob");
 	struct bm_error err;
 	int rc;
 
@@ -774,9 +775,8 @@ static char *job_manager_command(const struct submit *s)
 			   "--skip-existing%s",
 			   q,
 			   s->tt.registry_password
-				   ? " --registry-password-env "
-				     SUBMIT_REGISTRY_ENV
-				   : "") < 0)
+			       ? " --registry-password-env " SUBMIT_REGISTRY_ENV
+			       : "") < 0)
 		script = NULL;
 	free(q);
 	/* Pairs of an option name (a fixed word) and its value (quoted),
@@ -802,24 +802,15 @@ static char *job_manager_command(const struct submit *s)
 	return line;
 }
 
-static void add_env(json_t *env, const char *name, const char *value)
-{
-	if (value && *value)
-		json_array_append_new(env, json_pack("{s:s, s:s}", "name", name,
-						     "value", value));
-}
-
 /* The job manager lists storage with a SAS from its environment; an
  * account key never goes into a job. */
 static json_t *job_manager_env(const struct submit *s,
 			       const struct bm_config *cfg)
 {
-	json_t *env = json_array();
+	json_t *env =
+	    pool_storage_env(cfg->account, cfg->endpoint, cfg->sas_token);
 
-	add_env(env, "AZURE_STORAGE_ACCOUNT", cfg->account);
-	add_env(env, "AZURE_STORAGE_BLOB_ENDPOINT", cfg->endpoint);
-	add_env(env, "AZURE_STORAGE_SAS_TOKEN", cfg->sas_token);
-	add_env(env, SUBMIT_REGISTRY_ENV, s->tt.registry_password);
+	pool_env_add(env, SUBMIT_REGISTRY_ENV, s->tt.registry_password);
 	return env;
 }
 
@@ -840,11 +831,12 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	if (s->pool_id && check_pool(bc, s))
 		goto out;
 	if (!cfg.sas_token) {
-		cli_errorf("submit: --schedule needs a SAS token "
-			   "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
-			   "file) for the job manager to read '%s' and '%s': "
-			   "an account key never goes into a job",
-			   s->tt.input, s->tt.output);
+		cli_errorf(
+		    "submit: --schedule needs a SAS token "
+		    "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
+		    "file) for the job manager to read '%s' and '%s': "
+		    "an account key never goes into a job",
+		    s->tt.input, s->tt.output);
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
@@ -858,16 +850,16 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	 * node); killJobOnCompletion false: the job ends with its tasks,
 	 * once the manager has set onAllTasksComplete. */
 	sched = json_pack(
-		"{s:s, s:s+, s:o, s:{s:O, s:s, s:{s:s, s:s, s:s, s:o, s:{s:[s]},"
-		" s:b, s:b, s:{s:i}}}}",
-		"id", s->job_id, "displayName", "blobmill: ", s->tt.input,
-		"schedule", when, "jobSpecification", "poolInfo", pi,
-		"onAllTasksComplete", "noaction", "jobManagerTask", "id",
-		SUBMIT_JOB_MANAGER_ID, "displayName", "blobmill submit",
-		"commandLine", cmd ? cmd : "", "environmentSettings",
-		job_manager_env(s, &cfg), "authenticationTokenSettings",
-		"access", "job", "killJobOnCompletion", 0, "runExclusive", 0,
-		"constraints", "maxTaskRetryCount", 2);
+	    "{s:s, s:s+, s:o, s:{s:O, s:s, s:{s:s, s:s, s:s, s:o, s:{s:[s]},"
+	    " s:b, s:b, s:{s:i}}}}",
+	    "id", s->job_id, "displayName", "blobmill: ", s->tt.input,
+	    "schedule", when, "jobSpecification", "poolInfo", pi,
+	    "onAllTasksComplete", "noaction", "jobManagerTask", "id",
+	    SUBMIT_JOB_MANAGER_ID, "displayName", "blobmill submit",
+	    "commandLine", cmd ? cmd : "", "environmentSettings",
+	    job_manager_env(s, &cfg), "authenticationTokenSettings", "access",
+	    "job", "killJobOnCompletion", 0, "runExclusive", 0, "constraints",
+	    "maxTaskRetryCount", 2);
 	if (!pi || !cmd || !sched) {
 		cli_errorf("submit: cannot build the job schedule");
 		goto out;
@@ -879,17 +871,19 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 		snprintf(what, sizeof(what), "cannot create job schedule '%s'",
 			 s->job_id);
 		if (!strcmp(err.azure_code, "JobScheduleExists"))
-			cli_errorf("submit: job schedule '%s' already exists: "
-				   "delete it (az batch job-schedule delete) or "
-				   "use a new --job ID",
-				   s->job_id);
+			cli_errorf(
+			    "submit: job schedule '%s' already exists: "
+			    "delete it (az batch job-schedule delete) or "
+			    "use a new --job ID",
+			    s->job_id);
 		else
 			submit_report(what, &err);
 		goto out;
 	}
-	printf("job schedule '%s': every %s%s%s, adding the new blobs of '%s'\n",
-	       s->job_id, s->schedule, s->start ? " from " : "",
-	       s->start ? s->start : "", s->tt.input);
+	printf(
+	    "job schedule '%s': every %s%s%s, adding the new blobs of '%s'\n",
+	    s->job_id, s->schedule, s->start ? " from " : "",
+	    s->start ? s->start : "", s->tt.input);
 	rc = CLI_EXIT_OK;
 out:
 	json_decref(sched);

@@ -19,26 +19,26 @@
 #define POOL_MOUNTS_FILE "mounts.txt"
 
 const char pool_settings_help[] =
-	"pool settings:\n"
-	"  --vm-size SIZE            VM size (default " POOL_DEFAULT_VM_SIZE ")\n"
-	"  --node-image P:O:S[:V]    marketplace image (default "
-	POOL_DEFAULT_NODE_IMAGE ")\n"
-	"  --node-agent-sku SKU      node agent (default '"
-	POOL_DEFAULT_NODE_AGENT "')\n"
-	"  --dedicated N             dedicated nodes (default 1)\n"
-	"  --spot N                  spot (low-priority) nodes (default 0)\n"
-	"  --task-slots N            task slots per node (default 1)\n"
-	"  --prefetch IMAGE          container image to pull at node start "
-	"(repeatable)\n"
-	"  --bundle-url URL          node bundle from a (SAS) blob URL\n"
-	"  --bundle-container-url URL  ... from a (SAS) container URL\n"
-	"  --bundle-storage NAME     ... from the account's auto-storage "
-	"container\n"
-	"                            (default '" POOL_DEFAULT_BUNDLE_CONTAINER
-	"')\n"
-	"  --mounts-url URL          mounts file from a (SAS) URL\n"
-	"  --mounts PATH             mounts file on the node (default: the "
-	"bundle's)\n";
+    "pool settings:\n"
+    "  --vm-size SIZE            VM size (default " POOL_DEFAULT_VM_SIZE ")\n"
+    "  --node-image P:O:S[:V]    marketplace image "
+    "(default " POOL_DEFAULT_NODE_IMAGE ")\n"
+    "  --node-agent-sku SKU      node agent (default '" POOL_DEFAULT_NODE_AGENT
+    "')\n"
+    "  --dedicated N             dedicated nodes (default 1)\n"
+    "  --spot N                  spot (low-priority) nodes (default 0)\n"
+    "  --task-slots N            task slots per node (default 1)\n"
+    "  --prefetch IMAGE          container image to pull at node start "
+    "(repeatable)\n"
+    "  --bundle-url URL          node bundle from a (SAS) blob URL\n"
+    "  --bundle-container-url URL  ... from a (SAS) container URL\n"
+    "  --bundle-storage NAME     ... from the account's auto-storage "
+    "container\n"
+    "                            (default '" POOL_DEFAULT_BUNDLE_CONTAINER
+    "')\n"
+    "  --mounts-url URL          mounts file from a (SAS) URL\n"
+    "  --mounts PATH             mounts file on the node (default: the "
+    "bundle's)\n";
 
 void pool_settings_init(struct pool_settings *s)
 {
@@ -131,8 +131,7 @@ int pool_settings_option(struct pool_settings *s, int opt, const char *arg)
 	return -1;
 }
 
-void pool_settings_storage(struct pool_settings *s,
-			   const struct bm_config *cfg)
+void pool_settings_storage(struct pool_settings *s, const struct bm_config *cfg)
 {
 	if (!cfg->sas_token) {
 		bm_warn("the pool's nodes get no storage credentials: a pool "
@@ -190,9 +189,10 @@ static json_t *container_configuration(const struct pool_settings *s,
 	if (!cc || !s->registry)
 		return cc;
 	if (!s->registry_user || !s->registry_password) {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "registry '%s' needs --registry-user and a password",
-			     s->registry);
+		bm_error_set(
+		    err, BM_ERR_CONFIG,
+		    "registry '%s' needs --registry-user and a password",
+		    s->registry);
 		json_decref(cc);
 		return NULL;
 	}
@@ -207,8 +207,8 @@ static json_t *container_configuration(const struct pool_settings *s,
 static json_t *bundle_resource(const struct pool_settings *s,
 			       struct bm_error *err)
 {
-	int nsrc = !!s->bundle_url + !!s->bundle_container_url +
-		   !!s->bundle_storage;
+	int nsrc =
+	    !!s->bundle_url + !!s->bundle_container_url + !!s->bundle_storage;
 
 	if (nsrc > 1) {
 		bm_error_set(err, BM_ERR_INVALID,
@@ -231,19 +231,33 @@ static json_t *bundle_resource(const struct pool_settings *s,
 			 "blobPrefix", POOL_BUNDLE_NAME);
 }
 
-static void add_env(json_t *env, const char *name, const char *value)
+void pool_env_add(json_t *env, const char *name, const char *value)
 {
 	if (value && *value)
-		json_array_append_new(env, json_pack("{s:s, s:s}", "name", name,
-						     "value", value));
+		json_array_append_new(
+		    env, json_pack("{s:s, s:s}", "name", name, "value", value));
+}
+
+json_t *pool_storage_env(const char *account, const char *endpoint,
+			 const char *sas)
+{
+	json_t *env = json_array();
+
+	pool_env_add(env, "AZURE_STORAGE_ACCOUNT", account);
+	pool_env_add(env, "AZURE_STORAGE_BLOB_ENDPOINT", endpoint);
+	pool_env_add(env, "AZURE_STORAGE_SAS_TOKEN", sas);
+	return env;
 }
 
 static json_t *start_task(const struct pool_settings *s, struct bm_error *err)
 {
-	const char *mounts = s->mounts ? s->mounts
+	const char *mounts = s->mounts	     ? s->mounts
 			     : s->mounts_url ? POOL_MOUNTS_FILE
-					     : POOL_BUNDLE_DIR "/" POOL_MOUNTS_FILE;
-	json_t *files = json_array(), *env = json_array(), *bundle, *st = NULL;
+					     : POOL_BUNDLE_DIR
+				 "/" POOL_MOUNTS_FILE;
+	json_t *files = json_array(), *bundle, *st = NULL;
+	json_t *env = pool_storage_env(s->storage_account, s->storage_endpoint,
+				       s->storage_sas);
 	char *qm = tt_shell_quote(mounts), *cmd = NULL;
 
 	bundle = bundle_resource(s, err);
@@ -251,10 +265,9 @@ static json_t *start_task(const struct pool_settings *s, struct bm_error *err)
 		goto out;
 	json_array_append_new(files, bundle);
 	if (s->mounts_url)
-		json_array_append_new(files,
-				      json_pack("{s:s, s:s}", "httpUrl",
-						s->mounts_url, "filePath",
-						POOL_MOUNTS_FILE));
+		json_array_append_new(
+		    files, json_pack("{s:s, s:s}", "httpUrl", s->mounts_url,
+				     "filePath", POOL_MOUNTS_FILE));
 	/* The installer unpacks nothing itself from a path it must guess:
 	 * the start task's working directory holds the bundle. */
 	if (asprintf(&cmd,
@@ -265,9 +278,6 @@ static json_t *start_task(const struct pool_settings *s, struct bm_error *err)
 		cmd = NULL;
 		goto out;
 	}
-	add_env(env, "AZURE_STORAGE_ACCOUNT", s->storage_account);
-	add_env(env, "AZURE_STORAGE_BLOB_ENDPOINT", s->storage_endpoint);
-	add_env(env, "AZURE_STORAGE_SAS_TOKEN", s->storage_sas);
 	st = json_pack("{s:s, s:O, s:O, s:{s:{s:s, s:s}}, s:i, s:b}",
 		       "commandLine", cmd, "resourceFiles", files,
 		       "environmentSettings", env, "userIdentity", "autoUser",

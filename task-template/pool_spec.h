@@ -34,13 +34,13 @@
 #define POOL_DEFAULT_BUNDLE_CONTAINER "blobmill"
 
 struct pool_settings {
-	const char *id;             /* pool id (blobmill pool) */
+	const char *id; /* pool id (blobmill pool) */
 	const char *vm_size;
-	const char *node_image;     /* PUBLISHER:OFFER:SKU[:VERSION] */
+	const char *node_image; /* PUBLISHER:OFFER:SKU[:VERSION] */
 	const char *node_agent_sku;
-	long dedicated;             /* targetDedicatedNodes */
-	long low_priority;          /* targetLowPriorityNodes (spot) */
-	long task_slots;            /* taskSlotsPerNode */
+	long dedicated;			     /* targetDedicatedNodes */
+	long low_priority;		     /* targetLowPriorityNodes (spot) */
+	long task_slots;		     /* taskSlotsPerNode */
 	const char *images[POOL_MAX_IMAGES]; /* container images to prefetch */
 	size_t nimages;
 	/* Private registry of the images (the task template's --registry
@@ -50,11 +50,11 @@ struct pool_settings {
 	const char *registry_password;
 	/* Where the start task gets the bundle: exactly one of these; the
 	 * auto-storage container POOL_DEFAULT_BUNDLE_CONTAINER by default. */
-	const char *bundle_url;           /* httpUrl (SAS-bearing blob URL) */
+	const char *bundle_url;		  /* httpUrl (SAS-bearing blob URL) */
 	const char *bundle_container_url; /* storageContainerUrl (with SAS) */
-	const char *bundle_storage;       /* autoStorageContainerName */
-	const char *mounts_url;     /* SAS-bearing URL of a mounts file */
-	const char *mounts;         /* mounts file path on the node */
+	const char *bundle_storage;	  /* autoStorageContainerName */
+	const char *mounts_url;		  /* SAS-bearing URL of a mounts file */
+	const char *mounts;		  /* mounts file path on the node */
 	/* Storage credentials for the start task's environment (copied from
 	 * the configuration by the caller; SAS only). */
 	const char *storage_account;
@@ -83,6 +83,7 @@ enum {
 	POOL_OPT_LAST,
 };
 
+/* clang-format off */
 #define POOL_SETTINGS_LONGOPTS                                                 \
 	{"vm-size", required_argument, NULL, POOL_OPT_VM_SIZE},                \
 	{"node-image", required_argument, NULL, POOL_OPT_NODE_IMAGE},          \
@@ -97,6 +98,7 @@ enum {
 	{"bundle-storage", required_argument, NULL, POOL_OPT_BUNDLE_STORAGE},  \
 	{"mounts-url", required_argument, NULL, POOL_OPT_MOUNTS_URL},          \
 	{"mounts", required_argument, NULL, POOL_OPT_MOUNTS}
+/* clang-format on */
 
 /* One line per option, for --help. */
 extern const char pool_settings_help[];
@@ -114,6 +116,16 @@ int pool_settings_option(struct pool_settings *s, int opt, const char *arg);
 struct bm_config;
 void pool_settings_storage(struct pool_settings *s,
 			   const struct bm_config *cfg);
+
+/* Appends {"name", "value"} to an environmentSettings array unless value
+ * is NULL or empty. */
+void pool_env_add(json_t *env, const char *name, const char *value);
+
+/* environmentSettings with the storage account, endpoint and SAS token
+ * (those that are set), as blobmill-fuse and the CLI read them. New
+ * reference. */
+json_t *pool_storage_env(const char *account, const char *endpoint,
+			 const char *sas);
 
 /* Adds an image to prefetch unless it is there already; -1 when full. */
 int pool_settings_add_image(struct pool_settings *s, const char *image);

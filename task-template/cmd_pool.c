@@ -55,6 +55,7 @@ static void pool_usage(FILE *out)
 	      "account key never does\n\n",
 	      out);
 	fputs(pool_settings_help, out);
+	cli_cred_help(out);
 }
 
 /* The registry password from the variable or the file the options name;

@@ -136,6 +136,7 @@ static void submit_usage(FILE *out)
 	      out);
 	fputs(TT_OPTIONS_HELP, out);
 	fputs(pool_settings_help, out);
+	cli_cred_help(out);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -595,57 +596,78 @@ struct add_totals {
 	bool listing_failed;
 };
 
-/* Streams the template's tasks into the adder, skipping existing ids. */
-static int feed_tasks(struct submit *s, struct bm_blob_client *blob,
-		      const struct bm_config *cfg,
-		      const struct id_set *existing, struct batch_adder *adder,
-		      struct add_totals *tot)
+/* The template's tasks, with the first one read ahead: a listing that
+ * cannot start (no input container, a wrong storage key) fails before
+ * any job is created. */
+struct task_source {
+	struct tt_existing *outputs;
+	struct tt_spec *spec;
+	struct tt_iter *it;
+	const struct tt_task *next; /* valid while more == 1 */
+	int more;		    /* tt_iter_next's last result */
+};
+
+static void source_close(struct task_source *src)
 {
-	struct tt_existing *outputs = NULL;
-	struct tt_spec *spec = NULL;
-	struct tt_iter *it = NULL;
-	const struct tt_task *task;
+	tt_iter_free(src->it);
+	tt_existing_free(src->outputs);
+	tt_spec_free(src->spec);
+	memset(src, 0, sizeof(*src));
+}
+
+static int source_open(struct submit *s, struct bm_blob_client *blob,
+		       const struct bm_config *cfg, struct task_source *src)
+{
 	struct bm_error err;
-	int rc = -1, more;
+
+	memset(src, 0, sizeof(*src));
+	bm_error_clear(&err);
+	if (tt_spec_new(&s->tt, cfg->endpoint, &src->spec, &err) ||
+	    (s->tt.skip_existing &&
+	     tt_existing_load(blob, s->tt.output, &src->outputs, &err)) ||
+	    tt_iter_open(blob, src->spec, src->outputs, 0, &src->it, &err) ||
+	    (src->more = tt_iter_next(src->it, &src->next, &err)) < 0) {
+		cli_errorf("submit: %s",
+			   err.msg[0] ? err.msg : bm_errc_str(err.code));
+		source_close(src);
+		return -1;
+	}
+	return 0;
+}
+
+/* Streams the tasks into the adder, skipping the ids the job has. */
+static int feed_tasks(struct task_source *src, const struct id_set *existing,
+		      struct batch_adder *adder, struct add_totals *tot)
+{
+	struct bm_error err;
 
 	bm_error_clear(&err);
-	if (tt_spec_new(&s->tt, cfg->endpoint, &spec, &err) ||
-	    (s->tt.skip_existing &&
-	     tt_existing_load(blob, s->tt.output, &outputs, &err)) ||
-	    tt_iter_open(blob, spec, outputs, 0, &it, &err))
-		goto fail;
-	while ((more = tt_iter_next(it, &task, &err)) == 1) {
+	for (; src->more == 1;
+	     src->more = tt_iter_next(src->it, &src->next, &err)) {
 		json_t *j;
 
-		if (id_set_has(existing, task->id)) {
+		if (id_set_has(existing, src->next->id)) {
 			tot->present++;
 			continue;
 		}
-		j = tt_task_to_json(task);
+		j = tt_task_to_json(src->next);
 		if (!j) {
 			bm_error_set(&err, BM_ERR_INVALID,
 				     "cannot make the task of blob '%s'",
-				     task->blob);
-			goto fail;
+				     src->next->blob);
+			break;
 		}
 		if (batch_adder_add(adder, j, &err)) {
 			json_decref(j);
-			goto fail;
+			break;
 		}
 		json_decref(j);
 	}
-	if (more < 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
+	if (err.code == BM_OK)
+		return 0;
 	tot->listing_failed = true;
 	cli_errorf("submit: %s", err.msg[0] ? err.msg : bm_errc_str(err.code));
-out:
-	tt_iter_free(it);
-	tt_existing_free(outputs);
-	tt_spec_free(spec);
-	return rc;
+	return -1;
 }
 
 /* Names every task that is not in the job. */
@@ -713,6 +735,7 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 	struct batch_add_report rep = {0};
 	struct add_totals tot = {0};
 	struct id_set existing = {0};
+	struct task_source src = {0};
 	struct batch_adder *adder;
 	struct bm_config cfg;
 	struct bm_error err;
@@ -725,14 +748,15 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (ensure_job(bc, s, &cfg, &existing))
+	if (source_open(s, blob, &cfg, &src) ||
+	    ensure_job(bc, s, &cfg, &existing))
 		goto out;
 	adder = batch_adder_new(bc, s->job_id, &s->add, &err);
 	if (!adder) {
 		submit_report("cannot start adding tasks", &err);
 		goto out;
 	}
-	feed_tasks(s, blob, &cfg, &existing, adder, &tot);
+	feed_tasks(&src, &existing, adder, &tot);
 	batch_adder_finish(adder, &rep);
 	if (rep.nfailures || tot.listing_failed) {
 		report_partial(s, &rep, &tot);
@@ -748,6 +772,7 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 	rc = s->wait ? wait_and_summarize(bc, s, (long)(existing.n + rep.added))
 		     : CLI_EXIT_OK;
 out:
+	source_close(&src);
 	batch_add_report_release(&rep);
 	id_set_release(&existing);
 	bm_blob_client_free(blob);

@@ -60,6 +60,14 @@ one_line_error "rejected job" 1 $rc err.txt
 grep -q "cannot create job 'bad id!': .*(400 InvalidPropertyValue: The value provided for one of the properties in the request body is invalid.; PropertyName: id; Reason:" err.txt ||
 	fail "rejected job: code, message and property"
 
+echo "--- a missing input container: no job is created"
+rc=0
+bm submit --input nosuch --image app:1 --command 'app {in} {out}' --pool pool1 --job j5 2>err.txt || rc=$?
+one_line_error "missing input" 1 $rc err.txt
+grep -q "nosuch" err.txt || fail "missing input: container not named"
+expect_eq "job created for a missing input" False \
+	"$(batch_get state | jq_py '"j5" in d["jobs"]')"
+
 echo "--- no Batch account, unreachable endpoint, bad options"
 rc=0
 env -u AZURE_BATCH_ENDPOINT "$BLOBMILL" submit --input data-in --image a --command x \

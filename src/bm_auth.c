@@ -521,6 +521,7 @@ int bm_auth_apply(const struct bm_auth *auth, const char *method,
 	enum bm_auth_scheme scheme = auth ? auth->scheme : BM_SCHEME_NONE;
 	bool blob =
 	    scheme == BM_SCHEME_BLOB_KEY || scheme == BM_SCHEME_BLOB_SAS;
+	const char *date_name;
 
 	memset(res, 0, sizeof(*res));
 	bm_http_date(now, res->date, sizeof(res->date));
@@ -532,9 +533,14 @@ int bm_auth_apply(const struct bm_auth *auth, const char *method,
 				     url);
 			return -1;
 		}
-		res->headers[res->nheaders].name =
+		date_name =
 		    scheme == BM_SCHEME_BATCH_KEY ? "ocp-date" : "x-ms-date";
-		res->headers[res->nheaders++].value = res->date;
+		/* A caller that sets the date itself (tests, replays) keeps
+		 * it: two date headers would both be signed and sent. */
+		if (!has_header(headers, nheaders, date_name)) {
+			res->headers[res->nheaders].name = date_name;
+			res->headers[res->nheaders++].value = res->date;
+		}
 	}
 	if (blob && !has_header(headers, nheaders, "x-ms-version")) {
 		res->headers[res->nheaders].name = "x-ms-version";

@@ -216,6 +216,16 @@ static int parse_line(struct bm_config *cfg, const char *line, size_t len,
 				     (int)klen, key);
 			return -1;
 		}
+		/* No value holds a blank; "value # note" is a mistake that
+		 * blobfuse silently cut. The value is not shown. */
+		if (memchr(value, ' ', (size_t)(end - value)) ||
+		    memchr(value, '\t', (size_t)(end - value))) {
+			bm_error_set(err, BM_ERR_CONFIG,
+				     "%s: the value of '%.*s' has a blank in "
+				     "it (comments go on their own line)",
+				     where, (int)klen, key);
+			return -1;
+		}
 		return file_set(cfg, file_keys[i].key, value,
 				(size_t)(end - value), where, err);
 	}

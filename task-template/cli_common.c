@@ -3,12 +3,13 @@
  * options, loading and validating the configuration, making the Azure
  * client, and printing errors as one line.
  *
- * Credential precedence (the same for every command):
- *   1. --config-file=FILE (blobfuse's format) if given; the environment's
- *      AZURE_STORAGE_* variables are then not read at all, so a key in the
- *      file and a SAS in the environment never mix;
- *   2. otherwise the environment (AZURE_STORAGE_ACCOUNT, _ACCESS_KEY,
- *      _SAS_TOKEN, _BLOB_ENDPOINT, or AZURE_STORAGE_CONNECTION_STRING);
+ * Credential precedence (the same for every command), as bm_config
+ * defines it:
+ *   1. --config-file=FILE (blobfuse's format): its values win;
+ *   2. the environment (AZURE_STORAGE_ACCOUNT, _ACCESS_KEY, _SAS_TOKEN,
+ *      _BLOB_ENDPOINT, then AZURE_STORAGE_CONNECTION_STRING) fills only
+ *      what the file left unset; a key and a SAS are one unit, so a key
+ *      from the file is never paired with a SAS from the environment;
  *   3. then --account, --endpoint, --use-https, --ca-cert-file and
  *      --insecure override what those gave.
  * The key and the SAS are never options: they would show in `ps`.
@@ -61,9 +62,9 @@ void cli_cred_help(FILE *out)
 {
 	fputs("credentials (the key and SAS come only from the file or the "
 	      "environment):\n"
-	      "  --config-file=FILE     blobfuse config file; the "
-	      "AZURE_STORAGE_* variables\n"
-	      "                         are then ignored\n"
+	      "  --config-file=FILE     blobfuse config file; its values win "
+	      "over the\n"
+	      "                         AZURE_STORAGE_* variables\n"
 	      "  --account=NAME         storage account (overrides the file "
 	      "or environment)\n"
 	      "  --endpoint=URL         blob endpoint, e.g. "
@@ -77,9 +78,10 @@ void cli_cred_help(FILE *out)
 	      "  --max-retry-interval-in-seconds=N\n"
 	      "                         longest wait between retries "
 	      "(1-3600, default 30)\n"
-	      "without --config-file: AZURE_STORAGE_ACCOUNT, "
-	      "AZURE_STORAGE_ACCESS_KEY,\n"
-	      "AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_BLOB_ENDPOINT or "
+	      "the environment fills what the file leaves unset: "
+	      "AZURE_STORAGE_ACCOUNT,\n"
+	      "AZURE_STORAGE_ACCESS_KEY or AZURE_STORAGE_SAS_TOKEN, "
+	      "AZURE_STORAGE_BLOB_ENDPOINT,\n"
 	      "AZURE_STORAGE_CONNECTION_STRING\n",
 	      out);
 }
@@ -195,12 +197,10 @@ static int override(char **field, const char *value)
 static int load_config(const struct cli_cred *c, struct bm_config *cfg,
 		       struct bm_error *err)
 {
-	if (c->config_file) {
-		if (bm_config_load_file(cfg, c->config_file, err))
-			return -1;
-	} else if (bm_config_load_env(cfg, err) < 0) {
+	if (c->config_file && bm_config_load_file(cfg, c->config_file, err))
 		return -1;
-	}
+	if (bm_config_load_env(cfg, err) < 0)
+		return -1;
 	if (override(&cfg->account, c->account) ||
 	    override(&cfg->endpoint, c->endpoint) ||
 	    override(&cfg->ca_cert_file, c->ca_cert_file)) {
@@ -243,9 +243,8 @@ struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 		goto out;
 	}
 	if (cfg.insecure)
-		cli_errorf("warning: --insecure: TLS certificates are not "
-			   "verified; anyone on the path can read and change "
-			   "the data");
+		bm_warn("--insecure: TLS certificates are not verified; anyone "
+			"on the path can read and change the data");
 	http_options(c, &cfg, &ho);
 	client = bm_blob_client_new_azure(&cfg, &ho, &err);
 	if (!client)
@@ -259,54 +258,48 @@ out:
 }
 
 /*
- * "CATEGORY (STATUS AZURE-CODE)" for an HTTP failure, so the three failures
- * users meet most read differently at a glance:
- *   authentication failed (403 AuthenticationFailed)
+ * One line: WHAT, then the cause. The client's messages already carry their
+ * own context ("cannot list 'data': ..."); when it is the same as WHAT it is
+ * not repeated. HTTP failures read as "CATEGORY (STATUS AZURE-CODE)", so
+ * the failures users meet most read differently at a glance:
+ *   authentication failed (403 AuthenticationFailed): check the ...
  *   container not found (404 ContainerNotFound)
- *   endpoint unreachable: <what libcurl said>
- * For statuses without a specific category, the service's own message
- * follows, since it is then the only explanation there is.
+ *   endpoint unreachable: cannot connect to '127.0.0.1:1': connection refused
+ * For other statuses bm_http's text from the category on (it adds the
+ * service's own first line) is kept: it is the only explanation there is.
  */
 void cli_report(const char *what, const struct bm_error *err)
 {
 	const char *cat = bm_errc_str(err->code);
-	char detail[64] = "";
+	const char *msg = err->msg, *from_cat;
+	size_t wlen = strlen(what);
+	char detail[96] = "";
 
+	if (!strncmp(msg, what, wlen) && !strncmp(msg + wlen, ": ", 2))
+		msg += wlen + 2;
+	from_cat = strstr(msg, cat);
 	if (err->http_status) {
 		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
 			 err->azure_code[0] ? " " : "", err->azure_code);
-		switch (err->code) {
-		case BM_ERR_HTTP:
-		case BM_ERR_INVALID:
-		case BM_ERR_SERVER:
-		case BM_ERR_CONFLICT:
-			if (err->msg[0]) {
-				cli_errorf("%s: %s%s: %s", what, cat, detail,
-					   err->msg);
-				return;
-			}
-			break;
-		case BM_ERR_AUTH:
+		if (err->code == BM_ERR_AUTH)
 			cli_errorf("%s: %s%s: check the account key or SAS "
 				   "token",
 				   what, cat, detail);
-			return;
-		default:
-			break;
-		}
-		cli_errorf("%s: %s%s", what, cat, detail);
-		return;
-	}
-	if (!err->msg[0]) {
+		else if (err->code == BM_ERR_NOT_FOUND ||
+			 err->code == BM_ERR_NO_CONTAINER ||
+			 err->code == BM_ERR_EXISTS || !from_cat)
+			cli_errorf("%s: %s%s", what, cat, detail);
+		else
+			cli_errorf("%s: %s", what, from_cat);
+	} else if (!*msg) {
 		cli_errorf("%s: %s", what, cat);
-		return;
+	} else if ((err->code == BM_ERR_NETWORK ||
+		    err->code == BM_ERR_TIMEOUT) &&
+		   msg != from_cat) {
+		/* Transport failures get their category first so that
+		 * "endpoint unreachable" and "timed out" read apart. */
+		cli_errorf("%s: %s: %s", what, cat, msg);
+	} else {
+		cli_errorf("%s: %s", what, msg);
 	}
-	/* Transport failures get their category first so that "endpoint
-	 * unreachable" and "timed out" read apart from everything else. */
-	if ((err->code == BM_ERR_NETWORK || err->code == BM_ERR_TIMEOUT) &&
-	    strncmp(err->msg, cat, strlen(cat))) {
-		cli_errorf("%s: %s: %s", what, cat, err->msg);
-		return;
-	}
-	cli_errorf("%s: %s", what, err->msg);
 }

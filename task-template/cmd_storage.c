@@ -96,7 +96,6 @@ struct st_args {
 };
 
 struct st_ctx {
-	const char *cmd;
 	struct st_args a;
 	/* opened by st_client, freed by st_main */
 	struct bm_blob_client *client;
@@ -107,6 +106,7 @@ struct st_ctx {
 struct st_cmd {
 	const char *name;
 	const char *usage; /* synopsis and the command's own options */
+	const char *notes; /* printed last by --help, or NULL */
 	unsigned accept;
 	int min_args;
 	int max_args; /* -1: any number */
@@ -176,12 +176,15 @@ static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 		switch (opt) {
 		case OPT_HELP:
 			printf("usage: blobmill %s\n", cmd->usage);
-			printf(
-			    "  --stats                print request counters "
-			    "to stderr at exit\n"
-			    "                         (also "
-			    "BLOBMILL_STATS=1)\n");
+			printf("  --stats                print request "
+			       "counters to stderr at exit\n"
+			       "                         (also "
+			       "BLOBMILL_STATS=1)\n");
 			cli_cred_help(stdout);
+			if (cmd->notes)
+				printf("%s\n", cmd->notes);
+			printf("exit status: 0 done, 1 the operation failed, "
+			       "2 bad command line or configuration\n");
 			return 1;
 		case OPT_LONG:
 			a->long_format = true;
@@ -230,7 +233,7 @@ static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 
 static int st_main(const struct st_cmd *cmd, int argc, char **argv)
 {
-	struct st_ctx ctx = {.cmd = cmd->name};
+	struct st_ctx ctx = {0};
 	int rc;
 
 	rc = st_parse(cmd, argc, argv, &ctx.a);
@@ -254,27 +257,6 @@ static int st_main(const struct st_cmd *cmd, int argc, char **argv)
 	return rc;
 }
 
-/* Azure's rules: 3-63 of [a-z0-9-], a letter or digit at each end, no
- * "--"; plus the service's own $root, $logs and $web. Checked here so a
- * typo reads as such rather than as a 400 from the service. */
-static bool valid_container(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (!strcmp(s, "$root") || !strcmp(s, "$logs") || !strcmp(s, "$web"))
-		return true;
-	if (n < 3 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++) {
-		bool ok = (s[i] >= 'a' && s[i] <= 'z') ||
-			  (s[i] >= '0' && s[i] <= '9') || s[i] == '-';
-
-		if (!ok || (s[i] == '-' && s[i + 1] == '-'))
-			return false;
-	}
-	return true;
-}
-
 /*
  * Splits "CONTAINER/NAME" at the first '/'. *container is malloc()ed (the
  * caller frees it); *name points into arg ("" when there is no '/').
@@ -292,7 +274,7 @@ static int split_target(const char *cmd, const char *arg, bool need_name,
 		return -1;
 	}
 	*name = slash ? slash + 1 : "";
-	if (!valid_container(*container)) {
+	if (!bm_container_name_valid(*container)) {
 		cli_errorf("%s: invalid container name '%s': use 3 to 63 "
 			   "lowercase letters, digits and single hyphens",
 			   cmd, *container);
@@ -911,7 +893,7 @@ fail:
 	} else {
 		char what[1200];
 
-		snprintf(what, sizeof(what), "cannot put '%s/%s'", container,
+		snprintf(what, sizeof(what), "cannot upload '%s/%s'", container,
 			 name);
 		cli_report(what, &err);
 	}
@@ -947,7 +929,7 @@ static int simple_one(struct bm_blob_client *c, enum st_simple_op op,
 	switch (op) {
 	case ST_RM:
 		r = c->ops->remove(c, container, name, &err);
-		snprintf(what, sizeof(what), "cannot remove '%s/%s'", container,
+		snprintf(what, sizeof(what), "cannot delete '%s/%s'", container,
 			 name);
 		break;
 	case ST_MB:
@@ -957,7 +939,7 @@ static int simple_one(struct bm_blob_client *c, enum st_simple_op op,
 		break;
 	default:
 		r = c->ops->delete_container(c, container, &err);
-		snprintf(what, sizeof(what), "cannot remove container '%s'",
+		snprintf(what, sizeof(what), "cannot delete container '%s'",
 			 container);
 		break;
 	}
@@ -1010,8 +992,8 @@ static const struct st_cmd st_ls = {
 	     "  --delimiter=D          group names at D (e.g. /) into "
 	     "prefixes\n"
 	     "  --prefix=P             the prefix, as an option\n"
-	     "  -0, --null             end each entry with NUL, names raw\n"
-	     "a name holding a control character (a newline) or starting "
+	     "  -0, --null             end each entry with NUL, names raw",
+    .notes = "a name holding a control character (a newline) or starting "
 	     "with a\n"
 	     "double quote is printed C-quoted in double quotes, as git "
 	     "does;\n"
@@ -1040,8 +1022,8 @@ static const struct st_cmd st_put = {
 	     "  --block-size-mb=N      block size, 1-4000 (default 8); "
 	     "larger input is\n"
 	     "                         uploaded in blocks, in parallel\n"
-	     "  --max-concurrency=N    blocks in flight, 1-64 (default 8)\n"
-	     "a FILE whose name starts with '-' goes after '--'",
+	     "  --max-concurrency=N    blocks in flight, 1-64 (default 8)",
+    .notes = "a FILE whose name starts with '-' goes after '--'",
     .accept = ST_ACCEPT_UPLOAD,
     .min_args = 2,
     .max_args = 2,

@@ -52,10 +52,10 @@ echo "ok: wrong key, missing container and closed port read differently"
 echo "--- the other operations name their subject"
 expect_fail "get of a missing blob" 1 "cannot get 'data/nope': .*not found" \
 	bm get data/nope
-expect_fail "rm of a missing blob" 1 "cannot remove 'data/nope'.*not found" \
+expect_fail "rm of a missing blob" 1 "cannot delete 'data/nope'.*not found" \
 	bm rm data/nope
 expect_fail "put into a missing container" 1 \
-	"cannot put 'nosuch/x': container not found" bm put - nosuch/x </dev/null
+	"cannot upload 'nosuch/x': container not found" bm put - nosuch/x </dev/null
 expect_fail "rb of a missing container" 1 "container not found" bm rb nosuch
 expect_fail "mb of an existing container" 1 "already exists" bm mb data
 expect_fail "put of a missing file" 1 "cannot open 'no-such-file'" \
@@ -77,7 +77,7 @@ secret=${bad_sas##*sig=}
 expect_fail "SAS with a wrong signature" 1 "authentication failed" \
 	bm_sas "$bad_sas" ls data
 secret=${sas##*sig=}
-expect_fail "put with a read-only SAS" 1 "cannot put 'data/x'" \
+expect_fail "put with a read-only SAS" 1 "cannot upload 'data/x'" \
 	bm_sas "$sas" put - data/x </dev/null
 secret=
 
@@ -90,36 +90,43 @@ cfg() { # NAME LINES...: a config file readable by its owner only
 }
 cfg good.cfg "accountName $AZURITE_ACCOUNT" "accountKey $AZURITE_KEY" \
 	"blobEndpoint $AZURITE_ENDPOINT"
-# The file wins over a wrong key in the environment: it is read alone.
+# The file's key wins over a wrong key in the environment.
 expect_eq "ls with a config file" hello \
 	"$(AZURE_STORAGE_ACCESS_KEY=$(head -c 64 /dev/urandom | base64 -w 0) \
 		bm ls --config-file=good.cfg data)"
+# The environment fills what the file leaves unset (here the endpoint).
+cfg noendpoint.cfg "accountName $AZURITE_ACCOUNT" "accountKey $AZURITE_KEY"
+expect_eq "config file + endpoint from the environment" hello \
+	"$(bm ls --config-file=noendpoint.cfg data)"
 printf 'accountName %s\r\naccountKey %s\r\nblobEndpoint %s\r\n' \
 	"$AZURITE_ACCOUNT" "$AZURITE_KEY" "$AZURITE_ENDPOINT" >crlf.cfg
 chmod 600 crlf.cfg
 expect_eq "ls with a CRLF config file" hello \
 	"$(bm ls --config-file=crlf.cfg data)"
+# Without the environment, which would fill what these files leave out.
+bm_noenv() {
+	env -u AZURE_STORAGE_ACCOUNT -u AZURE_STORAGE_ACCESS_KEY \
+		-u AZURE_STORAGE_BLOB_ENDPOINT "$BLOBMILL" "$@"
+}
 cfg nokey.cfg "accountName $AZURITE_ACCOUNT" "blobEndpoint $AZURITE_ENDPOINT"
 expect_fail "config: missing key" 2 "no credentials" \
-	bm ls --config-file=nokey.cfg data
+	bm_noenv ls --config-file=nokey.cfg data
 cfg unknown.cfg "accountName $AZURITE_ACCOUNT" "accountKey $AZURITE_KEY" \
 	"blobEndpoint $AZURITE_ENDPOINT" "fooBar 1"
 expect_fail "config: unknown key" 2 "fooBar" \
-	bm ls --config-file=unknown.cfg data
+	bm_noenv ls --config-file=unknown.cfg data
 cfg b64.cfg "accountName $AZURITE_ACCOUNT" "accountKey not*base64!" \
 	"blobEndpoint $AZURITE_ENDPOINT"
-expect_fail "config: bad base64" 2 "base64" bm ls --config-file=b64.cfg data
+expect_fail "config: bad base64" 2 "base64" bm_noenv ls --config-file=b64.cfg data
 cfg both.cfg "accountName $AZURITE_ACCOUNT" "accountKey $AZURITE_KEY" \
 	"sasToken $sas" "blobEndpoint $AZURITE_ENDPOINT"
 secret=${sas##*sig=}
 expect_fail "config: both key and SAS" 2 "both" \
-	bm ls --config-file=both.cfg data
+	bm_noenv ls --config-file=both.cfg data
 secret=
 expect_fail "config: no such file" 2 "cannot read config file 'nofile.cfg'" \
-	bm ls --config-file=nofile.cfg data
-expect_fail "environment: nothing set" 2 "no storage account" \
-	env -u AZURE_STORAGE_ACCOUNT -u AZURE_STORAGE_ACCESS_KEY \
-	-u AZURE_STORAGE_BLOB_ENDPOINT "$BLOBMILL" ls data
+	bm_noenv ls --config-file=nofile.cfg data
+expect_fail "environment: nothing set" 2 "no storage account" bm_noenv ls data
 expect_fail "environment: bad base64 key" 2 "base64" \
 	env AZURE_STORAGE_ACCESS_KEY='a#b' "$BLOBMILL" ls data
 

@@ -351,6 +351,24 @@ static void test_content_length_from_body(void **state)
 			    "6TSfbvyirtglmBYnLukiAKaxMGliVHXwjyqjOxqfRGs=");
 	assert_null(find_header(&res, "x-ms-version"));
 	free(res.url);
+
+	/* The caller's own date is kept, not doubled. */
+	const struct bm_http_header dated[] = {
+	    {"x-ms-date", "Fri, 26 Jun 2015 23:39:12 GMT"},
+	};
+	assert_int_equal(bm_auth_apply(&auth, "GET",
+				       "https://devstoreaccount1.blob.core."
+				       "windows.net/data-in?restype=container&"
+				       "comp=list&prefix=batch1%2F&maxresults="
+				       "5000",
+				       dated, 1, 0, VECTOR_TIME + 999, &res,
+				       &err),
+			 0);
+	assert_null(find_header(&res, "x-ms-date"));
+	assert_string_equal(find_header(&res, "Authorization"),
+			    "SharedKey devstoreaccount1:"
+			    "u7ltTGGuwYZkj3OukPbS7ZAvqw041VoZY9p9nAX6dQM=");
+	free(res.url);
 	free(key);
 }
 

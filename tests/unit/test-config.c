@@ -146,6 +146,9 @@ static void test_file_errors(void **state)
 	expect_error("accountName acct\n" DEV_KEY "\n", false,
 		     "test.cfg:2: not a 'key value' line (not shown: it may "
 		     "hold a secret)");
+	expect_error("accountName acct # my account\n", false,
+		     "test.cfg:1: the value of 'accountName' has a blank in it "
+		     "(comments go on their own line)");
 	expect_error("accountName\n", false,
 		     "test.cfg:1: 'accountName' has no value");
 	expect_error("accountName acct\nauthType MSI\n", false,
@@ -168,6 +171,9 @@ static void test_file_errors(void **state)
 		     "the account key for 'acct' is not valid base64 (copy it "
 		     "again from the portal)");
 	expect_error("accountName acct\naccountKey " DEV_KEY " x\n", false,
+		     "test.cfg:2: the value of 'accountKey' has a blank in it "
+		     "(comments go on their own line)");
+	expect_error("accountName acct\naccountKey " DEV_KEY "x\n", false,
 		     "the account key for 'acct' is not valid base64 (copy it "
 		     "again from the portal)");
 	expect_error("accountName acct\nsasToken " SAS "\nauthType Key\n",

@@ -103,8 +103,9 @@ static void progress_show(struct runner *r)
 	if (!r->tty)
 		return;
 	tt_iter_stats(r->job.iter, &st);
-	fprintf(stderr, "\r\033[Kdone %" PRIu64 ", failed %" PRIu64
-			", running %d, %.1f tasks/s",
+	fprintf(stderr,
+		"\r\033[Kdone %" PRIu64 ", failed %" PRIu64
+		", running %d, %.1f tasks/s",
 		r->succeeded, r->failed, r->running, rate);
 	if (r->listing_done && rate > 0) {
 		uint64_t total = st.selected - st.skipped;
@@ -158,9 +159,8 @@ static int slot_take(struct run_slot *s, const struct tt_task *t)
 	s->task.size = t->size;
 	s->task.mtime = t->mtime;
 	s->task.container = t->container;
-	return s->task.blob && s->task.output_name && s->task.command_line
-		       ? 0
-		       : -1;
+	return s->task.blob && s->task.output_name && s->task.command_line ? 0
+									   : -1;
 }
 
 /* In the child: stdin from /dev/null, stdout/stderr to the task's files,
@@ -183,8 +183,7 @@ static void child_exec(const char *taskdir, char **argv)
 	/* The default signal dispositions, whatever ours are. */
 	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], argv);
-	dprintf(2, "blobmill: cannot run '%s': %s\n", argv[0],
-		strerror(errno));
+	dprintf(2, "blobmill: cannot run '%s': %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
@@ -218,6 +217,7 @@ static int slot_spawn(struct runner *r, struct run_slot *s,
 static int slot_prepare(struct runner *r, struct run_slot *s,
 			struct bm_error *err)
 {
+	const char *why;
 	char *in = NULL;
 	int rc = -1;
 
@@ -233,13 +233,12 @@ static int slot_prepare(struct runner *r, struct run_slot *s,
 	}
 	if (!r->stage)
 		return 0;
-	if (!run_name_stageable(s->task.blob) ||
-	    !run_name_stageable(s->task.output_name)) {
-		bm_error_set(err, BM_ERR_INVALID,
-			     "cannot stage '%s': an empty, '.' or '..' path "
-			     "component cannot be a local file (run it "
-			     "through mounts instead)",
-			     s->task.blob);
+	why = run_name_unstageable(s->task.blob);
+	if (!why)
+		why = run_name_unstageable(s->task.output_name);
+	if (why) {
+		bm_error_set(err, BM_ERR_INVALID, "cannot stage '%s': %s",
+			     s->task.blob, why);
 		return -1;
 	}
 	/* Fresh in/ and out/: a rerun must not see an old output. */
@@ -277,8 +276,7 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 
 	if (!r->stage)
 		return 0;
-	if (asprintf(&path, "%s/out/%s", s->taskdir, s->task.output_name) <
-	    0) {
+	if (asprintf(&path, "%s/out/%s", s->taskdir, s->task.output_name) < 0) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return -1;
 	}
@@ -292,8 +290,7 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 	return rc;
 }
 
-static void task_failed(struct runner *r, struct run_slot *s,
-			const char *why)
+static void task_failed(struct runner *r, struct run_slot *s, const char *why)
 {
 	char detail[700];
 
@@ -317,7 +314,7 @@ static void start_next(struct runner *r, struct run_slot *s)
 		r->listing_done = true;
 		if (got < 0) {
 			progress_clear(r);
-			cli_report("run", &err);
+			tasks_report(&r->job, true, &err);
 			r->listing_failed = true;
 		}
 		return;
@@ -441,36 +438,37 @@ enum {
 };
 
 static const struct option run_longopts[] = {
-	{"help", no_argument, NULL, OPT_HELP},
-	{"runtime", required_argument, NULL, OPT_RUNTIME},
-	{"parallel", required_argument, NULL, OPT_PARALLEL},
-	{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
-	{"run-dir", required_argument, NULL, OPT_RUN_DIR},
-	{"stage", no_argument, NULL, OPT_STAGE},
-	{"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-	TT_TEMPLATE_LONGOPTS,
-	CLI_CRED_LONGOPTS,
-	{NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"runtime", required_argument, NULL, OPT_RUNTIME},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+    {"run-dir", required_argument, NULL, OPT_RUN_DIR},
+    {"stage", no_argument, NULL, OPT_STAGE},
+    {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    TT_TEMPLATE_LONGOPTS,
+    CLI_CRED_LONGOPTS,
+    {NULL, 0, NULL, 0},
 };
 
 static void run_usage(FILE *out)
 {
-	fputs("usage: blobmill run --input CONTAINER --image IMAGE --command "
-	      "TEMPLATE [options]\n"
-	      "Runs one task per input blob on this machine.\n\n"
-	      "  --runtime auto|docker|podman|host  engine (default auto: "
-	      "the first\n"
-	      "                       that works; host = no engine, "
-	      "bubblewrap)\n"
-	      "  --parallel N         tasks at once (default: CPUs)\n"
-	      "  --max-retries N      restarts of a failing task (default 0)\n"
-	      "  --run-dir DIR        per-task stdout.txt/stderr.txt (default "
-	      "blobmill-run)\n"
-	      "  --stage              download each input and upload its "
-	      "output (needs\n"
-	      "                       --output) instead of using mounts\n"
-	      "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
-	      out);
+	fputs(
+	    "usage: blobmill run --input CONTAINER --image IMAGE --command "
+	    "TEMPLATE [options]\n"
+	    "Runs one task per input blob on this machine.\n\n"
+	    "  --runtime auto|docker|podman|host  engine (default auto: "
+	    "the first\n"
+	    "                       that works; host = no engine, "
+	    "bubblewrap)\n"
+	    "  --parallel N         tasks at once (default: CPUs)\n"
+	    "  --max-retries N      restarts of a failing task (default 0)\n"
+	    "  --run-dir DIR        per-task stdout.txt/stderr.txt (default "
+	    "blobmill-run)\n"
+	    "  --stage              download each input and upload its "
+	    "output (needs\n"
+	    "                       --output) instead of using mounts\n"
+	    "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
+	    out);
 	tasks_job_help(out);
 }
 
@@ -545,9 +543,9 @@ int cmd_run(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	tasks_job_init(&r.job, "run");
 	r.rt = RUN_AUTO;
-	r.parallel = ncpu > 0 ? (int)(ncpu < RUN_PARALLEL_MAX ? ncpu
-							      : RUN_PARALLEL_MAX)
-			      : 1;
+	r.parallel =
+	    ncpu > 0 ? (int)(ncpu < RUN_PARALLEL_MAX ? ncpu : RUN_PARALLEL_MAX)
+		     : 1;
 	r.run_dir = "blobmill-run";
 	r.tty = isatty(2);
 	rc = run_parse(&r, argc, argv);

@@ -66,7 +66,7 @@ int tasks_job_open(struct tasks_job *j)
 	}
 	if (j->topt.skip_existing &&
 	    tt_existing_load(j->client, j->topt.output, &j->existing, &err)) {
-		cli_report(j->cmd, &err);
+		tasks_report(j, false, &err);
 		return CLI_EXIT_FAILURE;
 	}
 	if (tt_iter_open(j->client, j->spec, j->existing, j->page_size,
@@ -86,6 +86,20 @@ void tasks_job_release(struct tasks_job *j)
 	bm_config_release(&j->cfg);
 	tt_options_release(&j->topt);
 	memset(j, 0, sizeof(*j));
+}
+
+void tasks_report(const struct tasks_job *j, bool input,
+		  const struct bm_error *err)
+{
+	char what[512];
+
+	if (err->http_status)
+		snprintf(what, sizeof(what), "%s: %s container '%s'", j->cmd,
+			 input ? "input" : "output",
+			 input ? j->topt.input : j->topt.output);
+	else
+		snprintf(what, sizeof(what), "%s", j->cmd);
+	cli_report(what, err);
 }
 
 void tasks_job_help(FILE *out)
@@ -125,29 +139,30 @@ enum {
 };
 
 static const struct option tasks_longopts[] = {
-	{"help", no_argument, NULL, OPT_HELP},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-	TT_TEMPLATE_LONGOPTS,
-	CLI_CRED_LONGOPTS,
-	{NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    TT_TEMPLATE_LONGOPTS,
+    CLI_CRED_LONGOPTS,
+    {NULL, 0, NULL, 0},
 };
 
 enum tasks_format { FORMAT_JSON, FORMAT_JSONL, FORMAT_DRY_RUN };
 
 static void tasks_usage(FILE *out)
 {
-	fputs("usage: blobmill tasks --input CONTAINER --image IMAGE "
-	      "--command TEMPLATE [options]\n"
-	      "Prints one Azure Batch task per input blob.\n\n"
-	      "  --format json|jsonl  a JSON array (az batch task create "
-	      "--json-file) or\n"
-	      "                       one task per line (default json)\n"
-	      "  --dry-run            list blob -> task id -> command for "
-	      "humans\n"
-	      "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
-	      out);
+	fputs(
+	    "usage: blobmill tasks --input CONTAINER --image IMAGE "
+	    "--command TEMPLATE [options]\n"
+	    "Prints one Azure Batch task per input blob.\n\n"
+	    "  --format json|jsonl  a JSON array (az batch task create "
+	    "--json-file) or\n"
+	    "                       one task per line (default json)\n"
+	    "  --dry-run            list blob -> task id -> command for "
+	    "humans\n"
+	    "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
+	    out);
 	tasks_job_help(out);
 }
 
@@ -161,8 +176,8 @@ static int print_task(const struct tt_task *t, enum tasks_format fmt,
 		tasks_print_escaped(stdout, t->blob);
 		printf(" -> %s -> ", t->id);
 		tasks_print_escaped(stdout, *t->command_line
-						    ? t->command_line
-						    : "(image entrypoint)");
+						? t->command_line
+						: "(image entrypoint)");
 		putchar('\n');
 		return 0;
 	}
@@ -248,7 +263,7 @@ int cmd_tasks(int argc, char **argv)
 	}
 	if (r < 0) {
 		/* What was printed is an incomplete array: say so loudly. */
-		cli_report("tasks", &err);
+		tasks_report(&job, true, &err);
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
@@ -256,8 +271,9 @@ int cmd_tasks(int argc, char **argv)
 		fputs(n ? "\n]\n" : "[]\n", stdout);
 	tt_iter_stats(job.iter, &st);
 	if (fmt == FORMAT_DRY_RUN)
-		printf("%" PRIu64 " tasks from %" PRIu64 " blobs listed (%" PRIu64
-		       " selected, %" PRIu64 " skipped: output exists)\n",
+		printf("%" PRIu64 " tasks from %" PRIu64
+		       " blobs listed (%" PRIu64 " selected, %" PRIu64
+		       " skipped: output exists)\n",
 		       n, st.listed, st.selected, st.skipped);
 	rc = CLI_EXIT_OK;
 out:

@@ -43,10 +43,10 @@
 /* ------------------------------------------------------------------ */
 
 static const char *const runtime_names[] = {
-	[RUN_AUTO] = "auto",
-	[RUN_DOCKER] = "docker",
-	[RUN_PODMAN] = "podman",
-	[RUN_HOST] = "host",
+    [RUN_AUTO] = "auto",
+    [RUN_DOCKER] = "docker",
+    [RUN_PODMAN] = "podman",
+    [RUN_HOST] = "host",
 };
 
 const char *run_runtime_name(enum run_runtime rt)
@@ -95,8 +95,8 @@ int run_runtime_detect(enum run_runtime *out, struct bm_error *err)
 	static char *const docker[] = {"docker", "info", NULL};
 	static char *const podman[] = {"podman", "--runtime", "runc", "info",
 				       NULL};
-	static char *const bwrap[] = {"bwrap", "--dev-bind", "/", "/", "true",
-				      NULL};
+	static char *const bwrap[] = {"bwrap", "--dev-bind", "/",
+				      "/",     "true",	     NULL};
 
 	if (probe(docker))
 		*out = RUN_DOCKER;
@@ -175,8 +175,8 @@ static char **av_finish(struct argv_buf *a, struct bm_error *err)
  * "-v X", "-vX", "--volume X", "--volume=X". On a match sets *value and
  * returns how many words it used (1 or 2); 0 when it is not this option.
  */
-static int opt_value(char **words, size_t i, char shortopt,
-		     const char *longopt, const char **value)
+static int opt_value(char **words, size_t i, char shortopt, const char *longopt,
+		     const char **value)
 {
 	const char *w = words[i];
 	size_t ll = strlen(longopt);
@@ -274,7 +274,7 @@ static int plan_host_options(struct run_plan *p, struct bm_error *err)
 
 		if ((used = opt_value(p->run_opts, i, 'v', "volume", &val))) {
 			struct run_volume *nv =
-				realloc(p->vols, (p->nvols + 1) * sizeof(*nv));
+			    realloc(p->vols, (p->nvols + 1) * sizeof(*nv));
 
 			if (!nv) {
 				bm_error_set(err, BM_ERR_NOMEM,
@@ -288,8 +288,8 @@ static int plan_host_options(struct run_plan *p, struct bm_error *err)
 		} else if ((used = opt_value(p->run_opts, i, 'w', "workdir",
 					     &val))) {
 			p->host_workdir = val;
-		} else if ((used = opt_value(p->run_opts, i, 'e', "env",
-					     &val))) {
+		} else if ((used =
+				opt_value(p->run_opts, i, 'e', "env", &val))) {
 			av_add(&env, val);
 		} else {
 			used = 1;
@@ -508,9 +508,9 @@ static void add_host_options(struct argv_buf *a, const struct run_plan *p,
 	}
 	for (i = 0; p->host_env[i]; i++) {
 		const char *eq = strchr(p->host_env[i], '=');
-		char *k = eq ? strndup(p->host_env[i],
-				       (size_t)(eq - p->host_env[i]))
-			     : strdup(p->host_env[i]);
+		char *k =
+		    eq ? strndup(p->host_env[i], (size_t)(eq - p->host_env[i]))
+		       : strdup(p->host_env[i]);
 		const char *v = eq ? eq + 1 : getenv(p->host_env[i]);
 
 		if (k && v) {
@@ -568,21 +568,25 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 /* Files and staging                                                   */
 /* ------------------------------------------------------------------ */
 
-bool run_name_stageable(const char *name)
+const char *run_name_unstageable(const char *name)
 {
 	const char *p = name;
 
 	if (!*name || *name == '/')
-		return false;
+		return "a name starting with '/' cannot be a relative path";
 	for (;;) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
 
 		if (n == 0 || (n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
+			return "an empty, '.' or '..' path component cannot be "
+			       "a local file";
+		if (n > NAME_MAX)
+			return "a path component longer than 255 bytes cannot "
+			       "be a file name";
 		if (!slash)
-			return true;
+			return NULL;
 		p = slash + 1;
 	}
 }
@@ -669,8 +673,9 @@ int run_stage_in(struct bm_blob_client *c, const char *container,
 	int fd, rc;
 
 	if (mkdir_parent(path)) {
-		bm_error_set(err, BM_ERR_IO, "cannot create the folder of '%s': "
-					     "%s",
+		bm_error_set(err, BM_ERR_IO,
+			     "cannot create the folder of '%s': "
+			     "%s",
 			     path, strerror(errno));
 		return -1;
 	}
@@ -705,10 +710,9 @@ int run_stage_out(struct bm_blob_client *c, const char *container,
 				     "task did not write its output '%s'",
 				     name);
 		else
-			bm_error_set(err, BM_ERR_IO,
-				     "cannot read output '%s': %s", path,
-				     fd < 0 ? strerror(errno)
-					    : "not a regular file");
+			bm_error_set(
+			    err, BM_ERR_IO, "cannot read output '%s': %s", path,
+			    fd < 0 ? strerror(errno) : "not a regular file");
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -37,10 +37,10 @@ struct run_plan {
 	char **run_opts;    /* run options split like Batch splits them */
 	const char *in_dir; /* where the task sees the containers */
 	const char *out_dir;
-	bool stage;         /* in_dir/out_dir are staged per task */
+	bool stage;		  /* in_dir/out_dir are staged per task */
 	const char *host_workdir; /* -w/--workdir for the host runtime */
-	char **host_env;    /* -e/--env K=V for the host runtime */
-	struct run_volume *vols; /* host runtime: parsed --volume options */
+	char **host_env;	  /* -e/--env K=V for the host runtime */
+	struct run_volume *vols;  /* host runtime: parsed --volume options */
 	size_t nvols;
 };
 
@@ -57,8 +57,7 @@ struct run_volume {
  * staging, every volume source must exist. -1 with err set.
  */
 int run_plan_init(struct run_plan *p, enum run_runtime rt,
-		  const struct tt_options *o, bool stage,
-		  struct bm_error *err);
+		  const struct tt_options *o, bool stage, struct bm_error *err);
 void run_plan_release(struct run_plan *p);
 
 /*
@@ -72,12 +71,12 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		  const char *taskdir, char ***argv_out, struct bm_error *err);
 
 /*
- * True when a blob name can be a relative path under a staging directory:
- * no empty, "." or ".." component and no leading '/'. Other names cannot
- * be staged (they could escape the directory); they can still run through
- * real mounts.
+ * NULL when a blob name can be a relative path under a staging directory,
+ * else why not: an empty, "." or ".." component or a leading '/' (it could
+ * escape the directory), or a component longer than NAME_MAX (255 bytes:
+ * no Linux file system holds it, a mount neither). Static string.
  */
-bool run_name_stageable(const char *name);
+const char *run_name_unstageable(const char *name);
 
 /* Creates dir and its parents (mode 0755). -1 with errno set. */
 int run_mkdir_p(const char *dir);

@@ -13,15 +13,15 @@
 #include "tasktemplate.h"
 
 struct tasks_job {
-	const char *cmd;            /* "tasks", "run", ... for messages */
+	const char *cmd; /* "tasks", "run", ... for messages */
 	struct cli_cred cred;
 	struct tt_options topt;
-	struct bm_config cfg;       /* finished by tasks_job_open */
+	struct bm_config cfg; /* finished by tasks_job_open */
 	struct bm_blob_client *client;
 	struct tt_spec *spec;
 	struct tt_existing *existing; /* --skip-existing only */
 	struct tt_iter *iter;
-	int page_size;              /* 0: service default */
+	int page_size; /* 0: service default */
 };
 
 void tasks_job_init(struct tasks_job *j, const char *cmd);
@@ -37,6 +37,12 @@ int tasks_job_open(struct tasks_job *j);
 
 /* Frees everything; safe after a failed open. */
 void tasks_job_release(struct tasks_job *j);
+
+/* Reports a listing error of the input (input true) or output container.
+ * cli_report prints only the category when an HTTP status is known, so
+ * the container is named in the subject then. */
+void tasks_report(const struct tasks_job *j, bool input,
+		  const struct bm_error *err);
 
 /* Prints the template and credential options' help. */
 void tasks_job_help(FILE *out);

@@ -38,8 +38,7 @@ static int existing_add(const struct bm_blob_entry *be, void *ud)
 		return 0;
 	if (ex->n == ex->cap) {
 		size_t ncap = ex->cap ? ex->cap * 2 : 1024;
-		struct tt_existing_entry *e =
-			realloc(ex->e, ncap * sizeof(*e));
+		struct tt_existing_entry *e = realloc(ex->e, ncap * sizeof(*e));
 
 		if (!e) {
 			ex->nomem = true;
@@ -86,7 +85,8 @@ int tt_existing_load(struct bm_blob_client *c, const char *container,
 			/* A missing output container just means no output
 			 * exists yet; anything else is an error. */
 			*err = lerr;
-			bm_error_prefix(err, "cannot list output container '%s'",
+			bm_error_prefix(err,
+					"cannot list output container '%s'",
 					container);
 		}
 		if (ex->nomem || lerr.code != BM_ERR_NO_CONTAINER) {
@@ -96,7 +96,8 @@ int tt_existing_load(struct bm_blob_client *c, const char *container,
 	}
 	/* Listings come sorted, but by the service's collation; sort by
 	 * bytes so bsearch agrees with strcmp. */
-	qsort(ex->e, ex->n, sizeof(*ex->e), existing_cmp);
+	if (ex->n)
+		qsort(ex->e, ex->n, sizeof(*ex->e), existing_cmp);
 	*out = ex;
 	return 0;
 }
@@ -144,9 +145,9 @@ struct tt_iter {
 	int page_size;
 	struct tt_page_entry *page; /* the current page only */
 	size_t n, cap, pos;
-	char *marker;  /* NextMarker of the current page; NULL: last page */
+	char *marker; /* NextMarker of the current page; NULL: last page */
 	bool started;
-	bool nomem;    /* set by the page callback */
+	bool nomem; /* set by the page callback */
 	uint64_t next_index;
 	struct tt_task cur;
 	struct tt_iter_stats st;
@@ -221,10 +222,10 @@ static int fetch_page(struct tt_iter *it, struct bm_error *err)
 {
 	const struct tt_options *o = tt_spec_options(it->s);
 	struct bm_list_opts lo = {
-		.prefix = o->prefix,
-		.marker = it->marker,
-		.max_results = it->page_size,
-		.include_metadata = true, /* to see directory markers */
+	    .prefix = o->prefix,
+	    .marker = it->marker,
+	    .max_results = it->page_size,
+	    .include_metadata = true, /* to see directory markers */
 	};
 	char *next = NULL;
 	int rc;

@@ -64,7 +64,7 @@ void tt_options_release(struct tt_options *o)
 	free(o->registry_password_env);
 	free(o->registry_password_file);
 	wipe_free(o->registry_password);
-	tt_options_init(o);
+	memset(o, 0, sizeof(*o));
 }
 
 static int set_str(char **field, const char *arg, struct bm_error *err)
@@ -249,7 +249,8 @@ int tt_options_finish(struct tt_options *o, struct bm_error *err)
 	struct tt_template *t = NULL;
 
 	if (!o->input) {
-		bm_error_set(err, BM_ERR_INVALID, "--input CONTAINER is required");
+		bm_error_set(err, BM_ERR_INVALID,
+			     "--input CONTAINER is required");
 		return -1;
 	}
 	if (!o->image) {

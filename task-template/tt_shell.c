@@ -96,7 +96,8 @@ static int word_end(struct split_state *s)
 	w = malloc(s->len + 1);
 	if (!w)
 		return -1;
-	memcpy(w, s->word, s->len);
+	if (s->len) /* an empty word ('') has no buffer yet */
+		memcpy(w, s->word, s->len);
 	w[s->len] = '\0';
 	s->argv[s->argc++] = w;
 	s->argv[s->argc] = NULL;
@@ -180,7 +181,8 @@ int tt_cmdline_split(const char *line, char ***argv_out, size_t *argc_out,
 	rc = 0;
 	goto out;
 nomem:
-	bm_error_set(err, BM_ERR_NOMEM, "out of memory splitting a command line");
+	bm_error_set(err, BM_ERR_NOMEM,
+		     "out of memory splitting a command line");
 out:
 	tt_argv_free(s.argv);
 	free(s.word);

@@ -41,7 +41,7 @@ void tt_task_id(const char *name, char id[TT_TASK_ID_MAX + 1])
 	static const char hex[] = "0123456789abcdef";
 	const char *slash = strrchr(name, '/');
 	const unsigned char *base =
-		(const unsigned char *)(slash && slash[1] ? slash + 1 : name);
+	    (const unsigned char *)(slash && slash[1] ? slash + 1 : name);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	size_t n = 0, i;
@@ -125,8 +125,7 @@ int tt_spec_new(const struct tt_options *o, const char *endpoint,
 	s->container.registry_user = o->registry_user;
 	s->container.registry_password = o->registry_password;
 	s->container.workdir_image_default =
-		run_options_set_workdir(s->container.run_options, err,
-					&split_rc);
+	    run_options_set_workdir(s->container.run_options, err, &split_rc);
 	if (split_rc)
 		goto out;
 	*out = s;
@@ -248,8 +247,8 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 		goto out;
 	parent = output_parent(o->out_dir, t->output_name, &nomem);
 	if (!nomem)
-		t->command_line = tt_command_line(s->command, &vals, parent,
-						  err);
+		t->command_line =
+		    tt_command_line(s->command, &vals, parent, err);
 	tt_values_release(&vals);
 	t->blob = strdup(name);
 	if (nomem || !t->command_line || !t->blob) {
@@ -315,8 +314,8 @@ json_t *tt_task_to_json(const struct tt_task *t)
 	 * not impose the task directory. */
 	bad |= json_object_set_new(cs, "workingDirectory",
 				   json_string(c->workdir_image_default
-						       ? "containerImageDefault"
-						       : "taskWorkingDirectory"));
+						   ? "containerImageDefault"
+						   : "taskWorkingDirectory"));
 	bad |= json_object_set_new(task, "containerSettings", cs);
 	if (bad) {
 		json_decref(task);

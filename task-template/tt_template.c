@@ -23,11 +23,11 @@
 #include "tasktemplate.h"
 
 static const char *const field_names[TT_F_COUNT] = {
-	[TT_F_NAME] = "name",	[TT_F_BASENAME] = "basename",
-	[TT_F_STEM] = "stem",	[TT_F_EXT] = "ext",
-	[TT_F_DIR] = "dir",	[TT_F_URL] = "url",
-	[TT_F_INDEX] = "index", [TT_F_IN] = "in",
-	[TT_F_OUT] = "out",
+    [TT_F_NAME] = "name",   [TT_F_BASENAME] = "basename",
+    [TT_F_STEM] = "stem",   [TT_F_EXT] = "ext",
+    [TT_F_DIR] = "dir",	    [TT_F_URL] = "url",
+    [TT_F_INDEX] = "index", [TT_F_IN] = "in",
+    [TT_F_OUT] = "out",
 };
 
 /* Where a placeholder stands in the user's shell code. */
@@ -37,14 +37,14 @@ struct tt_seg {
 	bool is_field;
 	enum tt_field field;
 	enum tt_quote quote; /* shell words only */
-	char *text;          /* literal text (braces already unescaped) */
+	char *text;	     /* literal text (braces already unescaped) */
 };
 
 struct tt_template {
 	struct tt_seg *segs;
 	size_t nsegs;
 	bool shell_words;
-	bool empty; /* no segments at all: "" */
+	bool empty;    /* no segments at all: "" */
 	unsigned used; /* bit per enum tt_field */
 };
 
@@ -94,16 +94,16 @@ int tt_values_init(struct tt_values *vals, const char *name, uint64_t index,
 	snprintf(num, sizeof(num), "%" PRIu64, index);
 	vals->v[TT_F_NAME] = strdup(name);
 	vals->v[TT_F_BASENAME] = strdup(base);
-	vals->v[TT_F_STEM] = str_ndup(base, dot ? (size_t)(dot - base)
-					      : strlen(base));
+	vals->v[TT_F_STEM] =
+	    str_ndup(base, dot ? (size_t)(dot - base) : strlen(base));
 	vals->v[TT_F_EXT] = strdup(dot ? dot : "");
 	vals->v[TT_F_DIR] = str_ndup(name, slash ? (size_t)(slash - name) : 0);
 	vals->v[TT_F_URL] = bm_blob_url(endpoint ? endpoint : "",
 					container ? container : "", name, NULL);
 	vals->v[TT_F_INDEX] = strdup(num);
 	vals->v[TT_F_IN] = str_join(in_dir, "/", name);
-	vals->v[TT_F_OUT] = out_name ? str_join(out_dir, "/", out_name)
-				     : strdup("");
+	vals->v[TT_F_OUT] =
+	    out_name ? str_join(out_dir, "/", out_name) : strdup("");
 	for (i = 0; i < TT_F_COUNT; i++) {
 		if (!vals->v[i]) {
 			tt_values_release(vals);
@@ -184,7 +184,7 @@ static int lookup_field(const char *name, size_t len, enum tt_field *out)
 
 struct shell_frame {
 	enum tt_quote q;
-	bool backtick;   /* opened by `, closed by ` */
+	bool backtick;	 /* opened by `, closed by ` */
 	unsigned parens; /* unbalanced '(' inside this $( ) */
 	size_t open_col; /* column of the quote that is open */
 };
@@ -192,7 +192,7 @@ struct shell_frame {
 struct shell_scan {
 	struct shell_frame f[TT_SHELL_DEPTH];
 	unsigned depth; /* index of the innermost frame */
-	bool escaped;   /* the previous byte was an active backslash */
+	bool escaped;	/* the previous byte was an active backslash */
 	bool too_deep;
 };
 
@@ -292,11 +292,12 @@ int tt_template_parse(const char *text, const char *what, bool shell_words,
 			if (lookup_field(text + i + 1,
 					 (size_t)(close - text - i - 1),
 					 &seg.field)) {
-				bm_error_set(err, BM_ERR_INVALID,
-					     "%s: unknown placeholder '%.*s' at "
-					     "column %zu",
-					     what, (int)(close - text - i + 1),
-					     text + i, col);
+				bm_error_set(
+				    err, BM_ERR_INVALID,
+				    "%s: unknown placeholder '%.*s' at "
+				    "column %zu",
+				    what, (int)(close - text - i + 1), text + i,
+				    col);
 				goto out;
 			}
 			if (shell_words && sc.escaped) {
@@ -308,8 +309,8 @@ int tt_template_parse(const char *text, const char *what, bool shell_words,
 			}
 			seg.quote = sc.f[sc.depth].q;
 			if (litlen) {
-				struct tt_seg ls = {.text = str_ndup(lit,
-								     litlen)};
+				struct tt_seg ls = {.text =
+							str_ndup(lit, litlen)};
 
 				if (!ls.text || seg_push(t, ls))
 					goto nomem;
@@ -362,65 +363,45 @@ out:
 /* Expansion                                                           */
 /* ------------------------------------------------------------------ */
 
-/* A growing string; on allocation failure `failed` sticks. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_addn(struct sbuf *b, const char *s, size_t n)
+/* Strings are built with open_memstream: a failed allocation shows as a
+ * failed fclose, checked once in ms_finish. */
+static FILE *ms_open(char **buf, size_t *len)
 {
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 128;
-		char *p;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		p = realloc(b->s, ncap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->s = p;
-		b->cap = ncap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	*buf = NULL;
+	return open_memstream(buf, len);
 }
 
-static void sb_add(struct sbuf *b, const char *s)
+/* Hands the string over (caller frees), or NULL with err set when the
+ * stream or the caller (failed) ran out of memory. */
+static char *ms_finish(FILE *f, char *const *buf, bool failed,
+		       struct bm_error *err)
 {
-	sb_addn(b, s, strlen(s));
-}
+	bool bad = failed || !f || ferror(f);
 
-/* Hands the string over (caller frees), or NULL with err set. */
-static char *sb_finish(struct sbuf *b, struct bm_error *err)
-{
-	if (!b->failed && !b->s)
-		sb_addn(b, "", 0);
-	if (b->failed) {
-		free(b->s);
-		bm_error_set(err, BM_ERR_NOMEM, "out of memory expanding a "
-						"template");
+	if (f && fclose(f))
+		bad = true;
+	if (bad) {
+		free(*buf);
+		bm_error_set(err, BM_ERR_NOMEM,
+			     "out of memory expanding a "
+			     "template");
 		return NULL;
 	}
-	return b->s;
+	return *buf;
 }
 
 char *tt_template_expand(const struct tt_template *t,
 			 const struct tt_values *vals, struct bm_error *err)
 {
-	struct sbuf b = {0};
-	size_t i;
+	char *buf;
+	size_t len, i;
+	FILE *f = ms_open(&buf, &len);
 
-	for (i = 0; i < t->nsegs; i++)
-		sb_add(&b, t->segs[i].is_field ? vals->v[t->segs[i].field]
-					       : t->segs[i].text);
-	return sb_finish(&b, err);
+	for (i = 0; f && i < t->nsegs; i++)
+		fputs(t->segs[i].is_field ? vals->v[t->segs[i].field]
+					  : t->segs[i].text,
+		      f);
+	return ms_finish(f, &buf, false, err);
 }
 
 /*
@@ -433,8 +414,9 @@ static bool value_is_plain(const char *v)
 {
 	/* Reserved words mean something else in command position. */
 	static const char *const reserved[] = {
-		"if", "then", "else", "elif", "fi", "do", "done", "case",
-		"esac", "while", "until", "for", "in", "function", "select",
+	    "if",    "then", "else", "elif",	 "fi",
+	    "do",    "done", "case", "esac",	 "while",
+	    "until", "for",  "in",   "function", "select",
 	};
 	size_t i;
 
@@ -454,96 +436,83 @@ static bool value_is_plain(const char *v)
 }
 
 /* Adds a reference to positional parameter n, one word in context q. */
-static void sb_add_param(struct sbuf *b, unsigned n, enum tt_quote q)
+static void put_param(FILE *f, unsigned n, enum tt_quote q)
 {
-	char ref[32];
-
 	switch (q) {
 	case TT_Q_NONE:
-		snprintf(ref, sizeof(ref), "\"${%u}\"", n);
+		fprintf(f, "\"${%u}\"", n);
 		break;
 	case TT_Q_DOUBLE:
-		snprintf(ref, sizeof(ref), "${%u}", n);
+		fprintf(f, "${%u}", n);
 		break;
 	case TT_Q_SINGLE:
 		/* leave the single quotes, expand, come back */
-		snprintf(ref, sizeof(ref), "'\"${%u}\"'", n);
+		fprintf(f, "'\"${%u}\"'", n);
 		break;
 	}
-	sb_add(b, ref);
 }
 
-char *tt_command_line(const struct tt_template *t,
-		      const struct tt_values *vals, const char *mkdir_dir,
-		      struct bm_error *err)
+char *tt_command_line(const struct tt_template *t, const struct tt_values *vals,
+		      const char *mkdir_dir, struct bm_error *err)
 {
-	struct sbuf script = {0}, line = {0};
 	/* Positional parameter of each field (0: not passed as one), and the
 	 * values in parameter order: mkdir_dir, then fields as first used. */
 	unsigned param[TT_F_COUNT] = {0}, nparams = 0, k;
 	const char *pvals[TT_F_COUNT + 1];
-	char *script_s = NULL, *q;
-	size_t i;
+	char *script = NULL, *line = NULL, *q;
+	size_t slen, llen, i;
+	bool nomem;
+	FILE *f;
 
-	if (t->empty)
-		return sb_finish(&line, err);
-	if (mkdir_dir && *mkdir_dir) {
+	if (t->empty) {
+		/* no command: Batch runs the image's ENTRYPOINT */
+		f = ms_open(&line, &llen);
+		return ms_finish(f, &line, false, err);
+	}
+	f = ms_open(&script, &slen);
+	if (f && mkdir_dir && *mkdir_dir) {
 		if (value_is_plain(mkdir_dir)) {
-			sb_add(&script, "mkdir -p -- ");
-			sb_add(&script, mkdir_dir);
+			fprintf(f, "mkdir -p -- %s || exit; ", mkdir_dir);
 		} else {
 			pvals[nparams++] = mkdir_dir;
-			sb_add(&script, "mkdir -p -- \"${1}\"");
+			fputs("mkdir -p -- \"${1}\" || exit; ", f);
 		}
-		sb_add(&script, " || exit; ");
 	}
-	for (i = 0; i < t->nsegs; i++) {
+	for (i = 0; f && i < t->nsegs; i++) {
 		const struct tt_seg *s = &t->segs[i];
 		const char *v;
 
 		if (!s->is_field) {
-			sb_add(&script, s->text);
+			fputs(s->text, f);
 			continue;
 		}
 		v = vals->v[s->field];
 		if (value_is_plain(v)) {
-			sb_add(&script, v);
+			fputs(v, f);
 			continue;
 		}
 		if (!param[s->field]) {
 			pvals[nparams++] = v;
 			param[s->field] = nparams;
 		}
-		sb_add_param(&script, param[s->field], s->quote);
+		put_param(f, param[s->field], s->quote);
 	}
-	script_s = sb_finish(&script, err);
-	if (!script_s)
-		goto out;
-	sb_add(&line, "/bin/sh -c ");
-	q = tt_shell_quote(script_s);
-	if (!q) {
-		line.failed = true;
-		goto out;
-	}
-	sb_add(&line, q);
+	if (!ms_finish(f, &script, false, err))
+		return NULL;
+	/* "sh" is $0; the values follow as $1, $2, ... */
+	f = ms_open(&line, &llen);
+	q = tt_shell_quote(script);
+	free(script);
+	nomem = !q;
+	if (f && q)
+		fprintf(f, "/bin/sh -c %s%s", q, nparams ? " sh" : "");
 	free(q);
-	if (nparams)
-		sb_add(&line, " sh"); /* $0 */
-	for (k = 0; k < nparams; k++) {
+	for (k = 0; f && !nomem && k < nparams; k++) {
 		q = tt_shell_quote(pvals[k]);
-		if (!q) {
-			line.failed = true;
-			break;
-		}
-		sb_add(&line, " ");
-		sb_add(&line, q);
+		nomem = !q;
+		if (q)
+			fprintf(f, " %s", q);
 		free(q);
 	}
-out:
-	free(script_s);
-	if (!script_s) {
-		free(line.s);
-		return NULL;
-	}
-	return sb_finish(&line, err);
+	return ms_finish(f, &line, nomem, err);
 }

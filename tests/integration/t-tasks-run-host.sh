@@ -18,16 +18,7 @@ run_host() {
 		--run-dir "$T/run" "$@"
 }
 
-run_host --command '/app/argv.sh {out} {name} {basename} {in}' \
-	--output-name 'res/{name}.out' >"$T/log" 2>&1 || {
-	cat "$T/log" >&2
-	fail "run failed"
-}
-grep -q "^run: ${#HOSTILE_NAMES[@]} tasks: ${#HOSTILE_NAMES[@]} succeeded, 0 failed" "$T/log" ||
-	{ cat "$T/log" >&2; fail "summary"; }
-tasks_check_outputs res/ .out "${HOSTILE_NAMES[@]}"
-[ -z "$(find "$T" -name SENTINEL)" ] || fail "a blob name ran as a command"
-echo "ok: no command substitution ran"
+tasks_run_hostile host none
 
 # Each task keeps its stdout.txt/stderr.txt like Batch.
 [ "$(find "$T/run" -name stdout.txt | wc -l)" -eq ${#HOSTILE_NAMES[@]} ] ||
@@ -47,6 +38,15 @@ run_host --command '/app/argv.sh {out} {name} {basename} {in}' \
 tasks_expect "$long" >"$T/want"
 cmp -s "$T/got" "$T/want" || fail "1,024-character name's output differs"
 echo "ok: 1,024-character name"
+
+# One component past NAME_MAX cannot be a file: a clear per-task failure.
+huge=longer-$(printf '%0300d' 0)
+printf x | "$BLOBMILL" put - "data-in/$huge" || fail "put 300-byte name"
+run_host --command '/app/argv.sh {out} {in}' --prefix longer- \
+	>"$T/log" 2>&1 && fail "a 300-byte component cannot be staged"
+grep -q "cannot stage .*: a path component longer than 255 bytes" "$T/log" ||
+	{ cat "$T/log" >&2; fail "NAME_MAX message"; }
+echo "ok: a component past NAME_MAX fails with a clear message"
 
 # A failing task: nonzero exit, retries, the summary says so.
 run_host --command 'exit 3' --max-retries 2 --include 'plain.txt' \

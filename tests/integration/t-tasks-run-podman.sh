@@ -23,17 +23,4 @@ podman --runtime runc run --rm --ulimit nofile=1024:20000 \
 	--ulimit nproc=32768:32768 "$IMAGE" /bin/true 2>"$T/err" ||
 	skip "podman cannot run a container here: $(head -1 "$T/err")"
 
-"$BLOBMILL" run --runtime podman --stage --parallel 2 \
-	--input data-in --output data-out --image "$IMAGE" \
-	--command '/app/argv.sh {out} {name} {basename} {in}' \
-	--output-name 'res/{name}.out' \
-	--run-options "--volume $T/app:/app --volume /mnt/data-in:/data-in --volume /mnt/data-out:/data-out" \
-	--run-dir "$T/run" >"$T/log" 2>&1 || {
-	cat "$T/log" >&2
-	fail "run --runtime podman failed"
-}
-grep -q "^run: ${#HOSTILE_NAMES[@]} tasks: ${#HOSTILE_NAMES[@]} succeeded, 0 failed" "$T/log" ||
-	{ cat "$T/log" >&2; fail "summary"; }
-tasks_check_outputs res/ .out "${HOSTILE_NAMES[@]}"
-[ -z "$(find "$T" -name SENTINEL)" ] || fail "a blob name ran as a command"
-echo "ok: podman runtime, every argv byte for byte"
+tasks_run_hostile podman "$IMAGE"

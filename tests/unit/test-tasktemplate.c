@@ -43,13 +43,12 @@ static void opts_make(struct tt_options *o, const char *command,
 	assert_int_equal(tt_options_set(o, TT_OPT_IMAGE, "img:1", &err), 0);
 	assert_int_equal(tt_options_set(o, TT_OPT_COMMAND, command, &err), 0);
 	if (output_name)
-		assert_int_equal(tt_options_set(o, TT_OPT_OUTPUT_NAME,
-						output_name, &err),
-				 0);
+		assert_int_equal(
+		    tt_options_set(o, TT_OPT_OUTPUT_NAME, output_name, &err),
+		    0);
 	if (out_dir)
-		assert_int_equal(tt_options_set(o, TT_OPT_OUT_DIR, out_dir,
-						&err),
-				 0);
+		assert_int_equal(
+		    tt_options_set(o, TT_OPT_OUT_DIR, out_dir, &err), 0);
 	assert_int_equal(tt_options_finish(o, &err), 0);
 }
 
@@ -207,8 +206,7 @@ static void test_expand_plain(void **state)
 	tt_template_free(t);
 }
 
-static void expect_parse_error(const char *text, bool shell,
-			       const char *msg)
+static void expect_parse_error(const char *text, bool shell, const char *msg)
 {
 	struct tt_template *t = NULL;
 	struct bm_error err;
@@ -256,7 +254,8 @@ static void test_options(void **state)
 	tt_options_init(&o);
 	bm_error_clear(&err);
 	assert_int_equal(tt_options_set(&o, TT_OPT_IN_DIR, "rel", &err), -1);
-	assert_string_equal(err.msg, "--in-dir 'rel': must be an absolute path");
+	assert_string_equal(err.msg,
+			    "--in-dir 'rel': must be an absolute path");
 	bm_error_clear(&err);
 	assert_int_equal(tt_options_set(&o, TT_OPT_INPUT, "a/b", &err), -1);
 	bm_error_clear(&err);
@@ -274,24 +273,22 @@ static void test_options(void **state)
 	assert_int_equal(tt_options_set(&o, TT_OPT_SKIP_EXISTING, NULL, &err),
 			 0);
 	assert_int_equal(tt_options_finish(&o, &err), -1);
-	assert_string_equal(err.msg, "--skip-existing needs --output CONTAINER");
+	assert_string_equal(err.msg,
+			    "--skip-existing needs --output CONTAINER");
 
 	bm_error_clear(&err);
 	assert_int_equal(tt_options_set(&o, TT_OPT_OUTPUT, "out", &err), 0);
-	assert_int_equal(tt_options_set(&o, TT_OPT_OUT_DIR, "/x/y//", &err),
-			 0);
+	assert_int_equal(tt_options_set(&o, TT_OPT_OUT_DIR, "/x/y//", &err), 0);
 	assert_string_equal(o.out_dir, "/x/y");
-	assert_int_equal(tt_options_set(&o, TT_OPT_OUTPUT_NAME, "{out}.x",
-					&err),
-			 0);
+	assert_int_equal(
+	    tt_options_set(&o, TT_OPT_OUTPUT_NAME, "{out}.x", &err), 0);
 	assert_int_equal(tt_options_finish(&o, &err), -1);
 	assert_non_null(strstr(err.msg, "'{out}' cannot be used"));
 
 	/* registry: password from a variable or a file, never an option */
 	bm_error_clear(&err);
-	assert_int_equal(tt_options_set(&o, TT_OPT_OUTPUT_NAME, "{name}.o",
-					&err),
-			 0);
+	assert_int_equal(
+	    tt_options_set(&o, TT_OPT_OUTPUT_NAME, "{name}.o", &err), 0);
 	assert_int_equal(tt_options_set(&o, TT_OPT_REGISTRY, "r.io", &err), 0);
 	assert_int_equal(tt_options_set(&o, TT_OPT_REGISTRY_USER, "u", &err),
 			 0);
@@ -319,9 +316,8 @@ static void test_options(void **state)
 	assert_int_equal(tt_options_set(&o, TT_OPT_REGISTRY, "r.io", &err), 0);
 	assert_int_equal(tt_options_set(&o, TT_OPT_REGISTRY_USER, "u", &err),
 			 0);
-	assert_int_equal(tt_options_set(&o, TT_OPT_REGISTRY_PASSWORD_FILE,
-					path, &err),
-			 0);
+	assert_int_equal(
+	    tt_options_set(&o, TT_OPT_REGISTRY_PASSWORD_FILE, path, &err), 0);
 	assert_int_equal(tt_options_finish(&o, &err), 0);
 	assert_string_equal(o.registry_password, "filepw");
 	unlink(path);
@@ -388,33 +384,34 @@ static void test_shell_quote(void **state)
 
 /* Names Azure allows that break naive quoting. */
 static const char *const hostile[] = {
-	"plain.txt",
-	"with space.txt",
-	"it's.txt",
-	"'",
-	"''",
-	"\"double\"",
-	"back`tick`",
-	"$(touch SENTINEL)",
-	"`touch SENTINEL`",
-	"semi;colon&amp|pipe>redir<in*star?[a]",
-	"new\nline",
-	"trailing newline\n",
-	"\ttab and  two spaces ",
-	"-leading-dash",
-	"--help",
-	"unicode-\xc4\x89" "evalo-\xe6\x97\xa5\xe6\x9c\xac-\xf0\x9f\x98\x80.txt",
-	"back\\slash\\",
-	"~tilde",
-	"a=b",
-	"if",
-	"#hash",
-	"{name}}",
-	"%41%20",
-	"dir/sub/name.txt",
-	"dir/it's a \"dir\"/$(x).txt",
-	"!bang",
-	"${HOME}",
+    "plain.txt",
+    "with space.txt",
+    "it's.txt",
+    "'",
+    "''",
+    "\"double\"",
+    "back`tick`",
+    "$(touch SENTINEL)",
+    "`touch SENTINEL`",
+    "semi;colon&amp|pipe>redir<in*star?[a]",
+    "new\nline",
+    "trailing newline\n",
+    "\ttab and  two spaces ",
+    "-leading-dash",
+    "--help",
+    "unicode-\xc4\x89"
+    "evalo-\xe6\x97\xa5\xe6\x9c\xac-\xf0\x9f\x98\x80.txt",
+    "back\\slash\\",
+    "~tilde",
+    "a=b",
+    "if",
+    "#hash",
+    "{name}}",
+    "%41%20",
+    "dir/sub/name.txt",
+    "dir/it's a \"dir\"/$(x).txt",
+    "!bang",
+    "${HOME}",
 };
 
 /* A 1,024-byte name made of hostile pieces. */
@@ -530,7 +527,8 @@ static void test_command_line_readable(void **state)
 	struct tt_task t;
 	struct bm_error err;
 
-	opts_make(&o, "python app.py /data-in/{name} /data-out/{name}-result.txt",
+	opts_make(&o,
+		  "python app.py /data-in/{name} /data-out/{name}-result.txt",
 		  NULL, NULL);
 	bm_error_clear(&err);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
@@ -568,9 +566,8 @@ static void test_output_parent_created(void **state)
 		  "res/{dir}/{stem}.out", dir);
 	bm_error_clear(&err);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
-	assert_int_equal(tt_task_make(spec, "a b/it's/x.txt", 0, 1, 0, &t,
-				      &err),
-			 0);
+	assert_int_equal(
+	    tt_task_make(spec, "a b/it's/x.txt", 0, 1, 0, &t, &err), 0);
 	assert_string_equal(t.output_name, "res/a b/it's/x.out");
 	assert_non_null(strstr(t.command_line, "mkdir -p -- "));
 	assert_int_equal(tt_cmdline_split(t.command_line, &argv, NULL, &err),
@@ -701,23 +698,22 @@ static void test_task_json(void **state)
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "id")), t.id);
 	assert_string_equal(
-		json_string_value(json_object_get(j, "displayName")), "x.bin");
+	    json_string_value(json_object_get(j, "displayName")), "x.bin");
 	/* empty --command: the image's ENTRYPOINT runs */
 	assert_string_equal(
-		json_string_value(json_object_get(j, "commandLine")), "");
+	    json_string_value(json_object_get(j, "commandLine")), "");
 	cs = json_object_get(j, "containerSettings");
 	assert_string_equal(json_string_value(json_object_get(cs, "imageName")),
 			    "reg.io/app:2");
 	assert_string_equal(
-		json_string_value(json_object_get(cs, "containerRunOptions")),
-		"--workdir /app -v /mnt/a:/a");
+	    json_string_value(json_object_get(cs, "containerRunOptions")),
+	    "--workdir /app -v /mnt/a:/a");
 	assert_string_equal(
-		json_string_value(json_object_get(cs, "workingDirectory")),
-		"containerImageDefault");
-	assert_string_equal(
-		json_string_value(json_object_get(
-			json_object_get(cs, "registry"), "password")),
-		"pw");
+	    json_string_value(json_object_get(cs, "workingDirectory")),
+	    "containerImageDefault");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(cs, "registry"), "password")),
+			    "pw");
 	json_decref(j);
 	tt_task_release(&t);
 	tt_spec_free(spec);
@@ -731,8 +727,8 @@ static void test_task_json(void **state)
 	j = tt_task_to_json(&t);
 	cs = json_object_get(j, "containerSettings");
 	assert_string_equal(
-		json_string_value(json_object_get(cs, "workingDirectory")),
-		"taskWorkingDirectory");
+	    json_string_value(json_object_get(cs, "workingDirectory")),
+	    "taskWorkingDirectory");
 	assert_null(json_object_get(cs, "registry"));
 	json_decref(j);
 	tt_task_release(&t);
@@ -758,17 +754,16 @@ static void put_blob(struct bm_blob_client *c, const char *container,
 		body.len = 0;
 	}
 	bm_error_clear(&err);
-	assert_int_equal(c->ops->put(c, container, name, &body, &po, NULL,
-				     &err),
-			 0);
+	assert_int_equal(
+	    c->ops->put(c, container, name, &body, &po, NULL, &err), 0);
 }
 
 static void test_iterator_filters_and_pages(void **state)
 {
 	struct bm_blob_client *c = bm_blob_client_new_memory();
 	static const char *const names[] = {
-		"a.jpg", "b.txt", "dir", "dir/c.jpg", "dir/d.jpg", "dir/skip.jpg",
-		"e.jpg", "z/other.jpg",
+	    "a.jpg",	 "b.txt",	 "dir",	  "dir/c.jpg",
+	    "dir/d.jpg", "dir/skip.jpg", "e.jpg", "z/other.jpg",
 	};
 	static const char *const want[] = {"a.jpg", "dir/c.jpg", "dir/d.jpg",
 					   "e.jpg"};
@@ -871,8 +866,8 @@ static void test_skip_existing(void **state)
 			 1);
 	assert_true(tt_existing_covers(ex, "two-result.txt", 0));
 	/* an output older than its input does not count */
-	assert_false(tt_existing_covers(ex, "two-result.txt",
-					time(NULL) + 3600));
+	assert_false(
+	    tt_existing_covers(ex, "two-result.txt", time(NULL) + 3600));
 
 	opts_make(&o, "app {name}", NULL, NULL);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
@@ -913,12 +908,12 @@ static int gen_list_page(struct bm_blob_client *c, const char *container,
 {
 	struct gen_client *g = (struct gen_client *)c;
 	unsigned long start = o->marker ? strtoul(o->marker, NULL, 10) : 0;
-	unsigned long max = o->max_results > 0 ? (unsigned long)o->max_results
-					       : 5000;
+	unsigned long max =
+	    o->max_results > 0 ? (unsigned long)o->max_results : 5000;
 	unsigned long i;
 	char name[32];
-	struct bm_blob_entry e = {.name = name, .size = 10, .etag = "",
-				  .content_type = ""};
+	struct bm_blob_entry e = {
+	    .name = name, .size = 10, .etag = "", .content_type = ""};
 
 	g->pages++;
 	for (i = start; i < g->total && i < start + max; i++) {
@@ -939,8 +934,8 @@ static void gen_free(struct bm_blob_client *c)
 }
 
 static const struct bm_blob_ops gen_ops = {
-	.list_page = gen_list_page,
-	.free = gen_free,
+    .list_page = gen_list_page,
+    .free = gen_free,
 };
 
 static void test_streaming_100k(void **state)
@@ -993,20 +988,20 @@ static void test_streaming_100k(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_values_every_placeholder),
-		cmocka_unit_test(test_expand_plain),
-		cmocka_unit_test(test_brace_errors),
-		cmocka_unit_test(test_options),
-		cmocka_unit_test(test_cmdline_split),
-		cmocka_unit_test(test_shell_quote),
-		cmocka_unit_test(test_quoting_roundtrip),
-		cmocka_unit_test(test_command_line_readable),
-		cmocka_unit_test(test_output_parent_created),
-		cmocka_unit_test(test_task_ids),
-		cmocka_unit_test(test_task_json),
-		cmocka_unit_test(test_iterator_filters_and_pages),
-		cmocka_unit_test(test_skip_existing),
-		cmocka_unit_test(test_streaming_100k),
+	    cmocka_unit_test(test_values_every_placeholder),
+	    cmocka_unit_test(test_expand_plain),
+	    cmocka_unit_test(test_brace_errors),
+	    cmocka_unit_test(test_options),
+	    cmocka_unit_test(test_cmdline_split),
+	    cmocka_unit_test(test_shell_quote),
+	    cmocka_unit_test(test_quoting_roundtrip),
+	    cmocka_unit_test(test_command_line_readable),
+	    cmocka_unit_test(test_output_parent_created),
+	    cmocka_unit_test(test_task_ids),
+	    cmocka_unit_test(test_task_json),
+	    cmocka_unit_test(test_iterator_filters_and_pages),
+	    cmocka_unit_test(test_skip_existing),
+	    cmocka_unit_test(test_streaming_100k),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

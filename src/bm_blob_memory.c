@@ -934,6 +934,11 @@ static int mem_put_block_list(struct bm_blob_client *c, const char *container,
 		at += list[i].data->len;
 	}
 	rc = blob_store(m, k, name, d, list, nblocks, o, info, err);
+	/* Put Block List's response does not carry the size, so the Azure
+	 * client reports 0; so does this one, or a caller relying on it
+	 * would pass here and fail against Azure. */
+	if (rc == 0 && info)
+		info->size = 0;
 	list = NULL;
 	goto unlock;
 nomem:

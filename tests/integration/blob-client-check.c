@@ -15,13 +15,16 @@
  *   blob-client-check get CONTAINER NAME get to stdout, with the retry
  *                                        policy from BM_TEST_RETRIES
  *   blob-client-check ls CONTAINER PREFIX MAX  list_all in pages of MAX,
- *                                        one name a line; stats on stderr
+ *                                        one name a line; stats and peak
+ *                                        RSS on stderr
+ *   blob-client-check fill CONTAINER PREFIX N  puts N small blobs
  *   blob-client-check put CONTAINER NAME FILE  upload_fd (1 MiB blocks, 4
  *                                        in parallel above 1 MiB)
  *
  * Exit: 0 ok, 1 a check failed, 3 the operation failed as reported.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -675,6 +678,77 @@ static int cmd_get(const char *cont, const char *name)
 	return rc < 0 ? 3 : 0;
 }
 
+/* Peak resident set size of this process in KiB (VmHWM), or -1. */
+static long peak_rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+struct fill {
+	struct bm_blob_client *c;
+	const char *cont, *prefix;
+	int n;
+	pthread_mutex_t lock; /* guards next, failed */
+	int next;
+	bool failed;
+};
+
+static void *fill_worker(void *arg)
+{
+	struct fill *f = arg;
+	struct bm_error err;
+	struct bm_body body;
+	char name[256];
+	int i;
+
+	for (;;) {
+		pthread_mutex_lock(&f->lock);
+		i = f->failed || f->next >= f->n ? -1 : f->next++;
+		pthread_mutex_unlock(&f->lock);
+		if (i < 0)
+			break;
+		snprintf(name, sizeof(name), "%s%06d", f->prefix, i);
+		memset(&body, 0, sizeof(body));
+		body.buf = name;
+		body.len = strlen(name);
+		bm_error_clear(&err);
+		if (f->c->ops->put(f->c, f->cont, name, &body, NULL, NULL,
+				   &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			pthread_mutex_lock(&f->lock);
+			f->failed = true;
+			pthread_mutex_unlock(&f->lock);
+		}
+	}
+	return NULL;
+}
+
+/* Puts N small blobs PREFIX000000... with 8 threads on one client. */
+static int cmd_fill(const char *cont, const char *prefix, int n)
+{
+	struct fill f = {client_from_env(-1),	    cont, prefix, n,
+			 PTHREAD_MUTEX_INITIALIZER, 0,	  false};
+	pthread_t t[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		CHECK(pthread_create(&t[i], NULL, fill_worker, &f) == 0,
+		      "pthread_create");
+	for (i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	bm_blob_client_free(f.c);
+	return f.failed ? 3 : 0;
+}
+
 static int print_entry(const struct bm_blob_entry *e, void *ud)
 {
 	printf("%s%s\n", e->name, e->is_prefix ? " (prefix)" : "");
@@ -701,7 +775,7 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
 	c->ops->get_stats(c, &st);
 	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(stderr, "stats: %s\n", line);
+	fprintf(stderr, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
 	bm_blob_client_free(c);
 	return rc < 0 ? 3 : 0;
 }
@@ -742,6 +816,8 @@ int main(int argc, char **argv)
 		return cmd_container(argv[2], true);
 	if (argc == 4 && strcmp(argv[1], "get") == 0)
 		return cmd_get(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "fill") == 0)
+		return cmd_fill(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "ls") == 0)
 		return cmd_ls(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "put") == 0)
@@ -749,7 +825,7 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: blob-client-check all|sas-all|check|mb CONTAINER | "
 		"sas CONTAINER PERMS | get "
-		"CONTAINER NAME | ls CONTAINER PREFIX MAX | put CONTAINER "
+		"CONTAINER NAME | ls|fill CONTAINER PREFIX N | put CONTAINER "
 		"NAME FILE\n");
 	return 2;
 }

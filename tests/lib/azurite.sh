@@ -63,7 +63,9 @@ azurite_start() {
 		AZURITE_PID=$!
 		trap azurite_stop EXIT
 		local i
-		for i in $(seq 1 100); do
+		# Up to 30 s: a first start, or one under a parallel ASan run
+		# on 2 cores, can take well over 10 s.
+		for i in $(seq 1 300); do
 			if (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null; then
 				break
 			fi
@@ -74,11 +76,16 @@ azurite_start() {
 			(exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null; then
 			break
 		fi
-		azurite_stop
+		# Stop this attempt but keep its directory: the next attempt
+		# runs in it, and its log is shown if all attempts fail.
+		kill "$AZURITE_PID" 2>/dev/null
+		wait "$AZURITE_PID" 2>/dev/null
+		AZURITE_PID=
 		tries=$((tries + 1))
 		if [ "$tries" -ge 3 ]; then
 			echo "azurite: did not start; log follows" >&2
 			cat "$AZURITE_DIR/access.log" >&2
+			azurite_stop
 			return 1
 		fi
 	done

@@ -297,46 +297,44 @@ static void append_values(char *dst, size_t cap, json_t *values)
 }
 
 /*
- * Turns a failed request into one error: the category bm_http chose, and
- * when the body is a Batch error, its code and message; else bm_http's
- * own message.
+ * bm_http already put the category, status, the service's code and the
+ * first line of its message into herr. For Batch, the body's "values"
+ * often say which property was wrong and why: add them inside the
+ * parentheses, "... (400 InvalidPropertyValue: MSG; PropertyName: id)".
  */
 static void batch_error_from_response(struct bm_error *err,
 				      const struct bm_error *herr,
 				      const struct bm_http_response *resp)
 {
-	json_t *root = NULL, *e, *msg;
-	const char *code = NULL, *text = NULL;
-	char line[400] = "";
-	enum bm_errc cat;
+	char msg[sizeof(herr->msg)];
+	json_t *root = NULL, *e;
+	size_t n;
 
+	if (!err || err->code != BM_OK)
+		return;
+	if (herr->code == BM_OK) {
+		bm_error_set_http(err, BM_ERR_HTTP, resp->status, NULL,
+				  "unexpected HTTP status %ld", resp->status);
+		return;
+	}
+	*err = *herr;
 	if (resp->body && resp->body_len)
 		root = json_loadb(resp->body, resp->body_len, 0, NULL);
 	e = json_object_get(root, "odata.error");
 	if (!e)
 		e = root;
-	code = json_string_value(json_object_get(e, "code"));
-	msg = json_object_get(e, "message");
-	text = json_is_string(msg)
-		   ? json_string_value(msg)
-		   : json_string_value(json_object_get(msg, "value"));
-	if (!code) {
-		if (herr->code == BM_OK)
-			bm_error_set_http(err, BM_ERR_HTTP, resp->status, NULL,
-					  "unexpected HTTP status %ld",
-					  resp->status);
-		else if (err && err->code == BM_OK)
-			*err = *herr;
-		goto out;
+	snprintf(msg, sizeof(msg), "%s", herr->msg);
+	n = strlen(msg);
+	if (json_is_array(json_object_get(e, "values")) && n > 0 &&
+	    msg[n - 1] == ')') {
+		msg[n - 1] = '\0';
+		append_values(msg, sizeof(msg) - 1,
+			      json_object_get(e, "values"));
+		strcat(msg, ")");
+		bm_error_clear(err);
+		bm_error_set_http(err, herr->code, herr->http_status,
+				  herr->azure_code, "%s", msg);
 	}
-	first_line(line, sizeof(line), text ? text : "");
-	append_values(line, sizeof(line), json_object_get(e, "values"));
-	cat = herr->code != BM_OK ? herr->code
-				  : bm_http_status_errc(resp->status, code);
-	bm_error_set_http(err, cat, resp->status, code, "%s (%ld %s%s%s)",
-			  bm_errc_str(cat), resp->status, code,
-			  *line ? ": " : "", line);
-out:
 	json_decref(root);
 }
 
@@ -402,10 +400,7 @@ static int batch_send(struct batch_client *c, const char *method,
 			*retry_after_ms =
 			    ra ? bm_retry_after_ms(ra, time(NULL)) : -1;
 		}
-		if (resp.status)
-			batch_error_from_response(err, &herr, &resp);
-		else if (err && err->code == BM_OK)
-			*err = herr;
+		batch_error_from_response(err, &herr, &resp);
 		goto out;
 	}
 	if (out && resp.body_len) {

@@ -2,13 +2,13 @@
  * pool_spec: see pool_spec.h. One builder for `blobmill pool` and for the
  * autoPoolSpecification of `blobmill submit --auto-pool`.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bm_config.h"
 #include "bm_log.h"
+#include "cli.h"
 #include "config.h"
 #include "pool_spec.h"
 #include "tasktemplate.h"
@@ -50,21 +50,14 @@ void pool_settings_init(struct pool_settings *s)
 	s->task_slots = 1;
 }
 
+/* A count option into a long field, through the CLI's one number parser. */
 static int parse_count(const char *opt, const char *arg, long min, long max,
 		       long *out)
 {
-	char *end;
-	long v;
+	int v;
 
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max) {
-		fprintf(stderr,
-			"blobmill: invalid --%s '%s': expected a whole number "
-			"from %ld to %ld\n",
-			opt, arg, min, max);
+	if (cli_parse_int(NULL, opt, arg, min, max, &v))
 		return -1;
-	}
 	*out = v;
 	return 0;
 }

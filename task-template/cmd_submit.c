@@ -866,6 +866,8 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 		goto out;
 	}
 	pi = pool_info(s, &cfg);
+	if (!pi)
+		goto out;
 	cmd = job_manager_command(s);
 	when = json_pack("{s:s}", "recurrenceInterval", s->schedule);
 	if (s->start)

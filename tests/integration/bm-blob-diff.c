@@ -193,15 +193,16 @@ static void block(struct script *s, const char *name, const char *id,
 }
 
 static void commit(struct script *s, const char *name, const char *const *ids,
-		   size_t n)
+		   size_t n, const struct bm_put_opts *o)
 {
 	struct bm_blob_info info;
 	struct bm_error err = {0};
 	int rc;
 
-	rc = s->c->ops->put_block_list(s->c, CONTAINER, name, ids, n, NULL,
-				       &info, &err);
-	say(s, "put_block_list '%s' n=%zu", name, n);
+	rc = s->c->ops->put_block_list(s->c, CONTAINER, name, ids, n, o, &info,
+				       &err);
+	say(s, "put_block_list '%s' n=%zu%s", name, n,
+	    o && o->if_none_match_any ? " if-none-match" : "");
 	if (rc == 0)
 		say(s, " size=%llu", (unsigned long long)info.size);
 	result(s, rc, &err);
@@ -221,6 +222,8 @@ static void run(struct script *s)
 	    "100% #?+&'\"",
 	    "$(echo x)",
 	    "-dash",
+	    "dots/../up",
+	    "dots/./here",
 	    "Z",
 	    "zz/",
 	};
@@ -291,6 +294,19 @@ static void run(struct script *s)
 	get(s, CONTAINER, "cond", 0, 0, s->etag);
 	put(s, "cond", "v5", &cond);
 	get(s, CONTAINER, "cond", 0, 0, NULL);
+	/* Conditions on a blob that does not exist. */
+	put(s, "cond-missing", "v1", &cond);
+	get(s, CONTAINER, "cond-missing", 0, 0, s->etag);
+	cond.if_match = NULL;
+	cond.if_none_match_any = true;
+	commit(s, "cond", NULL, 0, &cond);
+	cond.if_none_match_any = false;
+
+	/* Empty blobs: whole reads work, heads report 0. */
+	put(s, "empty", "", NULL);
+	head(s, CONTAINER, "empty");
+	get(s, CONTAINER, "empty", 0, 0, NULL);
+	get(s, CONTAINER, "a/1", 0, 1, NULL);
 
 	/* Blocks: invisible until committed, committed ones reusable. */
 	block(s, "blocks", ids[0], "one,");
@@ -298,12 +314,12 @@ static void run(struct script *s)
 	block(s, "blocks", ids[2], "three");
 	head(s, CONTAINER, "blocks");
 	list(s, CONTAINER, "blocks", NULL, 0, false);
-	commit(s, "blocks", ids, 3);
+	commit(s, "blocks", ids, 3, NULL);
 	get(s, CONTAINER, "blocks", 0, 0, NULL);
-	commit(s, "blocks", mixed, 3);
-	commit(s, "blocks", mixed, 2);
+	commit(s, "blocks", mixed, 3, NULL);
+	commit(s, "blocks", mixed, 2, NULL);
 	get(s, CONTAINER, "blocks", 0, 0, NULL);
-	commit(s, "empty-list", NULL, 0);
+	commit(s, "empty-list", NULL, 0, NULL);
 	head(s, CONTAINER, "empty-list");
 
 	/* Copy and delete. */

@@ -457,6 +457,15 @@ static void test_etags_and_conditions(void **state)
 	assert_int_equal(c->ops->get(c, "data", "f", &g, sink, &s, NULL, &err),
 			 0);
 	assert_memory_equal(s.data, "v3", 2);
+	/* If-Match on a blob that is gone: the condition fails (412). */
+	assert_int_equal(c->ops->remove(c, "data", "f", &err), 0);
+	assert_int_equal(c->ops->get(c, "data", "f", &g, sink, &s, NULL, &err),
+			 -1);
+	assert_int_equal(err.code, BM_ERR_PRECONDITION);
+	bm_error_clear(&err);
+	assert_int_equal(c->ops->put(c, "data", "f", &body, &po, NULL, &err),
+			 -1);
+	assert_int_equal(err.code, BM_ERR_PRECONDITION);
 	bm_blob_client_free(c);
 }
 

@@ -471,6 +471,39 @@ static void test_connection_strings(void **state)
 				     "http or https");
 	bm_config_release(&cfg);
 
+	/* A protocol without BlobEndpoint or suffix: Azure's endpoint. */
+	bm_error_clear(&err);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_parse_connection_string(
+			     &cfg,
+			     "DefaultEndpointsProtocol=http;AccountName=plain;"
+			     "AccountKey=" DEV_KEY,
+			     &err),
+			 0);
+	assert_int_equal(bm_config_finish(&cfg, false, &err), 0);
+	assert_string_equal(cfg.endpoint, "http://plain.blob.core.windows.net");
+	bm_config_release(&cfg);
+	/* ... and it survives the environment's merge. */
+	setenv("AZURE_STORAGE_CONNECTION_STRING",
+	       "DefaultEndpointsProtocol=http;AccountName=plain;"
+	       "AccountKey=" DEV_KEY,
+	       1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), 0);
+	assert_int_equal(bm_config_finish(&cfg, false, &err), 0);
+	assert_string_equal(cfg.endpoint, "http://plain.blob.core.windows.net");
+	bm_config_release(&cfg);
+	/* An account variable with another account's connection string. */
+	setenv("AZURE_STORAGE_ACCOUNT", "other", 1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), -1);
+	assert_string_equal(err.msg,
+			    "the account 'other' differs from the connection "
+			    "string's account 'plain', whose credentials would "
+			    "be used: unset one of them");
+	bm_config_release(&cfg);
+	unsetenv("AZURE_STORAGE_ACCOUNT");
+
 	/* Through the environment, the variables win over the string. */
 	bm_error_clear(&err);
 	setenv("AZURE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true",

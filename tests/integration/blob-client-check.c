@@ -207,6 +207,35 @@ static uint64_t count_requests(struct bm_blob_client *c, enum bm_op op)
 	return st.requests[op];
 }
 
+/* Peak resident set size of this process in KiB (VmHWM), or -1. */
+static long peak_rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* Prints "stats: ..." (and the peak RSS) to f, frees the client, and
+ * turns rc into the exit code. */
+static int finish(struct bm_blob_client *c, FILE *f, int rc)
+{
+	struct bm_http_stats st;
+	char line[512];
+
+	c->ops->get_stats(c, &st);
+	bm_http_stats_format(&st, line, sizeof(line));
+	fprintf(f, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
+	bm_blob_client_free(c);
+	return rc < 0 ? 3 : 0;
+}
+
 /* ---- the scenario ---- */
 
 /* Names that break naive quoting or URL building; each must round-trip.
@@ -563,9 +592,8 @@ static void scenario_blocks(struct bm_blob_client *c, const char *cont)
 static int scenario_all(const char *cont)
 {
 	struct bm_blob_client *c = client_from_env(-1);
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512], missing[80];
+	char missing[80];
 
 	OK(c->ops->create_container(c, cont, &err), err);
 	FAILS(c->ops->create_container(c, cont, &err), err, BM_ERR_EXISTS);
@@ -591,11 +619,7 @@ static int scenario_all(const char *cont)
 	printf("ok: missing container is 'container not found'; delete "
 	       "container\n");
 
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	printf("stats: %s\n", line);
-	bm_blob_client_free(c);
-	return 0;
+	return finish(c, stdout, 0);
 }
 
 /* The same operations under a container SAS (no container management:
@@ -603,19 +627,13 @@ static int scenario_all(const char *cont)
 static int scenario_sas(const char *cont)
 {
 	struct bm_blob_client *c = client_from_env(-1);
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 
 	OK(c->ops->check_container(c, cont, &err), err);
 	scenario_names(c, cont);
 	scenario_ranges(c, cont);
 	scenario_blocks(c, cont);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	printf("stats: %s\n", line);
-	bm_blob_client_free(c);
-	return 0;
+	return finish(c, stdout, 0);
 }
 
 /* Prints a service SAS for the container (from the account key in the
@@ -664,9 +682,7 @@ static int stdout_sink(const void *data, size_t len, void *ud)
 static int cmd_get(const char *cont, const char *name)
 {
 	struct bm_blob_client *c = client_from_env(env_retries());
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 	int rc;
 
 	bm_error_clear(&err);
@@ -675,26 +691,7 @@ static int cmd_get(const char *cont, const char *name)
 		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(stderr, "stats: %s\n", line);
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
-}
-
-/* Peak resident set size of this process in KiB (VmHWM), or -1. */
-static long peak_rss_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
+	return finish(c, stderr, rc);
 }
 
 struct fill {
@@ -763,9 +760,7 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 {
 	struct bm_blob_client *c = client_from_env(env_retries());
 	struct bm_list_opts lo;
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 	int rc;
 
 	memset(&lo, 0, sizeof(lo));
@@ -777,11 +772,7 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(stderr, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
+	return finish(c, stderr, rc);
 }
 
 static int cmd_put(const char *cont, const char *name, const char *path)

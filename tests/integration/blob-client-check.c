@@ -19,7 +19,8 @@
  *                                        RSS on stderr
  *   blob-client-check fill CONTAINER PREFIX N  puts N small blobs
  *   blob-client-check put CONTAINER NAME FILE  upload_fd (1 MiB blocks, 4
- *                                        in parallel above 1 MiB)
+ *                                        in parallel above 1 MiB; or
+ *                                        BM_TEST_BLOCK_MB, BM_TEST_SINGLE_MB)
  *
  * Exit: 0 ok, 1 a check failed, 3 the operation failed as reported.
  */
@@ -222,8 +223,9 @@ static long peak_rss_kb(void)
 	return kb;
 }
 
-/* Prints "stats: ..." (and the peak RSS) to f, frees the client, and
- * turns rc into the exit code. */
+/* On success prints "stats: ..." (and the peak RSS) to f; a failure has
+ * printed its one error line already. Frees the client, and turns rc into
+ * the exit code. */
 static int finish(struct bm_blob_client *c, FILE *f, int rc)
 {
 	struct bm_http_stats st;
@@ -231,7 +233,8 @@ static int finish(struct bm_blob_client *c, FILE *f, int rc)
 
 	c->ops->get_stats(c, &st);
 	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(f, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
+	if (rc == 0)
+		fprintf(f, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
 	bm_blob_client_free(c);
 	return rc < 0 ? 3 : 0;
 }
@@ -775,6 +778,14 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 	return finish(c, stderr, rc);
 }
 
+/* Bytes from a MiB count in the environment; 1 MiB when unset. */
+static uint64_t env_mib(const char *var)
+{
+	const char *v = getenv(var);
+
+	return (v ? strtoull(v, NULL, 10) : 1) << 20;
+}
+
 static int cmd_put(const char *cont, const char *name, const char *path)
 {
 	struct bm_blob_client *c = client_from_env(env_retries());
@@ -785,13 +796,13 @@ static int cmd_put(const char *cont, const char *name, const char *path)
 	CHECK(fd >= 0, "cannot open '%s'", path);
 	len = lseek(fd, 0, SEEK_END);
 	bm_error_clear(&err);
-	rc = bm_blob_upload_fd(c, cont, name, fd, (uint64_t)len, 1u << 20,
-			       1u << 20, 4, NULL, NULL, &err);
+	rc = bm_blob_upload_fd(
+	    c, cont, name, fd, (uint64_t)len, env_mib("BM_TEST_SINGLE_MB"),
+	    env_mib("BM_TEST_BLOCK_MB"), 4, NULL, NULL, &err);
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
 	close(fd);
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
+	return finish(c, stderr, rc);
 }
 
 int main(int argc, char **argv)

@@ -73,6 +73,16 @@ expect_error "read-only SAS" \
 	"${sas_env[@]}" AZURE_STORAGE_SAS_TOKEN="$ro" -- put sas-scenario x "$dir/small"
 grep -qF "${ro##*sig=}" "$dir/err" && fail "the SAS signature was printed"
 
+echo "# debug logging: one line per request, no secret"
+env "${sas_env[@]}" AZURE_STORAGE_SAS_TOKEN="$sas" BM_TEST_DEBUG=1 \
+	"$check" get sas-scenario 'new-only-if-absent' >/dev/null 2>"$dir/err" ||
+	{ cat "$dir/err"; fail "get with debug logging"; }
+grep -q "debug: http: GET get .*/sas-scenario/new-only-if-absent -> 200 ([0-9]* ms)" "$dir/err" ||
+	{ cat "$dir/err"; fail "no debug line for the request"; }
+grep -qF "${sas##*sig=}" "$dir/err" && fail "the SAS signature was logged"
+grep -q "REDACTED\|sig=" "$dir/err" && fail "the SAS (even redacted) reached the log"
+grep "debug: http:" "$dir/err"
+
 echo "# a tampered SAS"
 expect_error "tampered SAS" \
 	"^authentication failed: cannot access container 'sas-scenario': authentication failed (403 " \

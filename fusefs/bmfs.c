@@ -559,7 +559,8 @@ static struct bmfs_listing *dir_commit(struct bmfs *fs, struct dir_ctx *x,
 
 	if (!l)
 		return NULL;
-	qsort(x->v, x->n, sizeof(*x->v), dir_entry_cmp);
+	if (x->n) /* x->v is NULL for an empty directory */
+		qsort(x->v, x->n, sizeof(*x->v), dir_entry_cmp);
 	for (i = 0; i < x->n; i++) {
 		struct dir_entry *d = &x->v[i];
 		struct bmfs_attr a = {.kind = d->kind,

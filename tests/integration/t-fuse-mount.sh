@@ -48,6 +48,46 @@ grep -qi "read-only" "$dir/ro.err" || fail "ro: $(cat "$dir/ro.err")"
 echo "ok: -o ro refuses writes"
 fuse_unmount "$mnt"
 
+# --- unmount with files open: no crash, nothing written is lost ---------
+fuse_mount "$mnt" "$dir/tmp-busy" data-in || fail "mount failed"
+python3 - "$mnt" "$dir/ready" <<'EOF' &
+import os, sys, time
+m, ready = sys.argv[1], sys.argv[2]
+r = os.open(m + "/hello.txt", os.O_RDONLY)
+w = os.open(m + "/at-unmount.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(w, b"written across a lazy unmount\n")
+open(ready, "w").close()
+time.sleep(2)
+assert os.read(r, 5) == b"hello"
+os.close(r)
+os.close(w)
+EOF
+holder=$!
+for i in $(seq 1 50); do [ -e "$dir/ready" ] && break; sleep 0.1; done
+fusermount3 -u "$mnt" 2>/dev/null && fail "unmounted with files open"
+umount -l "$mnt" || fail "lazy unmount"
+wait "$holder" || fail "open files broke by the lazy unmount"
+fuse_unmount "$mnt" # waits for the daemon to exit
+pgrep -f -- "blobmill-fuse $mnt " >/dev/null && fail "daemon still running"
+az_get data-in at-unmount.txt "$dir/got" || fail "file written at unmount lost"
+expect_eq "file closed after a lazy unmount" "written across a lazy unmount" \
+	"$(cat "$dir/got")"
+
+# SIGTERM with a file open and written but never closed: uploaded on exit.
+fuse_mount "$mnt" "$dir/tmp-term" data-in || fail "mount failed"
+exec 7>"$mnt/at-term.txt"
+echo "written, never closed" >&7
+pid=$(pgrep -f -- "blobmill-fuse $mnt ")
+[ -n "$pid" ] || fail "daemon not found"
+kill -TERM "$pid"
+for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && fail "daemon ignores SIGTERM"
+exec 7>&-
+mountpoint -q "$mnt" && fail "mount left behind after SIGTERM"
+az_get data-in at-term.txt "$dir/got" || fail "open file lost at SIGTERM"
+expect_eq "open file uploaded at SIGTERM" "written, never closed" \
+	"$(cat "$dir/got")"
+
 # --- mount-time failures ---------------------------------------------------
 # expect_mount_error WHAT PATTERN ARGS...: fails with one line matching
 # PATTERN, nonzero exit, nothing mounted.

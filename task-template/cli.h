@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "bm_blob.h"
 #include "bm_config.h"
@@ -92,6 +93,15 @@ void cli_report(const char *what, const struct bm_error *err);
 
 /* Prints "blobmill: " + message + "\n" to stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the help text of the credential options (for `CMD --help`). */
+void cli_cred_help(FILE *out);
+
+/* Parses the value of option --OPT as a whole number in [min, max]: digits
+ * only, nothing after them. On a bad value prints "blobmill: [CMD: ]invalid
+ * value ..." (cmd may be NULL) and returns -1. */
+int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min,
+		  long max, int *out);
 
 /* --- storage commands (cmd_storage.c) --- */
 int cmd_ls(int argc, char **argv);

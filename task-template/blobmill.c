@@ -22,6 +22,8 @@ static const struct cli_cmd commands[] = {
 	{"rb", cmd_rb, "delete a container: rb CONTAINER"},
 
 	/* tasks (cmd_tasks.c, cmd_run.c) */
+	{"tasks", cmd_tasks, "print Batch tasks, one per input blob (JSON)"},
+	{"run", cmd_run, "run those tasks on this machine (podman/docker/host)"},
 
 	/* Azure Batch (cmd_submit.c) */
 

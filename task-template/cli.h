@@ -112,6 +112,8 @@ int cmd_mb(int argc, char **argv);
 int cmd_rb(int argc, char **argv);
 
 /* --- task commands (cmd_tasks.c, cmd_run.c) --- */
+int cmd_tasks(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* --- Azure Batch (cmd_submit.c) --- */
 

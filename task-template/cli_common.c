@@ -287,10 +287,14 @@ void cli_report(const char *what, const struct bm_error *err)
 				   what, cat, detail);
 		else if (err->code == BM_ERR_NOT_FOUND ||
 			 err->code == BM_ERR_NO_CONTAINER ||
-			 err->code == BM_ERR_EXISTS || !from_cat)
+			 err->code == BM_ERR_EXISTS)
 			cli_errorf("%s: %s%s", what, cat, detail);
-		else
+		else if (from_cat)
 			cli_errorf("%s: %s", what, from_cat);
+		else if (*msg)
+			cli_errorf("%s: %s%s: %s", what, cat, detail, msg);
+		else
+			cli_errorf("%s: %s%s", what, cat, detail);
 	} else if (!*msg) {
 		cli_errorf("%s: %s", what, cat);
 	} else if ((err->code == BM_ERR_NETWORK ||

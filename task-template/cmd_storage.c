@@ -552,11 +552,11 @@ static int run_get(struct st_ctx *ctx)
 	bm_error_clear(&err);
 	if (c->ops->get(c, container, name, &go, get_write, &sink, &info,
 			&err)) {
-		if (sink.write_errno)
+		if (sink.write_errno) {
 			cli_errorf("get: cannot write '%s': %s",
 				   to_stdout ? "standard output" : dest,
 				   strerror(sink.write_errno));
-		else {
+		} else {
 			char what[1200];
 
 			snprintf(what, sizeof(what), "cannot get '%s/%s'",

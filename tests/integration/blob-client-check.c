@@ -19,7 +19,8 @@
  *                                        RSS on stderr
  *   blob-client-check fill CONTAINER PREFIX N  puts N small blobs
  *   blob-client-check put CONTAINER NAME FILE  upload_fd (1 MiB blocks, 4
- *                                        in parallel above 1 MiB)
+ *                                        in parallel above 1 MiB; or
+ *                                        BM_TEST_BLOCK_MB, BM_TEST_SINGLE_MB)
  *
  * Exit: 0 ok, 1 a check failed, 3 the operation failed as reported.
  */
@@ -205,6 +206,37 @@ static uint64_t count_requests(struct bm_blob_client *c, enum bm_op op)
 
 	c->ops->get_stats(c, &st);
 	return st.requests[op];
+}
+
+/* Peak resident set size of this process in KiB (VmHWM), or -1. */
+static long peak_rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* On success prints "stats: ..." (and the peak RSS) to f; a failure has
+ * printed its one error line already. Frees the client, and turns rc into
+ * the exit code. */
+static int finish(struct bm_blob_client *c, FILE *f, int rc)
+{
+	struct bm_http_stats st;
+	char line[512];
+
+	c->ops->get_stats(c, &st);
+	bm_http_stats_format(&st, line, sizeof(line));
+	if (rc == 0)
+		fprintf(f, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
+	bm_blob_client_free(c);
+	return rc < 0 ? 3 : 0;
 }
 
 /* ---- the scenario ---- */
@@ -563,9 +595,8 @@ static void scenario_blocks(struct bm_blob_client *c, const char *cont)
 static int scenario_all(const char *cont)
 {
 	struct bm_blob_client *c = client_from_env(-1);
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512], missing[80];
+	char missing[80];
 
 	OK(c->ops->create_container(c, cont, &err), err);
 	FAILS(c->ops->create_container(c, cont, &err), err, BM_ERR_EXISTS);
@@ -591,11 +622,7 @@ static int scenario_all(const char *cont)
 	printf("ok: missing container is 'container not found'; delete "
 	       "container\n");
 
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	printf("stats: %s\n", line);
-	bm_blob_client_free(c);
-	return 0;
+	return finish(c, stdout, 0);
 }
 
 /* The same operations under a container SAS (no container management:
@@ -603,19 +630,13 @@ static int scenario_all(const char *cont)
 static int scenario_sas(const char *cont)
 {
 	struct bm_blob_client *c = client_from_env(-1);
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 
 	OK(c->ops->check_container(c, cont, &err), err);
 	scenario_names(c, cont);
 	scenario_ranges(c, cont);
 	scenario_blocks(c, cont);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	printf("stats: %s\n", line);
-	bm_blob_client_free(c);
-	return 0;
+	return finish(c, stdout, 0);
 }
 
 /* Prints a service SAS for the container (from the account key in the
@@ -664,9 +685,7 @@ static int stdout_sink(const void *data, size_t len, void *ud)
 static int cmd_get(const char *cont, const char *name)
 {
 	struct bm_blob_client *c = client_from_env(env_retries());
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 	int rc;
 
 	bm_error_clear(&err);
@@ -675,26 +694,7 @@ static int cmd_get(const char *cont, const char *name)
 		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(stderr, "stats: %s\n", line);
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
-}
-
-/* Peak resident set size of this process in KiB (VmHWM), or -1. */
-static long peak_rss_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
+	return finish(c, stderr, rc);
 }
 
 struct fill {
@@ -763,9 +763,7 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 {
 	struct bm_blob_client *c = client_from_env(env_retries());
 	struct bm_list_opts lo;
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 	int rc;
 
 	memset(&lo, 0, sizeof(lo));
@@ -777,11 +775,15 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(stderr, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
+	return finish(c, stderr, rc);
+}
+
+/* Bytes from a MiB count in the environment; 1 MiB when unset. */
+static uint64_t env_mib(const char *var)
+{
+	const char *v = getenv(var);
+
+	return (v ? strtoull(v, NULL, 10) : 1) << 20;
 }
 
 static int cmd_put(const char *cont, const char *name, const char *path)
@@ -794,13 +796,13 @@ static int cmd_put(const char *cont, const char *name, const char *path)
 	CHECK(fd >= 0, "cannot open '%s'", path);
 	len = lseek(fd, 0, SEEK_END);
 	bm_error_clear(&err);
-	rc = bm_blob_upload_fd(c, cont, name, fd, (uint64_t)len, 1u << 20,
-			       1u << 20, 4, NULL, NULL, &err);
+	rc = bm_blob_upload_fd(
+	    c, cont, name, fd, (uint64_t)len, env_mib("BM_TEST_SINGLE_MB"),
+	    env_mib("BM_TEST_BLOCK_MB"), 4, NULL, NULL, &err);
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
 	close(fd);
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
+	return finish(c, stderr, rc);
 }
 
 int main(int argc, char **argv)

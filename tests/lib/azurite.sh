@@ -106,8 +106,18 @@ azurite_start() {
 # Requests Azurite has logged so far whose access-log line matches REGEX
 # (default: every request). Lines look like
 #   127.0.0.1 - - [..] "GET /devstoreaccount1/c?restype=container&comp=list HTTP/1.1" 200 -
+# Azurite writes a line when a response ends, so a count taken right after a
+# client exits can miss the last request: wait until the log has stopped
+# growing (two reads 0.2 s apart agree, 5 s at most).
 azurite_requests() {
-	grep -cE "\"[A-Z]+ /[^ ]*${1:-}[^ ]* HTTP" "$AZURITE_DIR/access.log" || true
+	local log="$AZURITE_DIR/access.log" size prev= i
+	for i in $(seq 1 25); do
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		[ "$size" = "$prev" ] && break
+		prev=$size
+		sleep 0.2
+	done
+	grep -cE "\"[A-Z]+ /[^ ]*${1:-}[^ ]* HTTP" "$log" || true
 }
 
 azurite_stop() {

@@ -129,11 +129,21 @@ static void server_stop(struct server *s)
 	pthread_join(s->thread, NULL);
 }
 
-static struct bm_http *new_http(int retries, long budget_ms)
+/* One request against one scripted server: set r->s.steps, call
+ * run_start, adjust r->req, run_perform, check, run_end. */
+struct run {
+	struct server s;
+	struct bm_http *h;
+	struct bm_http_request req;
+	struct bm_http_response resp;
+	struct bm_error err;
+	char url[128];
+};
+
+static void run_start(struct run *r, const char *method, int retries,
+		      long budget_ms)
 {
 	struct bm_http_options o;
-	struct bm_error err;
-	struct bm_http *h;
 
 	bm_http_options_default(&o);
 	o.retry.max_retries = retries;
@@ -141,21 +151,30 @@ static struct bm_http *new_http(int retries, long budget_ms)
 	o.retry.max_delay_ms = 5;
 	o.retry.total_budget_ms = budget_ms;
 	o.low_speed_time_s = 1;
-	bm_error_clear(&err);
-	h = bm_http_new(&o, &err);
-	assert_non_null(h);
-	return h;
+	bm_error_clear(&r->err);
+	r->h = bm_http_new(&o, &r->err);
+	assert_non_null(r->h);
+	server_start(&r->s);
+	snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%d/acct/c/blob",
+		 r->s.port);
+	memset(&r->req, 0, sizeof(r->req));
+	r->req.method = method;
+	r->req.op = BM_OP_GET;
+	r->req.url = r->url;
+	r->req.idempotent = true;
 }
 
-static void request_init(struct bm_http_request *req, struct server *s,
-			 char *url, size_t cap, const char *method)
+static int run_perform(struct run *r)
 {
-	snprintf(url, cap, "http://127.0.0.1:%d/acct/c/blob", s->port);
-	memset(req, 0, sizeof(*req));
-	req->method = method;
-	req->op = BM_OP_GET;
-	req->url = url;
-	req->idempotent = true;
+	bm_error_clear(&r->err);
+	return bm_http_perform(r->h, &r->req, &r->resp, &r->err);
+}
+
+static void run_end(struct run *r)
+{
+	bm_http_response_release(&r->resp);
+	server_stop(&r->s);
+	bm_http_free(r->h);
 }
 
 #define OK_200                                                                 \
@@ -169,136 +188,93 @@ static void request_init(struct bm_http_request *req, struct server *s,
 
 static void test_503_then_200(void **state)
 {
-	struct server s = {.steps = {{BUSY_503, 0, 0}, {OK_200, 0, 0}},
-			   .nsteps = 2};
-	struct bm_http_request req;
-	struct bm_http_response resp;
+	struct run r = {
+	    .s = {.steps = {{BUSY_503, 0, 0}, {OK_200, 0, 0}}, .nsteps = 2}};
 	struct bm_http_stats st;
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 10000);
-	char url[128];
 
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "GET");
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), 0);
-	assert_int_equal(resp.status, 200);
-	assert_int_equal(resp.attempts, 2);
-	assert_string_equal(resp.body, "hello");
-	assert_int_equal(resp.body_len, 5);
+	run_start(&r, "GET", 3, 10000);
+	assert_int_equal(run_perform(&r), 0);
+	assert_int_equal(r.resp.status, 200);
+	assert_int_equal(r.resp.attempts, 2);
+	assert_string_equal(r.resp.body, "hello");
+	assert_int_equal(r.resp.body_len, 5);
 	/* Header names are lowercased, values kept. */
-	assert_string_equal(bm_http_response_header(&resp, "x-ms-thing"), "V");
-	assert_null(bm_http_response_header(&resp, "X-Ms-Thing"));
-	bm_http_get_stats(h, &st);
+	assert_string_equal(bm_http_response_header(&r.resp, "x-ms-thing"),
+			    "V");
+	assert_null(bm_http_response_header(&r.resp, "X-Ms-Thing"));
+	bm_http_get_stats(r.h, &st);
 	assert_int_equal(st.requests[BM_OP_GET], 2);
 	assert_int_equal(st.retries, 1);
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
+	run_end(&r);
 }
 
 /* Retries run out: the last status decides the category. */
 static void test_500_until_budget(void **state)
 {
-	struct server s = {
-	    .steps = {{ERR_500, 0, 0}, {ERR_500, 0, 0}, {ERR_500, 0, 0}},
-	    .nsteps = 3};
-	struct bm_http_request req;
-	struct bm_http_response resp;
-	struct bm_error err;
-	struct bm_http *h = new_http(2, 10000);
-	char url[128];
+	struct run r = {
+	    .s = {.steps = {{ERR_500, 0, 0}, {ERR_500, 0, 0}, {ERR_500, 0, 0}},
+		  .nsteps = 3}};
 
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "GET");
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), -1);
-	assert_int_equal(resp.attempts, 3);
-	assert_int_equal(err.code, BM_ERR_SERVER);
-	assert_int_equal(err.http_status, 500);
-	assert_string_equal(err.azure_code, "InternalError");
-	assert_string_equal(err.msg, "server error (500 InternalError)");
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
+	run_start(&r, "GET", 2, 10000);
+	assert_int_equal(run_perform(&r), -1);
+	assert_int_equal(r.resp.attempts, 3);
+	assert_int_equal(r.err.code, BM_ERR_SERVER);
+	assert_int_equal(r.err.http_status, 500);
+	assert_string_equal(r.err.azure_code, "InternalError");
+	assert_string_equal(r.err.msg, "server error (500 InternalError)");
+	run_end(&r);
 }
 
 static void test_not_idempotent_not_retried(void **state)
 {
-	struct server s = {.steps = {{BUSY_503, 0, 0}, {OK_200, 0, 0}},
-			   .nsteps = 2};
-	struct bm_http_request req;
-	struct bm_http_response resp;
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 10000);
-	char url[128];
+	struct run r = {
+	    .s = {.steps = {{BUSY_503, 0, 0}, {OK_200, 0, 0}}, .nsteps = 2}};
 
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "PUT");
-	req.idempotent = false;
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), -1);
-	assert_int_equal(resp.attempts, 1);
-	assert_int_equal(err.code, BM_ERR_THROTTLED);
-	assert_string_equal(err.azure_code, "ServerBusy");
+	run_start(&r, "PUT", 3, 10000);
+	r.req.idempotent = false;
+	assert_int_equal(run_perform(&r), -1);
+	assert_int_equal(r.resp.attempts, 1);
+	assert_int_equal(r.err.code, BM_ERR_THROTTLED);
+	assert_string_equal(r.err.azure_code, "ServerBusy");
 	/* PUT always carries a Content-Length, 0 included. */
-	assert_non_null(strcasestr(s.requests[0], "\r\ncontent-length: 0\r\n"));
-	assert_null(strcasestr(s.requests[0], "expect:"));
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
+	assert_non_null(
+	    strcasestr(r.s.requests[0], "\r\ncontent-length: 0\r\n"));
+	assert_null(strcasestr(r.s.requests[0], "expect:"));
+	run_end(&r);
 }
 
 static void test_404_not_retried(void **state)
 {
-	struct server s = {
-	    .steps = {{"HTTP/1.1 404 Not Found\r\nx-ms-error-code: "
-		       "BlobNotFound\r\nContent-Length: 0\r\n\r\n",
-		       0, 0},
-		      {OK_200, 0, 0}},
-	    .nsteps = 2};
-	struct bm_http_request req;
-	struct bm_http_response resp;
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 10000);
-	char url[128];
+	struct run r = {
+	    .s = {.steps = {{"HTTP/1.1 404 Not Found\r\nx-ms-error-code: "
+			     "BlobNotFound\r\nContent-Length: 0\r\n\r\n",
+			     0, 0},
+			    {OK_200, 0, 0}},
+		  .nsteps = 2}};
 
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "HEAD");
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), -1);
-	assert_int_equal(resp.attempts, 1);
-	assert_int_equal(err.code, BM_ERR_NOT_FOUND);
-	assert_string_equal(err.msg, "not found (404 BlobNotFound)");
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
+	run_start(&r, "HEAD", 3, 10000);
+	assert_int_equal(run_perform(&r), -1);
+	assert_int_equal(r.resp.attempts, 1);
+	assert_int_equal(r.err.code, BM_ERR_NOT_FOUND);
+	assert_string_equal(r.err.msg, "not found (404 BlobNotFound)");
+	run_end(&r);
 }
 
 /* A Retry-After that does not fit in what is left of the budget ends the
  * request at once instead of sleeping and failing anyway. */
 static void test_retry_after_past_budget(void **state)
 {
-	struct server s = {
-	    .steps = {{"HTTP/1.1 429 Too Many Requests\r\nRetry-After: "
-		       "30\r\nContent-Length: 0\r\n\r\n",
-		       0, 0}},
-	    .nsteps = 1};
-	struct bm_http_request req;
-	struct bm_http_response resp;
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 2000);
-	char url[128];
+	struct run r = {
+	    .s = {.steps = {{"HTTP/1.1 429 Too Many Requests\r\n"
+			     "Retry-After: 30\r\nContent-Length: 0\r\n\r\n",
+			     0, 0}},
+		  .nsteps = 1}};
 
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "GET");
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), -1);
-	assert_int_equal(resp.attempts, 1);
-	assert_int_equal(err.code, BM_ERR_THROTTLED);
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
+	run_start(&r, "GET", 3, 2000);
+	assert_int_equal(run_perform(&r), -1);
+	assert_int_equal(r.resp.attempts, 1);
+	assert_int_equal(r.err.code, BM_ERR_THROTTLED);
+	run_end(&r);
 }
 
 struct collect {
@@ -321,60 +297,57 @@ static int collect_sink(const void *data, size_t len, void *ud)
  * blob layer resumes with a range), so no byte is delivered twice. */
 static void test_sink_not_repeated(void **state)
 {
-	static const char cut[] =
-	    "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789";
-	struct server s = {.steps = {{cut, 0, 0}, {OK_200, 0, 0}}, .nsteps = 2};
-	struct bm_http_request req;
-	struct bm_http_response resp;
+	struct run r = {
+	    .s = {.steps = {{"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n"
+			     "0123456789",
+			     0, 0},
+			    {OK_200, 0, 0}},
+		  .nsteps = 2}};
 	struct collect got = {{0}, 0};
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 10000);
-	char url[128];
 
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "GET");
-	req.sink = collect_sink;
-	req.sink_ud = &got;
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), -1);
-	assert_int_equal(resp.attempts, 1);
-	assert_int_equal(err.code, BM_ERR_NETWORK);
+	run_start(&r, "GET", 3, 10000);
+	r.req.sink = collect_sink;
+	r.req.sink_ud = &got;
+	assert_int_equal(run_perform(&r), -1);
+	assert_int_equal(r.resp.attempts, 1);
+	assert_int_equal(r.err.code, BM_ERR_NETWORK);
 	assert_int_equal(got.len, 10);
 	assert_memory_equal(got.data, "0123456789", 10);
 	/* The headers of the cut response are kept (the ETag to resume). */
-	assert_string_equal(bm_http_response_header(&resp, "content-length"),
+	assert_string_equal(bm_http_response_header(&r.resp, "content-length"),
 			    "20");
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
+	run_end(&r);
 }
 
 /* An error body never reaches the sink, and the retry (nothing was
  * delivered) then streams the good body. */
 static void test_sink_error_body_collected(void **state)
 {
-	struct server s = {.steps = {{ERR_500, 0, 0}, {OK_200, 0, 0}},
-			   .nsteps = 2};
-	struct bm_http_request req;
-	struct bm_http_response resp;
+	struct run r = {
+	    .s = {.steps = {{ERR_500, 0, 0}, {OK_200, 0, 0}}, .nsteps = 2}};
 	struct collect got = {{0}, 0};
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 10000);
-	char url[128];
 
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "GET");
-	req.sink = collect_sink;
-	req.sink_ud = &got;
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), 0);
-	assert_int_equal(resp.attempts, 2);
+	run_start(&r, "GET", 3, 10000);
+	r.req.sink = collect_sink;
+	r.req.sink_ud = &got;
+	assert_int_equal(run_perform(&r), 0);
+	assert_int_equal(r.resp.attempts, 2);
 	assert_int_equal(got.len, 5);
 	assert_memory_equal(got.data, "hello", 5);
-	assert_null(resp.body);
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
+	assert_null(r.resp.body);
+	run_end(&r);
+}
+
+/* A temporary file holding `data`, already unlinked. */
+static int temp_file(const char *data, size_t len)
+{
+	char path[] = "/tmp/test-http-retry.XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	return fd;
 }
 
 /* A body from a file is sent whole on every attempt, and each attempt is
@@ -382,109 +355,74 @@ static void test_sink_error_body_collected(void **state)
 static void test_body_resent_and_resigned(void **state)
 {
 	static const unsigned char key[] = "not a real key, just bytes";
-	struct server s = {
-	    .steps = {{"HTTP/1.1 503 Busy\r\nRetry-After: 1\r\n"
-		       "Content-Length: 0\r\n\r\n",
-		       0, 0},
-		      {"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 0,
-		       0}},
-	    .nsteps = 2};
+	struct run r = {
+	    .s = {.steps = {{"HTTP/1.1 503 Busy\r\nRetry-After: 1\r\n"
+			     "Content-Length: 0\r\n\r\n",
+			     0, 0},
+			    {"HTTP/1.1 201 Created\r\nContent-Length: "
+			     "0\r\n\r\n",
+			     0, 0}},
+		  .nsteps = 2}};
 	struct bm_auth auth = {BM_SCHEME_BLOB_KEY, "acct", key, sizeof(key) - 1,
 			       NULL};
-	struct bm_http_request req;
-	struct bm_http_response resp;
-	struct bm_body body;
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 10000);
-	char url[128], path[] = "/tmp/test-http-retry.XXXXXX";
+	struct bm_body body = {NULL, temp_file("xxxxBODY-BYTESyyyy", 18), 4,
+			       10};
 	char *d0, *d1;
-	int fd = mkstemp(path);
 
-	assert_true(fd >= 0);
-	unlink(path);
-	assert_int_equal(write(fd, "xxxxBODY-BYTESyyyy", 18), 18);
-	memset(&body, 0, sizeof(body));
-	body.fd = fd;
-	body.offset = 4;
-	body.len = 10;
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "PUT");
-	req.op = BM_OP_PUT;
-	req.body = &body;
-	req.auth = &auth;
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), 0);
-	assert_int_equal(resp.status, 201);
-	assert_int_equal(s.body_len[0], 10);
-	assert_int_equal(s.body_len[1], 10);
-	assert_memory_equal(s.body[0], "BODY-BYTES", 10);
-	assert_memory_equal(s.body[1], "BODY-BYTES", 10);
-	d0 = strcasestr(s.requests[0], "x-ms-date:");
-	d1 = strcasestr(s.requests[1], "x-ms-date:");
+	run_start(&r, "PUT", 3, 10000);
+	r.req.op = BM_OP_PUT;
+	r.req.body = &body;
+	r.req.auth = &auth;
+	assert_int_equal(run_perform(&r), 0);
+	assert_int_equal(r.resp.status, 201);
+	assert_int_equal(r.s.body_len[0], 10);
+	assert_int_equal(r.s.body_len[1], 10);
+	assert_memory_equal(r.s.body[0], "BODY-BYTES", 10);
+	assert_memory_equal(r.s.body[1], "BODY-BYTES", 10);
+	d0 = strcasestr(r.s.requests[0], "x-ms-date:");
+	d1 = strcasestr(r.s.requests[1], "x-ms-date:");
 	assert_non_null(d0);
 	assert_non_null(d1);
 	assert_true(strncmp(d0, d1, 40) != 0);
 	assert_non_null(
-	    strstr(s.requests[1], "Authorization: SharedKey acct:"));
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
-	close(fd);
+	    strstr(r.s.requests[1], "Authorization: SharedKey acct:"));
+	run_end(&r);
+	close(body.fd);
 }
 
 /* A file that is shorter than the body it should hold: a local I/O
  * error, not a network one, and not retried. */
 static void test_short_file(void **state)
 {
-	struct server s = {.steps = {{OK_200, 0, 0}}, .nsteps = 1};
-	struct bm_http_request req;
-	struct bm_body body;
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 10000);
-	char url[128], path[] = "/tmp/test-http-retry.XXXXXX";
-	int fd = mkstemp(path);
+	struct run r = {.s = {.steps = {{OK_200, 0, 0}}, .nsteps = 1}};
+	struct bm_body body = {NULL, temp_file("short", 5), 0, 100};
 
-	assert_true(fd >= 0);
-	unlink(path);
-	assert_int_equal(write(fd, "short", 5), 5);
-	memset(&body, 0, sizeof(body));
-	body.fd = fd;
-	body.len = 100;
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "PUT");
-	req.body = &body;
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, NULL, &err), -1);
-	assert_int_equal(err.code, BM_ERR_IO);
-	server_stop(&s);
-	bm_http_free(h);
-	close(fd);
+	run_start(&r, "PUT", 3, 10000);
+	r.req.body = &body;
+	assert_int_equal(run_perform(&r), -1);
+	assert_int_equal(r.err.code, BM_ERR_IO);
+	assert_int_equal(r.resp.attempts, 1);
+	run_end(&r);
+	close(body.fd);
 }
 
 /* The server sends a head and then nothing: the low-speed limit (1 s
  * here) ends the attempt; with no retries left it is a timeout. */
 static void test_stall_times_out(void **state)
 {
-	struct server s = {
-	    .steps = {{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12", 0,
-		       4}},
-	    .nsteps = 1};
-	struct bm_http_request req;
-	struct bm_http_response resp;
-	struct bm_error err;
-	struct bm_http *h = new_http(0, 10000);
-	char url[128], want[64];
+	struct run r = {.s = {.steps = {{"HTTP/1.1 200 OK\r\nContent-Length: "
+					 "10\r\n\r\n12",
+					 0, 4}},
+			      .nsteps = 1}};
+	char want[64];
 
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "GET");
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, &resp, &err), -1);
-	assert_int_equal(err.code, BM_ERR_TIMEOUT);
-	snprintf(want, sizeof(want), "no response from '127.0.0.1:%d'", s.port);
-	assert_non_null(strstr(err.msg, want));
-	bm_http_response_release(&resp);
-	server_stop(&s);
-	bm_http_free(h);
+	run_start(&r, "GET", 0, 10000);
+	assert_int_equal(run_perform(&r), -1);
+	assert_int_equal(r.err.code, BM_ERR_TIMEOUT);
+	snprintf(want, sizeof(want), "no response from '127.0.0.1:%d'",
+		 r.s.port);
+	assert_non_null(strstr(r.err.msg, want));
+	run_end(&r);
 }
 
 /* Collected bodies stop at 8 MiB: a response claiming more is refused. */
@@ -492,26 +430,19 @@ static void test_body_too_large(void **state)
 {
 	size_t head_len, total = (9u << 20);
 	char *big = malloc(total + 128);
-	struct server s = {.nsteps = 1};
-	struct bm_http_request req;
-	struct bm_error err;
-	struct bm_http *h = new_http(3, 10000);
-	char url[128];
+	struct run r = {.s = {.nsteps = 1}};
 
 	assert_non_null(big);
 	head_len = (size_t)sprintf(
 	    big, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", total);
 	memset(big + head_len, 'x', total);
-	s.steps[0].response = big;
-	s.steps[0].response_len = head_len + total;
-	server_start(&s);
-	request_init(&req, &s, url, sizeof(url), "GET");
-	bm_error_clear(&err);
-	assert_int_equal(bm_http_perform(h, &req, NULL, &err), -1);
-	assert_int_equal(err.code, BM_ERR_PROTOCOL);
-	assert_string_equal(err.msg, "response body larger than 8 MiB");
-	server_stop(&s);
-	bm_http_free(h);
+	r.s.steps[0].response = big;
+	r.s.steps[0].response_len = head_len + total;
+	run_start(&r, "GET", 3, 10000);
+	assert_int_equal(run_perform(&r), -1);
+	assert_int_equal(r.err.code, BM_ERR_PROTOCOL);
+	assert_string_equal(r.err.msg, "response body larger than 8 MiB");
+	run_end(&r);
 	free(big);
 }
 

@@ -21,8 +21,8 @@
  *     does. -0 prints every name raw and ends each entry with NUL instead.
  *   - get writes FILE through a temporary file in FILE's directory and
  *     renames it into place only when the whole blob has arrived and been
- *     synced: a failed get never leaves a partial FILE. Interrupted by a
- *     signal, it may leave the hidden temporary (.blobmill-get-XXXXXX).
+ *     synced: a failed get never leaves a partial FILE. SIGINT, SIGTERM
+ *     and SIGHUP remove the temporary before they end the process.
  *   - put of a regular file uses bm_blob_upload_fd (Put Blob when it fits
  *     in one block, else parallel Put Block + Put Block List); a pipe is
  *     read one block at a time by up to --max-concurrency workers, so
@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -497,6 +498,71 @@ static int make_temp(const char *dest, char **tmp_path)
 	return fd;
 }
 
+/*
+ * While a get writes its temporary, SIGINT, SIGTERM and SIGHUP are blocked
+ * in every thread (threads started later, libcurl's included, inherit the
+ * mask) and taken by one waiter thread, which removes the temporary and
+ * then lets the signal end the process as it would have. The path is
+ * handed to that thread, not kept in a global. SIGUSR1, sent by
+ * temp_guard_stop, tells the waiter that the get is over.
+ */
+struct temp_guard {
+	pthread_t thread;
+	sigset_t set;
+	sigset_t old;
+	const char *path;
+	bool running;
+};
+
+static void *temp_guard_wait(void *arg)
+{
+	struct temp_guard *g = arg;
+	sigset_t one;
+	int sig;
+
+	if (sigwait(&g->set, &sig) || sig == SIGUSR1)
+		return NULL;
+	unlink(g->path);
+	signal(sig, SIG_DFL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig); /* this thread alone has it unblocked: the process ends */
+	return NULL;
+}
+
+/* Best effort: without the waiter, an interrupted get leaves the hidden
+ * temporary, as any program killed mid-write would. */
+static void temp_guard_start(struct temp_guard *g, const char *path)
+{
+	sigemptyset(&g->set);
+	sigaddset(&g->set, SIGINT);
+	sigaddset(&g->set, SIGTERM);
+	sigaddset(&g->set, SIGHUP);
+	sigaddset(&g->set, SIGUSR1);
+	g->path = path;
+	g->running = false;
+	if (pthread_sigmask(SIG_BLOCK, &g->set, &g->old))
+		return;
+	if (pthread_create(&g->thread, NULL, temp_guard_wait, g)) {
+		pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+		return;
+	}
+	g->running = true;
+}
+
+/* Call once the temporary is renamed or removed. A signal that came in
+ * meanwhile is delivered when the mask is restored. */
+static void temp_guard_stop(struct temp_guard *g)
+{
+	if (!g->running)
+		return;
+	pthread_kill(g->thread, SIGUSR1);
+	pthread_join(g->thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+	g->running = false;
+}
+
 /* Makes the temporary durable and moves it over dest. -1 with errno. */
 static int commit_temp(int fd, const char *tmp_path, const char *dest)
 {
@@ -519,6 +585,7 @@ static int run_get(struct st_ctx *ctx)
 	struct get_sink sink = {.fd = STDOUT_FILENO};
 	struct bm_get_opts go = {0};
 	struct bm_blob_info info = {0};
+	struct temp_guard guard = {.running = false};
 	struct bm_blob_client *c;
 	char *tmp_path = NULL;
 	struct bm_error err;
@@ -548,6 +615,7 @@ static int run_get(struct st_ctx *ctx)
 				   dest, strerror(errno));
 			goto out;
 		}
+		temp_guard_start(&guard, tmp_path);
 	}
 	bm_error_clear(&err);
 	if (c->ops->get(c, container, name, &go, get_write, &sink, &info,
@@ -580,6 +648,7 @@ static int run_get(struct st_ctx *ctx)
 				   strerror(errno));
 			goto out;
 		}
+		temp_guard_stop(&guard);
 		free(tmp_path);
 		tmp_path = NULL;
 	}
@@ -589,6 +658,7 @@ out:
 		if (sink.fd >= 0)
 			close(sink.fd);
 		unlink(tmp_path);
+		temp_guard_stop(&guard);
 		free(tmp_path);
 	}
 	free(container);

@@ -161,6 +161,27 @@ expect_fail "get that fails half way" 1 "cannot write 'half': File too large" \
 [ ! -e half ] || fail "a failed get left a partial file"
 leftovers=$(find . -name '.blobmill-get-*' | wc -l)
 expect_eq "temporary files left by failed gets" 0 "$leftovers"
+# A download stalled half way (by the fault proxy) and then killed: the
+# signal removes the temporary, and FILE never appears.
+. "$top_srcdir/tests/lib/faultproxy.sh"
+faultproxy_start --script 1:stall_mid --stall-seconds 60 ||
+	fail "cannot start the fault proxy"
+trap 'faultproxy_stop; azurite_stop; [ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$cli_test_dir"' EXIT
+AZURE_STORAGE_BLOB_ENDPOINT=$FAULTPROXY_ENDPOINT "$BLOBMILL" get data/big killed &
+pid=$!
+for _ in $(seq 1 200); do
+	[ -n "$(find . -name '.blobmill-get-*' -size +0)" ] && break
+	sleep 0.05
+done
+[ -n "$(find . -name '.blobmill-get-*' -size +0)" ] ||
+	fail "the stalled get wrote nothing to its temporary"
+kill -TERM "$pid"
+wait "$pid"
+expect_eq "exit status of a get killed by SIGTERM" 143 $?
+faultproxy_stop
+[ ! -e killed ] || fail "a killed get left its file"
+expect_eq "temporary files left by a killed get" 0 \
+	"$(find . -name '.blobmill-get-*' | wc -l)"
 expect_fail "get to a full disk (stdout)" 1 "cannot write" \
 	bash -c 'exec "$0" get data/big >/dev/full' "$BLOBMILL"
 expect_fail "ls to a full disk" 1 "cannot write output" \

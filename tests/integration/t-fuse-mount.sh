@@ -39,6 +39,15 @@ FUSE_MOUNTS+=("$mnt")
 expect_eq "read with env credentials" hello "$(cat "$mnt/hello.txt")"
 fuse_unmount "$mnt"
 
+# --- mount.blobmill, as mount(8) calls it for an fstab line --------------
+fuse_config "$dir/fstab.cfg" data-in
+BLOBMILL_FUSE=$BLOBMILL_FUSE sh "$top_srcdir/fusefs/mount.blobmill" data-in \
+	"$mnt" -o "tmp-path=$dir/tmp-fstab,config-file=$dir/fstab.cfg,allow_other,attr_timeout=240,_netdev,nofail" ||
+	fail "mount.blobmill failed"
+FUSE_MOUNTS+=("$mnt")
+expect_eq "read through mount.blobmill" hello "$(cat "$mnt/hello.txt")"
+fuse_unmount "$mnt"
+
 # --- -o ro ---------------------------------------------------------------
 fuse_mount "$mnt" "$dir/tmp-ro" data-in -o ro || fail "ro mount failed"
 if (echo x >"$mnt/new.txt") 2>"$dir/ro.err"; then

@@ -52,6 +52,7 @@ mkdir -p "$demo"
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	set +e # clean up all of it, whatever fails
 	if [ -f "$run/mounts" ]; then
 		"$installer" --unmount --mounts "$run/mounts" --prefix "$run/node" \
 			>"$run/unmount.log" 2>&1 || cat "$run/unmount.log" >&2
@@ -164,7 +165,8 @@ printf 'a name with spaces and "quotes"\nthat reaches the task as one argument\n
 	>"$samples/it's a \"quoted\" name.txt"
 printf 'echo if this ran, quoting failed\n' >"$samples/\$(echo pwned) name.txt"
 printf 'month,files,bytes\n2026-10,12,3400\n2026-11,15,4100\n' >"$samples/reports/2026-11.csv"
-head -c "$((big_mb * 1024 * 1024))" /dev/urandom >"$samples/large-${big_mb}MiB.bin"
+# Text (base64 lines), so that every wc counts its words alike.
+head -c "$((big_mb * 1024 * 1024 / 4 * 3))" /dev/urandom | base64 -w 76 >"$samples/large-${big_mb}MiB.txt"
 bm mb data-in
 bm mb data-out
 (cd "$samples" && find . -type f -printf '%P\0' | sort -z) |

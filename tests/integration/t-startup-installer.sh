@@ -5,7 +5,8 @@
 # daemon, a "reboot" (mounts gone), a wrong key and a missing container
 # (one-line cause, nothing left mounted), no /dev/fuse, a bad mounts file,
 # --bundle, and --unmount. Mounts files and config files have CRLF ends.
-. "$top_srcdir/tests/lib/common.sh"
+: "${top_srcdir:?run me from make check}" "${top_builddir:?}"
+. "$top_srcdir/tests/lib/common.sh" || exit 1
 . "$top_srcdir/tests/lib/azurite.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (FUSE mounts)"
@@ -14,7 +15,7 @@
 [ -x "$BLOBMILL" ] || fail "'$BLOBMILL' is not built"
 
 installer="$top_srcdir/startup/blobmill-startup"
-d=$(test_dir)
+d=$(test_dir) && [ -d "$d" ] || exit 1
 prefix="$d/opt"
 mnt="$d/mnt"
 
@@ -24,7 +25,7 @@ cleanup() {
 		[ -f "$f" ] && "$installer" --unmount --mounts "$f" --prefix "$prefix" >/dev/null 2>&1
 	done
 	azurite_stop
-	if [ -z "${KEEP_TEST_DIR:-}" ] && ! findmnt -rn -o TARGET | grep -qF "$d/"; then
+	if [ -n "$d" ] && [ -z "${KEEP_TEST_DIR:-}" ] && ! findmnt -rn -o TARGET | grep -qF "$d/"; then
 		rm -rf --one-file-system "$d"
 	fi
 }
@@ -105,7 +106,7 @@ expect_eq "second: same data-out daemon" "$pid_out" "$(daemon_of "$mnt/data-out"
 
 # 3. Daemons killed with -9: the mounts are left "not connected".
 kill -KILL "$pid_in" "$pid_out"
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	kill -0 "$pid_in" 2>/dev/null || kill -0 "$pid_out" 2>/dev/null || break
 	sleep 0.1
 done
@@ -194,7 +195,7 @@ printf '\n' >>"$d/bundle/blobmill-node-test/bin/blobmill-fuse" # another binary
 tar -C "$d/bundle" -czf "$d/blobmill-node-test.tar.gz" blobmill-node-test
 run_installer "--bundle" --mounts "$d/mounts" --bundle "$d/blobmill-node-test.tar.gz"
 expect_eq "bundle: exit" 0 "$rc"
-expect_grep "bundle: installs the new binary" "install: $prefix/bin/blobmill-fuse: installed from .*/bin/blobmill-fuse" "$out"
+expect_grep "bundle: installs the new binary" "install: $prefix/bin/blobmill-fuse: installed from bundle '$d/blobmill-node-test.tar.gz'" "$out"
 expect_grep "bundle: remounts" "^data-in: .*remounted, blobmill-fuse was updated" "$out"
 expect_listing "bundle"
 
@@ -204,7 +205,7 @@ run_installer "unmount" --unmount --mounts "$d/mounts"
 expect_eq "unmount: exit" 0 "$rc"
 expect_grep "unmount: says so" "^done: 2 unmounted$" "$out"
 findmnt -rn -o TARGET | grep -qF "$mnt/" && fail "unmount: something is still mounted"
-for i in $(seq 1 50); do kill -0 "$pid_in" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 50); do kill -0 "$pid_in" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid_in" 2>/dev/null && fail "unmount: daemon $pid_in still running"
 expect_eq "unmount: blobs kept" "a.txt|b c.txt" "$("$BLOBMILL" ls data-in | paste -sd '|')"
 echo "all installer checks passed"

@@ -186,11 +186,28 @@ expect_eq "short line: exit" 2 "$rc"
 expect_grep "short line: names file and line" "^blobmill-startup: '$d/mounts-short' line 1: expected CONTAINER MOUNTPOINT" "$err"
 [ ! -e "$mnt/x" ] || fail "short line: created the mount point"
 
-# 11. --bundle: binaries from a blobmill-node tarball; a new binary
-# remounts the mounts that run the old one.
-mkdir -p "$d/bundle/blobmill-node-test/bin"
-cp "$BLOBMILL_FUSE" "$BLOBMILL" "$d/bundle/blobmill-node-test/bin/"
-cp "$installer" "$d/bundle/blobmill-node-test/"
+# 11. `make bundle`, unpacked and run as the pool's start task runs it:
+# the installer inside the bundle, credentials from the environment ('-').
+MAKEFLAGS= MAKELEVEL= make -s -C "$top_builddir/startup" bundle \
+	BUNDLE_TAR="$d/bundle.tar.gz" >"$d/make-bundle.log" 2>&1 ||
+	{ cat "$d/make-bundle.log"; fail "make bundle failed"; }
+mkdir "$d/wd"
+tar -C "$d/wd" -xzf "$d/bundle.tar.gz" || fail "cannot unpack the bundle"
+node=$(echo "$d"/wd/blobmill-node-*)
+for f in blobmill-startup bin/blobmill-fuse bin/blobmill mounts.txt README.md VERSION; do
+	[ -e "$node/$f" ] || fail "bundle: no $f"
+done
+echo "ok: bundle: holds the installer, the binaries, mounts.txt, README.md"
+printf 'data-in %s %s -\n' "$mnt/env" "$d/fusetmp/env" >"$d/mounts-env"
+(cd "$d/wd" && "$node/blobmill-startup" --prefix "$prefix" --mounts "$d/mounts-env") >"$d/out" 2>&1 ||
+	{ cat "$d/out"; fail "bundle: the bundle's installer failed"; }
+cat "$d/out"
+expect_grep "bundle: installs itself" "install: $prefix/bin/blobmill-startup: installed from $node/blobmill-startup" "$(cat "$d/out")"
+expect_grep "bundle: environment credentials" "^data-in: $mnt/env: mounted \(2 entries\)" "$(cat "$d/out")"
+
+# A bundle with another blobmill-fuse remounts what runs the old one.
+mkdir -p "$d/bundle/blobmill-node-test"
+cp -r "$node/." "$d/bundle/blobmill-node-test/"
 printf '\n' >>"$d/bundle/blobmill-node-test/bin/blobmill-fuse" # another binary
 tar -C "$d/bundle" -czf "$d/blobmill-node-test.tar.gz" blobmill-node-test
 run_installer "--bundle" --mounts "$d/mounts" --bundle "$d/blobmill-node-test.tar.gz"
@@ -201,6 +218,7 @@ expect_listing "bundle"
 
 # 12. --unmount: the daemons finish and exit; the blobs stay.
 pid_in=$(daemon_of "$mnt/data in")
+"$installer" --prefix "$prefix" --unmount --mounts "$d/mounts-env" >/dev/null || fail "unmount of $mnt/env"
 run_installer "unmount" --unmount --mounts "$d/mounts"
 expect_eq "unmount: exit" 0 "$rc"
 expect_grep "unmount: says so" "^done: 2 unmounted$" "$out"

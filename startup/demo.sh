@@ -86,8 +86,10 @@ else
 	# shellcheck source=tests/lib/deps.sh
 	. "$top/tests/lib/deps.sh"
 	deps_install
-	step "building in $demo/build"
 	build="$demo/build"
+	# A tree configured in place cannot also be built out of tree.
+	[ ! -f "$top/config.status" ] || build=$top
+	step "building in $build"
 	mkdir -p "$build"
 	log="$demo/build.log"
 	{

@@ -188,7 +188,7 @@ expect_grep "short line: names file and line" "^blobmill-startup: '$d/mounts-sho
 
 # 11. `make bundle`, unpacked and run as the pool's start task runs it:
 # the installer inside the bundle, credentials from the environment ('-').
-MAKEFLAGS= MAKELEVEL= make -s -C "$top_builddir/startup" bundle \
+MAKEFLAGS='' MAKELEVEL='' make -s -C "$top_builddir/startup" bundle \
 	BUNDLE_TAR="$d/bundle.tar.gz" >"$d/make-bundle.log" 2>&1 ||
 	{ cat "$d/make-bundle.log"; fail "make bundle failed"; }
 mkdir "$d/wd"
@@ -216,14 +216,28 @@ expect_grep "bundle: installs the new binary" "install: $prefix/bin/blobmill-fus
 expect_grep "bundle: remounts" "^data-in: .*remounted, blobmill-fuse was updated" "$out"
 expect_listing "bundle"
 
-# 12. --unmount: the daemons finish and exit; the blobs stay.
+# 12. --unmount: the daemons finish and exit; the blobs stay. data-out has
+# a file open for writing: it is detached lazily, and the file is uploaded
+# when it is closed.
 pid_in=$(daemon_of "$mnt/data in")
+pid_out=$(daemon_of "$mnt/data-out")
 "$installer" --prefix "$prefix" --unmount --mounts "$d/mounts-env" >/dev/null || fail "unmount of $mnt/env"
+exec 8>"$mnt/data-out/late.txt"
+printf 'written before the unmount, closed after\n' >&8
 run_installer "unmount" --unmount --mounts "$d/mounts"
 expect_eq "unmount: exit" 0 "$rc"
+expect_grep "unmount: data-in unmounted" "^data-in: $mnt/data in: unmounted$" "$out"
+expect_grep "unmount: busy data-out detached" "^data-out: $mnt/data-out: busy, detached" "$out"
 expect_grep "unmount: says so" "^done: 2 unmounted$" "$out"
 findmnt -rn -o TARGET | grep -qF "$mnt/" && fail "unmount: something is still mounted"
 for _ in $(seq 1 50); do kill -0 "$pid_in" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid_in" 2>/dev/null && fail "unmount: daemon $pid_in still running"
+kill -0 "$pid_out" 2>/dev/null || fail "unmount: data-out's daemon exited with a file open"
+exec 8>&-
+for _ in $(seq 1 100); do kill -0 "$pid_out" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid_out" 2>/dev/null && fail "unmount: data-out's daemon still running after the last close"
+echo "ok: unmount: data-out's daemon exited after the last close"
+expect_eq "unmount: the late file is uploaded" "written before the unmount, closed after" \
+	"$("$BLOBMILL" get data-out/late.txt)"
 expect_eq "unmount: blobs kept" "a.txt|b c.txt" "$("$BLOBMILL" ls data-in | paste -sd '|')"
 echo "all installer checks passed"

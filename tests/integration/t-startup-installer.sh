@@ -4,7 +4,8 @@
 # (no change), daemons killed with -9 (stale mounts recovered), a hung
 # daemon, a "reboot" (mounts gone), a wrong key and a missing container
 # (one-line cause, nothing left mounted), no /dev/fuse, a bad mounts file,
-# --bundle, and --unmount. Mounts files and config files have CRLF ends.
+# make bundle and --bundle, a missing package (apt-get), and --unmount with
+# a busy mount. Mounts files and config files have CRLF ends.
 : "${top_srcdir:?run me from make check}" "${top_builddir:?}"
 . "$top_srcdir/tests/lib/common.sh" || exit 1
 . "$top_srcdir/tests/lib/azurite.sh"
@@ -216,7 +217,33 @@ expect_grep "bundle: installs the new binary" "install: $prefix/bin/blobmill-fus
 expect_grep "bundle: remounts" "^data-in: .*remounted, blobmill-fuse was updated" "$out"
 expect_listing "bundle"
 
-# 12. --unmount: the daemons finish and exit; the blobs stay. data-out has
+# 12. A missing runtime package is installed with apt-get; when apt-get
+# fails, its last line is the cause and nothing is mounted. dpkg-query and
+# apt-get are stand-ins on PATH (this machine's packages stay as they are).
+mkdir -p "$d/fakebin"
+printf '%s\n' '#!/bin/sh' \
+	'case "$*" in *libjansson4*) exit 1 ;; *) printf "install ok installed" ;; esac' \
+	>"$d/fakebin/dpkg-query"
+printf '%s\n' '#!/bin/sh' 'echo "apt-get $*" >>"$FAKE_APT_LOG"' \
+	'if [ -n "${FAKE_APT_FAIL:-}" ] && [ "$1" = install ]; then' \
+	'	echo "E: Unable to locate package libjansson4"' '	exit 100' 'fi' \
+	>"$d/fakebin/apt-get"
+chmod +x "$d/fakebin/dpkg-query" "$d/fakebin/apt-get"
+export FAKE_APT_LOG="$d/apt.log"
+PATH="$d/fakebin:$PATH" run_installer "package missing" -- data-in "$mnt/pkg" "$d/fusetmp/pkg" "$d/in.cfg"
+expect_eq "package missing: exit" 0 "$rc"
+expect_grep "package missing: says what it installs" "^packages: installing libjansson4$" "$out"
+expect_grep "package missing: apt-get install" \
+	"^apt-get install -y -q --no-install-recommends libjansson4$" "$(cat "$d/apt.log")"
+"$installer" --prefix "$prefix" --unmount -- data-in "$mnt/pkg" "$d/fusetmp/pkg" "$d/in.cfg" >/dev/null
+FAKE_APT_FAIL=1 PATH="$d/fakebin:$PATH" run_installer "apt-get fails" -- data-in "$mnt/pkg2" "$d/fusetmp/pkg2" "$d/in.cfg"
+expect_eq "apt-get fails: exit" 1 "$rc"
+expect_eq "apt-get fails: the cause" \
+	"blobmill-startup: cannot install 'libjansson4': apt-get failed: E: Unable to locate package libjansson4" "$err"
+findmnt -rn -o TARGET | grep -qxF "$mnt/pkg2" && fail "apt-get fails: mounted anyway"
+echo "ok: apt-get fails: nothing mounted"
+
+# 13. --unmount: the daemons finish and exit; the blobs stay. data-out has
 # a file open for writing: it is detached lazily, and the file is uploaded
 # when it is closed.
 pid_in=$(daemon_of "$mnt/data in")

@@ -73,4 +73,11 @@ int bm_config_parse_connection_string(struct bm_config *cfg, const char *cs,
 int bm_config_finish(struct bm_config *cfg, bool require_container,
 		     struct bm_error *err);
 
+/* Azure's naming rules: 3-24 lowercase letters and digits. */
+bool bm_account_name_valid(const char *name);
+
+/* Azure's naming rules: 3-63 of [a-z0-9-], no leading, trailing or double
+ * '-'; or one of "$root", "$logs", "$web". */
+bool bm_container_name_valid(const char *name);
+
 #endif

@@ -44,10 +44,13 @@ struct bm_http_stats {
 	uint64_t retries;               /* attempts that were retries */
 	uint64_t bytes_sent;
 	uint64_t bytes_received;
+	uint64_t connects;              /* new connections opened (reuse shows
+					 * as connects well below requests) */
 };
 
-/* "requests=N list=N get=N ... retries=N sent=N received=N": one line,
- * parseable by tests and benchmarks. Returns the length written. */
+/* "requests=N list=N get=N ... retries=N sent=N received=N connects=N":
+ * one line, parseable by tests and benchmarks. Returns the length that
+ * the whole line needs, like snprintf. */
 int bm_http_stats_format(const struct bm_http_stats *s, char *buf,
 			 size_t cap);
 
@@ -99,6 +102,7 @@ struct bm_http_response {
 	size_t body_len;
 	struct bm_http_header *headers; /* lowercase names, malloc()ed */
 	size_t nheaders;
+	int attempts; /* attempts made, retries included (1 = no retry) */
 };
 
 /* Frees body and headers and zeroes the struct. */
@@ -124,6 +128,16 @@ int bm_http_perform(struct bm_http *h, const struct bm_http_request *req,
 		    struct bm_http_response *resp, struct bm_error *err);
 
 enum bm_errc bm_http_status_errc(long status, const char *azure_code);
+
+/*
+ * Sets err from a non-2xx response: the category from the status and the
+ * Azure error code (x-ms-error-code, else the XML <Code> or the Batch JSON
+ * "code"), and a one-line message "CATEGORY (STATUS CODE: MESSAGE)" with
+ * the first line of the service's message. bm_http_perform uses it; it is
+ * public for clients that judge a response themselves, and for tests.
+ */
+void bm_http_set_status_error(const struct bm_http_response *r,
+			      struct bm_error *err);
 
 void bm_http_get_stats(struct bm_http *h, struct bm_http_stats *out);
 void bm_http_reset_stats(struct bm_http *h);

@@ -1,0 +1,200 @@
+/*
+ * bm_blob: operations common to every client implementation, written on
+ * the ops table only: paging a whole listing, and uploading a file as one
+ * Put Blob or as parallel Put Block + Put Block List.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bm_auth.h"
+#include "bm_blob.h"
+
+int bm_blob_list_all(struct bm_blob_client *c, const char *container,
+		     const struct bm_list_opts *o, bm_list_cb cb, void *ud,
+		     struct bm_error *err)
+{
+	struct bm_list_opts page;
+	char *marker = NULL, *next = NULL;
+	int rc;
+
+	page = *o;
+	/* One marker alive at a time: memory does not grow with pages. */
+	do {
+		page.marker = marker ? marker : o->marker;
+		rc = c->ops->list_page(c, container, &page, cb, ud, &next, err);
+		free(marker);
+		marker = next;
+		next = NULL;
+	} while (rc == 0 && marker);
+	free(marker);
+	return rc;
+}
+
+/* Azure limits: 50,000 blocks per blob, 4,000 MiB per block. */
+#define BM_MAX_BLOCKS 50000u
+#define BM_MAX_BLOCK_SIZE (4000ull << 20)
+
+struct upload {
+	struct bm_blob_client *c;
+	const char *container, *name;
+	int fd;
+	uint64_t len, block_size;
+	char **ids;
+	size_t nblocks;
+
+	pthread_mutex_t lock; /* guards next, failed, err */
+	size_t next;	      /* next block to send */
+	bool failed;
+	struct bm_error err; /* the first failure */
+};
+
+static void *upload_worker(void *arg)
+{
+	struct upload *u = arg;
+	struct bm_error e;
+	struct bm_body body;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&u->lock);
+		if (u->failed || u->next >= u->nblocks) {
+			pthread_mutex_unlock(&u->lock);
+			break;
+		}
+		i = u->next++;
+		pthread_mutex_unlock(&u->lock);
+		memset(&body, 0, sizeof(body));
+		body.fd = u->fd;
+		body.offset = (uint64_t)i * u->block_size;
+		body.len = u->len - body.offset < u->block_size
+			       ? u->len - body.offset
+			       : u->block_size;
+		bm_error_clear(&e);
+		if (u->c->ops->put_block(u->c, u->container, u->name, u->ids[i],
+					 &body, &e) < 0) {
+			pthread_mutex_lock(&u->lock);
+			if (!u->failed) {
+				u->failed = true;
+				u->err = e;
+			}
+			pthread_mutex_unlock(&u->lock);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Block ids: base64 of a fixed-width counter, so all ids of a blob have
+ * the same length as the service requires. */
+static char **make_block_ids(size_t n)
+{
+	char **ids = calloc(n, sizeof(*ids)), raw[32];
+	size_t i;
+
+	if (!ids)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		snprintf(raw, sizeof(raw), "blobmill-%08zu", i);
+		ids[i] =
+		    bm_base64_encode((const unsigned char *)raw, strlen(raw));
+		if (!ids[i]) {
+			while (i--)
+				free(ids[i]);
+			free(ids);
+			return NULL;
+		}
+	}
+	return ids;
+}
+
+static int upload_blocks(struct upload *u, int parallel)
+{
+	pthread_t *threads;
+	int i, started = 0;
+
+	if (parallel > 64)
+		parallel = 64;
+	if ((size_t)parallel > u->nblocks)
+		parallel = (int)u->nblocks;
+	threads = calloc((size_t)parallel, sizeof(*threads));
+	if (parallel > 1 && threads) {
+		for (i = 0; i < parallel; i++) {
+			if (pthread_create(&threads[i], NULL, upload_worker,
+					   u) != 0)
+				break;
+			started++;
+		}
+	}
+	/* No threads (parallel 1, or none could start): this thread does
+	 * the work; with some started, it joins them. */
+	if (started == 0)
+		upload_worker(u);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	return u->failed ? -1 : 0;
+}
+
+int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
+		      const char *name, int fd, uint64_t len,
+		      uint64_t single_max, uint64_t block_size, int parallel,
+		      const struct bm_put_opts *o, struct bm_blob_info *info,
+		      struct bm_error *err)
+{
+	struct bm_body body;
+	struct upload u;
+	size_t i;
+	int rc = -1;
+
+	if (len <= single_max || block_size == 0) {
+		memset(&body, 0, sizeof(body));
+		body.fd = fd;
+		body.len = len;
+		return c->ops->put(c, container, name, &body, o, info, err);
+	}
+	/* Grow the block size rather than exceed the block count limit. */
+	while ((len + block_size - 1) / block_size > BM_MAX_BLOCKS &&
+	       block_size < BM_MAX_BLOCK_SIZE)
+		block_size *= 2;
+	if (block_size > BM_MAX_BLOCK_SIZE ||
+	    (len + block_size - 1) / block_size > BM_MAX_BLOCKS) {
+		bm_error_set(
+		    err, BM_ERR_TOO_LARGE,
+		    "cannot upload '%s/%.80s': %llu bytes is more than "
+		    "a block blob holds",
+		    container, name, (unsigned long long)len);
+		return -1;
+	}
+	memset(&u, 0, sizeof(u));
+	u.c = c;
+	u.container = container;
+	u.name = name;
+	u.fd = fd;
+	u.len = len;
+	u.block_size = block_size;
+	u.nblocks = (size_t)((len + block_size - 1) / block_size);
+	u.ids = make_block_ids(u.nblocks);
+	if (!u.ids) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&u.lock, NULL);
+	if (upload_blocks(&u, parallel < 1 ? 1 : parallel) < 0) {
+		if (err && err->code == BM_OK)
+			*err = u.err;
+		goto out;
+	}
+	rc = c->ops->put_block_list(c, container, name,
+				    (const char *const *)u.ids, u.nblocks, o,
+				    info, err);
+	if (rc == 0 && info)
+		info->size = len;
+out:
+	pthread_mutex_destroy(&u.lock);
+	for (i = 0; i < u.nblocks; i++)
+		free(u.ids[i]);
+	free(u.ids);
+	return rc;
+}

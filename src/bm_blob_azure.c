@@ -1,0 +1,1106 @@
+/*
+ * bm_blob_azure: the real Blob service client (see bm_blob.h) on bm_http
+ * and bm_auth, against API version BM_BLOB_API_VERSION.
+ *
+ * Each operation builds its URL (names percent-encoded by bm_url), its
+ * headers and body, lets bm_http send it with retries, and turns the
+ * response into bm_blob_info / listing callbacks. Errors name the
+ * operation and the blob: "cannot get 'c/name': not found (404 ...)".
+ *
+ * Two retries live here rather than in bm_http because they need to know
+ * what the bytes mean: a Get Blob that broke after some bytes reached the
+ * caller resumes from the next byte (If-Match on the first ETag), and a
+ * listing page that broke mid-body is fetched again with the entries
+ * already handed out skipped. Both follow the same bm_retry policy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "bm_blob.h"
+#include "bm_log.h"
+#include "bm_url.h"
+
+struct azure {
+	struct bm_blob_client base;
+	char *endpoint;
+	char *account;
+	char *sas_token;
+	unsigned char *key;
+	size_t key_len;
+	struct bm_auth auth; /* points into the fields above */
+	struct bm_retry_policy retry;
+	struct bm_http *http;
+};
+
+static struct azure *az_of(struct bm_blob_client *c)
+{
+	return c->impl;
+}
+
+/* ---- names and messages ---- */
+
+/* "container/name" for messages, cut at a UTF-8 boundary after about 80
+ * bytes ("...") so a 1,024-character name leaves room for the cause. */
+static void subject(const char *container, const char *name, char *out,
+		    size_t cap)
+{
+	size_t n;
+
+	snprintf(out, cap, "%s%s%s", container, name ? "/" : "",
+		 name ? name : "");
+	n = strlen(out);
+	if (n <= 80 || cap < 88)
+		return;
+	n = 80;
+	while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(out + n, "...", 4);
+}
+
+/* Azure's rule: 3-63 of [a-z0-9-], starting with a letter or digit, no
+ * "--" and no trailing '-'; plus the three special '$' containers. */
+static int check_container_name(const char *container, struct bm_error *err)
+{
+	size_t n = container ? strlen(container) : 0, i;
+	bool ok = n >= 3 && n <= 63;
+
+	if (container &&
+	    (strcmp(container, "$root") == 0 ||
+	     strcmp(container, "$logs") == 0 || strcmp(container, "$web") == 0))
+		return 0;
+	for (i = 0; ok && i < n; i++) {
+		char ch = container[i];
+
+		if (ch == '-')
+			ok = i > 0 && i + 1 < n && container[i - 1] != '-';
+		else
+			ok = (ch >= 'a' && ch <= 'z') ||
+			     (ch >= '0' && ch <= '9');
+	}
+	if (ok)
+		return 0;
+	bm_error_set(err, BM_ERR_INVALID,
+		     "invalid container name '%.80s': use 3-63 lowercase "
+		     "letters, digits and single hyphens",
+		     container ? container : "");
+	return -1;
+}
+
+static int check_names(const char *container, const char *name,
+		       struct bm_error *err)
+{
+	if (check_container_name(container, err) < 0)
+		return -1;
+	if (name && (!name[0] || strlen(name) > 1024 * 4)) {
+		bm_error_set(err, BM_ERR_INVALID,
+			     "invalid blob name: 1 to 1024 characters");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- header lists ---- */
+
+struct hdrs {
+	struct bm_http_header *v;
+	size_t n, cap;
+	char **owned; /* strings allocated for v, freed by hdrs_release */
+	size_t nowned;
+	bool nomem;
+};
+
+static void hdrs_release(struct hdrs *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->nowned; i++)
+		free(h->owned[i]);
+	free(h->owned);
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+static void hdr_add(struct hdrs *h, const char *name, const char *value)
+{
+	struct bm_http_header *grown;
+
+	if (h->nomem)
+		return;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 8;
+
+		grown = realloc(h->v, cap * sizeof(*grown));
+		if (!grown) {
+			h->nomem = true;
+			return;
+		}
+		h->v = grown;
+		h->cap = cap;
+	}
+	h->v[h->n].name = name;
+	h->v[h->n].value = value;
+	h->n++;
+}
+
+/* Keeps s (malloc()ed) until hdrs_release; NULL marks the list failed. */
+static const char *hdr_own(struct hdrs *h, char *s)
+{
+	char **grown;
+
+	if (!s || h->nomem) {
+		h->nomem = true;
+		free(s);
+		return NULL;
+	}
+	grown = realloc(h->owned, (h->nowned + 1) * sizeof(*grown));
+	if (!grown) {
+		h->nomem = true;
+		free(s);
+		return NULL;
+	}
+	h->owned = grown;
+	h->owned[h->nowned++] = s;
+	return s;
+}
+
+/* Metadata names are C identifiers; values travel in a header, so they
+ * must be printable ASCII without line breaks. */
+static int add_put_headers(struct hdrs *h, const struct bm_put_opts *o,
+			   const char *ctype_header, struct bm_error *err)
+{
+	const char *ctype =
+	    o && o->content_type ? o->content_type : "application/octet-stream";
+	size_t i;
+
+	hdr_add(h, ctype_header, ctype);
+	if (!o)
+		return 0;
+	for (i = 0; i < o->nmetadata; i++) {
+		const char *k = o->metadata[i].name, *v = o->metadata[i].value;
+		const char *p;
+		char *name;
+		bool ok = k[0] && !(k[0] >= '0' && k[0] <= '9');
+
+		for (p = k; ok && *p; p++)
+			ok = (*p >= 'a' && *p <= 'z') ||
+			     (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || *p == '_';
+		for (p = v; ok && *p; p++)
+			ok = *p >= 0x20 && *p < 0x7f;
+		if (!ok) {
+			bm_error_set(err, BM_ERR_INVALID,
+				     "invalid metadata '%.64s': names are "
+				     "identifiers, values printable ASCII",
+				     k);
+			return -1;
+		}
+		if (asprintf(&name, "x-ms-meta-%s", k) < 0)
+			name = NULL;
+		hdr_add(h, hdr_own(h, name), v);
+	}
+	if (o->if_match)
+		hdr_add(h, "If-Match", o->if_match);
+	if (o->if_none_match_any)
+		hdr_add(h, "If-None-Match", "*");
+	return 0;
+}
+
+/* ---- one request ---- */
+
+/* First message wins: an error the caller already holds stays. */
+static void error_take(struct bm_error *err, const struct bm_error *e)
+{
+	if (err && err->code == BM_OK)
+		*err = *e;
+}
+
+struct call {
+	const char *method;
+	enum bm_op op;
+	const char *container;
+	const char *name;  /* NULL: container-level */
+	const char *query; /* already encoded, or NULL */
+	struct hdrs *hdrs;
+	const struct bm_body *body;
+	bm_sink_fn sink;
+	void *sink_ud;
+	bool idempotent;
+};
+
+static int perform(struct azure *az, const struct call *call,
+		   struct bm_http_response *resp, struct bm_error *err)
+{
+	struct bm_http_request req;
+	char *url;
+	int rc;
+
+	if (call->hdrs && call->hdrs->nomem) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	url =
+	    bm_blob_url(az->endpoint, call->container, call->name, call->query);
+	if (!url) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = call->method;
+	req.op = call->op;
+	req.url = url;
+	req.headers = call->hdrs ? call->hdrs->v : NULL;
+	req.nheaders = call->hdrs ? call->hdrs->n : 0;
+	req.body = call->body;
+	req.auth = &az->auth;
+	req.sink = call->sink;
+	req.sink_ud = call->sink_ud;
+	req.idempotent = call->idempotent;
+	rc = bm_http_perform(az->http, &req, resp, err);
+	free(url);
+	return rc;
+}
+
+/* Size, mtime, ETag and the folder marker from a Get/Head response. */
+static void info_from_headers(const struct bm_http_response *r,
+			      struct bm_blob_info *info)
+{
+	const char *v;
+
+	memset(info, 0, sizeof(*info));
+	/* A range response's total size is after the '/' of Content-Range. */
+	v = bm_http_response_header(r, "content-range");
+	if (v && strchr(v, '/'))
+		info->size = strtoull(strchr(v, '/') + 1, NULL, 10);
+	else if ((v = bm_http_response_header(r, "content-length")))
+		info->size = strtoull(v, NULL, 10);
+	v = bm_http_response_header(r, "last-modified");
+	if (v)
+		bm_parse_http_date(v, &info->mtime);
+	v = bm_http_response_header(r, "etag");
+	if (v)
+		snprintf(info->etag, sizeof(info->etag), "%s", v);
+	v = bm_http_response_header(r, "x-ms-meta-hdi_isfolder");
+	info->is_dir_marker = v && strcasecmp(v, "true") == 0;
+}
+
+static bool transport_failure(const struct bm_error *e)
+{
+	return e->code == BM_ERR_NETWORK || e->code == BM_ERR_TIMEOUT;
+}
+
+/* Waits before a resume/refetch attempt per the retry policy; false when
+ * the policy says to give up. */
+static bool resume_wait(struct azure *az, int attempt, long start_ms,
+			unsigned *seed)
+{
+	struct timespec ts;
+	long now, delay;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	delay =
+	    bm_retry_delay_ms(&az->retry, attempt, -1, now - start_ms, seed);
+	if (delay < 0)
+		return false;
+	ts.tv_sec = delay / 1000;
+	ts.tv_nsec = (delay % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	return true;
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- list ---- */
+
+struct list_ctx {
+	struct bm_listing_parser *parser;
+	bm_list_cb cb;
+	void *ud;
+	uint64_t skip;	      /* entries handed out by an earlier attempt */
+	uint64_t emitted;     /* entries handed out in total */
+	uint64_t bytes;	      /* body bytes of this attempt */
+	struct bm_error perr; /* the parser's or the callback's error */
+};
+
+static int list_entry(const struct bm_blob_entry *e, void *ud)
+{
+	struct list_ctx *lc = ud;
+
+	if (lc->skip) {
+		lc->skip--;
+		return 0;
+	}
+	lc->emitted++;
+	return lc->cb(e, lc->ud);
+}
+
+static int list_sink(const void *data, size_t len, void *ud)
+{
+	struct list_ctx *lc = ud;
+
+	lc->bytes += len;
+	return bm_listing_parser_feed(lc->parser, data, len, &lc->perr);
+}
+
+static char *list_query(const struct bm_list_opts *o, struct bm_error *err)
+{
+	char *prefix = NULL, *delim = NULL, *marker = NULL, *q = NULL;
+	char max[32] = "";
+
+	if ((o->prefix && *o->prefix &&
+	     !(prefix = bm_url_encode_component(o->prefix))) ||
+	    (o->delimiter && *o->delimiter &&
+	     !(delim = bm_url_encode_component(o->delimiter))) ||
+	    (o->marker && *o->marker &&
+	     !(marker = bm_url_encode_component(o->marker))))
+		goto out;
+	if (o->max_results > 0)
+		snprintf(max, sizeof(max), "&maxresults=%d", o->max_results);
+	if (asprintf(&q, "restype=container&comp=list%s%s%s%s%s%s%s%s",
+		     prefix ? "&prefix=" : "", prefix ? prefix : "",
+		     delim ? "&delimiter=" : "", delim ? delim : "",
+		     marker ? "&marker=" : "", marker ? marker : "", max,
+		     o->include_metadata ? "&include=metadata" : "") < 0)
+		q = NULL;
+out:
+	if (!q)
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+	free(prefix);
+	free(delim);
+	free(marker);
+	return q;
+}
+
+/* One page; errors unprefixed (the callers name the operation). */
+static int list_page(struct azure *az, const char *container,
+		     const struct bm_list_opts *o, bm_list_cb cb, void *ud,
+		     char **next_marker, struct bm_error *err)
+{
+	struct list_ctx lc;
+	struct bm_error herr;
+	struct call call;
+	char *query = NULL, what[128];
+	long start = mono_ms();
+	unsigned seed = (unsigned)start;
+	int attempt, rc = -1;
+
+	*next_marker = NULL;
+	memset(&lc, 0, sizeof(lc));
+	lc.cb = cb;
+	lc.ud = ud;
+	subject(container, o->prefix && *o->prefix ? o->prefix : NULL, what,
+		sizeof(what));
+	if (check_names(container, NULL, err) < 0)
+		goto out;
+	query = list_query(o, err);
+	if (!query)
+		goto out;
+	call = (struct call){.method = "GET",
+			     .op = BM_OP_LIST,
+			     .container = container,
+			     .query = query,
+			     .sink = list_sink,
+			     .sink_ud = &lc,
+			     .idempotent = true};
+	for (attempt = 1;; attempt++) {
+		bm_listing_parser_free(lc.parser);
+		lc.parser = bm_listing_parser_new(list_entry, &lc);
+		if (!lc.parser) {
+			bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		lc.skip = lc.emitted;
+		lc.bytes = 0;
+		bm_error_clear(&lc.perr);
+		bm_error_clear(&herr);
+		if (perform(az, &call, NULL, &herr) == 0) {
+			rc = bm_listing_parser_finish(lc.parser, next_marker,
+						      err);
+			break;
+		}
+		if (lc.perr.code != BM_OK) {
+			/* The parser or the caller stopped the transfer. */
+			error_take(err, &lc.perr);
+			break;
+		}
+		/* A page broken mid-body: fetch it again, skipping what the
+		 * caller already has (the same marker gives the same page). */
+		if (!transport_failure(&herr) || lc.bytes == 0 ||
+		    !resume_wait(az, attempt, start, &seed)) {
+			error_take(err, &herr);
+			break;
+		}
+		bm_info("cannot list '%s': %s; fetching the page again", what,
+			herr.msg);
+	}
+out:
+	bm_listing_parser_free(lc.parser);
+	free(query);
+	return rc;
+}
+
+static int az_list_page(struct bm_blob_client *c, const char *container,
+			const struct bm_list_opts *o, bm_list_cb cb, void *ud,
+			char **next_marker, struct bm_error *err)
+{
+	char what[128];
+	int rc;
+
+	rc = list_page(az_of(c), container, o, cb, ud, next_marker, err);
+	if (rc < 0) {
+		subject(container, o->prefix && *o->prefix ? o->prefix : NULL,
+			what, sizeof(what));
+		bm_error_prefix(err, "cannot list '%s'", what);
+	}
+	return rc;
+}
+
+/* ---- get ---- */
+
+struct get_ctx {
+	bm_sink_fn sink;
+	void *ud;
+	uint64_t delivered; /* in this attempt */
+};
+
+static int get_sink(const void *data, size_t len, void *ud)
+{
+	struct get_ctx *g = ud;
+	int rc = g->sink(data, len, g->ud);
+
+	if (!rc)
+		g->delivered += len;
+	return rc;
+}
+
+static int az_get(struct bm_blob_client *c, const char *container,
+		  const char *name, const struct bm_get_opts *o,
+		  bm_sink_fn sink, void *ud, struct bm_blob_info *info,
+		  struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct bm_http_response resp;
+	struct bm_blob_info first;
+	struct bm_error herr;
+	struct get_ctx g = {sink, ud, 0};
+	struct hdrs h;
+	struct call call;
+	char what[128], range[64], etag[BM_ETAG_MAX] = "";
+	uint64_t off = o ? o->offset : 0, left = o ? o->length : 0;
+	bool bounded = o && o->length > 0, have_info = false;
+	long start = mono_ms();
+	unsigned seed = (unsigned)start;
+	int attempt, rc = -1;
+
+	memset(&h, 0, sizeof(h));
+	memset(&resp, 0, sizeof(resp));
+	subject(container, name, what, sizeof(what));
+	if (check_names(container, name, err) < 0)
+		goto out;
+	if (o && o->if_match)
+		snprintf(etag, sizeof(etag), "%s", o->if_match);
+	call = (struct call){.method = "GET",
+			     .op = BM_OP_GET,
+			     .container = container,
+			     .name = name,
+			     .hdrs = &h,
+			     .sink = get_sink,
+			     .sink_ud = &g,
+			     .idempotent = true};
+	for (attempt = 1;; attempt++) {
+		hdrs_release(&h);
+		/* No Range for a whole blob: a range on a 0-byte blob is 416.
+		 */
+		if (off > 0 || bounded) {
+			if (bounded)
+				snprintf(range, sizeof(range),
+					 "bytes=%llu-%llu",
+					 (unsigned long long)off,
+					 (unsigned long long)(off + left - 1));
+			else
+				snprintf(range, sizeof(range), "bytes=%llu-",
+					 (unsigned long long)off);
+			hdr_add(&h, "x-ms-range", range);
+		}
+		if (etag[0])
+			hdr_add(&h, "If-Match", etag);
+		g.delivered = 0;
+		bm_error_clear(&herr);
+		bm_http_response_release(&resp);
+		rc = perform(az, &call, &resp, &herr);
+		if (!have_info && resp.status >= 200 && resp.status < 300) {
+			info_from_headers(&resp, &first);
+			have_info = true;
+		}
+		if (rc == 0)
+			break;
+		if (!transport_failure(&herr) || g.delivered == 0 ||
+		    !resume_wait(az, attempt, start, &seed)) {
+			error_take(err, &herr);
+			break;
+		}
+		/* Resume after the last byte the caller has, and only from
+		 * the same version of the blob. */
+		off += g.delivered;
+		if (bounded)
+			left -= g.delivered;
+		if (!etag[0] && have_info)
+			snprintf(etag, sizeof(etag), "%s", first.etag);
+		bm_info("cannot get '%s': %s; resuming at byte %llu", what,
+			herr.msg, (unsigned long long)off);
+		if (bounded && left == 0) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc == 0 && info)
+		*info = first;
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot get '%s'", what);
+	bm_http_response_release(&resp);
+	hdrs_release(&h);
+	return rc;
+}
+
+/* ---- head ---- */
+
+static int az_head(struct bm_blob_client *c, const char *container,
+		   const char *name, struct bm_blob_info *info,
+		   struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct bm_http_response resp;
+	struct call call;
+	char what[128];
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	subject(container, name, what, sizeof(what));
+	if (check_names(container, name, err) < 0)
+		goto out;
+	call = (struct call){.method = "HEAD",
+			     .op = BM_OP_HEAD,
+			     .container = container,
+			     .name = name,
+			     .idempotent = true};
+	rc = perform(az, &call, &resp, err);
+	if (rc == 0 && info)
+		info_from_headers(&resp, info);
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot get properties of '%s'", what);
+	bm_http_response_release(&resp);
+	return rc;
+}
+
+/* ---- put ---- */
+
+/* ETag and Last-Modified of a write response; size is the caller's. */
+static void info_from_write(const struct bm_http_response *r, uint64_t size,
+			    struct bm_blob_info *info)
+{
+	info_from_headers(r, info);
+	info->size = size;
+	info->is_dir_marker = false;
+}
+
+static bool is_dir_marker_put(const struct bm_put_opts *o)
+{
+	size_t i;
+
+	for (i = 0; o && i < o->nmetadata; i++)
+		if (strcasecmp(o->metadata[i].name, "hdi_isfolder") == 0 &&
+		    strcasecmp(o->metadata[i].value, "true") == 0)
+			return true;
+	return false;
+}
+
+static int az_put(struct bm_blob_client *c, const char *container,
+		  const char *name, const struct bm_body *body,
+		  const struct bm_put_opts *o, struct bm_blob_info *info,
+		  struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct bm_http_response resp;
+	struct hdrs h;
+	struct call call;
+	char what[128];
+	int rc = -1;
+
+	memset(&h, 0, sizeof(h));
+	memset(&resp, 0, sizeof(resp));
+	subject(container, name, what, sizeof(what));
+	if (check_names(container, name, err) < 0)
+		goto out;
+	hdr_add(&h, "x-ms-blob-type", "BlockBlob");
+	if (add_put_headers(&h, o, "Content-Type", err) < 0)
+		goto out;
+	call = (struct call){.method = "PUT",
+			     .op = BM_OP_PUT,
+			     .container = container,
+			     .name = name,
+			     .hdrs = &h,
+			     .body = body};
+	/* A conditional put repeated after a lost success would fail its
+	 * own condition; an unconditional one just writes the same bytes. */
+	call.idempotent = !(o && (o->if_match || o->if_none_match_any));
+	rc = perform(az, &call, &resp, err);
+	if (rc == 0 && info) {
+		info_from_write(&resp, body ? body->len : 0, info);
+		info->is_dir_marker = is_dir_marker_put(o);
+	}
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot upload '%s'", what);
+	bm_http_response_release(&resp);
+	hdrs_release(&h);
+	return rc;
+}
+
+static int az_put_block(struct bm_blob_client *c, const char *container,
+			const char *name, const char *block_id,
+			const struct bm_body *body, struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct call call;
+	char what[128], *id = NULL, *query = NULL;
+	int rc = -1;
+
+	subject(container, name, what, sizeof(what));
+	if (check_names(container, name, err) < 0)
+		goto out;
+	id = bm_url_encode_component(block_id);
+	if (!id || asprintf(&query, "comp=block&blockid=%s", id) < 0) {
+		query = NULL;
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* Idempotent: a staged block is invisible until committed. */
+	call = (struct call){.method = "PUT",
+			     .op = BM_OP_PUT_BLOCK,
+			     .container = container,
+			     .name = name,
+			     .query = query,
+			     .body = body,
+			     .idempotent = true};
+	rc = perform(az, &call, NULL, err);
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot upload a block of '%s'", what);
+	free(id);
+	free(query);
+	return rc;
+}
+
+static char *block_list_xml(const char *const *ids, size_t n)
+{
+	static const char head[] =
+	    "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
+	static const char tail[] = "</BlockList>";
+	size_t len = sizeof(head) + sizeof(tail), i;
+	char *xml, *p;
+
+	for (i = 0; i < n; i++)
+		len += strlen(ids[i]) + sizeof("<Latest></Latest>");
+	xml = malloc(len);
+	if (!xml)
+		return NULL;
+	p = xml + sprintf(xml, "%s", head);
+	/* Block ids are base64: no character needs XML escaping. */
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "<Latest>%s</Latest>", ids[i]);
+	sprintf(p, "%s", tail);
+	return xml;
+}
+
+static int az_put_block_list(struct bm_blob_client *c, const char *container,
+			     const char *name, const char *const *block_ids,
+			     size_t nblocks, const struct bm_put_opts *o,
+			     struct bm_blob_info *info, struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct bm_http_response resp;
+	struct bm_body body;
+	struct hdrs h;
+	struct call call;
+	char what[128], *xml = NULL;
+	int rc = -1;
+
+	memset(&h, 0, sizeof(h));
+	memset(&resp, 0, sizeof(resp));
+	subject(container, name, what, sizeof(what));
+	if (check_names(container, name, err) < 0)
+		goto out;
+	xml = block_list_xml(block_ids, nblocks);
+	if (!xml) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	hdr_add(&h, "Content-Type", "application/xml");
+	if (add_put_headers(&h, o, "x-ms-blob-content-type", err) < 0)
+		goto out;
+	memset(&body, 0, sizeof(body));
+	body.buf = xml;
+	body.len = strlen(xml);
+	call = (struct call){.method = "PUT",
+			     .op = BM_OP_PUT_BLOCK_LIST,
+			     .container = container,
+			     .name = name,
+			     .query = "comp=blocklist",
+			     .hdrs = &h,
+			     .body = &body,
+			     .idempotent =
+				 !(o && (o->if_match || o->if_none_match_any))};
+	rc = perform(az, &call, &resp, err);
+	if (rc == 0 && info) {
+		/* The size is the blocks' total, which only the caller
+		 * knows; a Get Blob Properties would cost a request. */
+		info_from_write(&resp, 0, info);
+		info->is_dir_marker = is_dir_marker_put(o);
+	}
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot commit the blocks of '%s'", what);
+	bm_http_response_release(&resp);
+	hdrs_release(&h);
+	free(xml);
+	return rc;
+}
+
+/* ---- delete, copy ---- */
+
+/* A delete or create that was retried may have succeeded on an attempt
+ * whose response was lost: the retry then sees "gone" / "exists". */
+static bool lost_success(const struct bm_http_response *r,
+			 const struct bm_error *e, enum bm_errc a,
+			 enum bm_errc b)
+{
+	return r->attempts > 1 && (e->code == a || e->code == b);
+}
+
+static int az_remove(struct bm_blob_client *c, const char *container,
+		     const char *name, struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct bm_http_response resp;
+	struct bm_error herr;
+	struct call call;
+	char what[128];
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	bm_error_clear(&herr);
+	subject(container, name, what, sizeof(what));
+	if (check_names(container, name, err) < 0)
+		goto out;
+	call = (struct call){.method = "DELETE",
+			     .op = BM_OP_DELETE,
+			     .container = container,
+			     .name = name,
+			     .idempotent = true};
+	rc = perform(az, &call, &resp, &herr);
+	if (rc < 0 &&
+	    lost_success(&resp, &herr, BM_ERR_NOT_FOUND, BM_ERR_NOT_FOUND))
+		rc = 0;
+	if (rc < 0)
+		error_take(err, &herr);
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot delete '%s'", what);
+	bm_http_response_release(&resp);
+	return rc;
+}
+
+/* Polls Get Blob Properties until an asynchronous copy ends. Bounded:
+ * a copy within one account that takes longer than this is stuck. */
+#define BM_COPY_WAIT_MAX_MS (30L * 60 * 1000)
+
+static int copy_wait(struct azure *az, const char *container, const char *dst,
+		     struct bm_error *err)
+{
+	struct bm_http_response resp;
+	struct call call;
+	struct timespec ts;
+	const char *status;
+	long start = mono_ms(), delay = 100;
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	call = (struct call){.method = "HEAD",
+			     .op = BM_OP_HEAD,
+			     .container = container,
+			     .name = dst,
+			     .idempotent = true};
+	for (;;) {
+		if (mono_ms() - start > BM_COPY_WAIT_MAX_MS) {
+			bm_error_set(err, BM_ERR_TIMEOUT,
+				     "copy still pending after %ld minutes",
+				     BM_COPY_WAIT_MAX_MS / 60000);
+			break;
+		}
+		ts.tv_sec = delay / 1000;
+		ts.tv_nsec = (delay % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+		delay = delay < 2000 ? delay * 2 : 2000;
+		bm_http_response_release(&resp);
+		if (perform(az, &call, &resp, err) < 0)
+			break;
+		status = bm_http_response_header(&resp, "x-ms-copy-status");
+		if (!status || strcmp(status, "success") == 0) {
+			rc = 0;
+			break;
+		}
+		if (strcmp(status, "pending") != 0) {
+			const char *why = bm_http_response_header(
+			    &resp, "x-ms-copy-status-description");
+
+			bm_error_set(err, BM_ERR_SERVER, "copy %s: %.200s",
+				     status, why ? why : "no reason given");
+			break;
+		}
+	}
+	bm_http_response_release(&resp);
+	return rc;
+}
+
+static int az_copy(struct bm_blob_client *c, const char *container,
+		   const char *src, const char *dst, struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct bm_http_response resp;
+	struct hdrs h;
+	struct call call;
+	char what[128], what_dst[128], *source = NULL;
+	const char *status;
+	int rc = -1;
+
+	memset(&h, 0, sizeof(h));
+	memset(&resp, 0, sizeof(resp));
+	subject(container, src, what, sizeof(what));
+	subject(container, dst, what_dst, sizeof(what_dst));
+	if (check_names(container, src, err) < 0 ||
+	    check_names(container, dst, err) < 0)
+		goto out;
+	/* Under SAS the source must carry the token too; it travels in a
+	 * signed header, which is never logged. */
+	source = bm_blob_url(
+	    az->endpoint, container, src,
+	    az->auth.scheme == BM_SCHEME_BLOB_SAS ? az->sas_token : NULL);
+	if (!source) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	hdr_add(&h, "x-ms-copy-source", source);
+	/* Idempotent: copying the same source again gives the same blob. */
+	call = (struct call){.method = "PUT",
+			     .op = BM_OP_COPY,
+			     .container = container,
+			     .name = dst,
+			     .hdrs = &h,
+			     .idempotent = true};
+	rc = perform(az, &call, &resp, err);
+	if (rc == 0) {
+		status = bm_http_response_header(&resp, "x-ms-copy-status");
+		if (status && strcmp(status, "pending") == 0)
+			rc = copy_wait(az, container, dst, err);
+	}
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot copy '%s' to '%s'", what,
+				what_dst);
+	bm_http_response_release(&resp);
+	hdrs_release(&h);
+	free(source);
+	return rc;
+}
+
+/* ---- containers ---- */
+
+static int container_call(struct azure *az, const char *method,
+			  const char *container, enum bm_errc lost_a,
+			  enum bm_errc lost_b, struct bm_error *err)
+{
+	struct bm_http_response resp;
+	struct bm_error herr;
+	struct call call;
+	int rc;
+
+	memset(&resp, 0, sizeof(resp));
+	bm_error_clear(&herr);
+	call = (struct call){.method = method,
+			     .op = BM_OP_CONTAINER,
+			     .container = container,
+			     .query = "restype=container",
+			     .idempotent = true};
+	rc = perform(az, &call, &resp, &herr);
+	if (rc < 0 && lost_a != BM_OK &&
+	    lost_success(&resp, &herr, lost_a, lost_b))
+		rc = 0;
+	if (rc < 0)
+		error_take(err, &herr);
+	bm_http_response_release(&resp);
+	return rc;
+}
+
+static int az_create_container(struct bm_blob_client *c, const char *container,
+			       struct bm_error *err)
+{
+	int rc = -1;
+
+	if (check_container_name(container, err) == 0)
+		rc = container_call(az_of(c), "PUT", container, BM_ERR_EXISTS,
+				    BM_ERR_EXISTS, err);
+	if (rc < 0)
+		bm_error_prefix(err, "cannot create container '%.80s'",
+				container ? container : "");
+	return rc;
+}
+
+static int az_delete_container(struct bm_blob_client *c, const char *container,
+			       struct bm_error *err)
+{
+	int rc = -1;
+
+	if (check_container_name(container, err) == 0)
+		rc = container_call(az_of(c), "DELETE", container,
+				    BM_ERR_NO_CONTAINER, BM_ERR_NOT_FOUND, err);
+	if (rc < 0)
+		bm_error_prefix(err, "cannot delete container '%.80s'",
+				container ? container : "");
+	return rc;
+}
+
+static int discard_entry(const struct bm_blob_entry *e, void *ud)
+{
+	return 0;
+}
+
+static int az_check_container(struct bm_blob_client *c, const char *container,
+			      struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct bm_list_opts lo;
+	char *marker = NULL;
+	int rc = -1;
+
+	if (check_container_name(container, err) < 0)
+		goto out;
+	if (az->auth.scheme == BM_SCHEME_BLOB_KEY) {
+		/* Get Container Properties: one request, no body. */
+		rc = container_call(az, "GET", container, BM_OK, BM_OK, err);
+		goto out;
+	}
+	/* A container SAS authorises List Blobs ('l') but not Get
+	 * Container Properties: list one entry instead. */
+	memset(&lo, 0, sizeof(lo));
+	lo.max_results = 1;
+	rc = list_page(az, container, &lo, discard_entry, NULL, &marker, err);
+	free(marker);
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot access container '%.80s'",
+				container ? container : "");
+	return rc;
+}
+
+static void az_get_stats(struct bm_blob_client *c, struct bm_http_stats *out)
+{
+	bm_http_get_stats(az_of(c)->http, out);
+}
+
+static void az_free(struct bm_blob_client *c)
+{
+	struct azure *az;
+
+	if (!c)
+		return;
+	az = az_of(c);
+	bm_http_free(az->http);
+	if (az->key)
+		memset(az->key, 0, az->key_len);
+	free(az->key);
+	if (az->sas_token)
+		memset(az->sas_token, 0, strlen(az->sas_token));
+	free(az->sas_token);
+	free(az->endpoint);
+	free(az->account);
+	free(az);
+}
+
+static const struct bm_blob_ops azure_ops = {
+    .list_page = az_list_page,
+    .get = az_get,
+    .head = az_head,
+    .put = az_put,
+    .put_block = az_put_block,
+    .put_block_list = az_put_block_list,
+    .remove = az_remove,
+    .copy = az_copy,
+    .create_container = az_create_container,
+    .delete_container = az_delete_container,
+    .check_container = az_check_container,
+    .get_stats = az_get_stats,
+    .free = az_free,
+};
+
+struct bm_blob_client *bm_blob_client_new_azure(const struct bm_config *cfg,
+						const struct bm_http_options *o,
+						struct bm_error *err)
+{
+	struct bm_http_options ho;
+	struct azure *az;
+
+	az = calloc(1, sizeof(*az));
+	if (!az)
+		goto nomem;
+	az->base.ops = &azure_ops;
+	az->base.impl = az;
+	if (!(az->endpoint = strdup(cfg->endpoint)) ||
+	    !(az->account = strdup(cfg->account)))
+		goto nomem;
+	az->auth.account = az->account;
+	if (cfg->auth_type == BM_AUTH_SAS) {
+		if (!(az->sas_token = strdup(cfg->sas_token)))
+			goto nomem;
+		az->auth.scheme = BM_SCHEME_BLOB_SAS;
+		az->auth.sas_token = az->sas_token;
+	} else {
+		az->key = malloc(cfg->key_len ? cfg->key_len : 1);
+		if (!az->key)
+			goto nomem;
+		memcpy(az->key, cfg->key, cfg->key_len);
+		az->key_len = cfg->key_len;
+		az->auth.scheme = BM_SCHEME_BLOB_KEY;
+		az->auth.key = az->key;
+		az->auth.key_len = az->key_len;
+	}
+	if (o)
+		ho = *o;
+	else
+		bm_http_options_default(&ho);
+	if (cfg->ca_cert_file)
+		ho.ca_cert_file = cfg->ca_cert_file;
+	if (cfg->insecure)
+		ho.insecure = true;
+	az->retry = ho.retry;
+	az->http = bm_http_new(&ho, err);
+	if (!az->http)
+		goto fail;
+	return &az->base;
+nomem:
+	bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+fail:
+	if (az)
+		az_free(&az->base);
+	return NULL;
+}

@@ -1,0 +1,368 @@
+/*
+ * tasktemplate.h: libtasktemplate, one Azure Batch task per input blob.
+ *
+ * What it does: parses the template options shared by `blobmill tasks`,
+ * `run` and `submit`; lists the input container page by page through a
+ * struct bm_blob_client (prefix, --include/--exclude fnmatch globs); expands
+ * the command and output-name templates per blob; derives a task id; and
+ * serializes a task as a Batch TaskAddParameter (jansson).
+ *
+ * What it does not do: talk to Azure Batch, run tasks, or print anything.
+ * Errors come back in a struct bm_error (one line, names the subject).
+ *
+ * Memory: the iterator holds one listing page (at most 5,000 names) and the
+ * current task, never the whole listing; --skip-existing adds one set of
+ * the output container's names (tt_existing).
+ *
+ * Quoting contract (see docs/ARCHITECTURE.md, "task-template"):
+ *   commandLine = /bin/sh -c 'SCRIPT' sh 'VALUE1' 'VALUE2' ...
+ * SCRIPT is the user's --command with each placeholder replaced by a
+ * reference to a positional parameter ("${1}", quoted to suit where it
+ * stands in the template), so blob-derived bytes are never parsed by the
+ * shell as code. Batch does not run commandLine through a shell; it splits
+ * it into words like a POSIX shell does (blanks separate words, '...'
+ * keeps everything literal, "..." and backslash escape, no expansion).
+ * tt_cmdline_split() implements exactly that splitting and is what
+ * `blobmill run` uses, so a task runs locally as it would on a node.
+ */
+#ifndef BM_TASKTEMPLATE_H
+#define BM_TASKTEMPLATE_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bm_blob.h"
+#include "bm_error.h"
+
+/* ------------------------------------------------------------------ */
+/* Options shared by tasks/run/submit                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Use TT_TEMPLATE_LONGOPTS inside a getopt_long option array (next to
+ * CLI_CRED_LONGOPTS) and pass every option value in
+ * [TT_OPT_FIRST, TT_OPT_LAST) to tt_options_set(). Then call
+ * tt_options_finish() once, after the whole command line is parsed.
+ */
+enum {
+	TT_OPT_FIRST = 0x1100,
+	TT_OPT_INPUT = TT_OPT_FIRST,
+	TT_OPT_PREFIX,
+	TT_OPT_INCLUDE,
+	TT_OPT_EXCLUDE,
+	TT_OPT_OUTPUT,
+	TT_OPT_IMAGE,
+	TT_OPT_COMMAND,
+	TT_OPT_RUN_OPTIONS,
+	TT_OPT_OUTPUT_NAME,
+	TT_OPT_IN_DIR,
+	TT_OPT_OUT_DIR,
+	TT_OPT_REGISTRY,
+	TT_OPT_REGISTRY_USER,
+	TT_OPT_REGISTRY_PASSWORD_ENV,
+	TT_OPT_REGISTRY_PASSWORD_FILE,
+	TT_OPT_SKIP_EXISTING,
+	TT_OPT_LAST,
+};
+
+#define TT_TEMPLATE_LONGOPTS                                                   \
+	{"input", required_argument, NULL, TT_OPT_INPUT},                      \
+	{"prefix", required_argument, NULL, TT_OPT_PREFIX},                    \
+	{"include", required_argument, NULL, TT_OPT_INCLUDE},                  \
+	{"exclude", required_argument, NULL, TT_OPT_EXCLUDE},                  \
+	{"output", required_argument, NULL, TT_OPT_OUTPUT},                    \
+	{"image", required_argument, NULL, TT_OPT_IMAGE},                      \
+	{"command", required_argument, NULL, TT_OPT_COMMAND},                  \
+	{"run-options", required_argument, NULL, TT_OPT_RUN_OPTIONS},          \
+	{"output-name", required_argument, NULL, TT_OPT_OUTPUT_NAME},          \
+	{"in-dir", required_argument, NULL, TT_OPT_IN_DIR},                    \
+	{"out-dir", required_argument, NULL, TT_OPT_OUT_DIR},                  \
+	{"registry", required_argument, NULL, TT_OPT_REGISTRY},                \
+	{"registry-user", required_argument, NULL, TT_OPT_REGISTRY_USER},      \
+	{"registry-password-env", required_argument, NULL,                     \
+	 TT_OPT_REGISTRY_PASSWORD_ENV},                                        \
+	{"registry-password-file", required_argument, NULL,                    \
+	 TT_OPT_REGISTRY_PASSWORD_FILE},                                       \
+	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING}
+
+/* Usage text for the options above, for a command's --help. */
+#define TT_OPTIONS_HELP                                                        \
+	"input and template options:\n"                                       \
+	"  --input CONTAINER          container whose blobs become tasks\n"    \
+	"  --prefix P                 only blobs whose name starts with P\n"   \
+	"  --include GLOB             only names matching GLOB (repeatable)\n" \
+	"  --exclude GLOB             skip names matching GLOB (repeatable)\n" \
+	"  --output CONTAINER         where outputs go (for --skip-existing)\n"\
+	"  --image IMAGE              container image of every task\n"         \
+	"  --command TEMPLATE         command; '' keeps the image ENTRYPOINT\n"\
+	"  --run-options OPTS         container run options (default\n"        \
+	"                             '" TT_DEFAULT_RUN_OPTIONS "')\n"         \
+	"  --output-name TEMPLATE     default '" TT_DEFAULT_OUTPUT_NAME "'\n"  \
+	"  --in-dir DIR, --out-dir DIR  where the task sees the containers\n"  \
+	"                             (default " TT_DEFAULT_IN_DIR ", "         \
+	TT_DEFAULT_OUT_DIR ")\n"                                              \
+	"  --registry SERVER, --registry-user USER,\n"                         \
+	"  --registry-password-env VAR | --registry-password-file FILE\n"      \
+	"                             private registry (password never argv)\n"\
+	"  --skip-existing            skip blobs whose output exists and is\n" \
+	"                             newer (one listing of --output)\n"       \
+	"placeholders: {name} {basename} {stem} {ext} {dir} {url} {index}\n"   \
+	"  {in} {out}; {{ and }} are literal braces\n"
+
+#define TT_DEFAULT_RUN_OPTIONS                                                 \
+	"--volume /mnt/data-in:/data-in --volume /mnt/data-out:/data-out"
+#define TT_DEFAULT_OUTPUT_NAME "{name}-result.txt"
+#define TT_DEFAULT_IN_DIR "/data-in"
+#define TT_DEFAULT_OUT_DIR "/data-out"
+
+struct tt_options {
+	char *input;          /* input container (required) */
+	char *prefix;         /* NULL: whole container */
+	char **include;       /* fnmatch globs on the full name; NULL-ended */
+	char **exclude;       /* NULL-ended */
+	char *output;         /* output container, NULL if not given */
+	char *image;          /* required by tt_options_finish */
+	char *command;        /* template; "" keeps the image ENTRYPOINT */
+	char *run_options;    /* default TT_DEFAULT_RUN_OPTIONS */
+	char *output_name;    /* template; default TT_DEFAULT_OUTPUT_NAME */
+	char *in_dir;         /* absolute; default TT_DEFAULT_IN_DIR */
+	char *out_dir;        /* absolute; default TT_DEFAULT_OUT_DIR */
+	char *registry;       /* registry server or NULL */
+	char *registry_user;
+	char *registry_password_env;  /* variable name, not the value */
+	char *registry_password_file; /* path, not the value */
+	char *registry_password; /* read by tt_options_finish; wiped on
+				  * release; registered with bm_redact */
+	bool skip_existing;      /* needs --output */
+	bool command_set;        /* --command was given (even as "") */
+};
+
+/* Sets the defaults above (strdup()ed, so options can replace them). */
+void tt_options_init(struct tt_options *o);
+/* Frees every field (wiping the password) and re-inits. */
+void tt_options_release(struct tt_options *o);
+
+/* Handles one option in [TT_OPT_FIRST, TT_OPT_LAST). -1 with err set
+ * (BM_ERR_INVALID) on a bad value, e.g. a relative --in-dir. */
+int tt_options_set(struct tt_options *o, int opt, const char *arg,
+		   struct bm_error *err);
+
+/*
+ * Checks what needs the whole command line: --input, --image and --command
+ * given, --skip-existing has --output, registry user and password come
+ * together; parses both templates (so a brace error is reported before any
+ * request); reads the registry password from the variable or the file
+ * (trailing newline dropped). -1 with err set (BM_ERR_INVALID/CONFIG/IO).
+ */
+int tt_options_finish(struct tt_options *o, struct bm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Templates                                                           */
+/* ------------------------------------------------------------------ */
+
+enum tt_field {
+	TT_F_NAME,     /* full blob name, may contain '/' */
+	TT_F_BASENAME, /* after the last '/' */
+	TT_F_STEM,     /* basename without its last extension */
+	TT_F_EXT,      /* last extension with its dot (".txt"), or "" */
+	TT_F_DIR,      /* before the last '/', or "" */
+	TT_F_URL,      /* ENDPOINT/CONTAINER/ENCODED-NAME, no SAS */
+	TT_F_INDEX,    /* 0-based position among the selected blobs */
+	TT_F_IN,       /* in-dir + '/' + name */
+	TT_F_OUT,      /* out-dir + '/' + output name */
+	TT_F_COUNT,
+};
+
+/* The values of one blob's placeholders; tt_values_release frees them. */
+struct tt_values {
+	char *v[TT_F_COUNT];
+};
+
+/*
+ * Computes every value for blob `name` (index: its position). out_name is
+ * the expanded output name ({out} uses it); pass NULL while expanding the
+ * output-name template itself, where {out} is an error. endpoint/container
+ * make {url}. Returns -1 with err set only on allocation failure.
+ */
+int tt_values_init(struct tt_values *vals, const char *name, uint64_t index,
+		   const char *in_dir, const char *out_dir,
+		   const char *out_name, const char *endpoint,
+		   const char *container, struct bm_error *err);
+void tt_values_release(struct tt_values *vals);
+
+struct tt_template;
+
+/*
+ * Parses `text`. `what` names the template in errors, e.g. "--command":
+ *   "--command: unknown placeholder '{nmae}' at column 12"
+ *   "--command: unclosed '{' at column 5"
+ *   "--command: unmatched '}' at column 9 (write '}}' for a literal brace)"
+ * shell_words: the template is shell code (--command). Its quoting is
+ * tracked so each placeholder expands to one word whatever quotes surround
+ * it; an unterminated quote is an error naming its column.
+ * *out is malloc()ed; the caller frees it with tt_template_free.
+ */
+int tt_template_parse(const char *text, const char *what, bool shell_words,
+		      struct tt_template **out, struct bm_error *err);
+void tt_template_free(struct tt_template *t);
+/* True when the template uses placeholder f. */
+bool tt_template_uses(const struct tt_template *t, enum tt_field f);
+
+/* Plain expansion (the output name): placeholders replaced by their values
+ * verbatim. Returns a malloc()ed string (caller frees), NULL on error. */
+char *tt_template_expand(const struct tt_template *t,
+			 const struct tt_values *vals, struct bm_error *err);
+
+/*
+ * The Batch commandLine for a shell-words template:
+ *   /bin/sh -c 'mkdir -p -- "${1}" || exit; SCRIPT' sh 'V1' 'V2' ...
+ * mkdir_dir (NULL or "": none) is the output's parent directory, created
+ * before the app runs. Every value is single-quoted for Batch's splitter.
+ * An empty template gives "" (the image ENTRYPOINT runs). malloc()ed.
+ */
+char *tt_command_line(const struct tt_template *t,
+		      const struct tt_values *vals, const char *mkdir_dir,
+		      struct bm_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Command lines: how Batch (and `blobmill run`) splits them           */
+/* ------------------------------------------------------------------ */
+
+/* 'value' with each ' written as '\'' — one word for tt_cmdline_split and
+ * for a POSIX shell. malloc()ed, NULL on allocation failure. */
+char *tt_shell_quote(const char *value);
+
+/*
+ * Splits a command line into words like Batch does on Linux (and like a
+ * POSIX shell does, minus every expansion): blanks (space, tab, newline)
+ * separate words; '...' is literal; "..." is literal except \" \\ \$ \`
+ * and \newline; outside quotes a backslash quotes the next byte. Returns a
+ * NULL-terminated array (free with tt_argv_free) in *argv_out, count in
+ * *argc_out (may be NULL). An unterminated quote is an error.
+ */
+int tt_cmdline_split(const char *line, char ***argv_out, size_t *argc_out,
+		     struct bm_error *err);
+void tt_argv_free(char **argv);
+
+/* ------------------------------------------------------------------ */
+/* Task ids                                                            */
+/* ------------------------------------------------------------------ */
+
+#define TT_TASK_ID_MAX 64
+
+/*
+ * Writes the task id of blob `name` into id (TT_TASK_ID_MAX + 1 bytes):
+ * its basename with every byte outside [A-Za-z0-9_-] turned into '_'
+ * (at most 47 bytes), '-', then 16 lowercase hex digits of SHA-256 of the
+ * full name. Deterministic; names that differ only in case (or only in
+ * the bytes turned into '_') still differ in the hash, which is lowercase,
+ * so ids stay unique without regard to case.
+ */
+void tt_task_id(const char *name, char id[TT_TASK_ID_MAX + 1]);
+
+/* ------------------------------------------------------------------ */
+/* Specs, tasks and the streaming iterator                             */
+/* ------------------------------------------------------------------ */
+
+/* Container settings shared by every task of a spec. */
+struct tt_container {
+	const char *image;
+	const char *run_options;       /* "" allowed */
+	const char *registry;          /* NULL: public image */
+	const char *registry_user;
+	const char *registry_password; /* goes into the JSON, never argv */
+	/* run_options names --workdir/-w: Batch must then use the image's
+	 * working directory (workingDirectory=containerImageDefault) instead
+	 * of the task directory, or it would override the user's choice. */
+	bool workdir_image_default;
+};
+
+struct tt_spec; /* options compiled: templates parsed, globs, endpoint */
+
+/* Makes a spec from finished options. endpoint is the blob endpoint (for
+ * {url}; no SAS). The spec keeps pointers into o: keep o alive and
+ * unchanged until tt_spec_free. *out is malloc()ed. */
+int tt_spec_new(const struct tt_options *o, const char *endpoint,
+		struct tt_spec **out, struct bm_error *err);
+void tt_spec_free(struct tt_spec *s);
+const struct tt_container *tt_spec_container(const struct tt_spec *s);
+
+/* True when `name` passes prefix/include/exclude and is not a blobfuse
+ * directory marker (callers pass is_dir_marker from the listing). */
+bool tt_spec_selects(const struct tt_spec *s, const char *name,
+		     bool is_dir_marker);
+
+/* One task. Owned by whoever made it (the iterator, or tt_task_make). */
+struct tt_task {
+	char id[TT_TASK_ID_MAX + 1];
+	char *blob;         /* input blob name */
+	uint64_t index;     /* position among selected blobs */
+	uint64_t size;      /* input blob size */
+	time_t mtime;       /* input blob Last-Modified */
+	char *output_name;  /* name in the output container / under out-dir */
+	char *command_line; /* Batch commandLine ("" = image ENTRYPOINT) */
+	const struct tt_container *container; /* the spec's */
+};
+
+/* Builds the task of one blob (for tests and callers with a name list).
+ * Fills *t; release with tt_task_release. */
+int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
+		 uint64_t size, time_t mtime, struct tt_task *t,
+		 struct bm_error *err);
+void tt_task_release(struct tt_task *t);
+
+/* The task as a Batch TaskAddParameter: id, displayName (the blob name,
+ * cut to 1,024 bytes), commandLine, containerSettings {imageName,
+ * containerRunOptions, registry, workingDirectory}. New reference (caller
+ * json_decref()s); NULL only on allocation failure. */
+json_t *tt_task_to_json(const struct tt_task *t);
+
+/* Names (and Last-Modified) of the blobs in the output container, from one
+ * listing, for --skip-existing. */
+struct tt_existing;
+
+/* Lists `container` once (all pages). *out is malloc()ed; tt_existing_free.
+ * A missing container is an empty set (nothing exists yet). */
+int tt_existing_load(struct bm_blob_client *c, const char *container,
+		     struct tt_existing **out, struct bm_error *err);
+void tt_existing_free(struct tt_existing *e);
+/* True when `output_name` exists and is at least as new as input_mtime. */
+bool tt_existing_covers(const struct tt_existing *e, const char *output_name,
+			time_t input_mtime);
+
+struct tt_iter_stats {
+	uint64_t listed;   /* blobs seen in the listing */
+	uint64_t selected; /* passed the filters (tasks + skipped) */
+	uint64_t skipped;  /* covered by an existing output */
+	uint64_t pages;    /* List Blobs pages fetched */
+	size_t page_peak;  /* most entries held at once (one page) */
+};
+
+struct tt_iter;
+
+/*
+ * Opens a streaming listing of the spec's input container through c (which
+ * must outlive the iterator). existing (NULL: none) skips covered blobs.
+ * page_size 0: the service default (5,000). Nothing is requested until the
+ * first tt_iter_next. *out is malloc()ed; tt_iter_free.
+ */
+int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
+		 const struct tt_existing *existing, int page_size,
+		 struct tt_iter **out, struct bm_error *err);
+
+/*
+ * The next task: 1 with *task set (valid until the next call or
+ * tt_iter_free), 0 when the listing is done, -1 with err set (a listing
+ * error, e.g. BM_ERR_NO_CONTAINER "input container 'x' does not exist").
+ */
+int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
+		 struct bm_error *err);
+void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out);
+void tt_iter_free(struct tt_iter *it);
+
+#endif

@@ -86,6 +86,7 @@ else
 	# shellcheck source=tests/lib/deps.sh
 	. "$top/tests/lib/deps.sh"
 	deps_install
+	echo "packages: all there"
 	build="$demo/build"
 	# A tree configured in place cannot also be built out of tree.
 	[ ! -f "$top/config.status" ] || build=$top
@@ -197,7 +198,7 @@ mnt="$run/mnt"
 echo "\$ blobmill-startup --mounts $run/mounts --prefix $run/node"
 "$installer" --mounts "$run/mounts" --prefix "$run/node" \
 	--fuse "$BLOBMILL_FUSE" --cli "$BLOBMILL"
-echo "\$ ls $mnt/data-in"
+echo "\$ ls -l $mnt/data-in"
 ls -l "$mnt/data-in"
 
 # --- 6: one task per blob, run here ----------------------------------------------

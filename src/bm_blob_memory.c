@@ -391,6 +391,17 @@ static struct mem_data *read_body(const struct bm_body *body,
 	return d;
 }
 
+/* If-Match: fails (412) when the blob is missing or has another ETag. */
+static bool if_match_fails(const struct mem_blob *b, const char *if_match,
+			   const char *name, struct bm_error *err)
+{
+	if (!if_match || (b && strcmp(if_match, b->etag) == 0))
+		return false;
+	bm_error_set_http(err, BM_ERR_PRECONDITION, 412, "ConditionNotMet",
+			  "blob '%s' changed (ETag does not match)", name);
+	return true;
+}
+
 /* ETag conditions of a write (If-Match, If-None-Match: *). */
 static int check_write_conditions(const struct mem_blob *b,
 				  const struct bm_put_opts *o, const char *name,
@@ -403,13 +414,7 @@ static int check_write_conditions(const struct mem_blob *b,
 				  "blob '%s' already exists", name);
 		return -1;
 	}
-	if (o->if_match && (!b || strcmp(o->if_match, b->etag) != 0)) {
-		bm_error_set_http(
-		    err, BM_ERR_PRECONDITION, 412, "ConditionNotMet",
-		    "blob '%s' changed (ETag does not match)", name);
-		return -1;
-	}
-	return 0;
+	return if_match_fails(b, o->if_match, name, err) ? -1 : 0;
 }
 
 /*
@@ -665,15 +670,18 @@ static int mem_get(struct bm_blob_client *c, const char *container,
 	if (check_names(container, name, err) < 0)
 		goto unlock;
 	k = container_get(m, container, err);
-	if (k && !(b = blob_find(k, name, NULL)))
+	if (!k)
+		goto unlock;
+	b = blob_find(k, name, NULL);
+	/* If-Match is checked first: a blob that is gone fails it (412),
+	 * as the service answers. */
+	if (o && if_match_fails(b, o->if_match, name, err)) {
+		b = NULL;
+		goto unlock;
+	}
+	if (!b) {
 		bm_error_set_http(err, BM_ERR_NOT_FOUND, 404, "BlobNotFound",
 				  "blob '%s' not found", name);
-	if (!b)
-		goto unlock;
-	if (o && o->if_match && strcmp(o->if_match, b->etag) != 0) {
-		bm_error_set_http(
-		    err, BM_ERR_PRECONDITION, 412, "ConditionNotMet",
-		    "blob '%s' changed (ETag does not match)", name);
 		goto unlock;
 	}
 	/* Azure answers 416 for a range past the end of a non-empty blob; an
@@ -934,6 +942,11 @@ static int mem_put_block_list(struct bm_blob_client *c, const char *container,
 		at += list[i].data->len;
 	}
 	rc = blob_store(m, k, name, d, list, nblocks, o, info, err);
+	/* Put Block List's response does not carry the size, so the Azure
+	 * client reports 0; so does this one, or a caller relying on it
+	 * would pass here and fail against Azure. */
+	if (rc == 0 && info)
+		info->size = 0;
 	list = NULL;
 	goto unlock;
 nomem:

@@ -458,8 +458,14 @@ int bm_config_parse_connection_string(struct bm_config *cfg, const char *cs,
 			goto out;
 		}
 	}
-	/* With a suffix, the endpoint is PROTOCOL://ACCOUNT.blob.SUFFIX. */
-	if (cp.suffix && !cfg->endpoint && cfg->account) {
+	/* With a protocol or a suffix and no BlobEndpoint, the endpoint is
+	 * PROTOCOL://ACCOUNT.blob.SUFFIX (suffix core.windows.net). It is
+	 * made here so that the protocol travels with it. */
+	if ((cp.suffix || cp.protocol) && !cfg->endpoint && cfg->account) {
+		if (!cp.suffix) {
+			cp.suffix = "core.windows.net";
+			cp.suffix_len = strlen(cp.suffix);
+		}
 		if (asprintf(&endpoint, "%s://%s.blob.%.*s",
 			     cfg->use_https ? "https" : "http", cfg->account,
 			     (int)cp.suffix_len, cp.suffix) < 0) {
@@ -511,6 +517,7 @@ static int fill_unset(struct bm_config *dst, const struct bm_config *src,
 int bm_config_load_env(struct bm_config *cfg, struct bm_error *err)
 {
 	struct bm_config vars, conn;
+	bool conn_creds;
 	const char *v;
 	int rc = -1;
 
@@ -536,8 +543,21 @@ int bm_config_load_env(struct bm_config *cfg, struct bm_error *err)
 		}
 	}
 	/* Variables win over the connection string: they fill cfg first. */
+	conn_creds = !cfg->account_key && !cfg->sas_token &&
+		     !vars.account_key && !vars.sas_token &&
+		     (conn.account_key || conn.sas_token);
 	if (fill_unset(cfg, &vars, err) < 0 || fill_unset(cfg, &conn, err) < 0)
 		goto out;
+	/* A key is only good for its own account. */
+	if (conn_creds && conn.account && cfg->account &&
+	    strcmp(conn.account, cfg->account) != 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "the account '%s' differs from the connection "
+			     "string's account '%s', whose credentials would "
+			     "be used: unset one of them",
+			     cfg->account, conn.account);
+		goto out;
+	}
 	rc = 0;
 out:
 	bm_config_release(&vars);

@@ -618,7 +618,7 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ud)
 {
 	struct attempt *a = ud;
 	const struct bm_body *b = a->req->body;
-	uint64_t left = b->len - a->read_pos;
+	uint64_t left = b ? b->len - a->read_pos : 0;
 	size_t want = size * n;
 	ssize_t got;
 
@@ -650,7 +650,7 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
 	struct attempt *a = ud;
 
 	if (origin != SEEK_SET || offset < 0 ||
-	    (uint64_t)offset > a->req->body->len)
+	    (uint64_t)offset > (a->req->body ? a->req->body->len : 0))
 		return CURL_SEEKFUNC_CANTSEEK;
 	a->read_pos = (uint64_t)offset;
 	return CURL_SEEKFUNC_OK;
@@ -697,12 +697,24 @@ static void set_options(struct bm_http *h, struct attempt *a, const char *url,
 
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	/* Send the path as signed: libcurl would otherwise squash "." and
+	 * ".." segments, so a blob named "a/../other/x" would address (and,
+	 * under an account SAS, write) another container's blob. */
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	/* No other scheme, whatever a URL says (CURLOPT_PROTOCOLS is
+	 * deprecated from 7.85 on, configure accepts 7.74). */
+#if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "blobmill");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 h->opts.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.low_speed_time_s);
@@ -822,7 +834,10 @@ static void set_transport_error(const struct bm_http_request *req, CURL *c,
 		snprintf(reason, sizeof(reason), "%s",
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
-	if (reason[0] >= 'A' && reason[0] <= 'Z')
+	/* Messages are lowercase: "Connection refused" -> "connection
+	 * refused", but an acronym ("SSL certificate problem") stays. */
+	if (reason[0] >= 'A' && reason[0] <= 'Z' &&
+	    !(reason[1] >= 'A' && reason[1] <= 'Z'))
 		reason[0] = (char)(reason[0] - 'A' + 'a');
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:

@@ -266,6 +266,8 @@ static void end_field(struct bm_listing_parser *p)
 
 	switch (p->field) {
 	case F_NAME:
+		free(p->name); /* a repeated <Name> replaces the first */
+		p->name = NULL;
 		set_name(p);
 		break;
 	case F_LENGTH:

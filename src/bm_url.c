@@ -18,7 +18,32 @@ static bool is_unreserved(unsigned char c)
 	       c == '~';
 }
 
+/*
+ * Whether the '.' at p belongs to a path segment that is "." or ".."
+ * (start is the beginning of the whole path). Such segments are encoded:
+ * libcurl and proxies remove dot segments from a URL, which would send
+ * "a/../b" to blob "b".
+ */
+static bool in_dot_segment(const char *start, const char *p)
+{
+	const char *seg = p, *end = p;
+
+	while (seg > start && seg[-1] != '/')
+		seg--;
+	while (*end && *end != '/')
+		end++;
+	return (end - seg == 1 && seg[0] == '.') ||
+	       (end - seg == 2 && seg[0] == '.' && seg[1] == '.');
+}
+
 /* keep: reserved characters left as they are ("/" in paths). */
+static bool keep_byte(const char *s, const unsigned char *p, const char *keep)
+{
+	if (*p == '.' && strchr(keep, '/'))
+		return !in_dot_segment(s, (const char *)p);
+	return is_unreserved(*p) || strchr(keep, *p);
+}
+
 static char *encode(const char *s, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -27,12 +52,12 @@ static char *encode(const char *s, const char *keep)
 	char *out, *q;
 
 	for (p = (const unsigned char *)s; *p; p++)
-		n += is_unreserved(*p) || strchr(keep, *p) ? 1 : 3;
+		n += keep_byte(s, p, keep) ? 1 : 3;
 	out = malloc(n + 1);
 	if (!out)
 		return NULL;
 	for (p = (const unsigned char *)s, q = out; *p; p++) {
-		if (is_unreserved(*p) || strchr(keep, *p)) {
+		if (keep_byte(s, p, keep)) {
 			*q++ = (char)*p;
 		} else {
 			*q++ = '%';

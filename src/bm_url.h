@@ -11,7 +11,9 @@
 
 #include <stddef.h>
 
-/* Encodes a blob name for the path part: '/' is kept. */
+/* Encodes a blob name for the path part: '/' is kept; the dots of a "."
+ * or ".." segment are encoded (%2E) so that no client or proxy removes
+ * them as dot segments. */
 char *bm_url_encode_path(const char *name);
 
 /* Encodes a query parameter value: '/' is encoded too. */

@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "bm_blob.h"
 #include "bm_config.h"
@@ -93,6 +94,15 @@ void cli_report(const char *what, const struct bm_error *err);
 /* Prints "blobmill: " + message + "\n" to stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Prints the help text of the credential options (for `CMD --help`). */
+void cli_cred_help(FILE *out);
+
+/* Parses the value of option --OPT as a whole number in [min, max]: digits
+ * only, nothing after them. On a bad value prints "blobmill: [CMD: ]invalid
+ * value ..." (cmd may be NULL) and returns -1. */
+int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min,
+		  long max, int *out);
+
 /* --- storage commands (cmd_storage.c) --- */
 int cmd_ls(int argc, char **argv);
 int cmd_get(int argc, char **argv);
@@ -102,9 +112,13 @@ int cmd_mb(int argc, char **argv);
 int cmd_rb(int argc, char **argv);
 
 /* --- task commands (cmd_tasks.c, cmd_run.c) --- */
+int cmd_tasks(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* --- Azure Batch (cmd_submit.c) --- */
+int cmd_submit(int argc, char **argv);
 
 /* --- pool JSON (cmd_pool.c) --- */
+int cmd_pool(int argc, char **argv);
 
 #endif

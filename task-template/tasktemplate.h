@@ -70,6 +70,7 @@ enum {
 	TT_OPT_LAST,
 };
 
+/* clang-format off */
 #define TT_TEMPLATE_LONGOPTS                                                   \
 	{"input", required_argument, NULL, TT_OPT_INPUT},                      \
 	{"prefix", required_argument, NULL, TT_OPT_PREFIX},                    \
@@ -119,32 +120,34 @@ enum {
 #define TT_DEFAULT_OUTPUT_NAME "{name}-result.txt"
 #define TT_DEFAULT_IN_DIR "/data-in"
 #define TT_DEFAULT_OUT_DIR "/data-out"
+/* clang-format on */
 
 struct tt_options {
-	char *input;          /* input container (required) */
-	char *prefix;         /* NULL: whole container */
-	char **include;       /* fnmatch globs on the full name; NULL-ended */
-	char **exclude;       /* NULL-ended */
-	char *output;         /* output container, NULL if not given */
-	char *image;          /* required by tt_options_finish */
-	char *command;        /* template; "" keeps the image ENTRYPOINT */
-	char *run_options;    /* default TT_DEFAULT_RUN_OPTIONS */
-	char *output_name;    /* template; default TT_DEFAULT_OUTPUT_NAME */
-	char *in_dir;         /* absolute; default TT_DEFAULT_IN_DIR */
-	char *out_dir;        /* absolute; default TT_DEFAULT_OUT_DIR */
-	char *registry;       /* registry server or NULL */
+	char *input;	   /* input container (required) */
+	char *prefix;	   /* NULL: whole container */
+	char **include;	   /* fnmatch globs on the full name; NULL-ended */
+	char **exclude;	   /* NULL-ended */
+	char *output;	   /* output container, NULL if not given */
+	char *image;	   /* required by tt_options_finish */
+	char *command;	   /* template; "" keeps the image ENTRYPOINT */
+	char *run_options; /* default TT_DEFAULT_RUN_OPTIONS */
+	char *output_name; /* template; default TT_DEFAULT_OUTPUT_NAME */
+	char *in_dir;	   /* absolute; default TT_DEFAULT_IN_DIR */
+	char *out_dir;	   /* absolute; default TT_DEFAULT_OUT_DIR */
+	char *registry;	   /* registry server or NULL */
 	char *registry_user;
 	char *registry_password_env;  /* variable name, not the value */
 	char *registry_password_file; /* path, not the value */
-	char *registry_password; /* read by tt_options_finish; wiped on
-				  * release; registered with bm_redact */
-	bool skip_existing;      /* needs --output */
-	bool command_set;        /* --command was given (even as "") */
+	char *registry_password;      /* read by tt_options_finish; wiped on
+				       * release; registered with bm_redact */
+	bool skip_existing;	      /* needs --output */
+	bool command_set;	      /* --command was given (even as "") */
 };
 
 /* Sets the defaults above (strdup()ed, so options can replace them). */
 void tt_options_init(struct tt_options *o);
-/* Frees every field (wiping the password) and re-inits. */
+/* Frees every field (wiping the password) and zeroes o; call
+ * tt_options_init again to reuse it. */
 void tt_options_release(struct tt_options *o);
 
 /* Handles one option in [TT_OPT_FIRST, TT_OPT_LAST). -1 with err set
@@ -225,9 +228,8 @@ char *tt_template_expand(const struct tt_template *t,
  * before the app runs. Every value is single-quoted for Batch's splitter.
  * An empty template gives "" (the image ENTRYPOINT runs). malloc()ed.
  */
-char *tt_command_line(const struct tt_template *t,
-		      const struct tt_values *vals, const char *mkdir_dir,
-		      struct bm_error *err);
+char *tt_command_line(const struct tt_template *t, const struct tt_values *vals,
+		      const char *mkdir_dir, struct bm_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Command lines: how Batch (and `blobmill run`) splits them           */
@@ -272,8 +274,8 @@ void tt_task_id(const char *name, char id[TT_TASK_ID_MAX + 1]);
 /* Container settings shared by every task of a spec. */
 struct tt_container {
 	const char *image;
-	const char *run_options;       /* "" allowed */
-	const char *registry;          /* NULL: public image */
+	const char *run_options; /* "" allowed */
+	const char *registry;	 /* NULL: public image */
 	const char *registry_user;
 	const char *registry_password; /* goes into the JSON, never argv */
 	/* run_options names --workdir/-w: Batch must then use the image's
@@ -291,6 +293,8 @@ int tt_spec_new(const struct tt_options *o, const char *endpoint,
 		struct tt_spec **out, struct bm_error *err);
 void tt_spec_free(struct tt_spec *s);
 const struct tt_container *tt_spec_container(const struct tt_spec *s);
+/* The options the spec was made from. */
+const struct tt_options *tt_spec_options(const struct tt_spec *s);
 
 /* True when `name` passes prefix/include/exclude and is not a blobfuse
  * directory marker (callers pass is_dir_marker from the listing). */
@@ -300,10 +304,10 @@ bool tt_spec_selects(const struct tt_spec *s, const char *name,
 /* One task. Owned by whoever made it (the iterator, or tt_task_make). */
 struct tt_task {
 	char id[TT_TASK_ID_MAX + 1];
-	char *blob;         /* input blob name */
-	uint64_t index;     /* position among selected blobs */
-	uint64_t size;      /* input blob size */
-	time_t mtime;       /* input blob Last-Modified */
+	char *blob;	    /* input blob name */
+	uint64_t index;	    /* position among selected blobs */
+	uint64_t size;	    /* input blob size */
+	time_t mtime;	    /* input blob Last-Modified */
 	char *output_name;  /* name in the output container / under out-dir */
 	char *command_line; /* Batch commandLine ("" = image ENTRYPOINT) */
 	const struct tt_container *container; /* the spec's */
@@ -319,7 +323,8 @@ void tt_task_release(struct tt_task *t);
 /* The task as a Batch TaskAddParameter: id, displayName (the blob name,
  * cut to 1,024 bytes), commandLine, containerSettings {imageName,
  * containerRunOptions, registry, workingDirectory}. New reference (caller
- * json_decref()s); NULL only on allocation failure. */
+ * json_decref()s); NULL on allocation failure or when a string is not
+ * valid UTF-8 (never for names from Azure, whose listings are XML). */
 json_t *tt_task_to_json(const struct tt_task *t);
 
 /* Names (and Last-Modified) of the blobs in the output container, from one
@@ -339,7 +344,7 @@ struct tt_iter_stats {
 	uint64_t listed;   /* blobs seen in the listing */
 	uint64_t selected; /* passed the filters (tasks + skipped) */
 	uint64_t skipped;  /* covered by an existing output */
-	uint64_t pages;    /* List Blobs pages fetched */
+	uint64_t pages;	   /* List Blobs pages fetched */
 	size_t page_peak;  /* most entries held at once (one page) */
 };
 

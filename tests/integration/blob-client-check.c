@@ -15,13 +15,17 @@
  *   blob-client-check get CONTAINER NAME get to stdout, with the retry
  *                                        policy from BM_TEST_RETRIES
  *   blob-client-check ls CONTAINER PREFIX MAX  list_all in pages of MAX,
- *                                        one name a line; stats on stderr
+ *                                        one name a line; stats and peak
+ *                                        RSS on stderr
+ *   blob-client-check fill CONTAINER PREFIX N  puts N small blobs
  *   blob-client-check put CONTAINER NAME FILE  upload_fd (1 MiB blocks, 4
- *                                        in parallel above 1 MiB)
+ *                                        in parallel above 1 MiB; or
+ *                                        BM_TEST_BLOCK_MB, BM_TEST_SINGLE_MB)
  *
  * Exit: 0 ok, 1 a check failed, 3 the operation failed as reported.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +94,10 @@ static struct bm_blob_client *client_from_env(int retries)
 		exit(3);
 	}
 	bm_http_options_default(&ho);
+	/* TLS settings the library takes from its callers (the CLI and the
+	 * daemon map their options onto them). */
+	ho.ca_cert_file = getenv("BM_TEST_CA_CERT");
+	ho.insecure = getenv("BM_TEST_INSECURE") != NULL;
 	if (retries >= 0) {
 		ho.retry.max_retries = retries;
 		ho.retry.base_delay_ms = 10;
@@ -198,6 +206,37 @@ static uint64_t count_requests(struct bm_blob_client *c, enum bm_op op)
 
 	c->ops->get_stats(c, &st);
 	return st.requests[op];
+}
+
+/* Peak resident set size of this process in KiB (VmHWM), or -1. */
+static long peak_rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* On success prints "stats: ..." (and the peak RSS) to f; a failure has
+ * printed its one error line already. Frees the client, and turns rc into
+ * the exit code. */
+static int finish(struct bm_blob_client *c, FILE *f, int rc)
+{
+	struct bm_http_stats st;
+	char line[512];
+
+	c->ops->get_stats(c, &st);
+	bm_http_stats_format(&st, line, sizeof(line));
+	if (rc == 0)
+		fprintf(f, "stats: %s peak_rss_kb=%ld\n", line, peak_rss_kb());
+	bm_blob_client_free(c);
+	return rc < 0 ? 3 : 0;
 }
 
 /* ---- the scenario ---- */
@@ -556,9 +595,8 @@ static void scenario_blocks(struct bm_blob_client *c, const char *cont)
 static int scenario_all(const char *cont)
 {
 	struct bm_blob_client *c = client_from_env(-1);
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512], missing[80];
+	char missing[80];
 
 	OK(c->ops->create_container(c, cont, &err), err);
 	FAILS(c->ops->create_container(c, cont, &err), err, BM_ERR_EXISTS);
@@ -584,11 +622,7 @@ static int scenario_all(const char *cont)
 	printf("ok: missing container is 'container not found'; delete "
 	       "container\n");
 
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	printf("stats: %s\n", line);
-	bm_blob_client_free(c);
-	return 0;
+	return finish(c, stdout, 0);
 }
 
 /* The same operations under a container SAS (no container management:
@@ -596,19 +630,13 @@ static int scenario_all(const char *cont)
 static int scenario_sas(const char *cont)
 {
 	struct bm_blob_client *c = client_from_env(-1);
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 
 	OK(c->ops->check_container(c, cont, &err), err);
 	scenario_names(c, cont);
 	scenario_ranges(c, cont);
 	scenario_blocks(c, cont);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	printf("stats: %s\n", line);
-	bm_blob_client_free(c);
-	return 0;
+	return finish(c, stdout, 0);
 }
 
 /* Prints a service SAS for the container (from the account key in the
@@ -657,9 +685,7 @@ static int stdout_sink(const void *data, size_t len, void *ud)
 static int cmd_get(const char *cont, const char *name)
 {
 	struct bm_blob_client *c = client_from_env(env_retries());
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 	int rc;
 
 	bm_error_clear(&err);
@@ -668,11 +694,63 @@ static int cmd_get(const char *cont, const char *name)
 		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(stderr, "stats: %s\n", line);
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
+	return finish(c, stderr, rc);
+}
+
+struct fill {
+	struct bm_blob_client *c;
+	const char *cont, *prefix;
+	int n;
+	pthread_mutex_t lock; /* guards next, failed */
+	int next;
+	bool failed;
+};
+
+static void *fill_worker(void *arg)
+{
+	struct fill *f = arg;
+	struct bm_error err;
+	struct bm_body body;
+	char name[256];
+	int i;
+
+	for (;;) {
+		pthread_mutex_lock(&f->lock);
+		i = f->failed || f->next >= f->n ? -1 : f->next++;
+		pthread_mutex_unlock(&f->lock);
+		if (i < 0)
+			break;
+		snprintf(name, sizeof(name), "%s%06d", f->prefix, i);
+		memset(&body, 0, sizeof(body));
+		body.buf = name;
+		body.len = strlen(name);
+		bm_error_clear(&err);
+		if (f->c->ops->put(f->c, f->cont, name, &body, NULL, NULL,
+				   &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			pthread_mutex_lock(&f->lock);
+			f->failed = true;
+			pthread_mutex_unlock(&f->lock);
+		}
+	}
+	return NULL;
+}
+
+/* Puts N small blobs PREFIX000000... with 8 threads on one client. */
+static int cmd_fill(const char *cont, const char *prefix, int n)
+{
+	struct fill f = {client_from_env(-1),	    cont, prefix, n,
+			 PTHREAD_MUTEX_INITIALIZER, 0,	  false};
+	pthread_t t[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		CHECK(pthread_create(&t[i], NULL, fill_worker, &f) == 0,
+		      "pthread_create");
+	for (i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	bm_blob_client_free(f.c);
+	return f.failed ? 3 : 0;
 }
 
 static int print_entry(const struct bm_blob_entry *e, void *ud)
@@ -685,9 +763,7 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 {
 	struct bm_blob_client *c = client_from_env(env_retries());
 	struct bm_list_opts lo;
-	struct bm_http_stats st;
 	struct bm_error err;
-	char line[512];
 	int rc;
 
 	memset(&lo, 0, sizeof(lo));
@@ -699,11 +775,15 @@ static int cmd_ls(const char *cont, const char *prefix, int max)
 		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
-	c->ops->get_stats(c, &st);
-	bm_http_stats_format(&st, line, sizeof(line));
-	fprintf(stderr, "stats: %s\n", line);
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
+	return finish(c, stderr, rc);
+}
+
+/* Bytes from a MiB count in the environment; 1 MiB when unset. */
+static uint64_t env_mib(const char *var)
+{
+	const char *v = getenv(var);
+
+	return (v ? strtoull(v, NULL, 10) : 1) << 20;
 }
 
 static int cmd_put(const char *cont, const char *name, const char *path)
@@ -716,13 +796,13 @@ static int cmd_put(const char *cont, const char *name, const char *path)
 	CHECK(fd >= 0, "cannot open '%s'", path);
 	len = lseek(fd, 0, SEEK_END);
 	bm_error_clear(&err);
-	rc = bm_blob_upload_fd(c, cont, name, fd, (uint64_t)len, 1u << 20,
-			       1u << 20, 4, NULL, NULL, &err);
+	rc = bm_blob_upload_fd(
+	    c, cont, name, fd, (uint64_t)len, env_mib("BM_TEST_SINGLE_MB"),
+	    env_mib("BM_TEST_BLOCK_MB"), 4, NULL, NULL, &err);
 	if (rc < 0)
 		fprintf(stderr, "%s: %s\n", bm_errc_str(err.code), err.msg);
 	close(fd);
-	bm_blob_client_free(c);
-	return rc < 0 ? 3 : 0;
+	return finish(c, stderr, rc);
 }
 
 int main(int argc, char **argv)
@@ -742,6 +822,8 @@ int main(int argc, char **argv)
 		return cmd_container(argv[2], true);
 	if (argc == 4 && strcmp(argv[1], "get") == 0)
 		return cmd_get(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "fill") == 0)
+		return cmd_fill(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "ls") == 0)
 		return cmd_ls(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && strcmp(argv[1], "put") == 0)
@@ -749,7 +831,7 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: blob-client-check all|sas-all|check|mb CONTAINER | "
 		"sas CONTAINER PERMS | get "
-		"CONTAINER NAME | ls CONTAINER PREFIX MAX | put CONTAINER "
+		"CONTAINER NAME | ls|fill CONTAINER PREFIX N | put CONTAINER "
 		"NAME FILE\n");
 	return 2;
 }

@@ -129,6 +129,8 @@ int main(void)
 	    "100% #hash ?q +plus &amp 'single' \"double\"",
 	    "$(touch pwned) `x` ;|<>*",
 	    "-leading-dash",
+	    "dots/../up",
+	    "dots/./here",
 	    longname,
 	};
 	const struct bm_http_header put_headers[] = {

@@ -30,7 +30,7 @@ expect_eq "Put Block requests in Azurite's log" 6 \
 	"$(azurite_requests 'comp=block&')"
 # Connections are reused: far fewer connects than requests (4 parallel
 # uploaders, and a handle is dropped after the one aborted transfer).
-connects=$(sed -n 's/^stats: .* connects=\([0-9]*\)$/\1/p' "$dir/out")
+connects=$(sed -n 's/^stats: .* connects=\([0-9]*\) .*/\1/p' "$dir/out")
 [ -n "$connects" ] && [ "$connects" -le 8 ] ||
 	fail "expected at most 8 connections for $ours requests, got '$connects'"
 echo "ok: $ours requests over $connects connections"
@@ -45,52 +45,64 @@ env -u AZURE_STORAGE_ACCESS_KEY AZURE_STORAGE_SAS_TOKEN="$sas" \
 	"$check" sas-all sas-scenario >"$dir/out" 2>"$dir/err" ||
 	{ cat "$dir/out" "$dir/err"; fail "blob-client-check sas-all failed"; }
 sed 's/^/sas: /' "$dir/out"
+# expect_error WHAT REGEX [VAR=VALUE...] -- ARGS...: blob-client-check ARGS
+# (with the environment changes) fails with exit code 3 and exactly one
+# line on stderr matching REGEX.
+expect_error() {
+	local what=$1 regex=$2 rc=0
+	shift 2
+	local envs=()
+	while [ "$1" != -- ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	env "${envs[@]}" "$check" "$@" 2>"$dir/err" || rc=$?
+	expect_eq "exit code: $what" 3 "$rc"
+	expect_eq "one line: $what" 1 "$(wc -l <"$dir/err")"
+	grep -q "$regex" "$dir/err" || { cat "$dir/err"; fail "$what"; }
+	cat "$dir/err"
+}
+sas_env=(-u AZURE_STORAGE_ACCESS_KEY)
+
 echo "# a read-only SAS cannot write"
 ro=$("$check" sas sas-scenario rl) || fail "make a SAS"
 echo data >"$dir/small"
-rc=0
-env -u AZURE_STORAGE_ACCESS_KEY AZURE_STORAGE_SAS_TOKEN="$ro" \
-	"$check" put sas-scenario x "$dir/small" 2>"$dir/err" || rc=$?
-expect_eq "exit code writing with a read-only SAS" 3 "$rc"
-grep -q "^permission denied: cannot upload 'sas-scenario/x': permission denied (403 AuthorizationPermissionMismatch" "$dir/err" ||
-	{ cat "$dir/err"; fail "read-only SAS: not 'permission denied'"; }
+expect_error "read-only SAS" \
+	"^permission denied: cannot upload 'sas-scenario/x': permission denied (403 AuthorizationPermissionMismatch" \
+	"${sas_env[@]}" AZURE_STORAGE_SAS_TOKEN="$ro" -- put sas-scenario x "$dir/small"
 grep -qF "${ro##*sig=}" "$dir/err" && fail "the SAS signature was printed"
-cat "$dir/err"
+
+echo "# debug logging: one line per request, no secret"
+env "${sas_env[@]}" AZURE_STORAGE_SAS_TOKEN="$sas" BM_TEST_DEBUG=1 \
+	"$check" get sas-scenario 'new-only-if-absent' >/dev/null 2>"$dir/err" ||
+	{ cat "$dir/err"; fail "get with debug logging"; }
+grep -q "debug: http: GET get .*/sas-scenario/new-only-if-absent -> 200 ([0-9]* ms)" "$dir/err" ||
+	{ cat "$dir/err"; fail "no debug line for the request"; }
+grep -qF "${sas##*sig=}" "$dir/err" && fail "the SAS signature was logged"
+grep -q "REDACTED\|sig=" "$dir/err" && fail "the SAS (even redacted) reached the log"
+grep "debug: http:" "$dir/err"
+
 echo "# a tampered SAS"
-rc=0
-env -u AZURE_STORAGE_ACCESS_KEY AZURE_STORAGE_SAS_TOKEN="${ro}x" \
-	"$check" check sas-scenario 2>"$dir/err" || rc=$?
-expect_eq "exit code with a tampered SAS" 3 "$rc"
-grep -q "^authentication failed: cannot access container 'sas-scenario': authentication failed (403 " "$dir/err" ||
-	{ cat "$dir/err"; fail "tampered SAS: not 'authentication failed'"; }
-cat "$dir/err"
+expect_error "tampered SAS" \
+	"^authentication failed: cannot access container 'sas-scenario': authentication failed (403 " \
+	"${sas_env[@]}" AZURE_STORAGE_SAS_TOKEN="${ro}x" -- check sas-scenario
 
 echo "# a wrong key"
 wrong='AAAAvdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-rc=0
-AZURE_STORAGE_ACCESS_KEY=$wrong "$check" check scenario2 2>"$dir/err" || rc=$?
-expect_eq "exit code with a wrong key" 3 "$rc"
-expect_eq "one line" 1 "$(wc -l <"$dir/err")"
-grep -q "^authentication failed: .*403" "$dir/err" ||
-	{ cat "$dir/err"; fail "wrong key: not 'authentication failed'"; }
+expect_error "wrong key" \
+	"^authentication failed: cannot access container 'scenario2': authentication failed (403 " \
+	AZURE_STORAGE_ACCESS_KEY="$wrong" -- check scenario2
 grep -qF "$wrong" "$dir/err" && fail "the key was printed"
-cat "$dir/err"
 
 echo "# a missing container"
-rc=0
-"$check" check no-such-container 2>"$dir/err" || rc=$?
-expect_eq "exit code with a missing container" 3 "$rc"
-grep -q "^container not found: cannot access container 'no-such-container': .*404 ContainerNotFound" "$dir/err" ||
-	{ cat "$dir/err"; fail "missing container message"; }
-cat "$dir/err"
+expect_error "missing container" \
+	"^container not found: cannot access container 'no-such-container': container not found (404 ContainerNotFound" \
+	-- check no-such-container
 
 echo "# a closed port"
-rc=0
-AZURE_STORAGE_BLOB_ENDPOINT="http://127.0.0.1:1/$AZURITE_ACCOUNT" \
-	"$check" check scenario2 2>"$dir/err" || rc=$?
-expect_eq "exit code with a closed port" 3 "$rc"
-grep -q "^endpoint unreachable: cannot access container 'scenario2': cannot connect to '127.0.0.1:1': connection refused$" "$dir/err" ||
-	{ cat "$dir/err"; fail "closed port message"; }
-cat "$dir/err"
+expect_error "closed port" \
+	"^endpoint unreachable: cannot access container 'scenario2': cannot connect to '127.0.0.1:1': connection refused$" \
+	AZURE_STORAGE_BLOB_ENDPOINT="http://127.0.0.1:1/$AZURITE_ACCOUNT" -- check scenario2
 
 rm -rf "$dir"

@@ -9,6 +9,10 @@
 #   azurite_requests [REGEX] # number of requests in Azurite's access log
 #   azurite_stop             # also run by the EXIT trap
 #
+# AZURITE_EXTRA_ARGS (words) are passed on to Azurite, e.g.
+# "--cert FILE --key FILE" to serve HTTPS (AZURITE_ENDPOINT then says
+# https).
+#
 # Azurite comes from npm, installed once into the build tree
 # ($AZURITE_HOME, default $top_builddir/tests/.azurite). Set AZURITE_BIN to
 # use another installation.
@@ -58,12 +62,14 @@ azurite_start() {
 		"$AZURITE_BIN" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
 			--location "$AZURITE_DIR" --skipApiVersionCheck --loose \
 			--disableProductStyleUrl --disableTelemetry \
-			--debug "$AZURITE_DIR/debug.log" \
+			--debug "$AZURITE_DIR/debug.log" ${AZURITE_EXTRA_ARGS:-} \
 			>"$AZURITE_DIR/access.log" 2>&1 &
 		AZURITE_PID=$!
 		trap azurite_stop EXIT
 		local i
-		for i in $(seq 1 100); do
+		# Up to 30 s: a first start, or one under a parallel ASan run
+		# on 2 cores, can take well over 10 s.
+		for i in $(seq 1 300); do
 			if (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null; then
 				break
 			fi
@@ -74,15 +80,22 @@ azurite_start() {
 			(exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null; then
 			break
 		fi
-		azurite_stop
+		# Stop this attempt but keep its directory: the next attempt
+		# runs in it, and its log is shown if all attempts fail.
+		kill "$AZURITE_PID" 2>/dev/null
+		wait "$AZURITE_PID" 2>/dev/null
+		AZURITE_PID=
 		tries=$((tries + 1))
 		if [ "$tries" -ge 3 ]; then
 			echo "azurite: did not start; log follows" >&2
 			cat "$AZURITE_DIR/access.log" >&2
+			azurite_stop
 			return 1
 		fi
 	done
-	AZURITE_ENDPOINT="http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT"
+	local scheme=http
+	case " ${AZURITE_EXTRA_ARGS:-} " in *" --cert "*) scheme=https ;; esac
+	AZURITE_ENDPOINT="$scheme://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT"
 	export AZURITE_PORT AZURITE_ENDPOINT AZURITE_PID AZURITE_DIR
 	export AZURE_STORAGE_ACCOUNT="$AZURITE_ACCOUNT"
 	export AZURE_STORAGE_ACCESS_KEY="$AZURITE_KEY"
@@ -93,8 +106,18 @@ azurite_start() {
 # Requests Azurite has logged so far whose access-log line matches REGEX
 # (default: every request). Lines look like
 #   127.0.0.1 - - [..] "GET /devstoreaccount1/c?restype=container&comp=list HTTP/1.1" 200 -
+# Azurite writes a line when a response ends, so a count taken right after a
+# client exits can miss the last request: wait until the log has stopped
+# growing (two reads 0.2 s apart agree, 5 s at most).
 azurite_requests() {
-	grep -cE "\"[A-Z]+ /[^ ]*${1:-}[^ ]* HTTP" "$AZURITE_DIR/access.log" || true
+	local log="$AZURITE_DIR/access.log" size prev= i
+	for i in $(seq 1 25); do
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		[ "$size" = "$prev" ] && break
+		prev=$size
+		sleep 0.2
+	done
+	grep -cE "\"[A-Z]+ /[^ ]*${1:-}[^ ]* HTTP" "$log" || true
 }
 
 azurite_stop() {

@@ -471,6 +471,39 @@ static void test_connection_strings(void **state)
 				     "http or https");
 	bm_config_release(&cfg);
 
+	/* A protocol without BlobEndpoint or suffix: Azure's endpoint. */
+	bm_error_clear(&err);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_parse_connection_string(
+			     &cfg,
+			     "DefaultEndpointsProtocol=http;AccountName=plain;"
+			     "AccountKey=" DEV_KEY,
+			     &err),
+			 0);
+	assert_int_equal(bm_config_finish(&cfg, false, &err), 0);
+	assert_string_equal(cfg.endpoint, "http://plain.blob.core.windows.net");
+	bm_config_release(&cfg);
+	/* ... and it survives the environment's merge. */
+	setenv("AZURE_STORAGE_CONNECTION_STRING",
+	       "DefaultEndpointsProtocol=http;AccountName=plain;"
+	       "AccountKey=" DEV_KEY,
+	       1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), 0);
+	assert_int_equal(bm_config_finish(&cfg, false, &err), 0);
+	assert_string_equal(cfg.endpoint, "http://plain.blob.core.windows.net");
+	bm_config_release(&cfg);
+	/* An account variable with another account's connection string. */
+	setenv("AZURE_STORAGE_ACCOUNT", "other", 1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), -1);
+	assert_string_equal(err.msg,
+			    "the account 'other' differs from the connection "
+			    "string's account 'plain', whose credentials would "
+			    "be used: unset one of them");
+	bm_config_release(&cfg);
+	unsetenv("AZURE_STORAGE_ACCOUNT");
+
 	/* Through the environment, the variables win over the string. */
 	bm_error_clear(&err);
 	setenv("AZURE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true",
@@ -516,6 +549,85 @@ static void test_secrets_registered(void **state)
 	bm_config_release(&cfg);
 }
 
+/* Random bytes, random lines of known keys, random connection strings:
+ * never a crash (ASan run), and every failure is one non-empty line. */
+static void test_random_input(void **state)
+{
+	static const char *const words[] = {
+	    "accountName",
+	    "accountKey",
+	    "sasToken",
+	    "containerName",
+	    "authType",
+	    "blobEndpoint",
+	    "Key",
+	    "SAS",
+	    "#",
+	    " ",
+	    "\t",
+	    "\r\n",
+	    "\n",
+	    "=",
+	    ";",
+	    "AccountName=",
+	    "BlobEndpoint=http://h/a",
+	    "UseDevelopmentStorage=true",
+	    DEV_KEY,
+	    "?sv=1&sig=x",
+	    "http://",
+	    "\xEF\xBB\xBF",
+	    "\0",
+	};
+	unsigned seed = 12345;
+	char buf[512];
+	size_t len, i, k, count;
+	struct bm_config cfg;
+	struct bm_error err;
+	int round, rc;
+
+	(void)state;
+	for (round = 0; round < 3000; round++) {
+		len = 0;
+		count = 1 + (size_t)rand_r(&seed) % 24;
+		for (i = 0; i < count; i++) {
+			const char *w;
+
+			if (rand_r(&seed) % 4 == 0) {
+				if (len + 1 < sizeof(buf))
+					buf[len++] = (char)rand_r(&seed);
+				continue;
+			}
+			w = words[rand_r(&seed) %
+				  (sizeof(words) / sizeof(words[0]))];
+			k = strlen(w) ? strlen(w) : 1;
+			if (len + k >= sizeof(buf))
+				break;
+			memcpy(buf + len, w, k);
+			len += k;
+		}
+		buf[len] = '\0';
+		bm_config_init(&cfg);
+		bm_error_clear(&err);
+		rc = bm_config_parse_buffer(&cfg, buf, len, "fuzz", &err);
+		if (rc == 0)
+			rc = bm_config_finish(&cfg, rand_r(&seed) % 2, &err);
+		if (rc < 0) {
+			assert_int_equal(err.code, BM_ERR_CONFIG);
+			assert_true(err.msg[0] != '\0');
+			assert_null(strchr(err.msg, '\n'));
+		}
+		bm_config_release(&cfg);
+		bm_config_init(&cfg);
+		bm_error_clear(&err);
+		rc = bm_config_parse_connection_string(&cfg, buf, &err);
+		if (rc == 0)
+			rc = bm_config_finish(&cfg, false, &err);
+		if (rc < 0)
+			assert_true(err.msg[0] != '\0');
+		bm_config_release(&cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +639,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_env, clear_env),
 	    cmocka_unit_test_setup(test_connection_strings, clear_env),
 	    cmocka_unit_test_setup(test_secrets_registered, clear_env),
+	    cmocka_unit_test_setup(test_random_input, clear_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

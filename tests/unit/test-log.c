@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,72 @@ static void test_error_redacted(void **state)
 	assert_null(strstr(err.msg, "sig=abc"));
 }
 
+/* Threads log while another registers secrets: every line arrives whole
+ * (no interleaving), once, redacted. */
+static void *log_thread(void *arg)
+{
+	long id = (long)arg;
+	int i;
+
+	for (i = 0; i < 500; i++)
+		bm_info("thread %ld line %d secret-%d", id, i, i % 7);
+	return NULL;
+}
+
+static void *register_thread(void *arg)
+{
+	char s[32];
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 7; i++) {
+		snprintf(s, sizeof(s), "secret-%d", i);
+		bm_redact_register(s);
+	}
+	return NULL;
+}
+
+static void log_threads(void)
+{
+	pthread_t t[5];
+	long i;
+
+	bm_log_init("t", BM_LOG_INFO, false);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, log_thread, (void *)i), 0);
+	assert_int_equal(pthread_create(&t[4], NULL, register_thread, NULL), 0);
+	for (i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	bm_log_init("t", BM_LOG_WARNING, false);
+}
+
+static void test_threads(void **state)
+{
+	char *out = capture_stderr(log_threads), *line, *save = NULL;
+	int lines = 0, id, n, seen[4][500] = {{0}};
+	char tail[32];
+
+	(void)state;
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		assert_int_equal(sscanf(line, "t: info: thread %d line %d %31s",
+					&id, &n, tail),
+				 3);
+		assert_true(id >= 0 && id < 4 && n >= 0 && n < 500);
+		seen[id][n]++;
+		/* Registered after the line was formatted, or before. */
+		assert_true(strncmp(tail, "secret-", 7) == 0 ||
+			    strcmp(tail, "REDACTED") == 0);
+		lines++;
+	}
+	assert_int_equal(lines, 2000);
+	for (id = 0; id < 4; id++)
+		for (n = 0; n < 500; n++)
+			assert_int_equal(seen[id][n], 1);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +256,7 @@ int main(void)
 	    cmocka_unit_test(test_log_lines),
 	    cmocka_unit_test(test_levels),
 	    cmocka_unit_test(test_error_redacted),
+	    cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

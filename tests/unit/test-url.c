@@ -36,7 +36,11 @@ static void test_every_byte(void **state)
 		comp = bm_url_encode_component(in);
 		assert_non_null(path);
 		assert_non_null(comp);
-		if (unreserved(c)) {
+		if (c == '.') {
+			/* "." alone is a dot segment in a path. */
+			assert_string_equal(path, "%2E");
+			assert_string_equal(comp, in);
+		} else if (unreserved(c)) {
 			assert_string_equal(path, in);
 			assert_string_equal(comp, in);
 		} else {
@@ -74,6 +78,12 @@ static void test_names(void **state)
 	    {"new\nline\ttab", "new%0Aline%09tab", "new%0Aline%09tab"},
 	    {"back\\slash", "back%5Cslash", "back%5Cslash"},
 	    {"~_.-", "~_.-", "~_.-"},
+	    /* Dot segments would be removed by libcurl: encoded in paths. */
+	    {"a/../b", "a/%2E%2E/b", "a%2F..%2Fb"},
+	    {"./x/.", "%2E/x/%2E", ".%2Fx%2F."},
+	    {"..", "%2E%2E", ".."},
+	    {"a/.../b/.c/d./..e", "a/.../b/.c/d./..e",
+	     "a%2F...%2Fb%2F.c%2Fd.%2F..e"},
 	    {"", "", ""},
 	};
 	size_t i;

@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# bench/run.sh: blobmill beside raw curl and rclone mount, on one private
+# Azurite, in one run, printed as one table of ratios.
+#
+#   bench/run.sh [--quick] [--repeat N] [--out FILE]
+#
+# Absolute times on a shared 2-core machine mean little; the ratios measured
+# side by side in the same run, and the HTTP request counts (read from
+# Azurite's access log, the same for every client), mean a lot.
+#
+# BLOBMILL and BLOBMILL_FUSE name the binaries (make bench sets them).
+# --quick shrinks every data set (64 MiB instead of 1 GiB, 1,000 blobs
+# instead of 10,000, ...) for a smoke run; its figures are not the targets'.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "${BLOBMILL:=$top/_build/ci/task-template/blobmill}"
+: "${BLOBMILL_FUSE:=$top/_build/ci/fusefs/blobmill-fuse}"
+quick=0
+repeat=1
+out=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) quick=1 ;;
+	--repeat) repeat=$2; shift ;;
+	--out) out=$2; shift ;;
+	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	*) echo "bench: unknown option '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+for b in "$BLOBMILL" "$BLOBMILL_FUSE"; do
+	[ -x "$b" ] || { echo "bench: '$b' not built: run make first (or set BLOBMILL/BLOBMILL_FUSE)" >&2; exit 2; }
+done
+for c in curl rclone python3 fusermount3; do
+	command -v "$c" >/dev/null || { echo "bench: '$c' not found: apt-get install ${c/fusermount3/fuse3}" >&2; exit 2; }
+done
+
+if [ "$quick" = 1 ]; then
+	BIG_MIB=64 N_LS=1000 N_SMALL=100 N_TASKS_LO=1000 N_TASKS_HI=5000
+else
+	BIG_MIB=1024 N_LS=10000 N_SMALL=1000 N_TASKS_LO=10000 N_TASKS_HI=100000
+fi
+CONTAINER=bench
+
+: "${TEST_TMPDIR:=${top_builddir:-$top/_build}/bench-work}"
+mkdir -p "$TEST_TMPDIR"
+export TEST_TMPDIR
+top_builddir=${top_builddir:-$top/_build/ci}
+# shellcheck source=tests/lib/azurite.sh
+. "$top/tests/lib/azurite.sh"
+W=$(mktemp -d "$TEST_TMPDIR/run.XXXXXX")
+MOUNTS=()
+cleanup() {
+	local m
+	for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
+		fusermount3 -uz "$m" 2>/dev/null || true
+	done
+	pkill -f "rclone mount :azureblob:$CONTAINER $W/" 2>/dev/null || true
+	azurite_stop
+	rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+log() { printf '%s\n' "$*" >&2; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+calc() { python3 -c "import sys; print($1)"; }
+reqs() { azurite_requests "${1:-}"; }
+
+azurite_start
+SAS=$(python3 "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "$CONTAINER" rwdlc)
+BASE="$AZURITE_ENDPOINT/$CONTAINER"
+"$BLOBMILL" mb "$CONTAINER" >/dev/null
+
+# ---------------------------------------------------------------- data
+log "bench: creating data ($BIG_MIB MiB file, $N_LS + $N_SMALL + $N_TASKS_HI blobs)"
+head -c "$((BIG_MIB << 20))" /dev/urandom >"$W/big"
+BIG_SHA=$(sha256sum <"$W/big" | cut -d' ' -f1)
+mkdir -p "$W/chunks"
+(cd "$W/chunks" && split -b 8M -d -a 4 "$W/big" c)
+python3 "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "$CONTAINER" "$SAS" "ls/" "$N_LS" 0
+python3 "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "$CONTAINER" "$SAS" "small/" "$N_SMALL" 4096
+for n in "$N_TASKS_LO" "$N_TASKS_HI"; do
+	"$BLOBMILL" mb "tasks$n" >/dev/null
+	python3 "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "tasks$n" \
+		"$(python3 "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "tasks$n" rwdlc)" \
+		"in/" "$n" 0
+done
+
+# ------------------------------------------------------- client helpers
+curl_put_blob() { # FILE NAME
+	curl -sf -X PUT -H 'x-ms-blob-type: BlockBlob' -T "$1" "$BASE/$2?$SAS" -o /dev/null
+}
+curl_put_blocks() { # NAME: 4 parallel Put Block of the 8 MiB chunks, then the list
+	local name=$1 ids=() f id
+	for f in "$W"/chunks/c*; do
+		id=$(printf 'blk%06d' "${f##*/c}" | base64)
+		ids+=("$id")
+		printf '%s\n%s\n' "$f" "$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$id")"
+	done | xargs -d '\n' -n 2 -P 4 sh -c 'curl -sf -X PUT -T "$1" "'"$BASE/$name"'?comp=block&blockid=$2&'"$SAS"'" -o /dev/null' _
+	{
+		echo '<?xml version="1.0" encoding="utf-8"?><BlockList>'
+		for id in "${ids[@]}"; do echo "<Latest>$id</Latest>"; done
+		echo '</BlockList>'
+	} >"$W/blocklist.xml"
+	curl -sf -X PUT -T "$W/blocklist.xml" "$BASE/$name?comp=blocklist&$SAS" -o /dev/null
+}
+curl_get_ranges() { # NAME PARTS SIZE
+	local name=$1 parts=$2 size=$3 i step pids=()
+	step=$(((size + parts - 1) / parts))
+	for ((i = 0; i < parts; i++)); do
+		curl -sf -r "$((i * step))-$(((i + 1) * step - 1))" "$BASE/$name?$SAS" -o /dev/null &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+}
+curl_list() { # PREFIX: every page of a flat listing, as a raw client would
+	local marker= body
+	while :; do
+		body=$(curl -sf "$BASE?restype=container&comp=list&prefix=$1&marker=$marker&$SAS")
+		marker=$(printf '%s' "$body" | sed -n 's:.*<NextMarker>\([^<]*\)</NextMarker>.*:\1:p')
+		[ -n "$marker" ] || break
+		marker=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$marker")
+	done
+}
+
+mount_ours() { # -> OURS_MNT OURS_PID (a cold mount: new daemon, new tmp-path)
+	OURS_MNT="$W/ours.$RANDOM"
+	mkdir -p "$OURS_MNT" "$OURS_MNT.tmp"
+	"$BLOBMILL_FUSE" "$OURS_MNT" --tmp-path="$OURS_MNT.tmp" \
+		--container-name="$CONTAINER" -o attr_timeout=240 \
+		-o entry_timeout=240 -o negative_timeout=120 "$@"
+	MOUNTS+=("$OURS_MNT")
+	OURS_PID=$(pgrep -n -f "blobmill-fuse $OURS_MNT") || true
+}
+mount_rclone() { # -> RC_MNT RC_PID
+	RC_MNT="$W/rclone.$RANDOM"
+	mkdir -p "$RC_MNT"
+	RCLONE_CONFIG=/dev/null RCLONE_AZUREBLOB_SAS_URL="$BASE?$SAS" \
+		rclone mount ":azureblob:$CONTAINER" "$RC_MNT" --vfs-cache-mode "${1:-off}" \
+		--daemon --daemon-wait 20s --cache-dir "$W/rclone-cache" 2>>"$W/rclone.log"
+	MOUNTS+=("$RC_MNT")
+	RC_PID=$(pgrep -n -f "rclone mount :azureblob:$CONTAINER $RC_MNT") || true
+}
+peak_rss_mib() { # PID
+	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+unmount() { # MNT PID
+	fusermount3 -u "$1" 2>/dev/null || fusermount3 -uz "$1"
+	local i
+	for i in $(seq 1 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+}
+
+# ------------------------------------------------------------- results
+ROWS=()
+row() { ROWS+=("$(printf '%s\t' "$@")"); }
+fmt_ratio() { calc "'%.2f' % ($1)"; }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+timed() { # CMD...: echoes seconds (median of $repeat)
+	local r ts=() t0
+	for ((r = 0; r < repeat; r++)); do
+		t0=$(now)
+		"$@" >/dev/null
+		ts+=("$(elapsed "$t0" "$(now)")")
+	done
+	median "${ts[@]}"
+}
+
+MIB=$BIG_MIB
+# --- write 1 GiB until it is in storage ---
+log "bench: write"
+t_curl_put=$(timed curl_put_blob "$W/big" big-curl)
+t_curl_blk=$(timed curl_put_blocks big-curl-blocks)
+mount_ours
+r0=$(reqs); t0=$(now)
+dd if="$W/big" of="$OURS_MNT/big-ours" bs=1M conv=fsync status=none
+t_ours_w=$(elapsed "$t0" "$(now)"); r_ours_w=$(($(reqs) - r0))
+rss_ours_w=$(peak_rss_mib "$OURS_PID"); unmount "$OURS_MNT" "$OURS_PID"
+mount_rclone off
+t0=$(now); dd if="$W/big" of="$RC_MNT/big-rclone" bs=1M status=none
+t_rc_w=$(elapsed "$t0" "$(now)"); rss_rc_w=$(peak_rss_mib "$RC_PID"); unmount "$RC_MNT" "$RC_PID"
+got=$("$BLOBMILL" get "$CONTAINER/big-ours" - | sha256sum | cut -d' ' -f1)
+[ "$got" = "$BIG_SHA" ] || log "bench: WARNING: big-ours does not match what was written"
+row "write $MIB MiB (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_w)")" \
+	"$(calc "'%.0f' % ($MIB / $t_curl_put)") put / $(calc "'%.0f' % ($MIB / $t_curl_blk)") 4xblock" \
+	"$(calc "'%.0f' % ($MIB / $t_rc_w)")" \
+	"$(fmt_ratio "$t_curl_blk / $t_ours_w")" "$(fmt_ratio "$t_rc_w / $t_ours_w")" \
+	"$r_ours_w" ">= 0.90 x curl 4xblock" "$(calc "'yes' if $t_curl_blk / $t_ours_w >= 0.9 else 'NO'")" \
+	"$rss_ours_w / $rss_rc_w"
+
+# --- read 1 GiB, cold and warm; first 4 KiB ---
+log "bench: read"
+t_curl_1=$(timed curl -sf "$BASE/big-curl?$SAS" -o /dev/null)
+t_curl_4=$(timed curl_get_ranges big-curl 4 "$((MIB << 20))")
+mount_ours
+r0=$(reqs); t0=$(now)
+dd if="$OURS_MNT/big-curl" of=/dev/null bs=4k count=1 status=none
+t_ours_ttfb=$(elapsed "$t0" "$(now)"); r_ours_ttfb=$(($(reqs) - r0))
+unmount "$OURS_MNT" "$OURS_PID"
+mount_ours
+r0=$(reqs); t0=$(now)
+dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none
+t_ours_r=$(elapsed "$t0" "$(now)"); r_ours_r=$(($(reqs) - r0))
+r0=$(reqs); t0=$(now)
+dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none
+t_ours_rw=$(elapsed "$t0" "$(now)"); r_ours_rw=$(($(reqs) - r0))
+rss_ours_r=$(peak_rss_mib "$OURS_PID"); unmount "$OURS_MNT" "$OURS_PID"
+mount_rclone off
+t0=$(now); dd if="$RC_MNT/big-curl" of=/dev/null bs=1M status=none
+t_rc_r=$(elapsed "$t0" "$(now)"); rss_rc_r=$(peak_rss_mib "$RC_PID"); unmount "$RC_MNT" "$RC_PID"
+row "read $MIB MiB cold (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_r)")" \
+	"$(calc "'%.0f' % ($MIB / $t_curl_1)") 1x / $(calc "'%.0f' % ($MIB / $t_curl_4)") 4x" \
+	"$(calc "'%.0f' % ($MIB / $t_rc_r)")" \
+	"$(fmt_ratio "$t_curl_4 / $t_ours_r")" "$(fmt_ratio "$t_rc_r / $t_ours_r")" \
+	"$r_ours_r" ">= 0.90 x curl 4x, > rclone" \
+	"$(calc "'yes' if $t_curl_4 / $t_ours_r >= 0.9 and $t_rc_r > $t_ours_r else 'NO'")" \
+	"$rss_ours_r / $rss_rc_r"
+row "read $MIB MiB warm (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_rw)")" \
+	"$(calc "'%.0f' % ($MIB / $t_curl_4)") 4x" "-" \
+	"$(fmt_ratio "$t_curl_4 / $t_ours_rw")" "-" "$r_ours_rw" "-" "-" "-"
+row "first 4 KiB of $MIB MiB (s)" "$t_ours_ttfb" "$t_curl_1 whole blob" "-" \
+	"$(fmt_ratio "$t_ours_ttfb / $t_curl_1")" "-" "$r_ours_ttfb" \
+	"< 0.05 x curl whole, 1 GET" \
+	"$(calc "'yes' if $t_ours_ttfb / $t_curl_1 < 0.05 else 'NO'")" "-"
+
+# --- ls -l of N blobs, cold and warm ---
+log "bench: ls -l"
+r0=$(reqs); t_curl_ls=$(timed curl_list ls/); r_curl_ls=$((($(reqs) - r0) / repeat))
+mount_ours
+r0=$(reqs); t0=$(now)
+n_seen=$(ls -l "$OURS_MNT/ls" | grep -c '^-')
+t_ours_ls=$(elapsed "$t0" "$(now)"); r_ours_ls=$(($(reqs) - r0))
+r0=$(reqs); t0=$(now)
+ls -l "$OURS_MNT/ls" >/dev/null
+t_ours_ls2=$(elapsed "$t0" "$(now)"); r_ours_ls2=$(($(reqs) - r0))
+rss_ours_ls=$(peak_rss_mib "$OURS_PID"); unmount "$OURS_MNT" "$OURS_PID"
+[ "$n_seen" = "$N_LS" ] || log "bench: WARNING: ls -l saw $n_seen files, expected $N_LS"
+mount_rclone off
+r0=$(reqs); t0=$(now); ls -l "$RC_MNT/ls" >/dev/null
+t_rc_ls=$(elapsed "$t0" "$(now)"); r_rc_ls=$(($(reqs) - r0))
+rss_rc_ls=$(peak_rss_mib "$RC_PID"); unmount "$RC_MNT" "$RC_PID"
+want_ls=$(((N_LS + 4999) / 5000))
+row "ls -l $N_LS cold (s)" "$t_ours_ls" "$t_curl_ls" "$t_rc_ls" \
+	"$(fmt_ratio "$t_ours_ls / $t_curl_ls")" "$(fmt_ratio "$t_ours_ls / $t_rc_ls")" \
+	"$r_ours_ls (curl $r_curl_ls, rclone $r_rc_ls)" "<= 1.3 x curl, $want_ls List" \
+	"$(calc "'yes' if $t_ours_ls / $t_curl_ls <= 1.3 and $r_ours_ls == $want_ls else 'NO'")" \
+	"$rss_ours_ls / $rss_rc_ls"
+row "ls -l $N_LS warm (s)" "$t_ours_ls2" "-" "-" "-" "-" "$r_ours_ls2" "0 requests" \
+	"$(calc "'yes' if $r_ours_ls2 == 0 else 'NO'")" "-"
+
+# --- cat of N small files, cold ---
+log "bench: small files"
+urls=$(for ((i = 0; i < N_SMALL; i++)); do printf '%s\n' "url = \"$BASE/small/$(printf 'f%06d' "$i")?$SAS\"" "output = /dev/null"; done)
+r0=$(reqs); t0=$(now); printf '%s\n' "$urls" | curl -sf -K - ; t_curl_sm=$(elapsed "$t0" "$(now)")
+r_curl_sm=$(($(reqs) - r0))
+mount_ours
+r0=$(reqs); t0=$(now); cat "$OURS_MNT"/small/* >/dev/null
+t_ours_sm=$(elapsed "$t0" "$(now)"); r_ours_sm=$(($(reqs) - r0))
+rss_ours_sm=$(peak_rss_mib "$OURS_PID"); unmount "$OURS_MNT" "$OURS_PID"
+mount_rclone off
+t0=$(now); cat "$RC_MNT"/small/* >/dev/null
+t_rc_sm=$(elapsed "$t0" "$(now)"); rss_rc_sm=$(peak_rss_mib "$RC_PID"); unmount "$RC_MNT" "$RC_PID"
+row "cat $N_SMALL x 4 KiB cold (files/s)" "$(calc "'%.0f' % ($N_SMALL / $t_ours_sm)")" \
+	"$(calc "'%.0f' % ($N_SMALL / $t_curl_sm)")" "$(calc "'%.0f' % ($N_SMALL / $t_rc_sm)")" \
+	"$(fmt_ratio "$t_curl_sm / $t_ours_sm")" "$(fmt_ratio "$t_rc_sm / $t_ours_sm")" \
+	"$r_ours_sm (curl $r_curl_sm)" ">= 0.90 x curl, 1 GET/file" \
+	"$(calc "'yes' if $t_curl_sm / $t_ours_sm >= 0.9 and $r_ours_sm <= $N_SMALL + 1 else 'NO'")" \
+	"$rss_ours_sm / $rss_rc_sm"
+
+# --- blobmill tasks over N blobs vs the raw listing ---
+log "bench: tasks"
+tasks_run() { # N -> "seconds peakKiB"
+	/usr/bin/time -f '%e %M' -o "$W/time.out" "$BLOBMILL" tasks --input "tasks$1" \
+		--image busybox --command 'app {in} {out}' >/dev/null
+	cat "$W/time.out"
+}
+list_tasks_container() {
+	local marker= body sas
+	sas=$(python3 "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "tasks$1" rl)
+	while :; do
+		body=$(curl -sf "$AZURITE_ENDPOINT/tasks$1?restype=container&comp=list&marker=$marker&$sas")
+		marker=$(printf '%s' "$body" | sed -n 's:.*<NextMarker>\([^<]*\)</NextMarker>.*:\1:p')
+		[ -n "$marker" ] || break
+		marker=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$marker")
+	done
+}
+read -r t_tasks_lo rss_tasks_lo < <(tasks_run "$N_TASKS_LO")
+read -r t_tasks_hi rss_tasks_hi < <(tasks_run "$N_TASKS_HI")
+t_list_hi=$(timed list_tasks_container "$N_TASKS_HI")
+row "tasks over $N_TASKS_HI blobs (s)" "$t_tasks_hi" "$t_list_hi raw listing" "-" \
+	"$(fmt_ratio "$t_tasks_hi / $t_list_hi")" "-" "-" "<= 1.1 x raw listing" \
+	"$(calc "'yes' if $t_tasks_hi / $t_list_hi <= 1.1 else 'NO'")" \
+	"$(calc "'%.1f' % ($rss_tasks_hi / 1024)")"
+row "tasks RSS $N_TASKS_LO -> $N_TASKS_HI (MiB)" \
+	"$(calc "'%.1f -> %.1f' % ($rss_tasks_lo / 1024, $rss_tasks_hi / 1024)")" "-" "-" \
+	"$(fmt_ratio "$rss_tasks_hi / $rss_tasks_lo")" "-" "-" "flat within 10%" \
+	"$(calc "'yes' if $rss_tasks_hi / $rss_tasks_lo <= 1.1 else 'NO'")" "-"
+maxrss=$(calc "max(float(x) for x in '$rss_ours_w $rss_ours_r $rss_ours_ls $rss_ours_sm'.split())")
+row "daemon peak RSS, all figures (MiB)" "$maxrss" "-" "$rss_rc_w (write)" "-" "-" "-" \
+	"<= 64 MiB" "$(calc "'yes' if $maxrss <= 64 else 'NO'")" "-"
+
+# ---------------------------------------------------------------- table
+{
+	echo "blobmill bench ($( [ "$quick" = 1 ] && echo quick || echo full ), $(nproc) cores, Azurite $AZURITE_VERSION, $(date -u +%F))"
+	echo "ratio: > 1 means blobmill is faster for rates, < 1 for times (ls, first byte, tasks)"
+	printf '%s\n' "figure	blobmill	raw curl	rclone mount	ratio b/curl	ratio b/rclone	HTTP requests (blobmill)	target	met	peak RSS MiB b / rclone" \
+		"${ROWS[@]}" | column -t -s $'\t'
+} | tee ${out:+"$out"}

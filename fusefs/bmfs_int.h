@@ -1,0 +1,160 @@
+/*
+ * bmfs_int.h: what the bmfs_*.c files share and nothing else sees: open
+ * handles, files being written, remote readers, the worker pool, the
+ * tmp-path layout, name helpers. Lock order: see bmfs.h.
+ */
+#ifndef BMFS_INT_H
+#define BMFS_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bmfs.h"
+#include "bmfs_cache.h"
+
+/* ---- names ---- */
+
+/* "/a/b" -> "a/b", "/" -> "". Returns a pointer into path. */
+const char *bmfs_name(const char *path);
+/* Parent directory's name and the last component; malloc()ed, the caller
+ * frees *dir. "a/b" -> "a" + "b"; "b" -> "" + "b". -1 on ENOMEM. */
+int bmfs_split(const char *name, char **dir, const char **base);
+/* "a" -> "a/" (the listing prefix of a directory); "" stays "".
+ * malloc()ed; the caller frees it. */
+char *bmfs_dir_prefix(const char *name);
+
+double bmfs_now(struct bmfs *fs);
+
+/* ---- worker pool (bmfs_pool.c) ---- */
+
+typedef void (*bmfs_job_fn)(void *arg);
+struct bmfs_pool *bmfs_pool_new(unsigned nthreads);
+/* Queues a job; -1 when the pool is stopping or on ENOMEM. */
+int bmfs_pool_submit(struct bmfs_pool *p, bmfs_job_fn fn, void *arg);
+/* Runs the queued jobs to the end, joins the threads, frees p. */
+void bmfs_pool_free(struct bmfs_pool *p);
+
+/* ---- remote reads (bmfs_read.c) ---- */
+
+struct bmfs_reader;
+/* A reader of blob `blob` whose size is believed to be `size`; the ETag is
+ * taken from the first response and required (If-Match) after that. */
+struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
+				    uint64_t size);
+/* Bytes read, or -errno. */
+int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
+		     uint64_t off);
+/* Waits for its prefetches to stop, frees r. */
+void bmfs_reader_free(struct bmfs_reader *r);
+
+/* ---- local files (bmfs_write.c, layout in bmfs_tmp.c) ---- */
+
+/*
+ * A file with a local copy under TMP/blobmill/files: written through the
+ * mount and not yet uploaded, or whose upload failed. One per blob name
+ * while listed in fs->wfiles; open handles share it. It stays listed while
+ * it has handles or its upload is pending, so the mount keeps showing what
+ * was written and a later writer continues the same local copy. Unlisted
+ * (unlink, rename) it lives on until its last handle is released.
+ */
+struct bmfs_wfile {
+	char *name; /* immutable */
+	/* Guarded by fs->lock. */
+	struct bmfs_wfile *next; /* fs->wfiles list */
+	bool listed;		 /* in fs->wfiles */
+	int refs;		 /* open handles + running jobs */
+	uint64_t size;		 /* the local copy's size */
+	time_t mtime;
+	bool unlinked; /* removed through the mount: never upload */
+
+	pthread_mutex_t lock; /* serializes writes and uploads */
+	/* Guarded by lock. */
+	int fd;			/* the local copy, O_RDWR; read with pread
+				 * without the lock */
+	char *data_path;	/* TMP/blobmill/files/ID */
+	char *rec_path;		/* ID.open or ID.pending */
+	bool dirty;		/* changed since the last upload */
+	char etag[BM_ETAG_MAX]; /* of the blob the last upload made */
+};
+
+/* Record suffixes of the tmp-path layout (see bmfs_tmp.c). */
+#define BMFS_REC_OPEN ".open"
+#define BMFS_REC_PENDING ".pending"
+
+/* Creates TMP/blobmill/{files,cache} (mode 0700). */
+int bmfs_tmp_init(struct bmfs *fs, struct bm_error *err);
+/* Creates a new local file (0600) and its ".open" record naming the blob.
+ * On success the caller owns *fd, *data_path and *rec_path. */
+int bmfs_tmp_create(struct bmfs *fs, const char *name, int *fd,
+		    char **data_path, char **rec_path, struct bm_error *err);
+/* Renames the record to state suffix (".open"/".pending"); updates
+ * *rec_path. */
+int bmfs_tmp_set_state(char **rec_path, const char *suffix,
+		       struct bm_error *err);
+/* Removes a local file and its record. */
+void bmfs_tmp_remove(const char *data_path, const char *rec_path);
+/* Calls fn for each ".pending" record of this container that an earlier
+ * run left; fn takes data_path and rec_path (malloc()ed) when it returns
+ * 0. Returns how many were taken. */
+typedef int (*bmfs_recovered_fn)(struct bmfs *fs, const char *name,
+				 char *data_path, char *rec_path);
+int bmfs_tmp_scan(struct bmfs *fs, bmfs_recovered_fn fn);
+
+/* The listed wfile for name, or NULL; fs->lock held by the caller. */
+struct bmfs_wfile *bmfs_wfile_find(struct bmfs *fs, const char *name);
+/* Uploads wf if dirty; wf->lock held by the caller. 0 or -errno. */
+int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf);
+/* Drops a reference (fs->lock not held); frees an unlisted wfile with no
+ * references left, and unlists a clean one. */
+void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf);
+/* Registers a pending upload found by bmfs_tmp_scan (bmfs_tmp_scan's fn). */
+int bmfs_wfile_recovered(struct bmfs *fs, const char *name, char *data_path,
+			 char *rec_path);
+/* Queues uploads of every listed wfile that is pending (start-up). */
+void bmfs_wfile_retry_all(struct bmfs *fs);
+/* Uploads what is dirty and frees every wfile (unmount). */
+void bmfs_wfile_free_all(struct bmfs *fs);
+
+/* ---- whole-file cache (bmfs_fcache.c) ---- */
+
+/* Empties TMP/blobmill/cache and sets fs->cache_limit. */
+int bmfs_fcache_init(struct bmfs *fs, struct bm_error *err);
+/* An fd (the caller closes it) of the fresh cached copy of name at etag,
+ * or -1. */
+int bmfs_fcache_open(struct bmfs *fs, const char *name, const char *etag);
+/* A path in the cache directory for a copy of `size` bytes being made, or
+ * NULL when the cache is off or it cannot fit. malloc()ed. */
+char *bmfs_fcache_newpath(struct bmfs *fs, uint64_t size);
+/* Makes the complete file at path the cached copy of name at etag (moved
+ * in), or removes it when it cannot be cached. */
+void bmfs_fcache_adopt(struct bmfs *fs, const char *name, const char *etag,
+		       const char *path, uint64_t size);
+/* Drops the cached copy of name (and of names under name/ if subtree). */
+void bmfs_fcache_forget(struct bmfs *fs, const char *name, bool subtree);
+/* Drops every entry (unmount). */
+void bmfs_fcache_free(struct bmfs *fs);
+
+/* ---- open handles ---- */
+
+struct bmfs_handle {
+	struct bmfs *fs;
+	int flags;
+	struct bmfs_wfile *wf;	/* local copy, or NULL */
+	struct bmfs_reader *rd; /* remote reader, or NULL */
+	int cfd;		/* a whole-file cache copy, or -1 */
+};
+
+/* ---- attributes ---- */
+
+void bmfs_fill_stat(struct bmfs *fs, enum bmfs_kind kind, uint64_t size,
+		    time_t mtime, struct stat *st);
+/* Attributes of name (cache, local copy, or one listing request). 0 or
+ * -errno; out->blob is malloc()ed (caller frees) or NULL. */
+int bmfs_lookup(struct bmfs *fs, const char *name, struct bmfs_attr *out);
+/* Records what the mount just did to name (fs->lock not held). */
+void bmfs_note_file(struct bmfs *fs, const char *name, uint64_t size,
+		    time_t mtime, const char *etag);
+void bmfs_note_absent(struct bmfs *fs, const char *name);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * fuse_ops: the thin adapter between libfuse's high-level API and bmfs.
+ * It translates arguments (paths, struct fuse_file_info) and nothing
+ * else: every decision, and every errno, is made in bmfs. libfuse itself
+ * applies -o attr_timeout/entry_timeout/negative_timeout to the kernel's
+ * caches (a lookup that fails with ENOENT becomes a negative entry).
+ */
+#define FUSE_USE_VERSION 31
+
+#include <errno.h>
+#include <fuse.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bm_log.h"
+#include "bmfs.h"
+#include "fuse_ops.h"
+
+static struct bmfs *fs_of(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static struct bmfs_handle *handle_of(const struct fuse_file_info *fi)
+{
+	return fi ? (struct bmfs_handle *)(uintptr_t)fi->fh : NULL;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct bmfs *fs = fs_of();
+
+	(void)conn;
+	/* unlink of an open file is sent as is (no .fuse_hidden rename,
+	 * which would cost a copy and a delete on blob storage). */
+	cfg->hard_remove = 1;
+	cfg->use_ino = 0;
+	if (bmfs_start(fs) != 0)
+		bm_err("cannot start worker threads: reads will not prefetch");
+	return fs;
+}
+
+static int op_getattr(const char *path, struct stat *st,
+		      struct fuse_file_info *fi)
+{
+	(void)fi;
+	return bmfs_getattr(fs_of(), path, st);
+}
+
+struct fill {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static int fill_one(void *ud, const char *name, const struct stat *st)
+{
+	struct fill *f = ud;
+
+	return f->filler(f->buf, name, st, 0, 0) ? -ENOMEM : 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		      off_t off, struct fuse_file_info *fi,
+		      enum fuse_readdir_flags flags)
+{
+	struct fill f = {buf, filler};
+
+	(void)off;
+	(void)fi;
+	(void)flags;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	return bmfs_readdir(fs_of(), path, fill_one, &f);
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct bmfs_handle *h;
+	int rc = bmfs_open(fs_of(), path, fi->flags, &h);
+
+	if (rc == 0)
+		fi->fh = (uintptr_t)h;
+	return rc;
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct bmfs_handle *h;
+	int rc;
+
+	(void)mode;
+	rc = bmfs_create(fs_of(), path, fi->flags, &h);
+	if (rc == 0)
+		fi->fh = (uintptr_t)h;
+	return rc;
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	(void)path;
+	return bmfs_read(handle_of(fi), buf, size, (uint64_t)off);
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)path;
+	return bmfs_write(handle_of(fi), buf, size, (uint64_t)off);
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	return bmfs_flush(handle_of(fi));
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)datasync;
+	return bmfs_fsync(handle_of(fi));
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	return bmfs_release(handle_of(fi));
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	return bmfs_truncate(fs_of(), path, (uint64_t)size, handle_of(fi));
+}
+
+static int op_unlink(const char *path)
+{
+	return bmfs_unlink(fs_of(), path);
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	(void)mode;
+	return bmfs_mkdir(fs_of(), path);
+}
+
+static int op_rmdir(const char *path)
+{
+	return bmfs_rmdir(fs_of(), path);
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL; /* RENAME_EXCHANGE cannot be done safely */
+	return bmfs_rename(fs_of(), from, to, (flags & RENAME_NOREPLACE) != 0);
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	(void)path;
+	return bmfs_statfs(fs_of(), st);
+}
+
+/* Blobs carry no owner or mode: accepted and ignored, like blobfuse. */
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)mode;
+	(void)fi;
+	return 0;
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid,
+		    struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)uid;
+	(void)gid;
+	(void)fi;
+	return 0;
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2],
+		      struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)tv;
+	(void)fi;
+	return 0;
+}
+
+static int op_getxattr(const char *path, const char *name, char *value,
+		       size_t size)
+{
+	return bmfs_getxattr(fs_of(), path, name, value, size);
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+	return bmfs_listxattr(fs_of(), path, list, size);
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value,
+		       size_t size, int flags)
+{
+	(void)path;
+	(void)name;
+	(void)value;
+	(void)size;
+	(void)flags;
+	return -ENOTSUP;
+}
+
+const struct fuse_operations bmfs_fuse_ops = {
+    .init = op_init,
+    .getattr = op_getattr,
+    .readdir = op_readdir,
+    .open = op_open,
+    .create = op_create,
+    .read = op_read,
+    .write = op_write,
+    .flush = op_flush,
+    .fsync = op_fsync,
+    .release = op_release,
+    .truncate = op_truncate,
+    .unlink = op_unlink,
+    .mkdir = op_mkdir,
+    .rmdir = op_rmdir,
+    .rename = op_rename,
+    .statfs = op_statfs,
+    .chmod = op_chmod,
+    .chown = op_chown,
+    .utimens = op_utimens,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .setxattr = op_setxattr,
+};

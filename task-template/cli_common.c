@@ -1,0 +1,309 @@
+/*
+ * cli_common: what every `blobmill` subcommand shares: the credential
+ * options, loading and validating the configuration, making the Azure
+ * client, and printing errors as one line.
+ *
+ * Credential precedence (the same for every command), as bm_config
+ * defines it:
+ *   1. --config-file=FILE (blobfuse's format): its values win;
+ *   2. the environment (AZURE_STORAGE_ACCOUNT, _ACCESS_KEY, _SAS_TOKEN,
+ *      _BLOB_ENDPOINT, then AZURE_STORAGE_CONNECTION_STRING) fills only
+ *      what the file left unset; a key and a SAS are one unit, so a key
+ *      from the file is never paired with a SAS from the environment;
+ *   3. then --account, --endpoint, --use-https, --ca-cert-file and
+ *      --insecure override what those gave.
+ * The key and the SAS are never options: they would show in `ps`.
+ *
+ * Does not: parse a command's own options, or print anything on stdout.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bm_http.h"
+#include "bm_log.h"
+#include "cli.h"
+
+/* Bounds of the numeric options: enough for any real use, small enough
+ * that a typo (an extra zero or two) is caught rather than obeyed. */
+#define CLI_MAX_RETRY_LIMIT 100
+#define CLI_MAX_RETRY_INTERVAL_LIMIT 3600
+
+void cli_cred_init(struct cli_cred *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_retry = -1;
+	c->max_retry_interval = -1;
+}
+
+void cli_errorf(const char *fmt, ...)
+{
+	char line[4096]; /* room for a 1,024-character blob name, quoted */
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One line whatever the caller formatted into it (a hostile blob
+	 * name may hold a newline), and never a secret. */
+	for (p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	bm_redact(line, sizeof(line));
+	fprintf(stderr, "blobmill: %s\n", line);
+}
+
+void cli_cred_help(FILE *out)
+{
+	fputs("credentials (the key and SAS come only from the file or the "
+	      "environment):\n"
+	      "  --config-file=FILE     blobfuse config file; its values win "
+	      "over the\n"
+	      "                         AZURE_STORAGE_* variables\n"
+	      "  --account=NAME         storage account (overrides the file "
+	      "or environment)\n"
+	      "  --endpoint=URL         blob endpoint, e.g. "
+	      "http://127.0.0.1:10000/devstoreaccount1\n"
+	      "  --use-https=true|false scheme of the default endpoint\n"
+	      "  --ca-cert-file=FILE    extra CA certificates (PEM)\n"
+	      "  --insecure             do not verify TLS certificates "
+	      "(warns)\n"
+	      "  --max-retry=N          retries of a failed request "
+	      "(0-100, default 5)\n"
+	      "  --max-retry-interval-in-seconds=N\n"
+	      "                         longest wait between retries "
+	      "(1-3600, default 30)\n"
+	      "the environment fills what the file leaves unset: "
+	      "AZURE_STORAGE_ACCOUNT,\n"
+	      "AZURE_STORAGE_ACCESS_KEY or AZURE_STORAGE_SAS_TOKEN, "
+	      "AZURE_STORAGE_BLOB_ENDPOINT,\n"
+	      "AZURE_STORAGE_CONNECTION_STRING\n",
+	      out);
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min,
+		  long max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	/* strtol alone would take " 5", "+5" and "-0": digits only. */
+	if (!(*arg >= '0' && *arg <= '9') || *end || errno || v < min ||
+	    v > max) {
+		cli_errorf("%s%sinvalid value '%s' for --%s: expected a whole "
+			   "number from %ld to %ld",
+			   cmd ? cmd : "", cmd ? ": " : "", arg, opt, min, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int nonempty(const char *opt, const char *arg)
+{
+	if (!*arg) {
+		cli_errorf("--%s needs a value", opt);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_cred_option(struct cli_cred *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case CLI_OPT_CONFIG_FILE:
+		if (nonempty("config-file", arg))
+			return -1;
+		c->config_file = arg;
+		return 0;
+	case CLI_OPT_ACCOUNT:
+		if (nonempty("account", arg))
+			return -1;
+		c->account = arg;
+		return 0;
+	case CLI_OPT_ENDPOINT:
+		if (nonempty("endpoint", arg))
+			return -1;
+		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
+			cli_errorf(
+			    "invalid value '%s' for --endpoint: expected "
+			    "an http:// or https:// URL",
+			    arg);
+			return -1;
+		}
+		c->endpoint = arg;
+		return 0;
+	case CLI_OPT_USE_HTTPS:
+		if (strcmp(arg, "true") && strcmp(arg, "false")) {
+			cli_errorf(
+			    "invalid value '%s' for --use-https: expected "
+			    "true or false",
+			    arg);
+			return -1;
+		}
+		c->use_https = arg;
+		return 0;
+	case CLI_OPT_CA_CERT:
+		if (nonempty("ca-cert-file", arg))
+			return -1;
+		if (access(arg, R_OK)) {
+			cli_errorf("cannot read --ca-cert-file '%s': %s", arg,
+				   strerror(errno));
+			return -1;
+		}
+		c->ca_cert_file = arg;
+		return 0;
+	case CLI_OPT_INSECURE:
+		c->insecure = true;
+		return 0;
+	case CLI_OPT_MAX_RETRY:
+		return cli_parse_int(NULL, "max-retry", arg, 0,
+				     CLI_MAX_RETRY_LIMIT, &c->max_retry);
+	case CLI_OPT_MAX_RETRY_INTERVAL:
+		return cli_parse_int(NULL, "max-retry-interval-in-seconds", arg,
+				     1, CLI_MAX_RETRY_INTERVAL_LIMIT,
+				     &c->max_retry_interval);
+	}
+	cli_errorf("internal error: unknown credential option %d", opt);
+	return -1;
+}
+
+/* Replaces *field with a copy of value (value NULL: leave it). */
+static int override(char **field, const char *value)
+{
+	char *copy;
+
+	if (!value)
+		return 0;
+	copy = strdup(value);
+	if (!copy)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/*
+ * Fills cfg from the sources in precedence order (see the file comment).
+ * Returns 0, or -1 with err set.
+ */
+static int load_config(const struct cli_cred *c, struct bm_config *cfg,
+		       struct bm_error *err)
+{
+	if (c->config_file && bm_config_load_file(cfg, c->config_file, err))
+		return -1;
+	if (bm_config_load_env(cfg, err) < 0)
+		return -1;
+	if (override(&cfg->account, c->account) ||
+	    override(&cfg->endpoint, c->endpoint) ||
+	    override(&cfg->ca_cert_file, c->ca_cert_file)) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	if (c->use_https)
+		cfg->use_https = !strcmp(c->use_https, "true");
+	if (c->insecure)
+		cfg->insecure = true;
+	return bm_config_finish(cfg, false, err);
+}
+
+static void http_options(const struct cli_cred *c, const struct bm_config *cfg,
+			 struct bm_http_options *ho)
+{
+	bm_http_options_default(ho);
+	if (c->max_retry >= 0)
+		ho->retry.max_retries = c->max_retry;
+	if (c->max_retry_interval > 0)
+		ho->retry.max_delay_ms = (long)c->max_retry_interval * 1000;
+	ho->ca_cert_file = cfg->ca_cert_file;
+	ho->insecure = cfg->insecure;
+}
+
+struct bm_blob_client *cli_open_client(const struct cli_cred *c,
+				       struct bm_config *cfg_out)
+{
+	struct bm_blob_client *client = NULL;
+	struct bm_http_options ho;
+	struct bm_config cfg;
+	struct bm_error err;
+
+	bm_config_init(&cfg);
+	bm_error_clear(&err);
+	/* bm_config's messages name the file, line or variable and the fix;
+	 * they stand alone. It also registers the key and SAS for redaction. */
+	if (load_config(c, &cfg, &err)) {
+		cli_errorf("%s", err.msg[0] ? err.msg : bm_errc_str(err.code));
+		goto out;
+	}
+	if (cfg.insecure)
+		bm_warn("--insecure: TLS certificates are not verified; anyone "
+			"on the path can read and change the data");
+	http_options(c, &cfg, &ho);
+	client = bm_blob_client_new_azure(&cfg, &ho, &err);
+	if (!client)
+		cli_report("cannot set up the storage client", &err);
+out:
+	if (client && cfg_out)
+		*cfg_out = cfg;
+	else
+		bm_config_release(&cfg);
+	return client;
+}
+
+/*
+ * One line: WHAT, then the cause. The client's messages already carry their
+ * own context ("cannot list 'data': ..."); when it is the same as WHAT it is
+ * not repeated. HTTP failures read as "CATEGORY (STATUS AZURE-CODE)", so
+ * the failures users meet most read differently at a glance:
+ *   authentication failed (403 AuthenticationFailed): check the ...
+ *   container not found (404 ContainerNotFound)
+ *   endpoint unreachable: cannot connect to '127.0.0.1:1': connection refused
+ * For other statuses bm_http's text from the category on (it adds the
+ * service's own first line) is kept: it is the only explanation there is.
+ */
+void cli_report(const char *what, const struct bm_error *err)
+{
+	const char *cat = bm_errc_str(err->code);
+	const char *msg = err->msg, *from_cat;
+	size_t wlen = strlen(what);
+	char detail[96] = "";
+
+	if (!strncmp(msg, what, wlen) && !strncmp(msg + wlen, ": ", 2))
+		msg += wlen + 2;
+	from_cat = strstr(msg, cat);
+	if (err->http_status) {
+		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
+			 err->azure_code[0] ? " " : "", err->azure_code);
+		if (err->code == BM_ERR_AUTH)
+			cli_errorf("%s: %s%s: check the account key or SAS "
+				   "token",
+				   what, cat, detail);
+		else if (err->code == BM_ERR_NOT_FOUND ||
+			 err->code == BM_ERR_NO_CONTAINER ||
+			 err->code == BM_ERR_EXISTS)
+			cli_errorf("%s: %s%s", what, cat, detail);
+		else if (from_cat)
+			cli_errorf("%s: %s", what, from_cat);
+		else if (*msg)
+			cli_errorf("%s: %s%s: %s", what, cat, detail, msg);
+		else
+			cli_errorf("%s: %s%s", what, cat, detail);
+	} else if (!*msg) {
+		cli_errorf("%s: %s", what, cat);
+	} else if ((err->code == BM_ERR_NETWORK ||
+		    err->code == BM_ERR_TIMEOUT) &&
+		   msg != from_cat) {
+		/* Transport failures get their category first so that
+		 * "endpoint unreachable" and "timed out" read apart. */
+		cli_errorf("%s: %s: %s", what, cat, msg);
+	} else {
+		cli_errorf("%s: %s", what, msg);
+	}
+}

@@ -1,0 +1,96 @@
+/*
+ * run_exec.h: how `blobmill run` turns one task into a process: the argv
+ * for docker, podman or the host runtime (bubblewrap), the run options'
+ * volume mappings, and staging (download the input, upload the output)
+ * when no mounts exist on this machine.
+ */
+#ifndef BM_RUN_EXEC_H
+#define BM_RUN_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bm_blob.h"
+#include "tasktemplate.h"
+
+enum run_runtime {
+	RUN_AUTO,
+	RUN_DOCKER,
+	RUN_PODMAN,
+	RUN_HOST,
+};
+
+/* "docker", "podman", "host"; "auto" for RUN_AUTO. Static string. */
+const char *run_runtime_name(enum run_runtime rt);
+
+/* Parses --runtime's value; -1 when unknown. */
+int run_runtime_parse(const char *s, enum run_runtime *out);
+
+/* Picks the first runtime that works here: docker, podman, then host
+ * (bubblewrap). -1 with err set when none does. */
+int run_runtime_detect(enum run_runtime *out, struct bm_error *err);
+
+/* What a run shares across tasks: the run options, split once. */
+struct run_plan {
+	enum run_runtime rt;
+	const char *image;
+	char **run_opts;    /* run options split like Batch splits them */
+	const char *in_dir; /* where the task sees the containers */
+	const char *out_dir;
+	bool stage;		  /* in_dir/out_dir are staged per task */
+	const char *host_workdir; /* -w/--workdir for the host runtime */
+	char **host_env;	  /* -e/--env K=V for the host runtime */
+	struct run_volume *vols;  /* host runtime: parsed --volume options */
+	size_t nvols;
+};
+
+struct run_volume {
+	char *src;
+	char *dst;
+	bool ro;
+};
+
+/*
+ * Splits and checks the run options. For the host runtime, parses
+ * --volume/-v, --workdir/-w and --env/-e; any other run option is named
+ * in a warning and ignored (there is no engine to give it to). Without
+ * staging, every volume source must exist. -1 with err set.
+ */
+int run_plan_init(struct run_plan *p, enum run_runtime rt,
+		  const struct tt_options *o, bool stage, struct bm_error *err);
+void run_plan_release(struct run_plan *p);
+
+/*
+ * The argv that runs task `t` (NULL-terminated; tt_argv_free). taskdir is
+ * the task's directory; with staging, TASKDIR/in and TASKDIR/out replace
+ * the sources of the volumes mounted at in_dir and out_dir (or are added
+ * when the run options mount nothing there). -1 with err set, e.g. the
+ * host runtime with an empty command.
+ */
+int run_task_argv(const struct run_plan *p, const struct tt_task *t,
+		  const char *taskdir, char ***argv_out, struct bm_error *err);
+
+/*
+ * NULL when a blob name can be a relative path under a staging directory,
+ * else why not: an empty, "." or ".." component or a leading '/' (it could
+ * escape the directory), or a component longer than NAME_MAX (255 bytes:
+ * no Linux file system holds it, a mount neither). Static string.
+ */
+const char *run_name_unstageable(const char *name);
+
+/* Creates dir and its parents (mode 0755). -1 with errno set. */
+int run_mkdir_p(const char *dir);
+
+/* Removes path and everything under it (no error when missing). */
+int run_remove_tree(const char *path);
+
+/* Downloads blob container/name to path (parents created). */
+int run_stage_in(struct bm_blob_client *c, const char *container,
+		 const char *name, const char *path, struct bm_error *err);
+
+/* Uploads path as container/name; a missing file is BM_ERR_NOT_FOUND
+ * "task did not write its output '...'". */
+int run_stage_out(struct bm_blob_client *c, const char *container,
+		  const char *name, const char *path, struct bm_error *err);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * tasks_cli.h: what `blobmill tasks`, `run` (and `submit`) share on top of
+ * libtasktemplate: one struct that takes the credential and template
+ * options, then opens the client, the spec, the --skip-existing set and
+ * the streaming iterator in that order, and releases them in reverse.
+ */
+#ifndef BM_TASKS_CLI_H
+#define BM_TASKS_CLI_H
+
+#include <stdio.h>
+
+#include "cli.h"
+#include "tasktemplate.h"
+
+struct tasks_job {
+	const char *cmd; /* "tasks", "run", ... for messages */
+	struct cli_cred cred;
+	struct tt_options topt;
+	struct bm_config cfg; /* finished by tasks_job_open */
+	struct bm_blob_client *client;
+	struct tt_spec *spec;
+	struct tt_existing *existing; /* --skip-existing only */
+	struct tt_iter *iter;
+	int page_size; /* 0: service default */
+};
+
+void tasks_job_init(struct tasks_job *j, const char *cmd);
+
+/* A credential or template option: 1 handled, -1 bad value (message
+ * printed), 0 not one of these. */
+int tasks_job_option(struct tasks_job *j, int opt, const char *arg);
+
+/* Checks the options, opens the client, lists the output container once
+ * for --skip-existing, and opens the iterator. Prints one line and returns
+ * CLI_EXIT_USAGE or CLI_EXIT_FAILURE on error, CLI_EXIT_OK otherwise. */
+int tasks_job_open(struct tasks_job *j);
+
+/* Frees everything; safe after a failed open. */
+void tasks_job_release(struct tasks_job *j);
+
+/* Reports a listing error of the input (input true) or output container.
+ * cli_report prints only the category when an HTTP status is known, so
+ * the container is named in the subject then. */
+void tasks_report(const struct tasks_job *j, bool input,
+		  const struct bm_error *err);
+
+/* Prints the template and credential options' help. */
+void tasks_job_help(FILE *out);
+
+/* Writes s with every byte that would break a line (control characters,
+ * DEL, backslash) escaped C-style, for human-readable listings. */
+void tasks_print_escaped(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * tt_iter: stream tasks from a listing of the input container, one List
+ * Blobs page at a time, and the --skip-existing set of outputs.
+ *
+ * Memory: the iterator keeps the names of the current page (at most
+ * page_size entries, 5,000 by default) and the current task. The next page
+ * is requested only when the current one is used up, so 100,000 blobs
+ * never mean 100,000 tasks in memory; tt_iter_stats().page_peak proves it
+ * in the tests. tt_existing is the one structure that grows with the
+ * container: one name and time per existing output, sorted, searched by
+ * bisection, filled by one listing instead of one request per blob.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tasktemplate.h"
+
+/* ------------------------------------------------------------------ */
+/* Existing outputs                                                    */
+/* ------------------------------------------------------------------ */
+
+struct tt_existing_entry {
+	char *name;
+	time_t mtime;
+};
+
+struct tt_existing {
+	struct tt_existing_entry *e;
+	size_t n, cap;
+	bool nomem;
+};
+
+static int existing_add(const struct bm_blob_entry *be, void *ud)
+{
+	struct tt_existing *ex = ud;
+
+	if (be->is_prefix || be->is_dir_marker)
+		return 0;
+	if (ex->n == ex->cap) {
+		size_t ncap = ex->cap ? ex->cap * 2 : 1024;
+		struct tt_existing_entry *e = realloc(ex->e, ncap * sizeof(*e));
+
+		if (!e) {
+			ex->nomem = true;
+			return 1;
+		}
+		ex->e = e;
+		ex->cap = ncap;
+	}
+	ex->e[ex->n].name = strdup(be->name);
+	if (!ex->e[ex->n].name) {
+		ex->nomem = true;
+		return 1;
+	}
+	ex->e[ex->n++].mtime = be->mtime;
+	return 0;
+}
+
+static int existing_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tt_existing_entry *)a)->name,
+		      ((const struct tt_existing_entry *)b)->name);
+}
+
+int tt_existing_load(struct bm_blob_client *c, const char *container,
+		     struct tt_existing **out, struct bm_error *err)
+{
+	struct tt_existing *ex = calloc(1, sizeof(*ex));
+	struct bm_list_opts lo = {.include_metadata = true};
+	struct bm_error lerr;
+
+	*out = NULL;
+	if (!ex) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	bm_error_clear(&lerr);
+	if (bm_blob_list_all(c, container, &lo, existing_add, ex, &lerr)) {
+		if (ex->nomem) {
+			bm_error_set(err, BM_ERR_NOMEM,
+				     "out of memory listing output container "
+				     "'%s'",
+				     container);
+		} else if (lerr.code != BM_ERR_NO_CONTAINER) {
+			/* A missing output container just means no output
+			 * exists yet; anything else is an error. */
+			*err = lerr;
+			bm_error_prefix(err,
+					"cannot list output container '%s'",
+					container);
+		}
+		if (ex->nomem || lerr.code != BM_ERR_NO_CONTAINER) {
+			tt_existing_free(ex);
+			return -1;
+		}
+	}
+	/* Listings come sorted, but by the service's collation; sort by
+	 * bytes so bsearch agrees with strcmp. */
+	if (ex->n)
+		qsort(ex->e, ex->n, sizeof(*ex->e), existing_cmp);
+	*out = ex;
+	return 0;
+}
+
+void tt_existing_free(struct tt_existing *ex)
+{
+	size_t i;
+
+	if (!ex)
+		return;
+	for (i = 0; i < ex->n; i++)
+		free(ex->e[i].name);
+	free(ex->e);
+	free(ex);
+}
+
+bool tt_existing_covers(const struct tt_existing *ex, const char *output_name,
+			time_t input_mtime)
+{
+	struct tt_existing_entry key = {.name = (char *)output_name};
+	const struct tt_existing_entry *hit;
+
+	if (!ex || !ex->n)
+		return false;
+	hit = bsearch(&key, ex->e, ex->n, sizeof(*ex->e), existing_cmp);
+	/* Last-Modified has one-second resolution: an output written in the
+	 * same second as its input counts as newer. */
+	return hit && hit->mtime >= input_mtime;
+}
+
+/* ------------------------------------------------------------------ */
+/* The iterator                                                        */
+/* ------------------------------------------------------------------ */
+
+struct tt_page_entry {
+	char *name;
+	uint64_t size;
+	time_t mtime;
+};
+
+struct tt_iter {
+	struct bm_blob_client *c;
+	const struct tt_spec *s;
+	const struct tt_existing *existing;
+	int page_size;
+	struct tt_page_entry *page; /* the current page only */
+	size_t n, cap, pos;
+	char *marker; /* NextMarker of the current page; NULL: last page */
+	bool started;
+	bool nomem; /* set by the page callback */
+	uint64_t next_index;
+	struct tt_task cur;
+	struct tt_iter_stats st;
+};
+
+int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
+		 const struct tt_existing *existing, int page_size,
+		 struct tt_iter **out, struct bm_error *err)
+{
+	struct tt_iter *it = calloc(1, sizeof(*it));
+
+	*out = NULL;
+	if (!it) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	it->c = c;
+	it->s = s;
+	it->existing = existing;
+	it->page_size = page_size;
+	*out = it;
+	return 0;
+}
+
+static void page_clear(struct tt_iter *it)
+{
+	size_t i;
+
+	for (i = 0; i < it->n; i++)
+		free(it->page[i].name);
+	it->n = 0;
+	it->pos = 0;
+}
+
+/* Keeps the selected blobs of a page; filters apply here so that a page
+ * holds only what will become tasks. */
+static int page_add(const struct bm_blob_entry *be, void *ud)
+{
+	struct tt_iter *it = ud;
+
+	if (be->is_prefix)
+		return 0;
+	it->st.listed++;
+	if (!tt_spec_selects(it->s, be->name, be->is_dir_marker))
+		return 0;
+	if (it->n == it->cap) {
+		size_t ncap = it->cap ? it->cap * 2 : 256;
+		struct tt_page_entry *p = realloc(it->page, ncap * sizeof(*p));
+
+		if (!p) {
+			it->nomem = true;
+			return 1;
+		}
+		it->page = p;
+		it->cap = ncap;
+	}
+	it->page[it->n].name = strdup(be->name);
+	if (!it->page[it->n].name) {
+		it->nomem = true;
+		return 1;
+	}
+	it->page[it->n].size = be->size;
+	it->page[it->n].mtime = be->mtime;
+	it->n++;
+	if (it->n > it->st.page_peak)
+		it->st.page_peak = it->n;
+	return 0;
+}
+
+/* Replaces the current page by the next one. */
+static int fetch_page(struct tt_iter *it, struct bm_error *err)
+{
+	const struct tt_options *o = tt_spec_options(it->s);
+	struct bm_list_opts lo = {
+	    .prefix = o->prefix,
+	    .marker = it->marker,
+	    .max_results = it->page_size,
+	    .include_metadata = true, /* to see directory markers */
+	};
+	char *next = NULL;
+	int rc;
+
+	page_clear(it);
+	rc = it->c->ops->list_page(it->c, o->input, &lo, page_add, it, &next,
+				   err);
+	free(it->marker);
+	it->marker = next;
+	it->started = true;
+	it->st.pages++;
+	if (rc) {
+		if (it->nomem)
+			bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		bm_error_prefix(err, "cannot list input container '%s'",
+				o->input);
+	}
+	return rc;
+}
+
+int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
+		 struct bm_error *err)
+{
+	*task = NULL;
+	tt_task_release(&it->cur);
+	for (;;) {
+		const struct tt_page_entry *pe;
+
+		while (it->pos == it->n) {
+			if (it->started && !it->marker)
+				return 0;
+			if (fetch_page(it, err))
+				return -1;
+		}
+		pe = &it->page[it->pos++];
+		it->st.selected++;
+		if (tt_task_make(it->s, pe->name, it->next_index++, pe->size,
+				 pe->mtime, &it->cur, err))
+			return -1;
+		if (tt_existing_covers(it->existing, it->cur.output_name,
+				       pe->mtime)) {
+			it->st.skipped++;
+			tt_task_release(&it->cur);
+			continue;
+		}
+		*task = &it->cur;
+		return 1;
+	}
+}
+
+void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out)
+{
+	*out = it->st;
+}
+
+void tt_iter_free(struct tt_iter *it)
+{
+	if (!it)
+		return;
+	tt_task_release(&it->cur);
+	page_clear(it);
+	free(it->page);
+	free(it->marker);
+	free(it);
+}

@@ -1,0 +1,666 @@
+/*
+ * test-fs-ops: the filesystem logic of blobmill-fuse against the in-memory
+ * blob service, without a mount: what each operation does to the blobs,
+ * and what it costs in requests (the service's call counters), with a
+ * stepped clock for the attr/entry/negative timeouts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "bm_blob.h"
+#include "bmfs.h"
+
+#define CONTAINER "data"
+
+struct env {
+	struct bm_blob_client *c; /* owned by fs */
+	struct bmfs *fs;
+	struct bmfs_options o;
+	char tmp[64];
+	double now;
+};
+
+static double test_clock(void *ud)
+{
+	return ((struct env *)ud)->now;
+}
+
+static void put_blob(struct bm_blob_client *c, const char *name,
+		     const void *data, size_t len, bool marker)
+{
+	static const struct bm_metadata md[] = {{"hdi_isfolder", "true"}};
+	struct bm_put_opts po = {0};
+	struct bm_body body = {.buf = data, .len = len};
+	struct bm_error err = {0};
+
+	if (marker) {
+		po.metadata = md;
+		po.nmetadata = 1;
+	}
+	assert_int_equal(c->ops->put(c, CONTAINER, name, len ? &body : NULL,
+				     &po, NULL, &err),
+			 0);
+}
+
+/* The blob's content (malloc()ed, NUL-terminated), or NULL if absent. */
+static char *get_blob(struct bm_blob_client *c, const char *name, size_t *len);
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static int buf_sink(const void *data, size_t len, void *ud)
+{
+	struct buf *b = ud;
+
+	b->p = realloc(b->p, b->n + len + 1);
+	memcpy(b->p + b->n, data, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+	return 0;
+}
+
+static char *get_blob(struct bm_blob_client *c, const char *name, size_t *len)
+{
+	struct buf b = {calloc(1, 1), 0};
+	struct bm_get_opts o = {0};
+	struct bm_error err = {0};
+
+	if (c->ops->get(c, CONTAINER, name, &o, buf_sink, &b, NULL, &err)) {
+		free(b.p);
+		return NULL;
+	}
+	if (len)
+		*len = b.n;
+	return b.p;
+}
+
+static uint64_t count(struct env *e, enum bm_op op)
+{
+	struct bm_http_stats s;
+
+	e->c->ops->get_stats(e->c, &s);
+	return s.requests[op];
+}
+
+static void env_mount(struct env *e)
+{
+	struct bm_error err = {0};
+
+	e->fs = bmfs_new(e->c, CONTAINER, &e->o, &err);
+	assert_non_null(e->fs);
+	e->fs->clock = test_clock;
+	e->fs->clock_ud = e;
+	e->fs->client_borrowed = true; /* a "restart" reuses the service */
+	assert_int_equal(bmfs_start(e->fs), 0);
+}
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct bm_error err = {0};
+
+	snprintf(e->tmp, sizeof(e->tmp), "/tmp/test-fs-ops.XXXXXX");
+	assert_non_null(mkdtemp(e->tmp));
+	bmfs_options_init(&e->o);
+	e->o.tmp_path = strdup(e->tmp);
+	e->o.attr_timeout = 240;
+	e->o.entry_timeout = 240;
+	e->o.negative_timeout = 120;
+	e->o.block_size_mb = 1;
+	e->o.max_concurrency = 4;
+	e->now = 1000.0;
+	e->c = bm_blob_client_new_memory();
+	assert_int_equal(e->c->ops->create_container(e->c, CONTAINER, &err), 0);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	char cmd[128];
+
+	bmfs_free(e->fs);
+	bm_blob_client_free(e->c);
+	bmfs_options_release(&e->o);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->tmp);
+	assert_int_equal(system(cmd), 0);
+	free(e);
+	return 0;
+}
+
+struct names {
+	char v[64][64];
+	mode_t mode[64];
+	int n;
+};
+
+static int fill(void *ud, const char *name, const struct stat *st)
+{
+	struct names *n = ud;
+
+	assert_true(n->n < 64);
+	snprintf(n->v[n->n], sizeof(n->v[0]), "%s", name);
+	n->mode[n->n++] = st->st_mode;
+	return 0;
+}
+
+static int find_name(const struct names *n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n->n; i++)
+		if (strcmp(n->v[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* ls -l of a directory: one List request, then nothing per file, nothing
+ * for a miss the listing answers, nothing for a repeat. */
+static void test_listing_fills_cache(void **state)
+{
+	struct env *e = *state;
+	struct names n = {0};
+	struct stat st;
+	char name[32];
+	int i;
+
+	for (i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "dir/f%02d", i);
+		put_blob(e->c, name, "x", 1, false);
+	}
+	put_blob(e->c, "dir/sub/deep", "y", 1, false);
+	env_mount(e);
+	assert_int_equal(bmfs_getattr(e->fs, "/dir", &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	assert_int_equal(bmfs_readdir(e->fs, "/dir", fill, &n), 0);
+	assert_int_equal(n.n, 13);
+	assert_int_equal(count(e, BM_OP_LIST), 2);
+	for (i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "/dir/f%02d", i);
+		assert_int_equal(bmfs_getattr(e->fs, name, &st), 0);
+		assert_int_equal(st.st_size, 1);
+	}
+	assert_int_equal(bmfs_getattr(e->fs, "/dir/sub", &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(bmfs_getattr(e->fs, "/dir/missing", &st), -ENOENT);
+	n.n = 0;
+	assert_int_equal(bmfs_readdir(e->fs, "/dir", fill, &n), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 2);
+	assert_int_equal(count(e, BM_OP_HEAD) + count(e, BM_OP_GET), 0);
+
+	/* After entry_timeout the listing no longer answers a miss. */
+	e->now += 241;
+	assert_int_equal(bmfs_getattr(e->fs, "/dir/missing", &st), -ENOENT);
+	assert_int_equal(count(e, BM_OP_LIST), 3);
+}
+
+static void test_negative_timeout(void **state)
+{
+	struct env *e = *state;
+	struct stat st;
+
+	env_mount(e);
+	assert_int_equal(bmfs_getattr(e->fs, "/nope", &st), -ENOENT);
+	assert_int_equal(bmfs_getattr(e->fs, "/nope", &st), -ENOENT);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	e->now += 119;
+	assert_int_equal(bmfs_getattr(e->fs, "/nope", &st), -ENOENT);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	e->now += 2;
+	put_blob(e->c, "nope", "z", 1, false);
+	assert_int_equal(bmfs_getattr(e->fs, "/nope", &st), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 2);
+}
+
+/* blobfuse's markers are directories; a blob `a` beside `a/b` is shown
+ * under a suffixed name and reads as itself. */
+static void test_markers_and_shadowed_blob(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	struct names n = {0};
+	struct stat st;
+	char buf[16] = {0};
+	int i;
+
+	put_blob(e->c, "empty", NULL, 0, true);
+	put_blob(e->c, "marked", NULL, 0, true);
+	put_blob(e->c, "marked/f", "1", 1, false);
+	put_blob(e->c, "a", "file-a", 6, false);
+	put_blob(e->c, "a/b", "b", 1, false);
+	env_mount(e);
+	assert_int_equal(bmfs_readdir(e->fs, "/", fill, &n), 0);
+	assert_int_equal(n.n, 4);
+	i = find_name(&n, "empty");
+	assert_true(i >= 0 && S_ISDIR(n.mode[i]));
+	i = find_name(&n, "marked");
+	assert_true(i >= 0 && S_ISDIR(n.mode[i]));
+	i = find_name(&n, "a");
+	assert_true(i >= 0 && S_ISDIR(n.mode[i]));
+	i = find_name(&n, "a" BMFS_SHADOW_SUFFIX);
+	assert_true(i >= 0 && S_ISREG(n.mode[i]));
+
+	assert_int_equal(
+	    bmfs_open(e->fs, "/a" BMFS_SHADOW_SUFFIX, O_RDONLY, &h), 0);
+	assert_int_equal(bmfs_read(h, buf, sizeof(buf), 0), 6);
+	assert_string_equal(buf, "file-a");
+	assert_int_equal(bmfs_release(h), 0);
+	/* Found again without the listing's help. */
+	e->now += 1000;
+	assert_int_equal(bmfs_getattr(e->fs, "/a" BMFS_SHADOW_SUFFIX, &st), 0);
+	assert_int_equal(st.st_size, 6);
+	assert_int_equal(bmfs_getattr(e->fs, "/a/b", &st), 0);
+	assert_int_equal(bmfs_getattr(e->fs, "/empty", &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+}
+
+static void test_write_visible_and_uploaded(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h, *r;
+	struct names n = {0};
+	struct stat st;
+	char buf[32] = {0};
+	char *got;
+
+	env_mount(e);
+	assert_int_equal(bmfs_readdir(e->fs, "/", fill, &n), 0);
+	assert_int_equal(n.n, 0);
+	assert_int_equal(bmfs_create(e->fs, "/new.txt", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "hello ", 6, 0), 6);
+	assert_int_equal(bmfs_write(h, "world", 5, 6), 5);
+	/* Visible before any upload: size, listing, content. */
+	assert_int_equal(bmfs_getattr(e->fs, "/new.txt", &st), 0);
+	assert_int_equal(st.st_size, 11);
+	n.n = 0;
+	assert_int_equal(bmfs_readdir(e->fs, "/", fill, &n), 0);
+	assert_true(find_name(&n, "new.txt") >= 0);
+	assert_int_equal(bmfs_open(e->fs, "/new.txt", O_RDONLY, &r), 0);
+	assert_int_equal(bmfs_read(r, buf, sizeof(buf), 0), 11);
+	assert_int_equal(bmfs_release(r), 0);
+	assert_null(get_blob(e->c, "new.txt", NULL));
+	assert_int_equal(bmfs_release(h), 0);
+	got = get_blob(e->c, "new.txt", NULL);
+	assert_string_equal(got, "hello world");
+	free(got);
+	assert_int_equal(count(e, BM_OP_PUT), 1);
+
+	/* Append, O_TRUNC, truncate. */
+	assert_int_equal(bmfs_open(e->fs, "/new.txt", O_WRONLY | O_APPEND, &h),
+			 0);
+	assert_int_equal(bmfs_write(h, "!", 1, 11), 1);
+	assert_int_equal(bmfs_flush(h), 0);
+	assert_int_equal(bmfs_release(h), 0); /* clean: no second upload */
+	assert_int_equal(count(e, BM_OP_PUT), 2);
+	got = get_blob(e->c, "new.txt", NULL);
+	assert_string_equal(got, "hello world!");
+	free(got);
+	assert_int_equal(bmfs_truncate(e->fs, "/new.txt", 5, NULL), 0);
+	got = get_blob(e->c, "new.txt", NULL);
+	assert_string_equal(got, "hello");
+	free(got);
+	assert_int_equal(bmfs_open(e->fs, "/new.txt", O_WRONLY | O_TRUNC, &h),
+			 0);
+	assert_int_equal(bmfs_release(h), 0);
+	got = get_blob(e->c, "new.txt", NULL);
+	assert_string_equal(got, "");
+	free(got);
+	assert_int_equal(bmfs_getattr(e->fs, "/new.txt", &st), 0);
+	assert_int_equal(st.st_size, 0);
+}
+
+static char *pattern(size_t len, unsigned seed)
+{
+	char *p = malloc(len);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (char)(seed >> 16);
+	}
+	return p;
+}
+
+/* A peek costs one GET; a sequential read is whole and prefetched. */
+static void test_streaming_read(void **state)
+{
+	struct env *e = *state;
+	size_t len = 5 * 1024 * 1024 + 123, off;
+	char *data = pattern(len, 7), *back = malloc(len);
+	struct bmfs_handle *h;
+	struct stat st;
+	int n;
+
+	put_blob(e->c, "big", data, len, false);
+	env_mount(e);
+	assert_int_equal(bmfs_getattr(e->fs, "/big", &st), 0);
+	assert_int_equal(bmfs_open(e->fs, "/big", O_RDONLY, &h), 0);
+	assert_int_equal(bmfs_read(h, back, 4096, 0), 4096);
+	assert_memory_equal(back, data, 4096);
+	assert_int_equal(count(e, BM_OP_GET), 1);
+	for (off = 4096; off < len; off += (size_t)n) {
+		n = bmfs_read(h, back + off, 128 * 1024, off);
+		assert_true(n > 0);
+	}
+	assert_int_equal(bmfs_read(h, back, 4096, len), 0);
+	assert_memory_equal(back, data, len);
+	assert_int_equal(bmfs_release(h), 0);
+	/* Six 1 MiB blocks, each fetched once. */
+	assert_int_equal(count(e, BM_OP_GET), 6);
+	free(data);
+	free(back);
+}
+
+/* A blob replaced under a reader: ESTALE, never the new bytes. */
+static void test_changed_under_reader(void **state)
+{
+	struct env *e = *state;
+	size_t len = 3 * 1024 * 1024;
+	char *v1 = pattern(len, 1), *v2 = pattern(len, 2), *back = malloc(len);
+	struct bmfs_handle *h;
+
+	put_blob(e->c, "f", v1, len, false);
+	env_mount(e);
+	assert_int_equal(bmfs_open(e->fs, "/f", O_RDONLY, &h), 0);
+	assert_int_equal(bmfs_read(h, back, 1000, 0), 1000);
+	put_blob(e->c, "f", v2, len, false);
+	assert_int_equal(bmfs_read(h, back, 1000, 2 * 1024 * 1024), -ESTALE);
+	assert_int_equal(bmfs_read(h, back, 1000, 0), -ESTALE);
+	assert_int_equal(bmfs_release(h), 0);
+	free(v1);
+	free(v2);
+	free(back);
+}
+
+static int count_files(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	size_t sl = strlen(suffix);
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l > sl && strcmp(de->d_name + l - sl, suffix) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The container vanishes: close fails, the copy stays pending, and the
+ * next start on the same tmp-path uploads it. */
+static void test_failed_upload_kept_and_recovered(void **state)
+{
+	struct env *e = *state;
+	struct bm_error err = {0};
+	struct bmfs_handle *h;
+	char files[128], *got;
+	struct stat st;
+	int i;
+
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_create(e->fs, "/keep.txt", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "precious", 8, 0), 8);
+	assert_int_equal(e->c->ops->delete_container(e->c, CONTAINER, &err), 0);
+	assert_int_equal(bmfs_flush(h), -EIO);
+	assert_int_equal(bmfs_release(h), -EIO);
+	assert_int_equal(count_files(files, ".pending"), 1);
+	/* Still what the mount shows. */
+	assert_int_equal(bmfs_getattr(e->fs, "/keep.txt", &st), 0);
+	assert_int_equal(st.st_size, 8);
+
+	/* A "restart": a new filesystem on the same tmp-path and service
+	 * (the unmount's last try fails too: the container is still gone). */
+	bmfs_free(e->fs);
+	assert_int_equal(count_files(files, ".pending"), 1);
+	assert_int_equal(e->c->ops->create_container(e->c, CONTAINER, &err), 0);
+	env_mount(e);
+	assert_int_equal(bmfs_getattr(e->fs, "/keep.txt", &st), 0);
+	assert_int_equal(st.st_size, 8);
+	/* The re-upload runs in the background: wait for it. */
+	for (i = 0; i < 500 && count_files(files, ".pending"); i++)
+		usleep(10000);
+	assert_int_equal(count_files(files, ".pending"), 0);
+	assert_int_equal(count_files(files, ".open"), 0);
+	got = get_blob(e->c, "keep.txt", NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "precious");
+	free(got);
+}
+
+static void test_namespace_ops(void **state)
+{
+	struct env *e = *state;
+	struct bm_blob_info info;
+	struct bm_error err = {0};
+	struct names n = {0};
+	struct stat st;
+	char *got;
+
+	put_blob(e->c, "src/a", "A", 1, false);
+	put_blob(e->c, "src/sub/b", "B", 1, false);
+	env_mount(e);
+	assert_int_equal(bmfs_mkdir(e->fs, "/made"), 0);
+	assert_int_equal(e->c->ops->head(e->c, CONTAINER, "made", &info, &err),
+			 0);
+	assert_true(info.is_dir_marker);
+	assert_int_equal(bmfs_mkdir(e->fs, "/made"), -EEXIST);
+	assert_int_equal(bmfs_getattr(e->fs, "/made/x", &st), -ENOENT);
+	assert_int_equal(bmfs_rmdir(e->fs, "/src"), -ENOTEMPTY);
+	assert_int_equal(bmfs_rmdir(e->fs, "/src/a"), -ENOTDIR);
+	assert_int_equal(bmfs_unlink(e->fs, "/src"), -EISDIR);
+
+	/* File rename: copy + delete. */
+	assert_int_equal(bmfs_rename(e->fs, "/src/a", "/made/a2", false), 0);
+	assert_int_equal(bmfs_getattr(e->fs, "/src/a", &st), -ENOENT);
+	got = get_blob(e->c, "made/a2", NULL);
+	assert_string_equal(got, "A");
+	free(got);
+	assert_null(get_blob(e->c, "src/a", NULL));
+	assert_int_equal(bmfs_rename(e->fs, "/made/a2", "/src/sub", true),
+			 -EEXIST);
+
+	/* Directory rename moves the subtree and the marker. */
+	assert_int_equal(bmfs_rename(e->fs, "/made", "/moved", false), 0);
+	assert_int_equal(e->c->ops->head(e->c, CONTAINER, "moved", &info, &err),
+			 0);
+	assert_true(info.is_dir_marker);
+	got = get_blob(e->c, "moved/a2", NULL);
+	assert_string_equal(got, "A");
+	free(got);
+	assert_int_equal(bmfs_getattr(e->fs, "/made", &st), -ENOENT);
+	assert_int_equal(bmfs_readdir(e->fs, "/moved", fill, &n), 0);
+	assert_int_equal(n.n, 1);
+	assert_string_equal(n.v[0], "a2");
+
+	/* Emptied, the directory goes; a marker is deleted with it. */
+	assert_int_equal(bmfs_unlink(e->fs, "/moved/a2"), 0);
+	assert_int_equal(bmfs_rmdir(e->fs, "/moved"), 0);
+	assert_int_equal(bmfs_getattr(e->fs, "/moved", &st), -ENOENT);
+	assert_int_equal(e->c->ops->head(e->c, CONTAINER, "moved", &info, &err),
+			 -1);
+	assert_int_equal(bmfs_unlink(e->fs, "/nothing"), -ENOENT);
+}
+
+/* Reads a whole file through a fresh handle; returns its bytes. */
+static char *read_all(struct bmfs *fs, const char *path, size_t len)
+{
+	struct bmfs_handle *h;
+	char *back = malloc(len + 1);
+	size_t off = 0;
+	int n;
+
+	assert_int_equal(bmfs_open(fs, path, O_RDONLY, &h), 0);
+	while ((n = bmfs_read(h, back + off, 100000, off)) > 0)
+		off += (size_t)n;
+	assert_int_equal(n, 0);
+	assert_int_equal(off, len);
+	assert_int_equal(bmfs_release(h), 0);
+	return back;
+}
+
+/* Rereads and reads after writing cost nothing while the copy is fresh;
+ * a new version (once the attributes expire), the timeout and the size
+ * limit each end a cached copy. */
+static void test_file_cache(void **state)
+{
+	struct env *e = *state;
+	size_t len = 2 * 1024 * 1024 + 500;
+	char *v1 = pattern(len, 1), *v2 = pattern(len, 2), *back;
+	struct bmfs_handle *h;
+	uint64_t gets;
+
+	put_blob(e->c, "a", v1, len, false);
+	put_blob(e->c, "b", v2, len, false);
+	e->o.file_cache_timeout = 1000;
+	e->o.cache_size_mb = 4; /* room for one of them */
+	env_mount(e);
+	back = read_all(e->fs, "/a", len);
+	assert_memory_equal(back, v1, len);
+	free(back);
+	gets = count(e, BM_OP_GET);
+	assert_int_equal(gets, 3);
+	back = read_all(e->fs, "/a", len);
+	assert_memory_equal(back, v1, len);
+	free(back);
+	assert_int_equal(count(e, BM_OP_GET), gets);
+
+	/* A new version is seen once the attributes expire. */
+	put_blob(e->c, "a", v2, len, false);
+	e->now += 241;
+	back = read_all(e->fs, "/a", len);
+	assert_memory_equal(back, v2, len);
+	free(back);
+	assert_int_equal(count(e, BM_OP_GET), gets + 3);
+
+	/* b pushes a out: 4 MiB holds one copy. */
+	back = read_all(e->fs, "/b", len);
+	free(back);
+	gets = count(e, BM_OP_GET);
+	back = read_all(e->fs, "/a", len);
+	free(back);
+	assert_int_equal(count(e, BM_OP_GET), gets + 3);
+
+	/* Written through the mount: read back without a request. */
+	assert_int_equal(bmfs_create(e->fs, "/w", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, v1, len, 0), (int)len);
+	assert_int_equal(bmfs_release(h), 0);
+	gets = count(e, BM_OP_GET);
+	back = read_all(e->fs, "/w", len);
+	assert_memory_equal(back, v1, len);
+	free(back);
+	assert_int_equal(count(e, BM_OP_GET), gets);
+
+	/* Unused for longer than the timeout: fetched again. */
+	e->now += 1001;
+	back = read_all(e->fs, "/w", len);
+	free(back);
+	assert_true(count(e, BM_OP_GET) > gets);
+	free(v1);
+	free(v2);
+}
+
+static void test_read_only(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+
+	put_blob(e->c, "r", "R", 1, false);
+	e->o.read_only = true;
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/w", O_WRONLY, &h), -EROFS);
+	assert_int_equal(bmfs_open(e->fs, "/r", O_RDWR, &h), -EROFS);
+	assert_int_equal(bmfs_mkdir(e->fs, "/d"), -EROFS);
+	assert_int_equal(bmfs_unlink(e->fs, "/r"), -EROFS);
+	assert_int_equal(bmfs_open(e->fs, "/r", O_RDONLY, &h), 0);
+	assert_int_equal(bmfs_release(h), 0);
+}
+
+static void test_stats_xattr(void **state)
+{
+	struct env *e = *state;
+	char buf[512];
+	int len;
+
+	env_mount(e);
+	len = bmfs_getxattr(e->fs, "/", BMFS_XATTR_STATS, NULL, 0);
+	assert_true(len > 0);
+	assert_int_equal(
+	    bmfs_getxattr(e->fs, "/", BMFS_XATTR_STATS, buf, sizeof(buf)), len);
+	buf[len] = '\0';
+	assert_non_null(strstr(buf, "list="));
+	assert_int_equal(bmfs_getxattr(e->fs, "/", "user.other", buf, 10),
+			 -ENODATA);
+	assert_int_equal(bmfs_getxattr(e->fs, "/x", BMFS_XATTR_STATS, buf, 10),
+			 -ENODATA);
+}
+
+static void test_errno_mapping(void **state)
+{
+	struct bm_error err = {0};
+
+	(void)state;
+	bm_error_set(&err, BM_ERR_NOT_FOUND, "gone");
+	assert_int_equal(bmfs_errno(BMFS_OP_LOOKUP, "x", &err), ENOENT);
+	assert_int_equal(bmfs_errno(BMFS_OP_READ, "x", &err), ESTALE);
+	bm_error_clear(&err);
+	bm_error_set(&err, BM_ERR_PERMISSION, "no");
+	assert_int_equal(bmfs_errno(BMFS_OP_UPLOAD, "x", &err), EACCES);
+	bm_error_clear(&err);
+	bm_error_set(&err, BM_ERR_NOSPACE, "full");
+	assert_int_equal(bmfs_errno(BMFS_OP_UPLOAD, "x", &err), ENOSPC);
+	bm_error_clear(&err);
+	bm_error_set(&err, BM_ERR_TIMEOUT, "slow");
+	assert_int_equal(bmfs_errno(BMFS_OP_UPLOAD, "x", &err), EIO);
+	bm_error_clear(&err);
+	bm_error_set(&err, BM_ERR_NO_CONTAINER, "gone");
+	assert_int_equal(bmfs_errno(BMFS_OP_OPEN, "x", &err), EIO);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_listing_fills_cache, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_negative_timeout, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_markers_and_shadowed_blob,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_visible_and_uploaded,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_streaming_read, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_changed_under_reader, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_failed_upload_kept_and_recovered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_namespace_ops, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_file_cache, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stats_xattr, setup, teardown),
+	    cmocka_unit_test(test_errno_mapping),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

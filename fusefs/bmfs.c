@@ -137,7 +137,7 @@ struct bmfs *bmfs_new(struct bm_blob_client *client, const char *container,
 			     "block size and concurrency must be positive");
 		goto fail;
 	}
-	if (bmfs_tmp_init(fs, err) != 0)
+	if (bmfs_tmp_init(fs, err) != 0 || bmfs_fcache_init(fs, err) != 0)
 		goto fail;
 	/* Before anything is served: a name with a pending upload must show
 	 * its local content, and a new write must continue it. */
@@ -164,6 +164,7 @@ void bmfs_free(struct bmfs *fs)
 	/* Jobs first: they use wfiles and the client. */
 	bmfs_pool_free(fs->pool);
 	bmfs_wfile_free_all(fs);
+	bmfs_fcache_free(fs);
 	bmfs_cache_free(fs->cache);
 	if (!fs->client_borrowed)
 		bm_blob_client_free(fs->client);
@@ -870,8 +871,10 @@ int bmfs_unlink(struct bmfs *fs, const char *path)
 		wfile_discard(fs, wf);
 	else if (wf)
 		bmfs_wfile_unref(fs, wf);
-	if (rc == 0)
+	if (rc == 0) {
 		bmfs_note_absent(fs, name);
+		bmfs_fcache_forget(fs, a.blob ? a.blob : name, false);
+	}
 	free(a.blob);
 	return rc;
 }
@@ -918,6 +921,8 @@ static int rename_file(struct bmfs *fs, const char *from, const char *blob,
 	}
 	bmfs_note_absent(fs, from);
 	bmfs_note_file(fs, to, a->size, time(NULL), NULL);
+	bmfs_fcache_forget(fs, blob, false);
+	bmfs_fcache_forget(fs, to, false);
 	return 0;
 }
 
@@ -1080,6 +1085,8 @@ out:
 		if (rc == 0)
 			bmfs_note_absent(fs, from);
 		note_dir(fs, to, a->marker, false);
+		bmfs_fcache_forget(fs, from, true);
+		bmfs_fcache_forget(fs, to, true);
 	}
 	names_release(&x);
 	free(prefix);

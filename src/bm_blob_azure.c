@@ -518,8 +518,8 @@ static int az_get(struct bm_blob_client *c, const char *container,
 			     .idempotent = true};
 	for (attempt = 1;; attempt++) {
 		hdrs_release(&h);
-		/* No Range for a whole blob: a range on a 0-byte blob is 416.
-		 */
+		/* No Range for a whole blob (a range on a 0-byte blob is
+		 * 416). */
 		if (off > 0 || bounded) {
 			if (bounded)
 				snprintf(range, sizeof(range),
@@ -543,24 +543,26 @@ static int az_get(struct bm_blob_client *c, const char *container,
 		}
 		if (rc == 0)
 			break;
-		if (!transport_failure(&herr) || g.delivered == 0 ||
+		/* The connection broke after the last byte of the range. */
+		if (transport_failure(&herr) && bounded &&
+		    g.delivered == left) {
+			rc = 0;
+			break;
+		}
+		/* Resume only what broke mid-body, and only pinned to one
+		 * version of the blob: never mix two. */
+		if (!etag[0] && have_info)
+			snprintf(etag, sizeof(etag), "%s", first.etag);
+		if (!transport_failure(&herr) || g.delivered == 0 || !etag[0] ||
 		    !resume_wait(az, attempt, start, &seed)) {
 			error_take(err, &herr);
 			break;
 		}
-		/* Resume after the last byte the caller has, and only from
-		 * the same version of the blob. */
 		off += g.delivered;
 		if (bounded)
 			left -= g.delivered;
-		if (!etag[0] && have_info)
-			snprintf(etag, sizeof(etag), "%s", first.etag);
 		bm_info("cannot get '%s': %s; resuming at byte %llu", what,
 			herr.msg, (unsigned long long)off);
-		if (bounded && left == 0) {
-			rc = 0;
-			break;
-		}
 	}
 	if (rc == 0 && info)
 		*info = first;

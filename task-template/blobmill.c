@@ -26,8 +26,13 @@ static const struct cli_cmd commands[] = {
 	{"run", cmd_run, "run those tasks on this machine (podman/docker/host)"},
 
 	/* Azure Batch (cmd_submit.c) */
+	{"submit", cmd_submit,
+	 "add one Batch task per blob: submit --pool ID|--auto-pool --job ID "
+	 "[--wait]"},
 
 	/* pool JSON (cmd_pool.c) */
+	{"pool", cmd_pool, "print Batch pool JSON: pool [--pool ID] [--image "
+	 "IMAGE]"},
 };
 
 static void usage(FILE *out)

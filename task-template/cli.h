@@ -116,7 +116,9 @@ int cmd_tasks(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 /* --- Azure Batch (cmd_submit.c) --- */
+int cmd_submit(int argc, char **argv);
 
 /* --- pool JSON (cmd_pool.c) --- */
+int cmd_pool(int argc, char **argv);
 
 #endif

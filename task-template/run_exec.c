@@ -475,12 +475,14 @@ static void add_host_root(struct argv_buf *a)
 }
 
 static void add_host_options(struct argv_buf *a, const struct run_plan *p,
-			     const char *taskdir)
+			     const struct tt_task *t, const char *taskdir)
 {
 	bool have_in = false, have_out = false;
 	size_t i;
 
 	av_add2(a, "bwrap", "--die-with-parent");
+	av_add(a, "--setenv");
+	av_add2(a, "AZ_BATCH_TASK_ID", t->id);
 	add_host_root(a);
 	for (i = 0; i < p->nvols; i++) {
 		const struct run_volume *v = &p->vols[i];
@@ -519,6 +521,8 @@ static void add_host_options(struct argv_buf *a, const struct run_plan *p,
 		}
 		free(k);
 	}
+	av_add(a, "--setenv");
+	av_add2(a, "AZ_BATCH_TASK_WORKING_DIR", taskdir);
 	/* Batch starts a task in its task directory unless --workdir. */
 	av_add2(a, "--chdir", p->host_workdir ? p->host_workdir : taskdir);
 	av_add(a, "--");
@@ -528,7 +532,7 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		  const char *taskdir, char ***argv_out, struct bm_error *err)
 {
 	struct argv_buf a = {0};
-	char **cmd = NULL;
+	char **cmd = NULL, *env_id;
 	size_t i;
 
 	*argv_out = NULL;
@@ -536,10 +540,16 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		bm_error_prefix(err, "commandLine of '%s'", t->id);
 		return -1;
 	}
+	/* Like a pool node, tell the task its id (AZ_BATCH_TASK_ID). */
+	if (asprintf(&env_id, "AZ_BATCH_TASK_ID=%s", t->id) < 0) {
+		env_id = NULL;
+		a.failed = true;
+	}
 	switch (p->rt) {
 	case RUN_DOCKER:
 		av_add2(&a, "docker", "run");
 		av_add(&a, "--rm");
+		av_add2(&a, "--env", env_id ? env_id : "");
 		add_engine_options(&a, p, taskdir, err);
 		av_add(&a, p->image);
 		break;
@@ -549,17 +559,19 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		av_add(&a, "--rm");
 		av_add2(&a, "--ulimit", "nofile=1024:20000");
 		av_add2(&a, "--ulimit", "nproc=32768:32768");
+		av_add2(&a, "--env", env_id ? env_id : "");
 		add_engine_options(&a, p, taskdir, err);
 		av_add(&a, p->image);
 		break;
 	case RUN_HOST:
 	case RUN_AUTO:
-		add_host_options(&a, p, taskdir);
+		add_host_options(&a, p, t, taskdir);
 		break;
 	}
 	for (i = 0; cmd[i]; i++)
 		av_add(&a, cmd[i]);
 	tt_argv_free(cmd);
+	free(env_id);
 	*argv_out = av_finish(&a, err);
 	return *argv_out ? 0 : -1;
 }

@@ -19,6 +19,7 @@ az_curl PUT "$AZURITE_ENDPOINT" "data/fromblobfuse" \
 	-h "Content-Length: 0" -o /dev/null -f || fail "marker put"
 az_put data x "$dir/small" || fail "put x"
 az_put data x/inner "$dir/rand" || fail "put x/inner"
+az_put data stale.bin "$dir/rand" || fail "put stale.bin"
 m=$dir/mnt
 fuse_mount "$m" "$dir/tmp" data -o attr_timeout=240 -o entry_timeout=240 \
 	-o negative_timeout=120 --block-size-mb=1 || fail "mount failed"
@@ -121,7 +122,9 @@ expect_eq "many/f777 by curl" "file 777" "$(cat "$dir/f777")"
 # --- a blob replaced under a reader: an error, never mixed bytes --------
 head -c 3000000 /dev/urandom >"$dir/v2"
 export AZURITE_ACCOUNT AZURITE_KEY # for az_curl in the python child
-python3 - "$m/dd.bin" "$dir/v2" "$AZURITE_ENDPOINT" <<'EOF' || fail "stale read"
+# stale.bin: uploaded before the mount, never read before (so it has no
+# whole-file cached copy and is streamed).
+python3 - "$m/stale.bin" "$dir/v2" "$AZURITE_ENDPOINT" <<'EOF' || fail "stale read"
 import errno, os, subprocess, sys
 path, v2 = sys.argv[1], sys.argv[2]
 fd = os.open(path, os.O_RDONLY)
@@ -129,7 +132,7 @@ first = os.read(fd, 4096)
 # replace the blob with other bytes behind the mount's back
 r = subprocess.run(["bash", "-c",
     '. "$top_srcdir/tests/lib/azcurl.sh"; '
-    'az_curl PUT "$1" data/dd.bin -h "x-ms-blob-type: BlockBlob" '
+    'az_curl PUT "$1" data/stale.bin -h "x-ms-blob-type: BlockBlob" '
     '-h "Content-Length: $(stat -c %s "$2")" --data-binary @"$2" '
     '-o /dev/null -f', "x", sys.argv[3], v2])
 assert r.returncode == 0, "overwrite failed"

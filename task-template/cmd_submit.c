@@ -1,0 +1,971 @@
+/*
+ * cmd_submit: `blobmill submit`, the input container's tasks onto Azure
+ * Batch.
+ *
+ *   1. the job: created with onAllTasksComplete=noaction on --pool (which
+ *      must exist) or an auto pool; a job that exists already is reused if
+ *      it can take tasks (active, same pool), and then only the tasks it
+ *      does not have are added (its task ids are listed first);
+ *   2. the tasks: from libtasktemplate's streaming iterator, through
+ *      batch_add (chunks, requests in flight, 413 halving, retries);
+ *   3. only when every task is in: onAllTasksComplete=terminatejob, so the
+ *      job ends when its tasks do. A partial add leaves the job open and
+ *      names every task that is missing; the same command adds them;
+ *   4. --wait: batch_wait until done, then the failed tasks.
+ * --schedule instead creates a job schedule whose job manager task runs
+ * this command on the node, with --skip-existing, for nightly drops.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "batch_add.h"
+#include "batch_client.h"
+#include "batch_wait.h"
+#include "bm_log.h"
+#include "cli.h"
+#include "pool_spec.h"
+#include "tasktemplate.h"
+
+/* Where blobmill-startup installs the CLI on a node (its --prefix). */
+#define SUBMIT_NODE_BLOBMILL "/opt/blobmill/bin/blobmill"
+#define SUBMIT_JOB_MANAGER_ID "blobmill-submit"
+/* The job manager's registry password travels in this variable. */
+#define SUBMIT_REGISTRY_ENV "BLOBMILL_REGISTRY_PASSWORD"
+
+enum {
+	SUBMIT_OPT_FIRST = 0x5000,
+	SUBMIT_OPT_POOL = SUBMIT_OPT_FIRST,
+	SUBMIT_OPT_JOB,
+	SUBMIT_OPT_WAIT,
+	SUBMIT_OPT_AUTO_POOL,
+	SUBMIT_OPT_SCHEDULE,
+	SUBMIT_OPT_START,
+	SUBMIT_OPT_BATCH_URL,
+	SUBMIT_OPT_BATCH_ACCOUNT,
+	SUBMIT_OPT_BATCH_KEY_FILE,
+	SUBMIT_OPT_REQUESTS,
+	SUBMIT_OPT_POLL,
+	SUBMIT_OPT_TIMEOUT,
+	SUBMIT_OPT_NODE_BLOBMILL,
+	SUBMIT_OPT_HELP,
+};
+
+static const struct option submit_longopts[] = {
+    CLI_CRED_LONGOPTS,
+    TT_TEMPLATE_LONGOPTS,
+    POOL_SETTINGS_LONGOPTS,
+    {"pool", required_argument, NULL, SUBMIT_OPT_POOL},
+    {"job", required_argument, NULL, SUBMIT_OPT_JOB},
+    {"wait", no_argument, NULL, SUBMIT_OPT_WAIT},
+    {"auto-pool", no_argument, NULL, SUBMIT_OPT_AUTO_POOL},
+    {"schedule", required_argument, NULL, SUBMIT_OPT_SCHEDULE},
+    {"start", required_argument, NULL, SUBMIT_OPT_START},
+    {"batch-url", required_argument, NULL, SUBMIT_OPT_BATCH_URL},
+    {"batch-account", required_argument, NULL, SUBMIT_OPT_BATCH_ACCOUNT},
+    {"batch-key-file", required_argument, NULL, SUBMIT_OPT_BATCH_KEY_FILE},
+    {"requests", required_argument, NULL, SUBMIT_OPT_REQUESTS},
+    {"poll-interval", required_argument, NULL, SUBMIT_OPT_POLL},
+    {"timeout", required_argument, NULL, SUBMIT_OPT_TIMEOUT},
+    {"node-blobmill", required_argument, NULL, SUBMIT_OPT_NODE_BLOBMILL},
+    {"help", no_argument, NULL, SUBMIT_OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+struct submit {
+	struct cli_cred cred;
+	struct tt_options tt;
+	struct pool_settings pool;
+	const char *pool_id;
+	const char *job_id;
+	const char *schedule;
+	const char *start;
+	const char *batch_url;
+	const char *batch_account;
+	const char *batch_key_file;
+	const char *node_blobmill;
+	bool wait;
+	bool auto_pool;
+	struct batch_add_opts add;
+	struct batch_wait_opts wopts;
+	/* Options the job manager of a schedule repeats: "--name", value. */
+	const char **fwd;
+	size_t nfwd;
+};
+
+static void submit_usage(FILE *out)
+{
+	fputs("usage: blobmill submit --pool ID | --auto-pool --job ID "
+	      "--input CONTAINER --image IMAGE\n"
+	      "         --command TEMPLATE [--wait] [--schedule RECURRENCE "
+	      "[--start TIME]] [options]\n\n"
+	      "Adds one Azure Batch task per input blob to job ID "
+	      "(created if needed) and\n"
+	      "lets the job end when its tasks are done. Rerun with the same "
+	      "--job to add\n"
+	      "only the tasks it is missing.\n\n"
+	      "  --pool ID                 existing pool to run on\n"
+	      "  --auto-pool               a pool made for this job and "
+	      "deleted after it\n"
+	      "                            (pool settings below)\n"
+	      "  --job ID                  job id (job schedule id with "
+	      "--schedule)\n"
+	      "  --wait                    follow the tasks, summarize, exit "
+	      "1 if any failed\n"
+	      "  --poll-interval SECONDS   shortest wait between polls "
+	      "(default 5)\n"
+	      "  --timeout SECONDS         stop waiting after this long\n"
+	      "  --schedule RECURRENCE     create a job schedule instead, "
+	      "e.g. PT24H; each job's\n"
+	      "                            manager task adds the new blobs "
+	      "(--skip-existing)\n"
+	      "  --start TIME              first run, e.g. "
+	      "2026-01-01T02:00:00Z\n"
+	      "  --node-blobmill PATH      blobmill on the nodes "
+	      "(default " SUBMIT_NODE_BLOBMILL ")\n"
+	      "  --requests N              addtaskcollection requests in "
+	      "flight (default 4)\n"
+	      "  --batch-url URL, --batch-account NAME, --batch-key-file "
+	      "FILE\n"
+	      "                            Batch account (else "
+	      "AZURE_BATCH_ENDPOINT,\n"
+	      "                            AZURE_BATCH_ACCOUNT, "
+	      "AZURE_BATCH_ACCESS_KEY)\n\n",
+	      out);
+	fputs(TT_OPTIONS_HELP, out);
+	fputs(pool_settings_help, out);
+	cli_cred_help(out);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static int forward(struct submit *s, const char *name, const char *value)
+{
+	const char **n = realloc(s->fwd, (s->nfwd + 2) * sizeof(*n));
+
+	if (!n)
+		return -1;
+	s->fwd = n;
+	s->fwd[s->nfwd++] = name;
+	s->fwd[s->nfwd++] = value;
+	return 0;
+}
+
+/* Whether the job manager of a schedule repeats this option: the template
+ * and pool settings do; credentials, the job id and --wait do not, and the
+ * registry password reaches it through SUBMIT_REGISTRY_ENV instead. */
+static bool forwarded(int opt)
+{
+	if (opt >= TT_OPT_FIRST && opt < TT_OPT_LAST)
+		return opt != TT_OPT_SKIP_EXISTING &&
+		       opt != TT_OPT_REGISTRY_PASSWORD_ENV &&
+		       opt != TT_OPT_REGISTRY_PASSWORD_FILE;
+	return (opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST) ||
+	       opt == SUBMIT_OPT_POOL || opt == SUBMIT_OPT_AUTO_POOL ||
+	       opt == SUBMIT_OPT_REQUESTS;
+}
+
+static int parse_seconds(const char *opt, const char *arg, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v > 0) || v > 86400.0 * 7) {
+		cli_errorf("submit: invalid value '%s' for --%s: expected "
+			   "seconds, more than 0",
+			   arg, opt);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int submit_option(struct submit *s, int opt, const char *arg)
+{
+	int n;
+
+	switch (opt) {
+	case SUBMIT_OPT_POOL:
+		s->pool_id = arg;
+		return 0;
+	case SUBMIT_OPT_JOB:
+		s->job_id = arg;
+		return 0;
+	case SUBMIT_OPT_WAIT:
+		s->wait = true;
+		return 0;
+	case SUBMIT_OPT_AUTO_POOL:
+		s->auto_pool = true;
+		return 0;
+	case SUBMIT_OPT_SCHEDULE:
+		s->schedule = arg;
+		return 0;
+	case SUBMIT_OPT_START:
+		s->start = arg;
+		return 0;
+	case SUBMIT_OPT_BATCH_URL:
+		s->batch_url = arg;
+		return 0;
+	case SUBMIT_OPT_BATCH_ACCOUNT:
+		s->batch_account = arg;
+		return 0;
+	case SUBMIT_OPT_BATCH_KEY_FILE:
+		s->batch_key_file = arg;
+		return 0;
+	case SUBMIT_OPT_NODE_BLOBMILL:
+		s->node_blobmill = arg;
+		return 0;
+	case SUBMIT_OPT_REQUESTS:
+		if (cli_parse_int("submit", "requests", arg, 1, 64, &n))
+			return -1;
+		s->add.parallel = n;
+		return 0;
+	case SUBMIT_OPT_POLL:
+		return parse_seconds("poll-interval", arg,
+				     &s->wopts.interval_s);
+	case SUBMIT_OPT_TIMEOUT:
+		return parse_seconds("timeout", arg, &s->wopts.timeout_s);
+	}
+	cli_errorf("internal error: unknown submit option %d", opt);
+	return -1;
+}
+
+/* ISO 8601 duration as Batch takes it: P[nD][T[nH][nM][nS]], e.g. PT24H. */
+static bool valid_recurrence(const char *r)
+{
+	bool time_part = false, any = false;
+	const char *p = r + 1;
+
+	if (r[0] != 'P')
+		return false;
+	while (*p) {
+		if (*p == 'T' && !time_part) {
+			time_part = true;
+			p++;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (!*p || !strchr(time_part ? "HMS" : "YMWD", *p))
+			return false;
+		p++;
+		any = true;
+	}
+	return any;
+}
+
+static bool valid_time(const char *t)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+	return end && (!*end || !strcmp(end, "Z"));
+}
+
+/* Everything that needs the whole command line. */
+static int submit_check(struct submit *s)
+{
+	struct bm_error err;
+
+	bm_error_clear(&err);
+	if (!s->job_id || !*s->job_id) {
+		cli_errorf("submit: --job ID is required");
+		return -1;
+	}
+	if (!s->pool_id == !s->auto_pool) {
+		cli_errorf(
+		    "submit: give either --pool ID (an existing pool) or "
+		    "--auto-pool");
+		return -1;
+	}
+	if (s->start && !s->schedule) {
+		cli_errorf("submit: --start goes with --schedule");
+		return -1;
+	}
+	if (s->schedule && !valid_recurrence(s->schedule)) {
+		cli_errorf("submit: invalid --schedule '%s': expected an ISO "
+			   "8601 duration such as PT24H or P1D",
+			   s->schedule);
+		return -1;
+	}
+	if (s->start && !valid_time(s->start)) {
+		cli_errorf("submit: invalid --start '%s': expected a UTC time "
+			   "such as 2026-01-01T02:00:00Z",
+			   s->start);
+		return -1;
+	}
+	if (s->schedule && s->wait) {
+		cli_errorf("submit: --wait does not go with --schedule (each "
+			   "scheduled job runs on its own)");
+		return -1;
+	}
+	if (s->schedule && !s->tt.output) {
+		cli_errorf("submit: --schedule needs --output: each night's "
+			   "job skips the blobs whose output exists");
+		return -1;
+	}
+	if (s->schedule)
+		s->tt.skip_existing = true;
+	if (tt_options_finish(&s->tt, &err)) {
+		cli_errorf("submit: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int submit_parse(struct submit *s, int argc, char **argv)
+{
+	struct bm_error err;
+	int opt, idx;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", submit_longopts, &idx)) !=
+	       -1) {
+		int rc;
+
+		bm_error_clear(&err);
+		if (opt == '?' || opt == ':') {
+			cli_errorf("submit: %s option '%s'; see 'blobmill "
+				   "submit --help'",
+				   opt == ':' ? "missing value for" : "unknown",
+				   argv[optind - 1]);
+			return -1;
+		}
+		if (opt == SUBMIT_OPT_HELP) {
+			submit_usage(stdout);
+			return 1;
+		}
+		if (opt >= CLI_OPT_CRED_FIRST && opt < CLI_OPT_CRED_LAST) {
+			rc = cli_cred_option(&s->cred, opt, optarg);
+		} else if (opt >= TT_OPT_FIRST && opt < TT_OPT_LAST) {
+			rc = tt_options_set(&s->tt, opt, optarg, &err);
+			if (rc)
+				cli_errorf("submit: %s", err.msg);
+		} else if (opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST) {
+			rc = pool_settings_option(&s->pool, opt, optarg);
+		} else {
+			rc = submit_option(s, opt, optarg);
+		}
+		if (rc)
+			return -1;
+		if (forwarded(opt) &&
+		    forward(s, submit_longopts[idx].name,
+			    submit_longopts[idx].has_arg ? optarg : NULL)) {
+			cli_errorf("submit: out of memory");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		cli_errorf("submit: unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return submit_check(s);
+}
+
+/* ---- reporting -------------------------------------------------------- */
+
+/* "blobmill: submit: WHAT: MESSAGE", with what to do about a bad key. */
+static void submit_report(const char *what, const struct bm_error *err)
+{
+	const char *msg = err->msg[0] ? err->msg : bm_errc_str(err->code);
+
+	if (err->code == BM_ERR_AUTH)
+		cli_errorf("submit: %s: %s: check the Batch account key "
+			   "(--batch-key-file or AZURE_BATCH_ACCESS_KEY) and "
+			   "account name",
+			   what, msg);
+	else
+		cli_errorf("submit: %s: %s", what, msg);
+}
+
+/* ---- the job ---------------------------------------------------------- */
+
+/* The pool the job runs on: {"poolId"} or an autoPoolSpecification built
+ * by the same builder as `blobmill pool`. NULL with a message printed. */
+static json_t *pool_info(struct submit *s, const struct bm_config *cfg)
+{
+	struct bm_error err;
+	json_t *spec;
+
+	if (!s->auto_pool)
+		return json_pack("{s:s}", "poolId", s->pool_id);
+	bm_error_clear(&err);
+	if (pool_settings_add_image(&s->pool, s->tt.image) < 0) {
+		cli_errorf("submit: too many container images to prefetch");
+		return NULL;
+	}
+	pool_settings_storage(&s->pool, cfg);
+	s->pool.registry = s->tt.registry;
+	s->pool.registry_user = s->tt.registry_user;
+	s->pool.registry_password = s->tt.registry_password;
+	spec = pool_spec_build(&s->pool, false, &err);
+	if (!spec) {
+		cli_errorf("submit: cannot build the auto pool: %s", err.msg);
+		return NULL;
+	}
+	/* poolLifetimeOption job: the nodes exist while the job runs and
+	 * are deleted after it. */
+	return json_pack("{s:{s:s, s:s, s:b, s:o}}", "autoPoolSpecification",
+			 "autoPoolIdPrefix", "blobmill", "poolLifetimeOption",
+			 "job", "keepAlive", 0, "pool", spec);
+}
+
+/* Task ids already in the job, sorted, for a rerun to skip them. */
+struct id_set {
+	char **ids;
+	size_t n, cap;
+};
+
+static void id_set_release(struct id_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		free(set->ids[i]);
+	free(set->ids);
+	memset(set, 0, sizeof(*set));
+}
+
+static int id_set_add(json_t *task, void *ud)
+{
+	struct id_set *set = ud;
+	const char *id = json_string_value(json_object_get(task, "id"));
+
+	if (!id)
+		return 0;
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 256;
+		char **n = realloc(set->ids, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		set->ids = n;
+		set->cap = cap;
+	}
+	set->ids[set->n] = strdup(id);
+	return set->ids[set->n++] ? 0 : -1;
+}
+
+/* Batch task ids are unique without regard to case. */
+static int id_cmp(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool id_set_has(const struct id_set *set, const char *id)
+{
+	return set->n && bsearch(&id, set->ids, set->n, sizeof(char *), id_cmp);
+}
+
+/* Whether an existing job can take our tasks; a message says what to do
+ * when it cannot. */
+static int check_existing_job(const struct submit *s, json_t *job)
+{
+	const char *state = json_string_value(json_object_get(job, "state"));
+	json_t *pi = json_object_get(job, "poolInfo");
+	const char *pool = json_string_value(json_object_get(pi, "poolId"));
+
+	if (!state || (strcmp(state, "active") && strcmp(state, "disabled"))) {
+		cli_errorf("submit: job '%s' already exists and is %s, so it "
+			   "takes no more tasks: use a new --job ID",
+			   s->job_id, state ? state : "in an unknown state");
+		return -1;
+	}
+	if (s->pool_id && (!pool || strcmp(pool, s->pool_id))) {
+		cli_errorf("submit: job '%s' already exists on %s%s%s: rerun "
+			   "with that pool to add its missing tasks, or use a "
+			   "new --job ID",
+			   s->job_id, pool ? "pool '" : "an auto pool",
+			   pool ? pool : "", pool ? "'" : "");
+		return -1;
+	}
+	if (s->auto_pool && pool) {
+		cli_errorf("submit: job '%s' already exists on pool '%s', not "
+			   "an auto pool: rerun with --pool %s to add its "
+			   "missing tasks, or use a new --job ID",
+			   s->job_id, pool, pool);
+		return -1;
+	}
+	return 0;
+}
+
+/* The pool must exist before a job goes onto it: the service would
+ * accept the job and leave its tasks waiting forever. */
+static int check_pool(struct batch_client *bc, const struct submit *s)
+{
+	struct bm_error err;
+
+	bm_error_clear(&err);
+	if (batch_pool_get(bc, s->pool_id, "id,state", NULL, &err) == 0)
+		return 0;
+	if (!strcmp(err.azure_code, "PoolNotFound"))
+		cli_errorf("submit: pool '%s' not found in Batch account: "
+			   "create it first (blobmill pool --pool %s ... > "
+			   "pool.json; az batch pool create --json-file "
+			   "pool.json) or use --auto-pool",
+			   s->pool_id, s->pool_id);
+	else
+		submit_report("cannot check the pool", &err);
+	return -1;
+}
+
+/*
+ * Makes sure job s->job_id exists and can take tasks, creating it when it
+ * does not exist, and fills `existing` with the ids of its tasks.
+ */
+static int ensure_job(struct batch_client *bc, struct submit *s,
+		      const struct bm_config *cfg, struct id_set *existing)
+{
+	json_t *job = NULL, *add = NULL, *pi = NULL;
+	struct bm_error err;
+	int rc = -1;
+
+	bm_error_clear(&err);
+	if (batch_job_get(bc, s->job_id, "id,state,poolInfo", &job, &err) == 0)
+		goto exists;
+	if (strcmp(err.azure_code, "JobNotFound")) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "cannot get job '%s'", s->job_id);
+		submit_report(what, &err);
+		goto out;
+	}
+	if (s->pool_id && check_pool(bc, s))
+		goto out;
+	pi = pool_info(s, cfg);
+	if (!pi)
+		goto out;
+	add = json_pack("{s:s, s:s+, s:O, s:s, s:s}", "id", s->job_id,
+			"displayName", "blobmill: ", s->tt.input, "poolInfo",
+			pi, "onAllTasksComplete", "noaction", "onTaskFailure",
+			"noaction");
+	bm_error_clear(&err);
+	if (add && batch_job_add(bc, add, &err) == 0) {
+		fprintf(stderr, "blobmill: submit: created job '%s'\n",
+			s->job_id);
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(err.azure_code, "JobExists")) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "cannot create job '%s'",
+			 s->job_id);
+		submit_report(what, &err);
+		goto out;
+	}
+	/* Created meanwhile by someone else: treat it as existing. */
+	bm_error_clear(&err);
+	if (batch_job_get(bc, s->job_id, "id,state,poolInfo", &job, &err)) {
+		submit_report("cannot get the job", &err);
+		goto out;
+	}
+exists:
+	if (check_existing_job(s, job))
+		goto out;
+	bm_error_clear(&err);
+	if (batch_task_list(bc, s->job_id, "id", NULL, id_set_add, existing,
+			    &err)) {
+		submit_report("cannot list the job's tasks", &err);
+		goto out;
+	}
+	qsort(existing->ids, existing->n, sizeof(char *), id_cmp);
+	fprintf(stderr,
+		"blobmill: submit: job '%s' exists with %zu tasks: adding only "
+		"the tasks it does not have\n",
+		s->job_id, existing->n);
+	rc = 0;
+out:
+	json_decref(job);
+	json_decref(add);
+	json_decref(pi);
+	return rc;
+}
+
+/* ---- the tasks -------------------------------------------------------- */
+
+struct add_totals {
+	uint64_t present; /* generated, but already in the job */
+	bool listing_failed;
+};
+
+/* The template's tasks, with the first one read ahead: a listing that
+ * cannot start (no input container, a wrong storage key) fails before
+ * any job is created. */
+struct task_source {
+	struct tt_existing *outputs;
+	struct tt_spec *spec;
+	struct tt_iter *it;
+	const struct tt_task *next; /* valid while more == 1 */
+	int more;		    /* tt_iter_next's last result */
+};
+
+static void source_close(struct task_source *src)
+{
+	tt_iter_free(src->it);
+	tt_existing_free(src->outputs);
+	tt_spec_free(src->spec);
+	memset(src, 0, sizeof(*src));
+}
+
+static int source_open(struct submit *s, struct bm_blob_client *blob,
+		       const struct bm_config *cfg, struct task_source *src)
+{
+	struct bm_error err;
+
+	memset(src, 0, sizeof(*src));
+	bm_error_clear(&err);
+	if (tt_spec_new(&s->tt, cfg->endpoint, &src->spec, &err) ||
+	    (s->tt.skip_existing &&
+	     tt_existing_load(blob, s->tt.output, &src->outputs, &err)) ||
+	    tt_iter_open(blob, src->spec, src->outputs, 0, &src->it, &err) ||
+	    (src->more = tt_iter_next(src->it, &src->next, &err)) < 0) {
+		cli_errorf("submit: %s",
+			   err.msg[0] ? err.msg : bm_errc_str(err.code));
+		source_close(src);
+		return -1;
+	}
+	return 0;
+}
+
+/* Streams the tasks into the adder, skipping the ids the job has. */
+static int feed_tasks(struct task_source *src, const struct id_set *existing,
+		      struct batch_adder *adder, struct add_totals *tot)
+{
+	struct bm_error err;
+
+	bm_error_clear(&err);
+	for (; src->more == 1;
+	     src->more = tt_iter_next(src->it, &src->next, &err)) {
+		json_t *j;
+
+		if (id_set_has(existing, src->next->id)) {
+			tot->present++;
+			continue;
+		}
+		j = tt_task_to_json(src->next);
+		if (!j) {
+			bm_error_set(&err, BM_ERR_INVALID,
+				     "cannot make the task of blob '%s'",
+				     src->next->blob);
+			break;
+		}
+		if (batch_adder_add(adder, j, &err)) {
+			json_decref(j);
+			break;
+		}
+		json_decref(j);
+	}
+	if (err.code == BM_OK)
+		return 0;
+	tot->listing_failed = true;
+	cli_errorf("submit: %s", err.msg[0] ? err.msg : bm_errc_str(err.code));
+	return -1;
+}
+
+/* Names every task that is not in the job. */
+static void report_partial(const struct submit *s,
+			   const struct batch_add_report *r,
+			   const struct add_totals *tot)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfailures; i++) {
+		const struct batch_add_failure *f = &r->failures[i];
+
+		cli_errorf("submit: task '%s' (blob '%s') not added: %s",
+			   f->task_id, f->blob ? f->blob : "?", f->reason);
+	}
+	cli_errorf("submit: job '%s': %zu of %zu tasks added, %zu not added%s"
+		   "; the job stays open: run the same command again to add "
+		   "the missing tasks",
+		   s->job_id, r->added, r->submitted, r->nfailures,
+		   tot->listing_failed ? " and the input listing stopped early"
+				       : " (listed above)");
+}
+
+static int terminate_when_done(struct batch_client *bc, const char *job_id)
+{
+	json_t *patch =
+	    json_pack("{s:s}", "onAllTasksComplete", "terminatejob");
+	struct bm_error err;
+	int rc;
+
+	bm_error_clear(&err);
+	rc = batch_job_patch(bc, job_id, patch, &err);
+	json_decref(patch);
+	if (rc)
+		submit_report("cannot set the job to end with its tasks", &err);
+	return rc;
+}
+
+static int wait_and_summarize(struct batch_client *bc, struct submit *s,
+			      long expected)
+{
+	struct batch_task_counts final = {0};
+	struct bm_error err;
+	long failed;
+
+	bm_error_clear(&err);
+	if (batch_wait_job(bc, s->job_id, expected, &s->wopts, stderr, &final,
+			   &err)) {
+		submit_report("cannot follow the job", &err);
+		return CLI_EXIT_FAILURE;
+	}
+	failed = batch_report_failures(bc, s->job_id, stdout, &err);
+	if (failed < 0) {
+		submit_report("cannot list the failed tasks", &err);
+		return CLI_EXIT_FAILURE;
+	}
+	printf("job '%s': %ld tasks completed: %ld succeeded, %ld failed\n",
+	       s->job_id, final.completed, final.succeeded, final.failed);
+	return final.failed || failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
+
+static int submit_tasks(struct batch_client *bc, struct submit *s)
+{
+	struct bm_blob_client *blob = NULL;
+	struct batch_add_report rep = {0};
+	struct add_totals tot = {0};
+	struct id_set existing = {0};
+	struct task_source src = {0};
+	struct batch_adder *adder;
+	struct bm_config cfg;
+	struct bm_error err;
+	int rc = CLI_EXIT_FAILURE;
+
+	bm_error_clear(&err);
+	bm_config_init(&cfg);
+	blob = cli_open_client(&s->cred, &cfg);
+	if (!blob) {
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (source_open(s, blob, &cfg, &src) ||
+	    ensure_job(bc, s, &cfg, &existing))
+		goto out;
+	adder = batch_adder_new(bc, s->job_id, &s->add, &err);
+	if (!adder) {
+		submit_report("cannot start adding tasks", &err);
+		goto out;
+	}
+	feed_tasks(&src, &existing, adder, &tot);
+	batch_adder_finish(adder, &rep);
+	if (rep.nfailures || tot.listing_failed) {
+		report_partial(s, &rep, &tot);
+		goto out;
+	}
+	if (terminate_when_done(bc, s->job_id))
+		goto out;
+	printf("job '%s': added %zu tasks in %zu requests (%llu already in "
+	       "the job)\n",
+	       s->job_id, rep.added, rep.requests,
+	       (unsigned long long)tot.present);
+	fflush(stdout);
+	rc = s->wait ? wait_and_summarize(bc, s, (long)(existing.n + rep.added))
+		     : CLI_EXIT_OK;
+out:
+	source_close(&src);
+	batch_add_report_release(&rep);
+	id_set_release(&existing);
+	bm_blob_client_free(blob);
+	bm_config_release(&cfg);
+	return rc;
+}
+
+/* ---- job schedules ---------------------------------------------------- */
+
+/*
+ * The job manager's command line: a shell (for $AZ_BATCH_JOB_ID) running
+ * blobmill submit with the forwarded options, every value quoted. Batch
+ * splits the outer line into words; the shell parses the inner script.
+ * malloc()ed, NULL on allocation failure.
+ */
+static char *job_manager_command(const struct submit *s)
+{
+	char *script = NULL, *line = NULL, *q;
+	size_t i;
+
+	q = tt_shell_quote(s->node_blobmill ? s->node_blobmill
+					    : SUBMIT_NODE_BLOBMILL);
+	if (!q || asprintf(&script,
+			   "exec %s submit --job \"$AZ_BATCH_JOB_ID\" "
+			   "--skip-existing%s",
+			   q,
+			   s->tt.registry_password
+			       ? " --registry-password-env " SUBMIT_REGISTRY_ENV
+			       : "") < 0)
+		script = NULL;
+	free(q);
+	/* Pairs of an option name (a fixed word) and its value (quoted),
+	 * or NULL for a flag. */
+	for (i = 0; script && i + 1 < s->nfwd; i += 2) {
+		char *next = NULL, *v = NULL;
+
+		if (s->fwd[i + 1])
+			v = tt_shell_quote(s->fwd[i + 1]);
+		if ((!s->fwd[i + 1] || v) &&
+		    asprintf(&next, "%s --%s%s%s", script, s->fwd[i],
+			     v ? " " : "", v ? v : "") < 0)
+			next = NULL;
+		free(v);
+		free(script);
+		script = next;
+	}
+	q = script ? tt_shell_quote(script) : NULL;
+	if (q && asprintf(&line, "/bin/sh -c %s", q) < 0)
+		line = NULL;
+	free(q);
+	free(script);
+	return line;
+}
+
+/* The job manager lists storage with a SAS from its environment; an
+ * account key never goes into a job. */
+static json_t *job_manager_env(const struct submit *s,
+			       const struct bm_config *cfg)
+{
+	json_t *env =
+	    pool_storage_env(cfg->account, cfg->endpoint, cfg->sas_token);
+
+	pool_env_add(env, SUBMIT_REGISTRY_ENV, s->tt.registry_password);
+	return env;
+}
+
+static int submit_schedule(struct batch_client *bc, struct submit *s)
+{
+	struct bm_blob_client *blob;
+	json_t *sched = NULL, *pi = NULL, *when;
+	struct bm_config cfg;
+	struct bm_error err;
+	char *cmd = NULL;
+	int rc = CLI_EXIT_FAILURE;
+
+	bm_config_init(&cfg);
+	blob = cli_open_client(&s->cred, &cfg);
+	if (!blob)
+		return CLI_EXIT_USAGE;
+	bm_blob_client_free(blob);
+	if (s->pool_id && check_pool(bc, s))
+		goto out;
+	if (!cfg.sas_token) {
+		cli_errorf(
+		    "submit: --schedule needs a SAS token "
+		    "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
+		    "file) for the job manager to read '%s' and '%s': "
+		    "an account key never goes into a job",
+		    s->tt.input, s->tt.output);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	pi = pool_info(s, &cfg);
+	if (!pi)
+		goto out;
+	cmd = job_manager_command(s);
+	when = json_pack("{s:s}", "recurrenceInterval", s->schedule);
+	if (s->start)
+		json_object_set_new(when, "doNotRunUntil",
+				    json_string(s->start));
+	/* The job manager gets a token for its own job (no Batch key on the
+	 * node); killJobOnCompletion false: the job ends with its tasks,
+	 * once the manager has set onAllTasksComplete. */
+	sched = json_pack(
+	    "{s:s, s:s+, s:o, s:{s:O, s:s, s:{s:s, s:s, s:s, s:o, s:{s:[s]},"
+	    " s:b, s:b, s:{s:i}}}}",
+	    "id", s->job_id, "displayName", "blobmill: ", s->tt.input,
+	    "schedule", when, "jobSpecification", "poolInfo", pi,
+	    "onAllTasksComplete", "noaction", "jobManagerTask", "id",
+	    SUBMIT_JOB_MANAGER_ID, "displayName", "blobmill submit",
+	    "commandLine", cmd ? cmd : "", "environmentSettings",
+	    job_manager_env(s, &cfg), "authenticationTokenSettings", "access",
+	    "job", "killJobOnCompletion", 0, "runExclusive", 0, "constraints",
+	    "maxTaskRetryCount", 2);
+	if (!pi || !cmd || !sched) {
+		cli_errorf("submit: cannot build the job schedule");
+		goto out;
+	}
+	bm_error_clear(&err);
+	if (batch_job_schedule_add(bc, sched, &err)) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "cannot create job schedule '%s'",
+			 s->job_id);
+		if (!strcmp(err.azure_code, "JobScheduleExists"))
+			cli_errorf(
+			    "submit: job schedule '%s' already exists: "
+			    "delete it (az batch job-schedule delete) or "
+			    "use a new --job ID",
+			    s->job_id);
+		else
+			submit_report(what, &err);
+		goto out;
+	}
+	printf(
+	    "job schedule '%s': every %s%s%s, adding the new blobs of '%s'\n",
+	    s->job_id, s->schedule, s->start ? " from " : "",
+	    s->start ? s->start : "", s->tt.input);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(sched);
+	json_decref(pi);
+	free(cmd);
+	bm_config_release(&cfg);
+	return rc;
+}
+
+/* ---- entry ------------------------------------------------------------ */
+
+int cmd_submit(int argc, char **argv)
+{
+	struct batch_client *bc = NULL;
+	struct batch_account acct;
+	struct bm_http_options ho;
+	struct submit s;
+	struct bm_error err;
+	int rc, prc;
+
+	memset(&s, 0, sizeof(s));
+	memset(&acct, 0, sizeof(acct));
+	cli_cred_init(&s.cred);
+	tt_options_init(&s.tt);
+	pool_settings_init(&s.pool);
+	batch_add_opts_default(&s.add);
+	batch_wait_opts_default(&s.wopts);
+	prc = submit_parse(&s, argc, argv);
+	if (prc) {
+		rc = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+		goto out;
+	}
+	bm_error_clear(&err);
+	if (batch_account_load(&acct, s.batch_url, s.batch_account,
+			       s.batch_key_file, &err)) {
+		cli_errorf("submit: %s", err.msg);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	bm_http_options_default(&ho);
+	if (s.cred.max_retry >= 0)
+		ho.retry.max_retries = s.cred.max_retry;
+	if (s.cred.max_retry_interval > 0)
+		ho.retry.max_delay_ms = (long)s.cred.max_retry_interval * 1000;
+	bc = batch_client_new(&acct, &ho, &err);
+	if (!bc) {
+		submit_report("cannot set up the Batch client", &err);
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	rc = s.schedule ? submit_schedule(bc, &s) : submit_tasks(bc, &s);
+out:
+	batch_client_free(bc);
+	batch_account_release(&acct);
+	tt_options_release(&s.tt);
+	free(s.fwd);
+	return rc;
+}

@@ -93,6 +93,13 @@ static void test_file_crlf_comments(void **state)
 	assert_int_equal(cfg.key_len, 64);
 	assert_int_equal(cfg.key[0], 0x11);
 	assert_null(cfg.sas_token);
+	/* Finishing again (after a caller changed a field) is fine. */
+	free(cfg.container);
+	cfg.container = strdup("other-container");
+	assert_int_equal(bm_config_finish(&cfg, true, &err), 0);
+	assert_int_equal(cfg.key_len, 64);
+	assert_string_equal(cfg.endpoint,
+			    "http://127.0.0.1:10000/devstoreaccount1");
 	bm_config_release(&cfg);
 	assert_null(cfg.account);
 	assert_null(cfg.key);

@@ -509,6 +509,8 @@ static int dir_cb(const struct bm_blob_entry *e, void *ud)
 		len--; /* "sub/" -> "sub" */
 	if (len == 0)
 		return 0; /* a blob named "dir/" itself, or "dir//" */
+	if ((len == 1 || len == 2) && strncmp(e->name + plen, "..", len) == 0)
+		return 0; /* "." and "..": the kernel's own entries already */
 	if (x->n == x->cap) {
 		size_t cap = x->cap ? x->cap * 2 : 256;
 		struct dir_entry *v = realloc(x->v, cap * sizeof(*v));

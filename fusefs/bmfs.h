@@ -9,7 +9,8 @@
  * and readdir from caches filled by `delimiter=/` listings, streams reads
  * with ranged GETs and parallel prefetch (bmfs_read.c), writes through
  * local files under --tmp-path that are uploaded on flush/fsync/release
- * (bmfs_write.c, layout in bmfs_tmp.c), and implements unlink, rename,
+ * (bmfs_write.c, layout in bmfs_tmp.c), keeps whole-file copies for
+ * rereads (bmfs_fcache.c), and implements unlink, rename,
  * mkdir, rmdir, truncate, statfs. Errors become errno in one function,
  * bmfs_errno() (bmfs_errno.c).
  *
@@ -36,6 +37,7 @@
 struct bmfs_cache;
 struct bmfs_pool;
 struct bmfs_wfile;
+struct bmfs_cfile;
 
 /* What the command line sets; read-only once bmfs_new has returned. */
 struct bmfs_options {
@@ -50,6 +52,8 @@ struct bmfs_options {
 	unsigned file_cache_timeout; /* --file-cache-timeout-in-seconds */
 	unsigned cache_size_mb;	     /* --cache-size-mb, 0: 80% of free space */
 	bool read_only;		     /* -o ro */
+	double retry_interval; /* seconds between retries of failed uploads
+				* while mounted (30) */
 };
 
 /* Defaults: timeouts 1 s (libfuse's), 0 negative; 8 MiB blocks, 8 in
@@ -84,10 +88,17 @@ struct bmfs {
 	/* Guarded by lock. */
 	struct bmfs_cache *cache;  /* attributes, negatives, listings */
 	struct bmfs_wfile *wfiles; /* files with a local copy, a list */
-	uint64_t next_local_id;	   /* names of local files */
+	uint64_t next_local_id;	   /* names of cache files */
+	struct bmfs_cfile *cfiles; /* whole-file cache entries */
+	uint64_t cache_bytes;	   /* their total size */
+	uint64_t cache_limit;	   /* set by bmfs_new; 0: cache off */
 
 	/* Started by bmfs_start (after daemonizing), stopped by bmfs_free. */
 	struct bmfs_pool *pool;
+	pthread_t retry_thread; /* re-queues failed uploads */
+	bool retry_started;
+	pthread_cond_t retry_cond; /* wakes it to stop; with lock */
+	bool stopping;		   /* guarded by lock */
 };
 
 /* Takes ownership of client. Creates the tmp-path layout (mode 0700) and

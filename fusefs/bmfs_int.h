@@ -70,11 +70,12 @@ struct bmfs_wfile {
 
 	pthread_mutex_t lock; /* serializes writes and uploads */
 	/* Guarded by lock. */
-	int fd;		 /* the local copy, O_RDWR; read with pread
-			  * without the lock */
-	char *data_path; /* TMP/blobmill/files/ID */
-	char *rec_path;	 /* ID.open or ID.pending */
-	bool dirty;	 /* changed since the last upload */
+	int fd;			/* the local copy, O_RDWR; read with pread
+				 * without the lock */
+	char *data_path;	/* TMP/blobmill/files/ID */
+	char *rec_path;		/* ID.open or ID.pending */
+	bool dirty;		/* changed since the last upload */
+	char etag[BM_ETAG_MAX]; /* of the blob the last upload made */
 };
 
 /* Record suffixes of the tmp-path layout (see bmfs_tmp.c). */
@@ -115,6 +116,25 @@ void bmfs_wfile_retry_all(struct bmfs *fs);
 /* Uploads what is dirty and frees every wfile (unmount). */
 void bmfs_wfile_free_all(struct bmfs *fs);
 
+/* ---- whole-file cache (bmfs_fcache.c) ---- */
+
+/* Empties TMP/blobmill/cache and sets fs->cache_limit. */
+int bmfs_fcache_init(struct bmfs *fs, struct bm_error *err);
+/* An fd (the caller closes it) of the fresh cached copy of name at etag,
+ * or -1. */
+int bmfs_fcache_open(struct bmfs *fs, const char *name, const char *etag);
+/* A path in the cache directory for a copy of `size` bytes being made, or
+ * NULL when the cache is off or it cannot fit. malloc()ed. */
+char *bmfs_fcache_newpath(struct bmfs *fs, uint64_t size);
+/* Makes the complete file at path the cached copy of name at etag (moved
+ * in), or removes it when it cannot be cached. */
+void bmfs_fcache_adopt(struct bmfs *fs, const char *name, const char *etag,
+		       const char *path, uint64_t size);
+/* Drops the cached copy of name (and of names under name/ if subtree). */
+void bmfs_fcache_forget(struct bmfs *fs, const char *name, bool subtree);
+/* Drops every entry (unmount). */
+void bmfs_fcache_free(struct bmfs *fs);
+
 /* ---- open handles ---- */
 
 struct bmfs_handle {
@@ -122,6 +142,7 @@ struct bmfs_handle {
 	int flags;
 	struct bmfs_wfile *wf;	/* local copy, or NULL */
 	struct bmfs_reader *rd; /* remote reader, or NULL */
+	int cfd;		/* a whole-file cache copy, or -1 */
 };
 
 /* ---- attributes ---- */

@@ -16,10 +16,18 @@
  * reader therefore fails the read with ESTALE (412/404 via bmfs_errno),
  * never mixes bytes of two versions, and once stale the reader stays
  * stale.
+ *
+ * Whole-file cache: a reader also writes every block it receives into a
+ * file in the cache directory (when the blob fits the cache); if at close
+ * every block arrived under one ETag, that file becomes the cached copy
+ * (bmfs_fcache.c), so the next open reads it without a request.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bm_log.h"
 #include "bmfs_int.h"
@@ -47,6 +55,8 @@ struct bmfs_reader {
 	unsigned nblocks;
 	struct bmfs_block *blocks;
 	atomic_bool closing; /* read by sinks without the lock */
+	char *tee_path;	     /* the cache file being filled, or NULL */
+	int tee_fd;	     /* its fd (pwrite by loaders), or -1 */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -58,7 +68,72 @@ struct bmfs_reader {
 	uint64_t clock;
 	bool stale; /* a GET found the blob changed */
 	struct bm_error stale_err;
+	uint8_t *tee_done; /* one bit per block written to tee_fd */
+	bool tee_ok;	   /* no write failed, size as believed */
 };
+
+/* Starts filling a cache file when the blob can be cached at all. */
+static void tee_start(struct bmfs_reader *r)
+{
+	uint64_t nblk = (r->size + r->bs - 1) / r->bs;
+
+	r->tee_fd = -1;
+	if (r->size == 0)
+		return;
+	r->tee_path = bmfs_fcache_newpath(r->fs, r->size);
+	if (!r->tee_path)
+		return;
+	r->tee_done = calloc((size_t)(nblk + 7) / 8, 1);
+	if (r->tee_done)
+		r->tee_fd = open(r->tee_path,
+				 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (r->tee_fd < 0) {
+		free(r->tee_done);
+		r->tee_done = NULL;
+		free(r->tee_path);
+		r->tee_path = NULL;
+		return;
+	}
+	r->tee_ok = true;
+}
+
+/* At close: a complete copy becomes a cache entry; else it goes. */
+static void tee_finish(struct bmfs_reader *r)
+{
+	uint64_t i, nblk = (r->size + r->bs - 1) / r->bs;
+	bool whole = r->tee_ok && !r->stale && r->etag[0];
+
+	if (r->tee_fd < 0)
+		return;
+	for (i = 0; whole && i < nblk; i++)
+		whole = (r->tee_done[i / 8] >> (i % 8)) & 1;
+	close(r->tee_fd);
+	if (whole)
+		bmfs_fcache_adopt(r->fs, r->blob, r->etag, r->tee_path,
+				  r->size);
+	else
+		unlink(r->tee_path);
+	free(r->tee_path);
+	free(r->tee_done);
+}
+
+/* Writes a received block to the cache file (no lock: distinct ranges). */
+static bool tee_write(struct bmfs_reader *r, const struct bmfs_block *b)
+{
+	size_t done = 0;
+
+	while (done < b->got) {
+		ssize_t n = pwrite(r->tee_fd, b->buf + done, b->got - done,
+				   (off_t)(b->off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
+}
 
 struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
 				    uint64_t size)
@@ -82,6 +157,7 @@ struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
 	for (i = 0; i < r->nblocks; i++)
 		r->blocks[i].r = r;
 	r->size = size;
+	tee_start(r);
 	atomic_init(&r->closing, false);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
@@ -98,6 +174,7 @@ void bmfs_reader_free(struct bmfs_reader *r)
 	pthread_mutex_lock(&r->lock);
 	while (r->inflight)
 		pthread_cond_wait(&r->cond, &r->lock);
+	tee_finish(r);
 	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < r->nblocks; i++)
 		free(r->blocks[i].buf);
@@ -132,6 +209,7 @@ static void load_block(struct bmfs_reader *r, struct bmfs_block *b)
 	struct bm_get_opts o = {0};
 	struct bm_blob_info info = {0};
 	struct bm_error err;
+	bool teed;
 	int rc = -1;
 
 	memcpy(etag, r->etag, sizeof(etag));
@@ -146,12 +224,22 @@ static void load_block(struct bmfs_reader *r, struct bmfs_block *b)
 	else
 		rc = fs->client->ops->get(fs->client, fs->container, r->blob,
 					  &o, block_sink, b, &info, &err);
+	teed = rc == 0 && r->tee_fd >= 0 && tee_write(r, b);
 	pthread_mutex_lock(&r->lock);
+	if (r->tee_fd >= 0) {
+		if (teed && b->got == b->len)
+			r->tee_done[b->off / r->bs / 8] |=
+			    (uint8_t)(1u << (b->off / r->bs % 8));
+		else if (rc == 0)
+			r->tee_ok = false;
+	}
 	if (rc == 0 && !r->etag[0] && info.etag[0]) {
 		/* The first answer fixes the version this reader reads. */
 		memcpy(r->etag, info.etag, sizeof(r->etag));
-		if (info.size != r->size)
+		if (info.size != r->size) {
 			r->size = info.size;
+			r->tee_ok = false; /* sized for the old size */
+		}
 	} else if (rc == 0 && info.etag[0] && strcmp(info.etag, r->etag)) {
 		rc = -1;
 		bm_error_set(&err, BM_ERR_PRECONDITION,

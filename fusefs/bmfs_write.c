@@ -60,11 +60,21 @@ static struct bmfs_wfile *wfile_new(const char *name, int fd, char *data_path,
 	return wf;
 }
 
-/* Frees wf; removes its files when it holds nothing to upload. */
-static void wfile_free(struct bmfs_wfile *wf)
+/* Frees wf. Its files stay when it holds something to upload; a copy
+ * that is what the blob now holds becomes a file cache entry; anything
+ * else is removed. */
+static void wfile_free(struct bmfs *fs, struct bmfs_wfile *wf)
 {
-	if (!wf->dirty || wf->unlinked)
+	struct stat st;
+
+	if (!wf->dirty && !wf->unlinked && wf->etag[0] &&
+	    fstat(wf->fd, &st) == 0) {
+		bmfs_tmp_remove(NULL, wf->rec_path);
+		bmfs_fcache_adopt(fs, wf->name, wf->etag, wf->data_path,
+				  (uint64_t)st.st_size);
+	} else if (!wf->dirty || wf->unlinked) {
 		bmfs_tmp_remove(wf->data_path, wf->rec_path);
+	}
 	close(wf->fd);
 	pthread_mutex_destroy(&wf->lock);
 	free(wf->data_path);
@@ -109,7 +119,7 @@ void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf)
 	pthread_mutex_unlock(&fs->lock);
 	pthread_mutex_unlock(&wf->lock);
 	if (last)
-		wfile_free(wf);
+		wfile_free(fs, wf);
 }
 
 static enum bm_errc io_errc(int e)
@@ -151,6 +161,7 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 		return -bmfs_errno(BMFS_OP_UPLOAD, wf->name, &err);
 	}
 	wf->dirty = false;
+	memcpy(wf->etag, info.etag, sizeof(wf->etag));
 	bm_error_clear(&err);
 	if (bmfs_tmp_set_state(&wf->rec_path, BMFS_REC_OPEN, &err) != 0)
 		bm_warn("%s (uploaded; a restart would upload it again)",
@@ -252,6 +263,8 @@ static int wfile_open(struct bmfs *fs, const char *name,
 	if (wf)
 		wf->refs++;
 	pthread_mutex_unlock(&fs->lock);
+	/* What is cached of name is about to be out of date. */
+	bmfs_fcache_forget(fs, name, false);
 	if (!wf) {
 		bm_error_clear(&err);
 		if (bmfs_tmp_create(fs, name, &fd, &data, &rec, &err) != 0)
@@ -282,7 +295,7 @@ static int wfile_open(struct bmfs *fs, const char *name,
 		if (other) {
 			/* Another open made one meanwhile: use that. */
 			wf->dirty = false;
-			wfile_free(wf);
+			wfile_free(fs, wf);
 			wf = other;
 		} else {
 			trunc = false;
@@ -308,6 +321,7 @@ static struct bmfs_handle *handle_new(struct bmfs *fs, int flags)
 	if (h) {
 		h->fs = fs;
 		h->flags = flags;
+		h->cfd = -1;
 	}
 	return h;
 }
@@ -351,7 +365,11 @@ int bmfs_open(struct bmfs *fs, const char *path, int flags,
 		if (h->wf)
 			h->wf->refs++;
 		pthread_mutex_unlock(&fs->lock);
-		if (!h->wf) {
+		/* A fresh cached copy of this version, else stream. */
+		if (!h->wf)
+			h->cfd = bmfs_fcache_open(fs, a.blob ? a.blob : name,
+						  a.etag);
+		if (!h->wf && h->cfd < 0) {
 			h->rd =
 			    bmfs_reader_new(fs, a.blob ? a.blob : name, a.size);
 			if (!h->rd)
@@ -401,14 +419,16 @@ int bmfs_read(struct bmfs_handle *h, char *buf, size_t size, uint64_t off)
 	if (h->rd)
 		return bmfs_reader_read(h->rd, buf, size, off);
 	do
-		n = pread(h->wf->fd, buf, size, (off_t)off);
+		n = pread(h->cfd >= 0 ? h->cfd : h->wf->fd, buf, size,
+			  (off_t)off);
 	while (n < 0 && errno == EINTR);
 	if (n >= 0)
 		return (int)n;
 	bm_error_clear(&err);
-	bm_error_set(&err, BM_ERR_IO, "cannot read local copy '%s': %s",
-		     h->wf->data_path, strerror(errno));
-	return -bmfs_errno(BMFS_OP_READ, h->wf->name, &err);
+	bm_error_set(&err, BM_ERR_IO, "cannot read a local copy: %s",
+		     strerror(errno));
+	return -bmfs_errno(BMFS_OP_READ, h->wf ? h->wf->name : "(cached)",
+			   &err);
 }
 
 int bmfs_write(struct bmfs_handle *h, const char *buf, size_t size,
@@ -477,6 +497,8 @@ int bmfs_release(struct bmfs_handle *h)
 		bmfs_wfile_unref(h->fs, h->wf);
 	}
 	bmfs_reader_free(h->rd);
+	if (h->cfd >= 0)
+		close(h->cfd);
 	free(h);
 	return rc;
 }
@@ -536,7 +558,7 @@ int bmfs_wfile_recovered(struct bmfs *fs, const char *name, char *data_path,
 		bm_warn("pending upload of '%s' from '%s' left in place: "
 			"another local copy of that name is pending",
 			name, data_path);
-		wfile_free(wf); /* dirty: its files stay */
+		wfile_free(fs, wf); /* dirty: its files stay */
 		return 0;
 	}
 	wfile_list(fs, wf);
@@ -608,6 +630,6 @@ void bmfs_wfile_free_all(struct bmfs *fs)
 		pthread_mutex_unlock(&wf->lock);
 		/* No request comes after unmount: handles left open are
 		 * never released, so free regardless of refs. */
-		wfile_free(wf);
+		wfile_free(fs, wf);
 	}
 }

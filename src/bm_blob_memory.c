@@ -28,7 +28,8 @@
 
 #define LIST_DEFAULT_MAX 5000
 #define SINK_CHUNK (64 * 1024)
-#define BLOCK_ID_MAX 64 /* decoded bytes */
+#define BLOCK_ID_MAX 64	     /* decoded bytes */
+#define BLOCK_LIST_MAX 50000 /* committed blocks per blob */
 
 /* Immutable blob contents, shared by the blob and running gets. */
 struct mem_data {
@@ -915,6 +916,15 @@ static int mem_put_block_list(struct bm_blob_client *c, const char *container,
 	b = blob_find(k, name, NULL);
 	if (check_write_conditions(b, o, name, err) < 0)
 		goto unlock;
+	/* Azure's limit; an uploader whose block size is too small for a
+	 * large file must fail here as it will there. */
+	if (nblocks > BLOCK_LIST_MAX) {
+		bm_error_set_http(err, BM_ERR_INVALID, 400,
+				  "BlockCountExceedsLimit",
+				  "cannot commit '%s': %zu blocks, at most %d",
+				  name, nblocks, BLOCK_LIST_MAX);
+		goto unlock;
+	}
 	list = calloc(nblocks ? nblocks : 1, sizeof(*list));
 	if (!list)
 		goto nomem;

@@ -633,37 +633,43 @@ bad:
 }
 
 /*
- * The account named by an endpoint, when no account is given (SAS
- * connection strings often have only BlobEndpoint): the first host label
- * of ACCOUNT.blob.*, or the first path segment of a path-style endpoint.
+ * The account an endpoint names: the first path segment of a path-style
+ * endpoint (Azurite), else the first host label of ACCOUNT.blob.*.
+ * Sets *len to 0 when it names none.
  */
-static int account_from_endpoint(struct bm_config *cfg, struct bm_error *err)
+static const char *endpoint_account(const char *endpoint, size_t *len)
 {
-	const char *host = strstr(cfg->endpoint, "://"), *dot, *path;
+	const char *host = strstr(endpoint, "://"), *dot, *path;
 
+	*len = 0;
 	if (!host)
-		return 0;
+		return NULL;
 	host += 3;
 	path = host + strcspn(host, "/");
 	dot = strchr(host, '.');
-	if (*path == '/' && path[1])
-		return set_field(&cfg->account, path + 1,
-				 strcspn(path + 1, "/"), false, err);
-	if (dot && dot < path && strncmp(dot, ".blob.", 6) == 0)
-		return set_field(&cfg->account, host, (size_t)(dot - host),
-				 false, err);
-	return 0;
+	if (*path == '/' && path[1]) {
+		*len = strcspn(path + 1, "/");
+		return path + 1;
+	}
+	if (dot && dot < path && strncmp(dot, ".blob.", 6) == 0) {
+		*len = (size_t)(dot - host);
+		return host;
+	}
+	return NULL;
 }
 
 int bm_config_finish(struct bm_config *cfg, bool require_container,
 		     struct bm_error *err)
 {
-	const char *sig;
+	const char *sig, *named;
+	size_t nlen;
 
 	if (cfg->endpoint && check_endpoint(cfg, err) < 0)
 		return -1;
-	if (!cfg->account && cfg->endpoint &&
-	    account_from_endpoint(cfg, err) < 0)
+	/* SAS connection strings often give only BlobEndpoint. */
+	named = cfg->endpoint ? endpoint_account(cfg->endpoint, &nlen) : NULL;
+	if (!cfg->account && named &&
+	    set_field(&cfg->account, named, nlen, false, err) < 0)
 		return -1;
 	if (!cfg->account || !*cfg->account) {
 		bm_error_set(err, BM_ERR_CONFIG,
@@ -680,6 +686,12 @@ int bm_config_finish(struct bm_config *cfg, bool require_container,
 		    cfg->account);
 		return -1;
 	}
+	/* Likely a 403 later: the signature names the account. */
+	if (named && (nlen != strlen(cfg->account) ||
+		      strncmp(named, cfg->account, nlen) != 0))
+		bm_warn("blob endpoint '%s' names account '%.*s', but the "
+			"account is '%s'",
+			cfg->endpoint, (int)nlen, named, cfg->account);
 	if (cfg->account_key && cfg->sas_token) {
 		bm_error_set(
 		    err, BM_ERR_CONFIG,

@@ -242,9 +242,10 @@ void bm_redact(char *buf, size_t cap)
 				changed = true;
 			}
 			s += keep + n;
-		} else if (boundary &&
-			   strncasecmp(s, "authorization:", 14) == 0) {
-			/* The whole header value, to the end of the line. */
+		} else if (strncasecmp(s, "authorization:", 14) == 0) {
+			/* The whole header value, to the end of the line; also
+			 * Proxy-Authorization and
+			 * x-ms-copy-source-authorization. */
 			out_put(&o, s, 14);
 			out_put(&o, " " REDACTED, strlen(REDACTED) + 1);
 			s += 14;

@@ -252,9 +252,22 @@ static int slot_prepare(struct runner *r, struct run_slot *s,
 	in = NULL;
 	if (asprintf(&in, "%s/out", s->taskdir) >= 0) {
 		run_remove_tree(in);
-		run_mkdir_p(in);
 		free(in);
 	}
+	/* out/ and the output's folders exist before the app runs, even
+	 * when the command cannot make them (an image ENTRYPOINT). */
+	if (asprintf(&in, "%s/out/%s", s->taskdir, s->task.output_name) < 0) {
+		in = NULL;
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	*strrchr(in, '/') = '\0';
+	if (run_mkdir_p(in)) {
+		bm_error_set(err, BM_ERR_IO, "cannot create '%s': %s", in,
+			     strerror(errno));
+		goto out;
+	}
+	free(in);
 	if (asprintf(&in, "%s/in/%s", s->taskdir, s->task.blob) < 0) {
 		in = NULL;
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");

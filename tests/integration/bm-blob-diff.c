@@ -233,7 +233,7 @@ static void run(struct script *s)
 	const char *ids[] = {"YmxrMDE=", "YmxrMDI=", "YmxrMDM="};
 	const char *mixed[] = {"YmxrMDI=", "YmxrMDE=", "YmxrMDk="};
 	struct bm_error err = {0};
-	char stale[BM_ETAG_MAX];
+	char stale[BM_ETAG_MAX], longname[1025];
 	size_t i;
 	int max;
 
@@ -301,6 +301,13 @@ static void run(struct script *s)
 	cond.if_none_match_any = true;
 	commit(s, "cond", NULL, 0, &cond);
 	cond.if_none_match_any = false;
+
+	/* The longest name, 1,024 characters. (Azurite also takes 1,025,
+	 * which Azure refuses and the memory client refuses too.) */
+	memset(longname, 'n', 1024);
+	longname[1024] = '\0';
+	put(s, longname, "x", NULL);
+	head(s, CONTAINER, longname);
 
 	/* Empty blobs: whole reads work, heads report 0. */
 	put(s, "empty", "", NULL);

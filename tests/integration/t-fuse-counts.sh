@@ -4,7 +4,8 @@
 #   - ls -l of N blobs: ceil(N/5000) List requests, no request per file;
 #   - the same ls -l again within the timeouts: no request at all;
 #   - a miss repeated within negative_timeout: one request in all;
-#   - a file written through the mount is listed at once.
+#   - a file written through the mount is listed at once;
+#   - rereads, and reads of what was written, come from the file cache.
 # N is 5,001 (two pages), or 1,200 when BLOBMILL_QUICK is set.
 set -u
 . "$top_srcdir/tests/lib/fuse.sh"
@@ -52,6 +53,17 @@ expect_eq "requests for a miss the listing answers" 1 \
 echo "fresh" >"$m/d/new.txt" || fail "write"
 ls "$m/d" | grep -qx new.txt || fail "a new file is not listed at once"
 expect_eq "size seen at once" 6 "$(stat -c %s "$m/d/new.txt")"
+
+# The whole-file cache: a reread, and a read of what was just written,
+# cost no request.
+req3=$(fuse_stat "$m" requests)
+expect_eq "written file read back" fresh "$(cat "$m/d/new.txt")"
+expect_eq "requests to read back a file just written" 0 \
+	$(($(fuse_stat "$m" requests) - req3))
+cat "$m/d/f42" >/dev/null || fail "read f42"
+expect_eq "requests for a first read" 1 $(($(fuse_stat "$m" requests) - req3))
+cat "$m/d/f42" >/dev/null || fail "reread f42"
+expect_eq "requests for a reread" 1 $(($(fuse_stat "$m" requests) - req3))
 expect_eq "entries after one write" $((n + 1)) "$(ls "$m/d" | wc -l)"
 fuse_unmount "$m"
 exit 0

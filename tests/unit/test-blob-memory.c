@@ -546,6 +546,25 @@ static void test_blocks(void **state)
 	    -1);
 	assert_int_equal(err.code, BM_ERR_INVALID);
 	bm_error_clear(&err);
+	/* At most 50,000 blocks in a list, as on Azure. */
+	const char **many = calloc(50001, sizeof(*many));
+	for (size_t k = 0; k < 50001; k++)
+		many[k] = "QQ==";
+	assert_int_equal(c->ops->put_block(c, "data", "m", "QQ==", &b1, &err),
+			 0);
+	assert_int_equal(c->ops->put_block_list(c, "data", "m", many, 50001,
+						NULL, NULL, &err),
+			 -1);
+	assert_int_equal(err.code, BM_ERR_INVALID);
+	assert_string_equal(err.azure_code, "BlockCountExceedsLimit");
+	bm_error_clear(&err);
+	assert_int_equal(c->ops->put_block_list(c, "data", "m", many, 50000,
+						NULL, &info, &err),
+			 0);
+	assert_int_equal(c->ops->head(c, "data", "m", &info, &err), 0);
+	assert_int_equal(info.size, 50000 * b1.len);
+	free(many);
+
 	/* An empty block list makes an empty blob. */
 	assert_int_equal(
 	    c->ops->put_block_list(c, "data", "e", NULL, 0, NULL, &info, &err),

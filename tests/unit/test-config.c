@@ -93,6 +93,13 @@ static void test_file_crlf_comments(void **state)
 	assert_int_equal(cfg.key_len, 64);
 	assert_int_equal(cfg.key[0], 0x11);
 	assert_null(cfg.sas_token);
+	/* Finishing again (after a caller changed a field) is fine. */
+	free(cfg.container);
+	cfg.container = strdup("other-container");
+	assert_int_equal(bm_config_finish(&cfg, true, &err), 0);
+	assert_int_equal(cfg.key_len, 64);
+	assert_string_equal(cfg.endpoint,
+			    "http://127.0.0.1:10000/devstoreaccount1");
 	bm_config_release(&cfg);
 	assert_null(cfg.account);
 	assert_null(cfg.key);
@@ -244,27 +251,83 @@ static char *write_file(const char *buf, mode_t mode)
 	return path;
 }
 
+/* Stderr goes to a temporary file between capture_begin and capture_end,
+ * which returns what was printed (caller frees). */
+struct capture {
+	char path[32];
+	int fd, saved;
+};
+
+static void capture_begin(struct capture *c)
+{
+	snprintf(c->path, sizeof(c->path), "/tmp/test-config-err.XXXXXX");
+	c->fd = mkstemp(c->path);
+	c->saved = dup(2);
+	assert_true(c->fd >= 0 && c->saved >= 0);
+	fflush(stderr);
+	dup2(c->fd, 2);
+}
+
+static char *capture_end(struct capture *c)
+{
+	off_t len;
+	char *out;
+
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	len = lseek(c->fd, 0, SEEK_END);
+	out = calloc(1, (size_t)len + 1);
+	assert_int_equal(pread(c->fd, out, (size_t)len, 0), (ssize_t)len);
+	close(c->fd);
+	unlink(c->path);
+	return out;
+}
+
 /* Loads path with stderr captured; returns what was printed. */
 static char *load_capturing(struct bm_config *cfg, const char *path, int *rc,
 			    struct bm_error *err)
 {
-	char tmpl[] = "/tmp/test-config-err.XXXXXX", *out;
-	int fd = mkstemp(tmpl), saved = dup(2);
-	off_t len;
+	struct capture c;
 
-	assert_true(fd >= 0 && saved >= 0);
-	fflush(stderr);
-	dup2(fd, 2);
+	capture_begin(&c);
 	*rc = bm_config_load_file(cfg, path, err);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	len = lseek(fd, 0, SEEK_END);
-	out = calloc(1, (size_t)len + 1);
-	assert_int_equal(pread(fd, out, (size_t)len, 0), (ssize_t)len);
-	close(fd);
-	unlink(tmpl);
-	return out;
+	return capture_end(&c);
+}
+
+/* An endpoint that names another account than the one given: a warning
+ * (a 403 would follow), not an error (proxies may have paths). */
+static void test_endpoint_account_mismatch(void **state)
+{
+	struct bm_config cfg;
+	struct bm_error err;
+	struct capture c;
+	char *out;
+
+	(void)state;
+	bm_log_init("test-config", BM_LOG_WARNING, false);
+	capture_begin(&c);
+	assert_int_equal(
+	    parse(&cfg,
+		  "accountName acct\naccountKey " DEV_KEY
+		  "\nblobEndpoint http://127.0.0.1:1/devstoreaccount1\n",
+		  false, &err),
+	    0);
+	bm_config_release(&cfg);
+	assert_int_equal(
+	    parse(&cfg,
+		  "accountName acct\naccountKey " DEV_KEY
+		  "\nblobEndpoint https://acct.blob.core.windows.net\n",
+		  false, &err),
+	    0);
+	bm_config_release(&cfg);
+	out = capture_end(&c);
+	assert_string_equal(out,
+			    "test-config: warning: blob endpoint "
+			    "'http://127.0.0.1:1/devstoreaccount1' names "
+			    "account 'devstoreaccount1', but the account is "
+			    "'acct'\n");
+	free(out);
 }
 
 static void test_load_file_permissions(void **state)
@@ -640,6 +703,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_connection_strings, clear_env),
 	    cmocka_unit_test_setup(test_secrets_registered, clear_env),
 	    cmocka_unit_test_setup(test_random_input, clear_env),
+	    cmocka_unit_test_setup(test_endpoint_account_mismatch, clear_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

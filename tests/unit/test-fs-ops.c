@@ -448,6 +448,36 @@ static void test_failed_upload_kept_and_recovered(void **state)
 	free(got);
 }
 
+/* A failed upload is retried while mounted, without another flush. */
+static void test_failed_upload_retried(void **state)
+{
+	struct env *e = *state;
+	struct bm_error err = {0};
+	struct bmfs_handle *h;
+	char files[128], *got = NULL;
+	int i;
+
+	e->o.retry_interval = 0.05;
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_create(e->fs, "/later.txt", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "later", 5, 0), 5);
+	assert_int_equal(e->c->ops->delete_container(e->c, CONTAINER, &err), 0);
+	assert_int_equal(bmfs_release(h), -EIO);
+	assert_int_equal(count_files(files, ".pending"), 1);
+	assert_int_equal(e->c->ops->create_container(e->c, CONTAINER, &err), 0);
+	for (i = 0; i < 500 && !got; i++) {
+		usleep(10000);
+		got = get_blob(e->c, "later.txt", NULL);
+	}
+	assert_non_null(got);
+	assert_string_equal(got, "later");
+	free(got);
+	for (i = 0; i < 500 && count_files(files, ".pending"); i++)
+		usleep(10000);
+	assert_int_equal(count_files(files, ".pending"), 0);
+}
+
 static void test_namespace_ops(void **state)
 {
 	struct env *e = *state;
@@ -500,6 +530,84 @@ static void test_namespace_ops(void **state)
 	assert_int_equal(e->c->ops->head(e->c, CONTAINER, "moved", &info, &err),
 			 -1);
 	assert_int_equal(bmfs_unlink(e->fs, "/nothing"), -ENOENT);
+}
+
+/* Reads a whole file through a fresh handle; returns its bytes. */
+static char *read_all(struct bmfs *fs, const char *path, size_t len)
+{
+	struct bmfs_handle *h;
+	char *back = malloc(len + 1);
+	size_t off = 0;
+	int n;
+
+	assert_int_equal(bmfs_open(fs, path, O_RDONLY, &h), 0);
+	while ((n = bmfs_read(h, back + off, 100000, off)) > 0)
+		off += (size_t)n;
+	assert_int_equal(n, 0);
+	assert_int_equal(off, len);
+	assert_int_equal(bmfs_release(h), 0);
+	return back;
+}
+
+/* Rereads and reads after writing cost nothing while the copy is fresh;
+ * a new version (once the attributes expire), the timeout and the size
+ * limit each end a cached copy. */
+static void test_file_cache(void **state)
+{
+	struct env *e = *state;
+	size_t len = 2 * 1024 * 1024 + 500;
+	char *v1 = pattern(len, 1), *v2 = pattern(len, 2), *back;
+	struct bmfs_handle *h;
+	uint64_t gets;
+
+	put_blob(e->c, "a", v1, len, false);
+	put_blob(e->c, "b", v2, len, false);
+	e->o.file_cache_timeout = 1000;
+	e->o.cache_size_mb = 4; /* room for one of them */
+	env_mount(e);
+	back = read_all(e->fs, "/a", len);
+	assert_memory_equal(back, v1, len);
+	free(back);
+	gets = count(e, BM_OP_GET);
+	assert_int_equal(gets, 3);
+	back = read_all(e->fs, "/a", len);
+	assert_memory_equal(back, v1, len);
+	free(back);
+	assert_int_equal(count(e, BM_OP_GET), gets);
+
+	/* A new version is seen once the attributes expire. */
+	put_blob(e->c, "a", v2, len, false);
+	e->now += 241;
+	back = read_all(e->fs, "/a", len);
+	assert_memory_equal(back, v2, len);
+	free(back);
+	assert_int_equal(count(e, BM_OP_GET), gets + 3);
+
+	/* b pushes a out: 4 MiB holds one copy. */
+	back = read_all(e->fs, "/b", len);
+	free(back);
+	gets = count(e, BM_OP_GET);
+	back = read_all(e->fs, "/a", len);
+	free(back);
+	assert_int_equal(count(e, BM_OP_GET), gets + 3);
+
+	/* Written through the mount: read back without a request. */
+	assert_int_equal(bmfs_create(e->fs, "/w", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, v1, len, 0), (int)len);
+	assert_int_equal(bmfs_release(h), 0);
+	gets = count(e, BM_OP_GET);
+	back = read_all(e->fs, "/w", len);
+	assert_memory_equal(back, v1, len);
+	free(back);
+	assert_int_equal(count(e, BM_OP_GET), gets);
+
+	/* Unused for longer than the timeout: fetched again. */
+	e->now += 1001;
+	back = read_all(e->fs, "/w", len);
+	free(back);
+	assert_true(count(e, BM_OP_GET) > gets);
+	free(v1);
+	free(v2);
 }
 
 static void test_read_only(void **state)
@@ -576,8 +684,11 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_failed_upload_kept_and_recovered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_upload_retried, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_namespace_ops, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_file_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stats_xattr, setup, teardown),
 	    cmocka_unit_test(test_errno_mapping),

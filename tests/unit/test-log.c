@@ -70,6 +70,10 @@ static void test_authorization(void **state)
 	redact_eq("header SharedKey devstoreaccount1:u7ltTGGuwYZ+kj3O= tail",
 		  "header SharedKey devstoreaccount1:REDACTED tail");
 	redact_eq("SharedKeyLite a:b", "SharedKeyLite a:REDACTED");
+	redact_eq("x-ms-copy-source-authorization: Bearer eyJ0",
+		  "x-ms-copy-source-authorization: REDACTED");
+	redact_eq("Proxy-Authorization: Basic dXNlcjpwdw==",
+		  "Proxy-Authorization: REDACTED");
 	redact_eq("SharedKey is a scheme", "SharedKey is a scheme");
 }
 

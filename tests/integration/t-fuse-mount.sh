@@ -50,6 +50,27 @@ FUSE_MOUNTS+=("$mnt")
 expect_eq "read through mount.blobmill" hello "$(cat "$mnt/hello.txt")"
 fuse_unmount "$mnt"
 
+# --- -f with --log-level to stderr, -d with the FUSE trace --------------
+fuse_config "$dir/fg.cfg" data-in
+for flag in -f -d; do
+	"$BLOBMILL_FUSE" "$mnt" --tmp-path="$dir/tmp-fg" \
+		--config-file="$dir/fg.cfg" --log-level=LOG_DEBUG "$flag" \
+		2>"$dir/fg.log" &
+	fg_pid=$!
+	FUSE_MOUNTS+=("$mnt")
+	for i in $(seq 1 100); do mountpoint -q "$mnt" && break; sleep 0.1; done
+	expect_eq "read with $flag" hello "$(cat "$mnt/hello.txt")"
+	fuse_unmount "$mnt"
+	wait "$fg_pid" || fail "$flag: the daemon exited nonzero"
+	grep -q "debug: http: GET" "$dir/fg.log" ||
+		fail "$flag: no request log on stderr"
+	if [ "$flag" = -d ]; then
+		grep -q "unique:" "$dir/fg.log" || fail "-d: no FUSE trace"
+	fi
+	grep -q "$AZURITE_KEY" "$dir/fg.log" && fail "$flag: the key is logged"
+	echo "ok: $flag logs to stderr, exits 0 after unmount"
+done
+
 # --- -o ro ---------------------------------------------------------------
 fuse_mount "$mnt" "$dir/tmp-ro" data-in -o ro || fail "ro mount failed"
 if (echo x >"$mnt/new.txt") 2>"$dir/ro.err"; then

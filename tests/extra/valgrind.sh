@@ -21,7 +21,7 @@ rm -rf "$logdir"
 mkdir -p "$logdir"
 vg=(valgrind --tool=memcheck --error-exitcode=99 --leak-check=full
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
-	--track-origins=yes --num-callers=30 --quiet)
+	--num-callers=30 --quiet)
 failed=0
 ran=0
 limit=${VALGRIND_TIMEOUT:-300} # seconds per program under memcheck

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t-faults-fuse: blobmill-fuse between real tools and the fault proxy (10%
-# of requests faulted, several seeds). Files of mixed sizes (0 B to
-# 64 MiB; smaller under BLOBMILL_QUICK) are written with cp, the mount is
+# of requests faulted, two seeds). 200 files of mixed sizes (0 B to
+# 64 MiB; 40 files up to 2 MiB under BLOBMILL_QUICK) are written with cp, the mount is
 # taken down and up again, and every file is read back with cat and listed
 # with ls -l, all under faults. Every close either succeeds and the blob in
 # Azurite (read behind the proxy's back) has the file's sha256, or fails
@@ -42,18 +42,19 @@ if [ -n "${BLOBMILL_QUICK:-}" ]; then
 	per_seed=20
 	big=
 else
-	seeds="21:5 22:1 23:5"
-	per_seed=67
+	seeds="21:5 22:1"
+	per_seed=100
 	big=1
 fi
 seeds=${FAULT_SEEDS:-$seeds} # SEED:MAX-RETRY ..., to replay one run
-# size_of I: the size of file I (mixed; a few large ones in full runs).
+# size_of I: the size of file I (mixed; one 64 MiB and one 16 MiB file
+# per seed in full runs).
 size_of() {
-	local pattern=(0 1 511 4096 65537 262144 1048576 4194307 100 12345)
+	local pattern=(0 1 511 4096 65537 262144 1048576 2097155 100 12345)
 	if [ -n "$big" ]; then
-		case $(($1 % 67)) in
-		33) echo 67108864; return ;;
-		17 | 50) echo 16777217; return ;;
+		case $1 in
+		50) echo 67108864; return ;;
+		25) echo 16777217; return ;;
 		esac
 	fi
 	echo "${pattern[$(($1 % 10))]}"

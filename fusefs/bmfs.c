@@ -51,6 +51,7 @@ void bmfs_options_init(struct bmfs_options *o)
 	o->block_size_mb = 8;
 	o->max_concurrency = 8;
 	o->file_cache_timeout = 120;
+	o->retry_interval = 30;
 }
 
 void bmfs_options_release(struct bmfs_options *o)
@@ -108,6 +109,18 @@ void bmfs_fill_stat(struct bmfs *fs, enum bmfs_kind kind, uint64_t size,
 
 /* ---- lifecycle ---- */
 
+/* A condition whose timed waits use CLOCK_MONOTONIC (immune to clock
+ * changes). */
+static void init_monotonic_cond(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 struct bmfs *bmfs_new(struct bm_blob_client *client, const char *container,
 		      const struct bmfs_options *opt, struct bm_error *err)
 {
@@ -127,6 +140,7 @@ struct bmfs *bmfs_new(struct bm_blob_client *client, const char *container,
 	fs->gid = getgid();
 	fs->mount_time = time(NULL);
 	pthread_mutex_init(&fs->lock, NULL);
+	init_monotonic_cond(&fs->retry_cond);
 	fs->cache = bmfs_cache_new();
 	if (!fs->container || !fs->cache || !fs->opt.tmp_path) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
@@ -148,12 +162,43 @@ fail:
 	return NULL;
 }
 
+/* Every retry_interval, queues the upload of each local copy whose upload
+ * failed and that no handle holds: "kept until uploaded" while mounted,
+ * not only at the next flush or start. */
+static void *retry_main(void *ud)
+{
+	struct bmfs *fs = ud;
+	struct timespec ts;
+	double at;
+
+	pthread_mutex_lock(&fs->lock);
+	while (!fs->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		at = (double)ts.tv_nsec / 1e9 + fs->opt.retry_interval;
+		ts.tv_sec += (time_t)at;
+		ts.tv_nsec = (long)((at - (double)(time_t)at) * 1e9);
+		pthread_cond_timedwait(&fs->retry_cond, &fs->lock, &ts);
+		if (fs->stopping)
+			break;
+		pthread_mutex_unlock(&fs->lock);
+		bmfs_wfile_retry_all(fs);
+		pthread_mutex_lock(&fs->lock);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
 int bmfs_start(struct bmfs *fs)
 {
 	fs->pool = bmfs_pool_new(fs->opt.max_concurrency + 2);
 	if (!fs->pool)
 		return -1;
 	bmfs_wfile_retry_all(fs);
+	fs->retry_started =
+	    pthread_create(&fs->retry_thread, NULL, retry_main, fs) == 0;
+	if (!fs->retry_started)
+		bm_warn("cannot start the upload retry thread: failed uploads "
+			"are retried at the next flush or mount only");
 	return 0;
 }
 
@@ -161,7 +206,14 @@ void bmfs_free(struct bmfs *fs)
 {
 	if (!fs)
 		return;
-	/* Jobs first: they use wfiles and the client. */
+	if (fs->retry_started) {
+		pthread_mutex_lock(&fs->lock);
+		fs->stopping = true;
+		pthread_cond_signal(&fs->retry_cond);
+		pthread_mutex_unlock(&fs->lock);
+		pthread_join(fs->retry_thread, NULL);
+	}
+	/* Jobs next: they use wfiles and the client. */
 	bmfs_pool_free(fs->pool);
 	bmfs_wfile_free_all(fs);
 	bmfs_fcache_free(fs);
@@ -169,6 +221,7 @@ void bmfs_free(struct bmfs *fs)
 	if (!fs->client_borrowed)
 		bm_blob_client_free(fs->client);
 	pthread_mutex_destroy(&fs->lock);
+	pthread_cond_destroy(&fs->retry_cond);
 	bmfs_options_release(&fs->opt);
 	free(fs->container);
 	free(fs->files_dir);
@@ -509,6 +562,8 @@ static int dir_cb(const struct bm_blob_entry *e, void *ud)
 		len--; /* "sub/" -> "sub" */
 	if (len == 0)
 		return 0; /* a blob named "dir/" itself, or "dir//" */
+	if ((len == 1 || len == 2) && strncmp(e->name + plen, "..", len) == 0)
+		return 0; /* "." and "..": the kernel's own entries already */
 	if (x->n == x->cap) {
 		size_t cap = x->cap ? x->cap * 2 : 256;
 		struct dir_entry *v = realloc(x->v, cap * sizeof(*v));

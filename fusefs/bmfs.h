@@ -52,6 +52,8 @@ struct bmfs_options {
 	unsigned file_cache_timeout; /* --file-cache-timeout-in-seconds */
 	unsigned cache_size_mb;	     /* --cache-size-mb, 0: 80% of free space */
 	bool read_only;		     /* -o ro */
+	double retry_interval; /* seconds between retries of failed uploads
+				* while mounted (30) */
 };
 
 /* Defaults: timeouts 1 s (libfuse's), 0 negative; 8 MiB blocks, 8 in
@@ -93,6 +95,10 @@ struct bmfs {
 
 	/* Started by bmfs_start (after daemonizing), stopped by bmfs_free. */
 	struct bmfs_pool *pool;
+	pthread_t retry_thread; /* re-queues failed uploads */
+	bool retry_started;
+	pthread_cond_t retry_cond; /* wakes it to stop; with lock */
+	bool stopping;		   /* guarded by lock */
 };
 
 /* Takes ownership of client. Creates the tmp-path layout (mode 0700) and

@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,15 @@ int bmfs_tmp_init(struct bmfs *fs, struct bm_error *err)
 			     fs->opt.tmp_path);
 		goto out;
 	}
+	/* Absolute: the daemon changes to "/" when it detaches. */
+	top = realpath(fs->opt.tmp_path, NULL);
+	if (!top) {
+		bm_error_set(err, BM_ERR_CONFIG, "tmp-path '%s': %s",
+			     fs->opt.tmp_path, strerror(errno));
+		goto out;
+	}
+	free(fs->opt.tmp_path);
+	fs->opt.tmp_path = top;
 	top = path_join(fs->opt.tmp_path, "blobmill");
 	fs->files_dir = top ? path_join(top, "files") : NULL;
 	fs->cache_dir = top ? path_join(top, "cache") : NULL;

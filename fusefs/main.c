@@ -39,6 +39,7 @@ struct cli {
 	char *config_file;
 	char *container_name;
 	char *use_https;
+	char *ca_cert_file;
 	char *log_level;
 	char *file_cache_timeout;
 	char *cache_size_mb;
@@ -67,6 +68,7 @@ static const struct fuse_opt cli_opts[] = {
     CLI_OPT("--config-file=%s", config_file),
     CLI_OPT("--container-name=%s", container_name),
     CLI_OPT("--use-https=%s", use_https),
+    CLI_OPT("--ca-cert-file=%s", ca_cert_file),
     CLI_OPT("--log-level=%s", log_level),
     CLI_OPT("--file-cache-timeout-in-seconds=%s", file_cache_timeout),
     CLI_OPT("--cache-size-mb=%s", cache_size_mb),
@@ -104,6 +106,7 @@ static void usage(FILE *f)
 	    "                             AZURE_STORAGE_* variables are used\n"
 	    "  --container-name=NAME      container (overrides the config)\n"
 	    "  --use-https=true|false     default true\n"
+	    "  --ca-cert-file=FILE        also trust the CAs in FILE (PEM)\n"
 	    "  --file-cache-timeout-in-seconds=N  default 120\n"
 	    "  --cache-size-mb=N          file cache size (default: 80%% of "
 	    "the\n"
@@ -248,6 +251,14 @@ static int load_config(const struct cli *c, struct bm_config *cfg,
 			return -1;
 		}
 	}
+	if (c->ca_cert_file) {
+		free(cfg->ca_cert_file);
+		cfg->ca_cert_file = strdup(c->ca_cert_file);
+		if (!cfg->ca_cert_file) {
+			bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+	}
 	return bm_config_finish(cfg, true, err);
 }
 
@@ -257,6 +268,7 @@ static void cli_release(struct cli *c)
 	free(c->config_file);
 	free(c->container_name);
 	free(c->use_https);
+	free(c->ca_cert_file);
 	free(c->log_level);
 	free(c->file_cache_timeout);
 	free(c->cache_size_mb);

@@ -685,9 +685,11 @@ static int mem_get(struct bm_blob_client *c, const char *container,
 				  "blob '%s' not found", name);
 		goto unlock;
 	}
-	/* Azure answers 416 for a range past the end of a non-empty blob; an
-	 * empty blob reads as empty whatever the range. */
-	if (b->data->len > 0 && off >= b->data->len) {
+	/* Azure answers 416 for a range that starts at or past the end. A
+	 * whole-blob read (offset 0, length 0) sends no range, so it reads
+	 * an empty blob as empty; any range on an empty blob is a 416. */
+	if ((b->data->len > 0 && off >= b->data->len) ||
+	    (b->data->len == 0 && (off > 0 || len > 0))) {
 		bm_error_set_http(err, BM_ERR_RANGE, 416, "InvalidRange",
 				  "cannot read blob '%s' at offset %llu: it "
 				  "has %zu bytes",

@@ -43,7 +43,7 @@ bool bm_log_enabled(enum bm_log_level level);
  * Registers a secret (account key, SAS token) that must never be printed.
  * bm_redact() replaces every occurrence with "REDACTED", and also the value
  * of any "sig=" query parameter and of "Authorization:"/"SharedKey" headers.
- * Registered strings are copied; up to 8 secrets.
+ * Registered strings are copied; there is no limit on their number.
  */
 void bm_redact_register(const char *secret);
 

@@ -27,6 +27,7 @@
 #include "bm_log.h"
 #include "cli.h"
 #include "pool_spec.h"
+#include "tasks_cli.h"
 #include "tasktemplate.h"
 
 /* Where blobmill-startup installs the CLI on a node (its --prefix). */
@@ -75,8 +76,7 @@ static const struct option submit_longopts[] = {
 };
 
 struct submit {
-	struct cli_cred cred;
-	struct tt_options tt;
+	struct tasks_job job; /* credentials, template, input listing */
 	struct pool_settings pool;
 	const char *pool_id;
 	const char *job_id;
@@ -134,9 +134,9 @@ static void submit_usage(FILE *out)
 	      "                            AZURE_BATCH_ACCOUNT, "
 	      "AZURE_BATCH_ACCESS_KEY)\n\n",
 	      out);
-	fputs(TT_OPTIONS_HELP, out);
 	fputs(pool_settings_help, out);
-	cli_cred_help(out);
+	fputs("\n", out);
+	tasks_job_help(out);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -271,9 +271,6 @@ static bool valid_time(const char *t)
 /* Everything that needs the whole command line. */
 static int submit_check(struct submit *s)
 {
-	struct bm_error err;
-
-	bm_error_clear(&err);
 	if (!s->job_id || !*s->job_id) {
 		cli_errorf("submit: --job ID is required");
 		return -1;
@@ -305,23 +302,18 @@ static int submit_check(struct submit *s)
 			   "scheduled job runs on its own)");
 		return -1;
 	}
-	if (s->schedule && !s->tt.output) {
+	if (s->schedule && !s->job.topt.output) {
 		cli_errorf("submit: --schedule needs --output: each night's "
 			   "job skips the blobs whose output exists");
 		return -1;
 	}
 	if (s->schedule)
-		s->tt.skip_existing = true;
-	if (tt_options_finish(&s->tt, &err)) {
-		cli_errorf("submit: %s", err.msg);
-		return -1;
-	}
+		s->job.topt.skip_existing = true;
 	return 0;
 }
 
 static int submit_parse(struct submit *s, int argc, char **argv)
 {
-	struct bm_error err;
 	int opt, idx;
 
 	optind = 1;
@@ -330,7 +322,6 @@ static int submit_parse(struct submit *s, int argc, char **argv)
 	       -1) {
 		int rc;
 
-		bm_error_clear(&err);
 		if (opt == '?' || opt == ':') {
 			cli_errorf("submit: %s option '%s'; see 'blobmill "
 				   "submit --help'",
@@ -342,17 +333,14 @@ static int submit_parse(struct submit *s, int argc, char **argv)
 			submit_usage(stdout);
 			return 1;
 		}
-		if (opt >= CLI_OPT_CRED_FIRST && opt < CLI_OPT_CRED_LAST) {
-			rc = cli_cred_option(&s->cred, opt, optarg);
-		} else if (opt >= TT_OPT_FIRST && opt < TT_OPT_LAST) {
-			rc = tt_options_set(&s->tt, opt, optarg, &err);
-			if (rc)
-				cli_errorf("submit: %s", err.msg);
-		} else if (opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST) {
-			rc = pool_settings_option(&s->pool, opt, optarg);
-		} else {
-			rc = submit_option(s, opt, optarg);
-		}
+		/* credentials and template: 1 handled, -1 bad, 0 not theirs */
+		rc = tasks_job_option(&s->job, opt, optarg);
+		if (rc == 0)
+			rc = opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST
+				 ? pool_settings_option(&s->pool, opt, optarg)
+				 : submit_option(s, opt, optarg);
+		else
+			rc = rc < 0 ? -1 : 0;
 		if (rc)
 			return -1;
 		if (forwarded(opt) &&
@@ -397,14 +385,14 @@ static json_t *pool_info(struct submit *s, const struct bm_config *cfg)
 	if (!s->auto_pool)
 		return json_pack("{s:s}", "poolId", s->pool_id);
 	bm_error_clear(&err);
-	if (pool_settings_add_image(&s->pool, s->tt.image) < 0) {
+	if (pool_settings_add_image(&s->pool, s->job.topt.image) < 0) {
 		cli_errorf("submit: too many container images to prefetch");
 		return NULL;
 	}
 	pool_settings_storage(&s->pool, cfg);
-	s->pool.registry = s->tt.registry;
-	s->pool.registry_user = s->tt.registry_user;
-	s->pool.registry_password = s->tt.registry_password;
+	s->pool.registry = s->job.topt.registry;
+	s->pool.registry_user = s->job.topt.registry_user;
+	s->pool.registry_password = s->job.topt.registry_password;
 	spec = pool_spec_build(&s->pool, false, &err);
 	if (!spec) {
 		cli_errorf("submit: cannot build the auto pool: %s", err.msg);
@@ -543,9 +531,9 @@ static int ensure_job(struct batch_client *bc, struct submit *s,
 	if (!pi)
 		goto out;
 	add = json_pack("{s:s, s:s+, s:O, s:s, s:s}", "id", s->job_id,
-			"displayName", "blobmill: ", s->tt.input, "poolInfo",
-			pi, "onAllTasksComplete", "noaction", "onTaskFailure",
-			"noaction");
+			"displayName", "blobmill: ", s->job.topt.input,
+			"poolInfo", pi, "onAllTasksComplete", "noaction",
+			"onTaskFailure", "noaction");
 	bm_error_clear(&err);
 	if (add && batch_job_add(bc, add, &err) == 0) {
 		fprintf(stderr, "blobmill: submit: created job '%s'\n",
@@ -600,39 +588,29 @@ struct add_totals {
  * cannot start (no input container, a wrong storage key) fails before
  * any job is created. */
 struct task_source {
-	struct tt_existing *outputs;
-	struct tt_spec *spec;
-	struct tt_iter *it;
+	struct tasks_job *job;
 	const struct tt_task *next; /* valid while more == 1 */
 	int more;		    /* tt_iter_next's last result */
 };
 
-static void source_close(struct task_source *src)
-{
-	tt_iter_free(src->it);
-	tt_existing_free(src->outputs);
-	tt_spec_free(src->spec);
-	memset(src, 0, sizeof(*src));
-}
-
-static int source_open(struct submit *s, struct bm_blob_client *blob,
-		       const struct bm_config *cfg, struct task_source *src)
+/* Opens the job's client, spec, --skip-existing set and iterator, and
+ * reads the first task. An exit code (message printed) on failure. */
+static int source_open(struct submit *s, struct task_source *src)
 {
 	struct bm_error err;
+	int rc;
 
-	memset(src, 0, sizeof(*src));
+	src->job = &s->job;
+	rc = tasks_job_open(&s->job);
+	if (rc != CLI_EXIT_OK)
+		return rc;
 	bm_error_clear(&err);
-	if (tt_spec_new(&s->tt, cfg->endpoint, &src->spec, &err) ||
-	    (s->tt.skip_existing &&
-	     tt_existing_load(blob, s->tt.output, &src->outputs, &err)) ||
-	    tt_iter_open(blob, src->spec, src->outputs, 0, &src->it, &err) ||
-	    (src->more = tt_iter_next(src->it, &src->next, &err)) < 0) {
-		cli_errorf("submit: %s",
-			   err.msg[0] ? err.msg : bm_errc_str(err.code));
-		source_close(src);
-		return -1;
+	src->more = tt_iter_next(s->job.iter, &src->next, &err);
+	if (src->more < 0) {
+		tasks_report(&s->job, true, &err);
+		return CLI_EXIT_FAILURE;
 	}
-	return 0;
+	return CLI_EXIT_OK;
 }
 
 /* Streams the tasks into the adder, skipping the ids the job has. */
@@ -643,7 +621,7 @@ static int feed_tasks(struct task_source *src, const struct id_set *existing,
 
 	bm_error_clear(&err);
 	for (; src->more == 1;
-	     src->more = tt_iter_next(src->it, &src->next, &err)) {
+	     src->more = tt_iter_next(src->job->iter, &src->next, &err)) {
 		json_t *j;
 
 		if (id_set_has(existing, src->next->id)) {
@@ -666,7 +644,7 @@ static int feed_tasks(struct task_source *src, const struct id_set *existing,
 	if (err.code == BM_OK)
 		return 0;
 	tot->listing_failed = true;
-	cli_errorf("submit: %s", err.msg[0] ? err.msg : bm_errc_str(err.code));
+	tasks_report(src->job, true, &err);
 	return -1;
 }
 
@@ -731,25 +709,20 @@ static int wait_and_summarize(struct batch_client *bc, struct submit *s,
 
 static int submit_tasks(struct batch_client *bc, struct submit *s)
 {
-	struct bm_blob_client *blob = NULL;
 	struct batch_add_report rep = {0};
 	struct add_totals tot = {0};
 	struct id_set existing = {0};
 	struct task_source src = {0};
 	struct batch_adder *adder;
-	struct bm_config cfg;
 	struct bm_error err;
-	int rc = CLI_EXIT_FAILURE;
+	int rc;
 
 	bm_error_clear(&err);
-	bm_config_init(&cfg);
-	blob = cli_open_client(&s->cred, &cfg);
-	if (!blob) {
-		rc = CLI_EXIT_USAGE;
+	rc = source_open(s, &src);
+	if (rc != CLI_EXIT_OK)
 		goto out;
-	}
-	if (source_open(s, blob, &cfg, &src) ||
-	    ensure_job(bc, s, &cfg, &existing))
+	rc = CLI_EXIT_FAILURE;
+	if (ensure_job(bc, s, &s->job.cfg, &existing))
 		goto out;
 	adder = batch_adder_new(bc, s->job_id, &s->add, &err);
 	if (!adder) {
@@ -772,11 +745,8 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 	rc = s->wait ? wait_and_summarize(bc, s, (long)(existing.n + rep.added))
 		     : CLI_EXIT_OK;
 out:
-	source_close(&src);
 	batch_add_report_release(&rep);
 	id_set_release(&existing);
-	bm_blob_client_free(blob);
-	bm_config_release(&cfg);
 	return rc;
 }
 
@@ -799,7 +769,7 @@ static char *job_manager_command(const struct submit *s)
 			   "exec %s submit --job \"$AZ_BATCH_JOB_ID\" "
 			   "--skip-existing%s",
 			   q,
-			   s->tt.registry_password
+			   s->job.topt.registry_password
 			       ? " --registry-password-env " SUBMIT_REGISTRY_ENV
 			       : "") < 0)
 		script = NULL;
@@ -835,37 +805,42 @@ static json_t *job_manager_env(const struct submit *s,
 	json_t *env =
 	    pool_storage_env(cfg->account, cfg->endpoint, cfg->sas_token);
 
-	pool_env_add(env, SUBMIT_REGISTRY_ENV, s->tt.registry_password);
+	pool_env_add(env, SUBMIT_REGISTRY_ENV, s->job.topt.registry_password);
 	return env;
 }
 
 static int submit_schedule(struct batch_client *bc, struct submit *s)
 {
-	struct bm_blob_client *blob;
+	const struct bm_config *cfg = &s->job.cfg;
 	json_t *sched = NULL, *pi = NULL, *when;
-	struct bm_config cfg;
 	struct bm_error err;
 	char *cmd = NULL;
-	int rc = CLI_EXIT_FAILURE;
+	int rc = CLI_EXIT_USAGE;
 
-	bm_config_init(&cfg);
-	blob = cli_open_client(&s->cred, &cfg);
-	if (!blob)
+	/* Nothing is listed now: the options and the storage configuration
+	 * are checked, and the job manager does the listing each night. */
+	bm_error_clear(&err);
+	if (tt_options_finish(&s->job.topt, &err)) {
+		cli_errorf("submit: %s", err.msg);
 		return CLI_EXIT_USAGE;
-	bm_blob_client_free(blob);
+	}
+	s->job.client = cli_open_client(&s->job.cred, &s->job.cfg);
+	if (!s->job.client)
+		return CLI_EXIT_USAGE;
+	rc = CLI_EXIT_FAILURE;
 	if (s->pool_id && check_pool(bc, s))
 		goto out;
-	if (!cfg.sas_token) {
+	if (!cfg->sas_token) {
 		cli_errorf(
 		    "submit: --schedule needs a SAS token "
 		    "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
 		    "file) for the job manager to read '%s' and '%s': "
 		    "an account key never goes into a job",
-		    s->tt.input, s->tt.output);
+		    s->job.topt.input, s->job.topt.output);
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
-	pi = pool_info(s, &cfg);
+	pi = pool_info(s, cfg);
 	if (!pi)
 		goto out;
 	cmd = job_manager_command(s);
@@ -879,12 +854,12 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	sched = json_pack(
 	    "{s:s, s:s+, s:o, s:{s:O, s:s, s:{s:s, s:s, s:s, s:o, s:{s:[s]},"
 	    " s:b, s:b, s:{s:i}}}}",
-	    "id", s->job_id, "displayName", "blobmill: ", s->tt.input,
+	    "id", s->job_id, "displayName", "blobmill: ", s->job.topt.input,
 	    "schedule", when, "jobSpecification", "poolInfo", pi,
 	    "onAllTasksComplete", "noaction", "jobManagerTask", "id",
 	    SUBMIT_JOB_MANAGER_ID, "displayName", "blobmill submit",
 	    "commandLine", cmd ? cmd : "", "environmentSettings",
-	    job_manager_env(s, &cfg), "authenticationTokenSettings", "access",
+	    job_manager_env(s, cfg), "authenticationTokenSettings", "access",
 	    "job", "killJobOnCompletion", 0, "runExclusive", 0, "constraints",
 	    "maxTaskRetryCount", 2);
 	if (!pi || !cmd || !sched) {
@@ -910,13 +885,12 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	printf(
 	    "job schedule '%s': every %s%s%s, adding the new blobs of '%s'\n",
 	    s->job_id, s->schedule, s->start ? " from " : "",
-	    s->start ? s->start : "", s->tt.input);
+	    s->start ? s->start : "", s->job.topt.input);
 	rc = CLI_EXIT_OK;
 out:
 	json_decref(sched);
 	json_decref(pi);
 	free(cmd);
-	bm_config_release(&cfg);
 	return rc;
 }
 
@@ -933,8 +907,7 @@ int cmd_submit(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	memset(&acct, 0, sizeof(acct));
-	cli_cred_init(&s.cred);
-	tt_options_init(&s.tt);
+	tasks_job_init(&s.job, "submit");
 	pool_settings_init(&s.pool);
 	batch_add_opts_default(&s.add);
 	batch_wait_opts_default(&s.wopts);
@@ -951,10 +924,11 @@ int cmd_submit(int argc, char **argv)
 		goto out;
 	}
 	bm_http_options_default(&ho);
-	if (s.cred.max_retry >= 0)
-		ho.retry.max_retries = s.cred.max_retry;
-	if (s.cred.max_retry_interval > 0)
-		ho.retry.max_delay_ms = (long)s.cred.max_retry_interval * 1000;
+	if (s.job.cred.max_retry >= 0)
+		ho.retry.max_retries = s.job.cred.max_retry;
+	if (s.job.cred.max_retry_interval > 0)
+		ho.retry.max_delay_ms =
+		    (long)s.job.cred.max_retry_interval * 1000;
 	bc = batch_client_new(&acct, &ho, &err);
 	if (!bc) {
 		submit_report("cannot set up the Batch client", &err);
@@ -965,7 +939,7 @@ int cmd_submit(int argc, char **argv)
 out:
 	batch_client_free(bc);
 	batch_account_release(&acct);
-	tt_options_release(&s.tt);
+	tasks_job_release(&s.job);
 	free(s.fwd);
 	return rc;
 }

@@ -361,6 +361,7 @@ class Handler(BaseHTTPRequestHandler):
         job = dict(doc)
         job.update({"state": "active", "eTag": st.next_etag(),
                     "creationTime": now_iso(), "_tasks": {}, "_pool": pool,
+                    "_lower_ids": set(),
                     "executionInfo": {"startTime": now_iso(),
                                       "poolId": pool}})
         job.setdefault("onAllTasksComplete", "noaction")
@@ -492,7 +493,7 @@ class Handler(BaseHTTPRequestHandler):
                                               "value": cfg["clienterror"][
                                                   tid]}}})
                 continue
-            if tid.lower() in (k.lower() for k in job["_tasks"]):
+            if tid.lower() in job["_lower_ids"]:
                 results.append({"status": "clienterror", "taskId": tid,
                                 "error": {"code": "TaskExists", "message": {
                                     "lang": "en-US",
@@ -501,6 +502,7 @@ class Handler(BaseHTTPRequestHandler):
                 continue
             fail = cfg["fail_pattern"] and re.search(
                 cfg["fail_pattern"], tid + " " + t["commandLine"])
+            job["_lower_ids"].add(tid.lower())
             job["_tasks"][tid] = {
                 "_spec": t, "_added": time.time(), "_etag": st.next_etag(),
                 "_cfg": {"active_secs": cfg["active_secs"],
@@ -575,6 +577,7 @@ class Handler(BaseHTTPRequestHandler):
             if job is not None:
                 st.jobs[job["id"]] = job
                 if jm:
+                    job["_lower_ids"].add(jm["id"].lower())
                     job["_tasks"][jm["id"]] = {
                         "_spec": jm, "_added": time.time(),
                         "_etag": st.next_etag(),

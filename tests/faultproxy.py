@@ -36,7 +36,7 @@ Standard library only. Usage:
                 [--seed N] [--rate 0.1] [--faults reset,http503:2,...]
                 [--stall-seconds 35] [--retry-after 1] [--log FILE]
                 [--script SEQ:FAULT,...] [--pass-first N] [--match REGEX]
-                [--dry-run N]
+                [--rule REGEX=FAULT]... [--start-off] [--dry-run N]
 SIGUSR1 turns injection off and on (the proxy starts with it on).
 SIGTERM/SIGINT: print the summary and exit 0.
 """
@@ -233,7 +233,8 @@ def fin_close(sock):
 class Plan:
     """Which fault, if any, request number seq gets."""
 
-    def __init__(self, seed, rate, faults, script, pass_first, match):
+    def __init__(self, seed, rate, faults, script, pass_first, match, rules):
+        self.rules = rules  # [(compiled regex, fault)]
         self.seed = seed
         self.rate = rate
         self.faults = faults  # list with repeats for weights
@@ -254,6 +255,12 @@ class Plan:
             return self.script[seq], frac
         if self.script or not self.enabled or seq <= self.pass_first:
             return None, frac
+        if self.rules:
+            line = "%s %s" % (method, target)
+            for rx, fault in self.rules:
+                if rx.search(line):
+                    return fault, frac
+            return None, frac
         if self.match and not self.match.search("%s %s" % (method, target)):
             return None, frac
         return (kind if x < self.rate else None), frac
@@ -264,7 +271,8 @@ class Proxy:
         self.args = args
         self.plan = Plan(args.seed, args.rate, parse_faults(args.faults),
                          parse_script(args.script), args.pass_first,
-                         args.match)
+                         args.match, parse_rules(args.rule))
+        self.plan.enabled = not args.start_off
         self.lock = threading.Lock()
         self.seq = 0
         self.conns = 0
@@ -555,6 +563,19 @@ def parse_script(spec):
     return out
 
 
+def parse_rules(items):
+    """['PUT .*/x-=stall'] -> [(re, 'stall')]: every request whose
+    'METHOD TARGET' matches gets that fault (first rule wins)."""
+    out = []
+    for item in items or []:
+        rx, _, name = item.rpartition("=")
+        if not rx or name not in ALL_FAULTS:
+            raise SystemExit("faultproxy: bad --rule '%s' (REGEX=FAULT)" %
+                             item)
+        out.append((re.compile(rx), name))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--target-host", default="127.0.0.1")
@@ -576,6 +597,11 @@ def main():
                     help="never fault the first N requests")
     ap.add_argument("--match", help="fault only requests whose "
                     "'METHOD TARGET' matches this regex")
+    ap.add_argument("--rule", action="append", metavar="REGEX=FAULT",
+                    help="fault every request whose 'METHOD TARGET' matches "
+                    "(repeatable; replaces the random choice)")
+    ap.add_argument("--start-off", action="store_true",
+                    help="start with injection off (SIGUSR1 turns it on)")
     ap.add_argument("--dry-run", type=int, metavar="N",
                     help="print the decisions for requests 1..N and exit")
     args = ap.parse_args()

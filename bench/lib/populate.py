@@ -17,7 +17,7 @@ def worker(endpoint, container, sas, prefix, size, indices, errors):
     for i in indices:
         body = (b"%06d" % i) * (size // 6 + 1)
         body = body[:size]
-        path = "%s/%s/%s%06d?%s" % (u.path, container,
+        path = "%s/%s/%sf%06d?%s" % (u.path, container,
                                     urllib.parse.quote(prefix), i, sas)
         for attempt in range(3):
             try:

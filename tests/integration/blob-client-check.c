@@ -749,8 +749,7 @@ static int cmd_fill(const char *cont, const char *prefix, int n)
 		      "pthread_create");
 	for (i = 0; i < 8; i++)
 		pthread_join(t[i], NULL);
-	bm_blob_client_free(f.c);
-	return f.failed ? 3 : 0;
+	return finish(f.c, stderr, f.failed ? -1 : 0);
 }
 
 static int print_entry(const struct bm_blob_entry *e, void *ud)

@@ -313,6 +313,7 @@ static void run(struct script *s)
 	put(s, "empty", "", NULL);
 	head(s, CONTAINER, "empty");
 	get(s, CONTAINER, "empty", 0, 0, NULL);
+	get(s, CONTAINER, "empty", 0, 10, NULL);
 	get(s, CONTAINER, "a/1", 0, 1, NULL);
 
 	/* Blocks: invisible until committed, committed ones reusable. */

@@ -51,4 +51,21 @@ submit --pool pool1 --job job2 --requests 1 --include 'in00000*' >out3.txt 2>err
 grep -q "added 10 tasks" out3.txt || fail "lost reply summary: $(cat out3.txt)"
 expect_eq "tasks in job2" 10 \
 	"$(batch_get state | jq_py 'len(d["jobs"]["job2"]["tasks"])')"
+echo "--- hostile blob names reach the job byte for byte"
+bm mb odd >/dev/null || fail "mb odd"
+# 1,000 bytes: the output name (+ "-result.txt") must fit in 1,024 too.
+long=long/$(printf '%995s' '' | tr ' ' 'L')
+odd=("it's \$(touch pwned) \`x\`" $'new\nline' '"quoted" & spaced ' 'ünïcødé/☃.txt' "$long")
+echo x >x.txt
+for n in "${odd[@]}"; do
+	bm put x.txt "odd/$n" >/dev/null || fail "put '$n'"
+done
+submit --pool pool1 --job odd --input odd >out4.txt 2>err4.txt || fail "submit odd: $(cat err4.txt)"
+printf '%s\0' "${odd[@]}" | sort -z >expected.0
+batch_get state | python3 -c 'import json, sys; d = json.load(sys.stdin); sys.stdout.write("".join(t["displayName"] + "\0" for t in d["jobs"]["odd"]["tasks"]))' |
+	sort -z >got.0
+cmp -s expected.0 got.0 || fail "task displayNames differ from the blob names"
+expect_eq "task ids are safe" 5 \
+	"$(batch_get state | jq_py 'sum(1 for t in d["jobs"]["odd"]["tasks"] if __import__("re").fullmatch("[A-Za-z0-9_-]{1,64}", t["id"]))')"
+[ ! -e pwned ] || fail "a blob name was run as a command"
 echo "ok: 250 tasks in 3 chunks, rerun adds nothing, lost reply handled"

@@ -35,6 +35,18 @@ connects=$(sed -n 's/^stats: .* connects=\([0-9]*\) .*/\1/p' "$dir/out")
 	fail "expected at most 8 connections for $ours requests, got '$connects'"
 echo "ok: $ours requests over $connects connections"
 
+echo "# 8 threads on one client"
+"$check" mb threads || fail "create container 'threads'"
+"$check" fill threads t/ 400 2>"$dir/err" || { cat "$dir/err"; fail "fill"; }
+grep -q "^stats: requests=400 .* put=400 .* retries=0 " "$dir/err" ||
+	{ cat "$dir/err"; fail "400 puts from 8 threads: wrong counts"; }
+connects=$(sed -n 's/^stats: .* connects=\([0-9]*\) .*/\1/p' "$dir/err")
+[ "$connects" -le 8 ] || fail "8 threads opened $connects connections"
+"$check" ls threads t/ 0 >"$dir/ls" 2>/dev/null || fail "ls threads"
+expect_eq "blobs put by 8 threads, listed" "$(seq -f 't/%06g' 0 399)" \
+	"$(cat "$dir/ls")"
+echo "ok: 400 puts from 8 threads over $connects connections"
+
 "$check" mb scenario2 || fail "create container 'scenario2'"
 "$check" check scenario2 2>"$dir/err" || { cat "$dir/err"; fail "check of an existing container"; }
 

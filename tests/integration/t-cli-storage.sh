@@ -115,8 +115,10 @@ expect_eq "put big: Put Block requests" 6 "$(stat_of put_block put.err)"
 expect_eq "put big: Put Block List requests" 1 "$(stat_of put_block_list put.err)"
 expect_eq "get big | sha256sum" "$want" "$(bm get data/big | sha256sum)"
 expect_eq "second client: sha256" "$want" "$(azb get data big | sha256sum)"
-bm get data/big big.out || fail "get big to a file"
+bm get --stats data/big big.out 2>get.err || fail "get big to a file"
 expect_eq "get big to a file: sha256" "$want" "$(sha256sum <big.out)"
+expect_eq "get big: requests (one Get Blob)" 1 "$(stat_of requests get.err)"
+expect_eq "get big: Get Blob requests" 1 "$(stat_of get get.err)"
 
 echo "--- stdin and stdout"
 head -c $((3 * 1024 * 1024)) /dev/urandom >stream
@@ -152,6 +154,10 @@ expect_eq "ls -l of a prefix" "- - dir/" \
 	"$(bm ls -l --delimiter / tree | grep ' dir/$' | tr -s ' ' | sed 's/^ //')"
 bm ls tree/dir --prefix x 2>/dev/null
 expect_eq "prefix given twice: usage error" 2 $?
+
+bm rm --stats tree/top 2>rm.err || fail "rm tree/top"
+expect_eq "rm: requests (one Delete Blob)" 1 "$(stat_of requests rm.err)"
+expect_eq "rm: Delete Blob requests" 1 "$(stat_of delete rm.err)"
 
 echo "--- mb, rb"
 bm mb tree 2>mb.err && fail "mb of an existing container succeeded"

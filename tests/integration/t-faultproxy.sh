@@ -63,7 +63,7 @@ az GET "$P" "cont1/up" -o /dev/null -o /dev/null "$P/cont1/big" -v \
 grep -q 'Re-using existing connection' "$dir/keepalive.err" ||
 	fail "curl did not reuse the connection through the proxy"
 conns=$(tail -n 2 "$FAULTPROXY_LOG" |
-	python3 -c 'import json,sys; print(len({json.loads(l)["conn"] for l in sys.stdin}))')
+	"$BM_PYTHON" -c 'import json,sys; print(len({json.loads(l)["conn"] for l in sys.stdin}))')
 expect_eq "keep-alive: two requests on one proxy connection" 1 "$conns"
 expect_eq "no fault injected at rate 0" 0 "$(faultproxy_count any)"
 faultproxy_stop
@@ -138,6 +138,7 @@ az GET "$P" "cont1?restype=container&comp=list" -o /dev/null 2>/dev/null
 expect_eq "truncate of a chunked listing (rc 18)" 18 "$?"
 get
 expect_eq "after the faults, requests pass again" "0 $big_size" "$rc $got"
+faultproxy_wait 12
 faultproxy_stop
 tail -n 1 "$FAULTPROXY_LOG" | grep -q '"faults": 11' ||
 	fail "summary should count 11 faults: $(tail -n 1 "$FAULTPROXY_LOG")"
@@ -146,8 +147,22 @@ grep -c '^faultproxy: #' "$FAULTPROXY_ERR" | grep -qx 11 ||
 	fail "each injection should be printed"
 echo "ok: each injection printed on stderr"
 
+# --- rules by name, and injection switched on at run time ---------------
+faultproxy_start --rule 'GET .*/big$=http503' --start-off ||
+	fail "proxy did not start"
+P=$FAULTPROXY_ENDPOINT
+get
+expect_eq "--start-off: no fault before SIGUSR1" 200 "$http"
+faultproxy_toggle
+sleep 0.2
+get
+expect_eq "--rule faults the matching request" 503 "$http"
+code=$(az GET "$P" "cont1/up" -o /dev/null -w '%{http_code}')
+expect_eq "--rule leaves other requests alone" 200 "$code"
+faultproxy_stop
+
 # --- determinism ---------------------------------------------------------
-fp() { python3 "$top_srcdir/tests/faultproxy.py" --target-port 1 "$@"; }
+fp() { "$BM_PYTHON" "$top_srcdir/tests/faultproxy.py" --target-port 1 "$@"; }
 fp --seed 5 --dry-run 2000 >"$dir/d1"
 fp --seed 5 --dry-run 2000 >"$dir/d2"
 fp --seed 6 --dry-run 2000 >"$dir/d3"
@@ -163,9 +178,10 @@ faultproxy_start --seed 9 --rate 0.4 --faults http500,http503 ||
 for i in $(seq 1 25); do
 	az GET "$FAULTPROXY_ENDPOINT" "cont1/up" -o /dev/null 2>/dev/null
 done
+faultproxy_wait 25
 faultproxy_stop
 fp --seed 9 --rate 0.4 --faults http500,http503 --dry-run 25 >"$dir/plan"
-python3 -c '
+"$BM_PYTHON" -c '
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)

@@ -32,12 +32,44 @@ grep -q "allow_other" /proc/mounts || fail "allow_other not applied"
 fuse_unmount "$mnt"
 mountpoint -q "$mnt" && fail "still mounted after fusermount3 -u"
 
-# --- the environment instead of a config file ----------------------------
-"$BLOBMILL_FUSE" "$mnt" --tmp-path="$dir/tmp-env" --container-name=data-in ||
-	fail "mount from AZURE_STORAGE_* failed"
+# --- the environment instead of a config file; a relative --tmp-path ----
+(cd "$dir" && "$BLOBMILL_FUSE" "$mnt" --tmp-path=tmp-env \
+	--container-name=data-in) || fail "mount from AZURE_STORAGE_* failed"
 FUSE_MOUNTS+=("$mnt")
 expect_eq "read with env credentials" hello "$(cat "$mnt/hello.txt")"
+echo "relative" >"$mnt/rel.txt" || fail "write with a relative --tmp-path"
+[ -d "$dir/tmp-env/blobmill/files" ] || fail "relative --tmp-path not used"
 fuse_unmount "$mnt"
+
+# --- mount.blobmill, as mount(8) calls it for an fstab line --------------
+fuse_config "$dir/fstab.cfg" data-in
+BLOBMILL_FUSE=$BLOBMILL_FUSE sh "$top_srcdir/fusefs/mount.blobmill" data-in \
+	"$mnt" -o "tmp-path=$dir/tmp-fstab,config-file=$dir/fstab.cfg,allow_other,attr_timeout=240,_netdev,nofail" ||
+	fail "mount.blobmill failed"
+FUSE_MOUNTS+=("$mnt")
+expect_eq "read through mount.blobmill" hello "$(cat "$mnt/hello.txt")"
+fuse_unmount "$mnt"
+
+# --- -f with --log-level to stderr, -d with the FUSE trace --------------
+fuse_config "$dir/fg.cfg" data-in
+for flag in -f -d; do
+	"$BLOBMILL_FUSE" "$mnt" --tmp-path="$dir/tmp-fg" \
+		--config-file="$dir/fg.cfg" --log-level=LOG_DEBUG "$flag" \
+		2>"$dir/fg.log" &
+	fg_pid=$!
+	FUSE_MOUNTS+=("$mnt")
+	for i in $(seq 1 100); do mountpoint -q "$mnt" && break; sleep 0.1; done
+	expect_eq "read with $flag" hello "$(cat "$mnt/hello.txt")"
+	fuse_unmount "$mnt"
+	wait "$fg_pid" || fail "$flag: the daemon exited nonzero"
+	grep -q "debug: http: GET" "$dir/fg.log" ||
+		fail "$flag: no request log on stderr"
+	if [ "$flag" = -d ]; then
+		grep -q "unique:" "$dir/fg.log" || fail "-d: no FUSE trace"
+	fi
+	grep -q "$AZURITE_KEY" "$dir/fg.log" && fail "$flag: the key is logged"
+	echo "ok: $flag logs to stderr, exits 0 after unmount"
+done
 
 # --- -o ro ---------------------------------------------------------------
 fuse_mount "$mnt" "$dir/tmp-ro" data-in -o ro || fail "ro mount failed"

@@ -119,6 +119,33 @@ cmp -s "$dir/got-many" "$dir/expect-many" || fail "1,000 files read back"
 az_get data many/f777 "$dir/f777" || fail "many/f777 not uploaded"
 expect_eq "many/f777 by curl" "file 777" "$(cat "$dir/f777")"
 
+# --- hostile names: quotes, $(), newlines, spaces, non-ASCII, long -----
+export AZURITE_ACCOUNT AZURITE_KEY
+python3 - "$m" "$dir" <<'EOF' || fail "hostile names"
+import os, subprocess, sys, urllib.parse
+m, d = sys.argv[1], sys.argv[2]
+names = ["it's \"quoted\"", "$(touch pwned)", "new\nline", "tab\tand space",
+         "\u00fcn\u00efc\u00f6d\u00e9 \u2713", "semi;colon&amp", "x" * 255]
+os.mkdir(os.path.join(m, "hostile"))
+for i, n in enumerate(names):
+    with open(os.path.join(m, "hostile", n), "w") as f:
+        f.write("content %d\n" % i)
+listed = sorted(os.listdir(os.path.join(m, "hostile")))
+assert listed == sorted(names), listed
+for i, n in enumerate(names):
+    with open(os.path.join(m, "hostile", n)) as f:
+        assert f.read() == "content %d\n" % i, n
+    # the second client: curl, with the name percent-encoded
+    q = urllib.parse.quote("hostile/" + n, safe="/")
+    out = subprocess.run(["bash", "-c",
+        '. "$top_srcdir/tests/lib/azcurl.sh"; az_curl GET "$1" "data/$2" -f',
+        "x", os.environ["AZURITE_ENDPOINT"], q], capture_output=True)
+    assert out.returncode == 0, (n, out.stderr)
+    assert out.stdout == b"content %d\n" % i, (n, out.stdout)
+assert not os.path.exists("pwned") and not os.path.exists(os.path.join(m, "pwned"))
+print("ok: %d hostile names written, listed, read, checked by curl" % len(names))
+EOF
+
 # --- a blob replaced under a reader: an error, never mixed bytes --------
 head -c 3000000 /dev/urandom >"$dir/v2"
 export AZURITE_ACCOUNT AZURITE_KEY # for az_curl in the python child

@@ -28,13 +28,13 @@ cleanup() {
 trap cleanup EXIT
 
 "$BLOBMILL" mb seccont || fail "mb failed"
-sas=$(python3 "$azblob" sas seccont racwdl) || fail "no SAS"
-sas_r=$(python3 "$azblob" sas seccont r) || fail "no SAS"
+sas=$("$BM_PYTHON" "$azblob" sas seccont racwdl) || fail "no SAS"
+sas_r=$("$BM_PYTHON" "$azblob" sas seccont r) || fail "no SAS"
 sig_of() { # the sig= value of a token, as sent and decoded
 	local s
 	s=$(printf %s "$1" | tr '&' '\n' | sed -n 's/^sig=//p')
 	printf '%s\n' "$s"
-	python3 -c 'import sys, urllib.parse as u; print(u.unquote(sys.argv[1]))' "$s"
+	"$BM_PYTHON" -c 'import sys, urllib.parse as u; print(u.unquote(sys.argv[1]))' "$s"
 }
 other_key=$(head -c 64 /dev/urandom | base64 -w0)
 forged=${sas%%sig=*}sig=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_')

@@ -48,8 +48,13 @@ az_curl() {
 	local sts keyhex sig
 	sts=$(printf '%s\n\n\n%s\n\n%s\n\n\n\n\n\n%s\n%s\n%s' "$method" "$clen" \
 		"$ctype" "$range" "$canon" "$res")
-	keyhex=$(printf %s "$AZURITE_KEY" | base64 -d | od -An -tx1 -v |
-		tr -d ' \n')
+	# The decoded key, computed once per key (tests call this a lot).
+	if [ "${AZ_KEYHEX_OF:-}" != "$AZURITE_KEY" ]; then
+		AZ_KEYHEX=$(printf %s "$AZURITE_KEY" | base64 -d | od -An -tx1 -v |
+			tr -d ' \n')
+		AZ_KEYHEX_OF=$AZURITE_KEY
+	fi
+	keyhex=$AZ_KEYHEX
 	sig=$(printf %s "$sts" | openssl dgst -sha256 -mac HMAC \
 		-macopt "hexkey:$keyhex" -binary | base64 -w0)
 	local -a args=()

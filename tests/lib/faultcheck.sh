@@ -61,9 +61,25 @@ fc_check_error() {
 	fc_count errors_reported
 }
 
+# Percent-encodes a blob name for a URL path ('/' kept), byte by byte.
+fc_urlencode() {
+	local LC_ALL=C s=$1 out= c i
+	for ((i = 0; i < ${#s}; i++)); do
+		c=${s:i:1}
+		case $c in
+		[A-Za-z0-9._~/-]) out+=$c ;;
+		*)
+			printf -v c '%%%02X' "'$c"
+			out+=$c
+			;;
+		esac
+	done
+	printf '%s\n' "$out"
+}
+
 fc_blob_sha() {
 	local enc tmp code
-	enc=$(python3 -c 'import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe="/"))' "$2")
+	enc=$(fc_urlencode "$2")
 	tmp=$(mktemp "${TEST_TMPDIR:-/tmp}/fc-blob.XXXXXX")
 	code=$(az_curl GET "$AZURITE_ENDPOINT" "$1/$enc" -o "$tmp" \
 		-w '%{http_code}' 2>/dev/null)

@@ -8,18 +8,24 @@
 #                    # FAULTPROXY_ENDPOINT (blob endpoint through the proxy)
 #   faultproxy_count [FAULT]  # requests logged so far (with that fault;
 #                             # "any" for every injected fault)
+#   faultproxy_wait N         # until N requests are logged (a request is
+#                             # logged just after it is answered), max 5 s
 #   faultproxy_toggle         # injection off/on (SIGUSR1)
 #   faultproxy_stop           # SIGTERM; the log then ends with a summary
 #
 # No trap is set here: the test's own EXIT trap calls faultproxy_stop
 # (after unmounting, before azurite_stop).
 
+# Debian's python3, not a version manager's shim (which costs ~0.7 s per
+# start here).
+: "${BM_PYTHON:=$(command -v /usr/bin/python3 || command -v python3)}"
+
 faultproxy_start() {
 	local dir
 	dir=$(mktemp -d "${TEST_TMPDIR:-/tmp}/faultproxy.XXXXXX") || return 1
 	FAULTPROXY_LOG="$dir/requests.jsonl"
 	FAULTPROXY_ERR="$dir/stderr.log"
-	python3 "$top_srcdir/tests/faultproxy.py" \
+	"$BM_PYTHON" "$top_srcdir/tests/faultproxy.py" \
 		--target-port "$AZURITE_PORT" --port-file "$dir/port" \
 		--log "$FAULTPROXY_LOG" "$@" 2>"$FAULTPROXY_ERR" &
 	FAULTPROXY_PID=$!
@@ -42,18 +48,21 @@ faultproxy_start() {
 
 faultproxy_count() {
 	[ -f "$FAULTPROXY_LOG" ] || { echo 0; return; }
-	python3 - "$FAULTPROXY_LOG" "${1:-}" <<'EOF'
-import json, sys
-n = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if "summary" in r:
-        continue
-    want = sys.argv[2]
-    if not want or (want == "any" and r.get("fault")) or r.get("fault") == want:
-        n += 1
-print(n)
-EOF
+	# JSON lines with sorted keys: "fault": null or "fault": "NAME".
+	case "${1:-}" in
+	"") grep -c '"seq": ' "$FAULTPROXY_LOG" ;;
+	any) grep '"seq": ' "$FAULTPROXY_LOG" | grep -vc '"fault": null' ;;
+	*) grep -c "\"fault\": \"$1\"" "$FAULTPROXY_LOG" ;;
+	esac
+}
+
+faultproxy_wait() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(faultproxy_count)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 faultproxy_toggle() {

@@ -400,15 +400,25 @@ static void test_get_ranges(void **state)
 	assert_int_equal(c->ops->get(c, "data", "f", &g, sink, &s, NULL, &err),
 			 -1);
 	assert_int_equal(err.code, BM_ERR_RANGE);
-	/* An empty blob reads as empty at any offset. */
+	/* An empty blob reads as empty whole (no range is sent); any range
+	 * on it is a 416, as from Azure. */
 	bm_error_clear(&err);
 	assert_int_equal(
 	    c->ops->put(c, "data", "empty", NULL, NULL, NULL, &err), 0);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(
-	    c->ops->get(c, "data", "empty", &g, sink, &s, &info, &err), 0);
+	    c->ops->get(c, "data", "empty", NULL, sink, &s, &info, &err), 0);
 	assert_int_equal(s.len, 0);
 	assert_int_equal(info.size, 0);
+	assert_int_equal(
+	    c->ops->get(c, "data", "empty", &g, sink, &s, &info, &err), -1);
+	assert_int_equal(err.code, BM_ERR_RANGE);
+	bm_error_clear(&err);
+	g.offset = 0;
+	g.length = 5;
+	assert_int_equal(
+	    c->ops->get(c, "data", "empty", &g, sink, &s, &info, &err), -1);
+	assert_int_equal(err.code, BM_ERR_RANGE);
 	bm_blob_client_free(c);
 }
 

@@ -448,6 +448,36 @@ static void test_failed_upload_kept_and_recovered(void **state)
 	free(got);
 }
 
+/* A failed upload is retried while mounted, without another flush. */
+static void test_failed_upload_retried(void **state)
+{
+	struct env *e = *state;
+	struct bm_error err = {0};
+	struct bmfs_handle *h;
+	char files[128], *got = NULL;
+	int i;
+
+	e->o.retry_interval = 0.05;
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_create(e->fs, "/later.txt", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "later", 5, 0), 5);
+	assert_int_equal(e->c->ops->delete_container(e->c, CONTAINER, &err), 0);
+	assert_int_equal(bmfs_release(h), -EIO);
+	assert_int_equal(count_files(files, ".pending"), 1);
+	assert_int_equal(e->c->ops->create_container(e->c, CONTAINER, &err), 0);
+	for (i = 0; i < 500 && !got; i++) {
+		usleep(10000);
+		got = get_blob(e->c, "later.txt", NULL);
+	}
+	assert_non_null(got);
+	assert_string_equal(got, "later");
+	free(got);
+	for (i = 0; i < 500 && count_files(files, ".pending"); i++)
+		usleep(10000);
+	assert_int_equal(count_files(files, ".pending"), 0);
+}
+
 static void test_namespace_ops(void **state)
 {
 	struct env *e = *state;
@@ -654,6 +684,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_failed_upload_kept_and_recovered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_upload_retried, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_namespace_ops, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_file_cache, setup, teardown),

@@ -67,10 +67,15 @@ fuse_unmount() { # MNT
 	done
 }
 
+# Also unmounts what a crashed daemon left ("Transport endpoint is not
+# connected"), which mountpoint(1) cannot see: /proc/mounts can.
 fuse_cleanup() {
 	local m
 	for m in "${FUSE_MOUNTS[@]+"${FUSE_MOUNTS[@]}"}"; do
-		mountpoint -q "$m" 2>/dev/null && fuse_unmount "$m"
+		if awk -v m="$m" '$2 == m { f = 1 } END { exit !f }' \
+			/proc/self/mounts; then
+			fuse_unmount "$m"
+		fi
 	done
 	return 0
 }

@@ -612,7 +612,7 @@ static void test_task_ids(void **state)
 {
 	char a[TT_TASK_ID_MAX + 1], b[TT_TASK_ID_MAX + 1];
 	char *longname = long_hostile_name();
-	enum { N = 50000 };
+	enum { N = 20000 };
 	char **ids = calloc(2 * N, sizeof(*ids));
 	size_t i;
 
@@ -956,10 +956,15 @@ static void test_streaming_100k(void **state)
 	assert_int_equal(tt_iter_open(&g.base, spec, NULL, 0, &it, &err), 0);
 	while (tt_iter_next(it, &t, &err) == 1) {
 		size_t used = mallinfo2().uordblks;
-		json_t *j = tt_task_to_json(t);
 
-		assert_non_null(j);
-		json_decref(j);
+		/* every 100th to JSON: enough to see the path holds nothing,
+		 * cheap enough under valgrind */
+		if (n % 100 == 0) {
+			json_t *j = tt_task_to_json(t);
+
+			assert_non_null(j);
+			json_decref(j);
+		}
 		bytes += strlen(t->command_line);
 		if (used > base && used - base > peak)
 			peak = used - base;

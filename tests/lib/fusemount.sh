@@ -30,8 +30,16 @@ fm_mount() {
 }
 
 fm_umount() {
-	local rc=0
-	fusermount3 -u "$1" || return 1
+	local rc=0 i
+	# The kernel sends FUSE_RELEASE after close() returns and holds the
+	# mount until the daemon answers it, so an unmount right after the last
+	# close can see EBUSY while a slow (ASan, faulted) daemon finishes:
+	# retry for up to 30 s before calling it a failure.
+	for i in $(seq 1 60); do
+		fusermount3 -u "$1" 2>/dev/null && break
+		[ "$i" -eq 60 ] && { fusermount3 -u "$1"; return 1; }
+		sleep 0.5
+	done
 	if [ -n "$FM_PID" ]; then
 		wait "$FM_PID"
 		rc=$?

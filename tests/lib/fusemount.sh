@@ -49,7 +49,10 @@ fm_umount() {
 }
 
 fm_cleanup() {
-	if mountpoint -q "$1" 2>/dev/null; then
+	# Not `mountpoint -q`: it fails on a mount whose daemon died
+	# ("Transport endpoint is not connected"), which is exactly the one
+	# that must not be left behind.
+	if grep -qF " $1 fuse" /proc/self/mounts; then
 		fusermount3 -u "$1" 2>/dev/null || fusermount3 -u -z "$1" 2>/dev/null
 	fi
 	if [ -n "$FM_PID" ]; then

@@ -21,25 +21,8 @@
 #include "bm_config.h"
 #include "cli.h"
 
-#define DEV_KEY                                                                \
-	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ"  \
-	"FPTOtr/KBHBeksoGMGw=="
+#include "test-env.h"
 
-static const char *const env_names[] = {
-    "AZURE_STORAGE_ACCOUNT",	       "AZURE_STORAGE_ACCESS_KEY",
-    "AZURE_STORAGE_SAS_TOKEN",	       "AZURE_STORAGE_BLOB_ENDPOINT",
-    "AZURE_STORAGE_CONNECTION_STRING",
-};
-
-static int clear_env(void **state)
-{
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++)
-		unsetenv(env_names[i]);
-	return 0;
-}
 
 /* Runs fn with stderr sent to a buffer; returns what it printed
  * (malloc()ed, the caller frees it). */

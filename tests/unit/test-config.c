@@ -19,28 +19,11 @@
 #include "bm_config.h"
 #include "bm_log.h"
 
-#define DEV_KEY                                                                \
-	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ"  \
-	"FPTOtr/KBHBeksoGMGw=="
+#include "test-env.h"
 #define SAS                                                                    \
 	"sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&se=2030-01-01T00:00:00Z&sig="    \
 	"abc%2Bdef%3D"
 
-static const char *const env_names[] = {
-    "AZURE_STORAGE_ACCOUNT",	       "AZURE_STORAGE_ACCESS_KEY",
-    "AZURE_STORAGE_SAS_TOKEN",	       "AZURE_STORAGE_BLOB_ENDPOINT",
-    "AZURE_STORAGE_CONNECTION_STRING",
-};
-
-static int clear_env(void **state)
-{
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++)
-		unsetenv(env_names[i]);
-	return 0;
-}
 
 /* Parses buf as a config file and finishes; returns the rc of whichever
  * step failed (cfg is released by the caller). */

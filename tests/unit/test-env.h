@@ -1,0 +1,30 @@
+/*
+ * test-env.h: what the credential tests share: Azurite's well-known key and
+ * a cmocka setup that clears every AZURE_STORAGE_* variable the
+ * configuration reads, so no test sees the caller's environment.
+ */
+#ifndef BM_TEST_ENV_H
+#define BM_TEST_ENV_H
+
+#include <stdlib.h>
+
+#define DEV_KEY                                                                \
+	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ"  \
+	"FPTOtr/KBHBeksoGMGw=="
+
+static inline int clear_env(void **state)
+{
+	static const char *const names[] = {
+		"AZURE_STORAGE_ACCOUNT",       "AZURE_STORAGE_ACCESS_KEY",
+		"AZURE_STORAGE_SAS_TOKEN",     "AZURE_STORAGE_BLOB_ENDPOINT",
+		"AZURE_STORAGE_CONNECTION_STRING",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unsetenv(names[i]);
+	return 0;
+}
+
+#endif

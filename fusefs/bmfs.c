@@ -142,7 +142,8 @@ struct bmfs *bmfs_new(struct bm_blob_client *client, const char *container,
 	pthread_mutex_init(&fs->lock, NULL);
 	init_monotonic_cond(&fs->retry_cond);
 	fs->cache = bmfs_cache_new();
-	if (!fs->container || !fs->cache || !fs->opt.tmp_path) {
+	fs->rbudget = bmfs_rbudget_new();
+	if (!fs->container || !fs->cache || !fs->rbudget || !fs->opt.tmp_path) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -217,6 +218,8 @@ void bmfs_free(struct bmfs *fs)
 	bmfs_pool_free(fs->pool);
 	bmfs_wfile_free_all(fs);
 	bmfs_fcache_free(fs);
+	bmfs_kcache_free(fs);
+	bmfs_rbudget_free(fs->rbudget);
 	bmfs_cache_free(fs->cache);
 	if (!fs->client_borrowed)
 		bm_blob_client_free(fs->client);

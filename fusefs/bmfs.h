@@ -21,6 +21,8 @@
  *   3. struct bmfs.lock          (caches and tables; never held across
  *                                 network or disk I/O)
  *   4. struct bmfs_pool.lock     (the prefetch job queue; a leaf)
+ *   4. struct bmfs_rbudget.lock  (the read buffer budget; a leaf, never
+ *                                 held with bmfs_pool.lock)
  * No function holds two locks of the same kind at once.
  */
 #ifndef BMFS_H
@@ -38,6 +40,8 @@ struct bmfs_cache;
 struct bmfs_pool;
 struct bmfs_wfile;
 struct bmfs_cfile;
+struct bmfs_krec;
+struct bmfs_rbudget;
 
 /* What the command line sets; read-only once bmfs_new has returned. */
 struct bmfs_options {
@@ -92,6 +96,11 @@ struct bmfs {
 	struct bmfs_cfile *cfiles; /* whole-file cache entries */
 	uint64_t cache_bytes;	   /* their total size */
 	uint64_t cache_limit;	   /* set by bmfs_new; 0: cache off */
+	struct bmfs_krec *krecs;   /* page cache records (bmfs_kcache.c) */
+	uint64_t kgen;		   /* their last generation */
+
+	/* Read buffers of all readers; its own lock (bmfs_read.c). */
+	struct bmfs_rbudget *rbudget;
 
 	/* Started by bmfs_start (after daemonizing), stopped by bmfs_free. */
 	struct bmfs_pool *pool;
@@ -153,6 +162,9 @@ int bmfs_flush(struct bmfs_handle *h);
 int bmfs_fsync(struct bmfs_handle *h);
 /* Uploads if still dirty, frees h. */
 int bmfs_release(struct bmfs_handle *h);
+/* Whether the kernel may keep the pages it cached of h's file: set by
+ * bmfs_open (FOPEN_KEEP_CACHE; see bmfs_kcache.c). */
+bool bmfs_keep_cache(const struct bmfs_handle *h);
 /* h may be NULL (truncate by path). */
 int bmfs_truncate(struct bmfs *fs, const char *path, uint64_t size,
 		  struct bmfs_handle *h);

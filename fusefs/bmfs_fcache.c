@@ -5,8 +5,9 @@
  *
  * An entry is a complete copy of blob NAME at ETag E. It is made from a
  * local copy whose upload succeeded (the copy is renamed in, not copied)
- * or from a read that fetched every block of the blob (bmfs_read.c tees
- * the blocks into a cache file). It is used by a read-only open only when
+ * or from a read of a blob no larger than one block that received all of
+ * it (bmfs_read.c tees it into a cache file; larger blobs rely on the
+ * kernel's page cache, bmfs_kcache.c). It is used by a read-only open only when
  * the ETag the filesystem currently believes (attribute cache, listing or
  * lookup, so within attr_timeout) equals E, and only within
  * --file-cache-timeout-in-seconds of its last use. The entries' total size

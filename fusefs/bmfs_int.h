@@ -37,11 +37,20 @@ void bmfs_pool_free(struct bmfs_pool *p);
 
 /* ---- remote reads (bmfs_read.c) ---- */
 
+/* The read buffers of all readers of a mount (bmfs_read.c). */
+struct bmfs_rbudget *bmfs_rbudget_new(void);
+void bmfs_rbudget_free(struct bmfs_rbudget *b);
+/* Bytes of read buffers now, and the most ever (tests). */
+void bmfs_rbudget_usage(struct bmfs_rbudget *b, uint64_t *used, uint64_t *peak);
+
 struct bmfs_reader;
-/* A reader of blob `blob` whose size is believed to be `size`; the ETag is
- * taken from the first response and required (If-Match) after that. */
+/* A reader of blob `blob` (shown as name `kname`) whose size is believed
+ * to be `size` and ETag `etag` (NULL or "" when unknown). Unless `pin`,
+ * the ETag is taken from the first response; with `pin` every GET
+ * requires `etag`. Either way it is required (If-Match) after that. */
 struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
-				    uint64_t size);
+				    const char *kname, uint64_t size,
+				    const char *etag, bool pin);
 /* Bytes read, or -errno. */
 int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 		     uint64_t off);
@@ -135,6 +144,19 @@ void bmfs_fcache_forget(struct bmfs *fs, const char *name, bool subtree);
 /* Drops every entry (unmount). */
 void bmfs_fcache_free(struct bmfs *fs);
 
+/* ---- the kernel's page cache (bmfs_kcache.c) ---- */
+
+/* Whether an open of name reading version etag ("" for a writer or an
+ * unknown version) may keep the kernel's cached pages; registers the
+ * handle under *gen, to be passed to bmfs_kcache_release. */
+bool bmfs_kcache_open(struct bmfs *fs, const char *name, const char *etag,
+		      uint64_t *gen);
+void bmfs_kcache_release(struct bmfs *fs, const char *name, uint64_t gen);
+/* A handle of name read a version other than the one it opened. */
+void bmfs_kcache_taint(struct bmfs *fs, const char *name);
+/* Drops every record (unmount). */
+void bmfs_kcache_free(struct bmfs *fs);
+
 /* ---- open handles ---- */
 
 struct bmfs_handle {
@@ -143,6 +165,9 @@ struct bmfs_handle {
 	struct bmfs_wfile *wf;	/* local copy, or NULL */
 	struct bmfs_reader *rd; /* remote reader, or NULL */
 	int cfd;		/* a whole-file cache copy, or -1 */
+	char *name;		/* as opened, for bmfs_kcache_release */
+	uint64_t kgen;		/* from bmfs_kcache_open */
+	bool keep_cache;	/* the kernel keeps its cached pages */
 };
 
 /* ---- attributes ---- */

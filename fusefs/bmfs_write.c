@@ -314,16 +314,37 @@ static int wfile_open(struct bmfs *fs, const char *name,
 	return 0;
 }
 
-static struct bmfs_handle *handle_new(struct bmfs *fs, int flags)
+/* A handle of name, registered with the page cache records as reading
+ * version etag ("" for a writer). */
+static struct bmfs_handle *handle_new(struct bmfs *fs, const char *name,
+				      int flags, const char *etag)
 {
 	struct bmfs_handle *h = calloc(1, sizeof(*h));
 
-	if (h) {
-		h->fs = fs;
-		h->flags = flags;
-		h->cfd = -1;
+	if (!h)
+		return NULL;
+	h->fs = fs;
+	h->flags = flags;
+	h->cfd = -1;
+	h->name = strdup(name);
+	if (!h->name) {
+		free(h);
+		return NULL;
 	}
+	h->keep_cache = bmfs_kcache_open(fs, name, etag, &h->kgen);
 	return h;
+}
+
+static void handle_free(struct bmfs_handle *h)
+{
+	bmfs_kcache_release(h->fs, h->name, h->kgen);
+	free(h->name);
+	free(h);
+}
+
+bool bmfs_keep_cache(const struct bmfs_handle *h)
+{
+	return h->keep_cache;
 }
 
 int bmfs_open(struct bmfs *fs, const char *path, int flags,
@@ -331,6 +352,7 @@ int bmfs_open(struct bmfs *fs, const char *path, int flags,
 {
 	const char *name = bmfs_name(path);
 	bool wr = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+	struct bmfs_wfile *wf;
 	struct bmfs_handle *h;
 	struct bmfs_attr a;
 	int rc;
@@ -352,32 +374,44 @@ int bmfs_open(struct bmfs *fs, const char *path, int flags,
 		rc = -EROFS;
 		goto out;
 	}
-	h = handle_new(fs, flags);
-	if (!h) {
-		rc = -ENOMEM;
-		goto out;
-	}
 	if (wr) {
+		h = handle_new(fs, name, flags, "");
+		if (!h) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		rc = wfile_open(fs, name, &a, (flags & O_TRUNC) != 0, &h->wf);
 	} else {
 		pthread_mutex_lock(&fs->lock);
-		h->wf = bmfs_wfile_find(fs, name);
-		if (h->wf)
-			h->wf->refs++;
+		wf = bmfs_wfile_find(fs, name);
+		if (wf)
+			wf->refs++;
 		pthread_mutex_unlock(&fs->lock);
-		/* A fresh cached copy of this version, else stream. */
+		/* A local copy has no version the kernel could keep. */
+		h = handle_new(fs, name, flags, wf ? "" : a.etag);
+		if (!h) {
+			if (wf)
+				bmfs_wfile_unref(fs, wf);
+			rc = -ENOMEM;
+			goto out;
+		}
+		h->wf = wf;
+		/* A fresh cached copy of this version, else stream; a
+		 * handle that keeps the kernel's pages reads their version
+		 * only. */
 		if (!h->wf)
 			h->cfd = bmfs_fcache_open(fs, a.blob ? a.blob : name,
 						  a.etag);
 		if (!h->wf && h->cfd < 0) {
 			h->rd =
-			    bmfs_reader_new(fs, a.blob ? a.blob : name, a.size);
+			    bmfs_reader_new(fs, a.blob ? a.blob : name, name,
+					    a.size, a.etag, h->keep_cache);
 			if (!h->rd)
 				rc = -ENOMEM;
 		}
 	}
 	if (rc) {
-		free(h);
+		handle_free(h);
 		goto out;
 	}
 	*out = h;
@@ -397,12 +431,12 @@ int bmfs_create(struct bmfs *fs, const char *path, int flags,
 		return -EROFS;
 	if (!*name)
 		return -EISDIR;
-	h = handle_new(fs, flags);
+	h = handle_new(fs, name, flags, "");
 	if (!h)
 		return -ENOMEM;
 	rc = wfile_open(fs, name, NULL, true, &h->wf);
 	if (rc) {
-		free(h);
+		handle_free(h);
 		return rc;
 	}
 	/* Visible at once in the parent's listing. */
@@ -499,7 +533,7 @@ int bmfs_release(struct bmfs_handle *h)
 	bmfs_reader_free(h->rd);
 	if (h->cfd >= 0)
 		close(h->cfd);
-	free(h);
+	handle_free(h);
 	return rc;
 }
 

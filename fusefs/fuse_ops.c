@@ -78,8 +78,10 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	struct bmfs_handle *h;
 	int rc = bmfs_open(fs_of(), path, fi->flags, &h);
 
-	if (rc == 0)
+	if (rc == 0) {
 		fi->fh = (uintptr_t)h;
+		fi->keep_cache = bmfs_keep_cache(h);
+	}
 	return rc;
 }
 

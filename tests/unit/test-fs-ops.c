@@ -270,6 +270,74 @@ static void test_markers_and_shadowed_blob(void **state)
 	assert_true(S_ISDIR(st.st_mode));
 }
 
+/* The mount-time check lists the top level once; when it fits in one
+ * page, lookups and a readdir there cost nothing more. */
+static void test_check_root_primes_top_level(void **state)
+{
+	struct env *e = *state;
+	struct names n = {0};
+	struct bm_error err = {0};
+	struct stat st;
+
+	put_blob(e->c, "top.txt", "t", 1, false);
+	put_blob(e->c, "d/x", "x", 1, false);
+	env_mount(e);
+	assert_int_equal(bmfs_check_root(e->fs, &err), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	assert_int_equal(bmfs_getattr(e->fs, "/top.txt", &st), 0);
+	assert_int_equal(st.st_size, 1);
+	assert_int_equal(bmfs_getattr(e->fs, "/d", &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(bmfs_getattr(e->fs, "/missing", &st), -ENOENT);
+	assert_int_equal(bmfs_readdir(e->fs, "/", fill, &n), 0);
+	assert_int_equal(n.n, 2);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	/* The directory itself is not listed yet. */
+	assert_int_equal(bmfs_getattr(e->fs, "/d/x", &st), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 2);
+}
+
+/* A top level larger than a page primes what the page shows, except a
+ * blob whose shadowing directory may be on the next page. */
+static void test_check_root_partial_page(void **state)
+{
+	struct env *e = *state;
+	struct bm_error err = {0};
+	struct stat st;
+	char name[32];
+	int i;
+
+	for (i = 0; i < 4999; i++) {
+		snprintf(name, sizeof(name), "n%05d", i);
+		put_blob(e->c, name, "n", 1, false);
+	}
+	put_blob(e->c, "zz", "shadowed", 8, false); /* the 5,000th entry */
+	put_blob(e->c, "zz/inner", "i", 1, false);  /* "zz/" is on page 2 */
+	env_mount(e);
+	assert_int_equal(bmfs_check_root(e->fs, &err), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	assert_int_equal(bmfs_getattr(e->fs, "/n04321", &st), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	assert_int_equal(bmfs_getattr(e->fs, "/zz", &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(count(e, BM_OP_LIST), 2);
+	/* A partial page does not answer a miss. */
+	assert_int_equal(bmfs_getattr(e->fs, "/missing", &st), -ENOENT);
+	assert_int_equal(count(e, BM_OP_LIST), 3);
+}
+
+static void test_check_root_errors(void **state)
+{
+	struct env *e = *state;
+	struct bm_error err = {0};
+
+	env_mount(e);
+	free(e->fs->container);
+	e->fs->container = strdup("no-such-container");
+	assert_int_equal(bmfs_check_root(e->fs, &err), -1);
+	assert_non_null(strstr(err.msg, "'no-such-container'"));
+}
+
 static void test_write_visible_and_uploaded(void **state)
 {
 	struct env *e = *state;
@@ -680,6 +748,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_markers_and_shadowed_blob,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_root_primes_top_level,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_root_partial_page, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_check_root_errors, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_write_visible_and_uploaded,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_read, setup,

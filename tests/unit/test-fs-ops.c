@@ -436,6 +436,80 @@ static void test_streaming_read(void **state)
 }
 
 /* A blob replaced under a reader: ESTALE, never the new bytes. */
+/* Compares the blob with want (len bytes). */
+static void assert_blob(struct env *e, const char *name, const char *want,
+			size_t len)
+{
+	size_t got_len = 0;
+	char *got = get_blob(e->c, name, &got_len);
+
+	assert_non_null(got);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+/*
+ * Write-behind: a copy past the Put Blob limit has its complete blocks
+ * sent while it is written; the flush sends the rest, each block once,
+ * and a block changed after it was sent is sent again with what the copy
+ * holds. After a commit, a later flush sends only what changed; when the
+ * blocks it relies on are gone (another writer replaced the blob), it
+ * sends every block instead of failing.
+ */
+static void test_write_behind(void **state)
+{
+	struct env *e = *state;
+	const size_t mib = 1 << 20, n = 40;
+	char *data = pattern(n * mib + mib + mib / 2, 7);
+	struct bmfs_handle *h;
+	uint64_t blocks0;
+	size_t i;
+
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/big", O_WRONLY, &h), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(bmfs_write(h, data + i * mib, mib, i * mib),
+				 (int)mib);
+	/* Block 2 changes again, perhaps while it is being sent. */
+	data[2 * mib + 5] ^= 0x55;
+	assert_int_equal(bmfs_write(h, data + 2 * mib + 5, 1, 2 * mib + 5), 1);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "big", data, n * mib);
+	assert_in_range(count(e, BM_OP_PUT_BLOCK), n, n + 1);
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK_LIST), 1);
+	assert_int_equal(count(e, BM_OP_PUT), 0);
+
+	/* One byte changed after the commit: one block goes up again. */
+	blocks0 = count(e, BM_OP_PUT_BLOCK);
+	data[3 * mib + 10] ^= 0x55;
+	assert_int_equal(bmfs_write(h, data + 3 * mib + 10, 1, 3 * mib + 10),
+			 1);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "big", data, n * mib);
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK) - blocks0, 1);
+
+	/* Appended: one whole block and a partial one. */
+	blocks0 = count(e, BM_OP_PUT_BLOCK);
+	assert_int_equal(bmfs_write(h, data + n * mib, mib + mib / 2, n * mib),
+			 (int)(mib + mib / 2));
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "big", data, n * mib + mib + mib / 2);
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK) - blocks0, 2);
+
+	/* Another writer replaces the blob: its committed blocks are gone,
+	 * and the next flush sends every block. */
+	put_blob(e->c, "big", "other", 5, false);
+	data[0] ^= 0x55;
+	assert_int_equal(bmfs_write(h, data, 1, 0), 1);
+	blocks0 = count(e, BM_OP_PUT_BLOCK);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_blob(e, "big", data, n * mib + mib + mib / 2);
+	/* Blocks 0 and 41 (partial) first, then all 42. */
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK) - blocks0, 2 + n + 2);
+	free(data);
+}
+
 static void test_changed_under_reader(void **state)
 {
 	struct env *e = *state;
@@ -758,6 +832,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_read, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_write_behind, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_under_reader, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(

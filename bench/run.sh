@@ -4,6 +4,9 @@
 #
 #   bench/run.sh [--quick] [--repeat N] [--out FILE]
 #
+# Every figure is the median of N rounds (default 3); in each round
+# blobmill, curl and rclone take turns.
+#
 # Absolute times on a shared 2-core machine mean little; the ratios measured
 # side by side in the same run, and the HTTP request counts (read from
 # Azurite's access log, the same for every client), mean a lot.
@@ -17,7 +20,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${BLOBMILL:=$top/_build/ci/task-template/blobmill}"
 : "${BLOBMILL_FUSE:=$top/_build/ci/fusefs/blobmill-fuse}"
 quick=0
-repeat=1
+repeat=3
 out=
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -62,14 +65,17 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The python3 first on PATH may be a slow shim (pyenv); the system one starts fast.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 log() { printf '%s\n' "$*" >&2; }
 now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
-calc() { python3 -c "import sys; print($1)"; }
+elapsed() { "$PY" -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+calc() { "$PY" -c "import sys; print($1)"; }
 reqs() { azurite_requests "${1:-}"; }
 
 azurite_start
-SAS=$(python3 "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "$CONTAINER" rwdlc)
+SAS=$("$PY" "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "$CONTAINER" rwdlc)
 BASE="$AZURITE_ENDPOINT/$CONTAINER"
 "$BLOBMILL" mb "$CONTAINER" >/dev/null
 
@@ -79,12 +85,12 @@ head -c "$((BIG_MIB << 20))" /dev/urandom >"$W/big"
 BIG_SHA=$(sha256sum <"$W/big" | cut -d' ' -f1)
 mkdir -p "$W/chunks"
 (cd "$W/chunks" && split -b 8M -d -a 4 "$W/big" c)
-python3 "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "$CONTAINER" "$SAS" "ls/" "$N_LS" 0
-python3 "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "$CONTAINER" "$SAS" "small/" "$N_SMALL" 4096
+"$PY" "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "$CONTAINER" "$SAS" "ls/" "$N_LS" 0
+"$PY" "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "$CONTAINER" "$SAS" "small/" "$N_SMALL" 4096
 for n in "$N_TASKS_LO" "$N_TASKS_HI"; do
 	"$BLOBMILL" mb "tasks$n" >/dev/null
-	python3 "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "tasks$n" \
-		"$(python3 "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "tasks$n" rwdlc)" \
+	"$PY" "$top/bench/lib/populate.py" "$AZURITE_ENDPOINT" "tasks$n" \
+		"$("$PY" "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "tasks$n" rwdlc)" \
 		"in/" "$n" 0
 done
 
@@ -92,19 +98,22 @@ done
 curl_put_blob() { # FILE NAME
 	curl -sf -X PUT -H 'x-ms-blob-type: BlockBlob' -T "$1" "$BASE/$2?$SAS" -o /dev/null
 }
+# The block ids (and the list body) are made once, before any timing:
+# the figure is the upload, not the shell.
+(cd "$W/chunks" && for f in c*; do printf '%s\n' "$f"; done) |
+	"$PY" -c '
+import base64, sys, urllib.parse
+ids = [base64.b64encode(("blk%06d" % int(f.strip()[1:])).encode()).decode() for f in sys.stdin]
+with open(sys.argv[1], "w") as args, open(sys.argv[2], "w") as xml:
+    xml.write("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>")
+    for i, b in enumerate(ids):
+        args.write("%s/c%04d\n%s\n" % (sys.argv[3], i, urllib.parse.quote(b, safe="")))
+        xml.write("<Latest>%s</Latest>" % b)
+    xml.write("</BlockList>")
+' "$W/blockargs" "$W/blocklist.xml" "$W/chunks"
 curl_put_blocks() { # NAME: 4 parallel Put Block of the 8 MiB chunks, then the list
-	local name=$1 ids=() f id
-	for f in "$W"/chunks/c*; do
-		id=$(printf 'blk%06d' "${f##*/c}" | base64)
-		ids+=("$id")
-		printf '%s\n%s\n' "$f" "$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$id")"
-	done | xargs -d '\n' -n 2 -P 4 sh -c 'curl -sf -X PUT -T "$1" "'"$BASE/$name"'?comp=block&blockid=$2&'"$SAS"'" -o /dev/null' _
-	{
-		echo '<?xml version="1.0" encoding="utf-8"?><BlockList>'
-		for id in "${ids[@]}"; do echo "<Latest>$id</Latest>"; done
-		echo '</BlockList>'
-	} >"$W/blocklist.xml"
-	curl -sf -X PUT -T "$W/blocklist.xml" "$BASE/$name?comp=blocklist&$SAS" -o /dev/null
+	xargs -d '\n' -n 2 -P 4 sh -c 'curl -sf -X PUT -T "$1" "'"$BASE/$1"'?comp=block&blockid=$2&'"$SAS"'" -o /dev/null' _ <"$W/blockargs"
+	curl -sf -X PUT -T "$W/blocklist.xml" "$BASE/$1?comp=blocklist&$SAS" -o /dev/null
 }
 curl_get_ranges() { # NAME PARTS SIZE
 	local name=$1 parts=$2 size=$3 i step pids=()
@@ -115,13 +124,13 @@ curl_get_ranges() { # NAME PARTS SIZE
 	done
 	for i in "${pids[@]}"; do wait "$i"; done
 }
-curl_list() { # PREFIX: every page of a flat listing, as a raw client would
+curl_list() { # URL SAS [PREFIX]: every page of a flat listing, as a raw client would
 	local marker= body
 	while :; do
-		body=$(curl -sf "$BASE?restype=container&comp=list&prefix=$1&marker=$marker&$SAS")
+		body=$(curl -sfG "$1" -d "restype=container&comp=list&prefix=${3:-}&$2" \
+			--data-urlencode "marker=$marker")
 		marker=$(printf '%s' "$body" | sed -n 's:.*<NextMarker>\([^<]*\)</NextMarker>.*:\1:p')
 		[ -n "$marker" ] || break
-		marker=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$marker")
 	done
 }
 
@@ -158,29 +167,56 @@ row() { ROWS+=("$(printf '%s\t' "$@")"); }
 fmt_ratio() { calc "'%.2f' % ($1)"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+maxof() { printf '%s\n' "$@" | sort -g | tail -n 1; }
+timed1() { # CMD...: echoes the seconds it took
+	local t0
+	t0=$(now)
+	"$@" >/dev/null
+	elapsed "$t0" "$(now)"
+}
 timed() { # CMD...: echoes seconds (median of $repeat)
-	local r ts=() t0
+	local r ts=()
 	for ((r = 0; r < repeat; r++)); do
-		t0=$(now)
-		"$@" >/dev/null
-		ts+=("$(elapsed "$t0" "$(now)")")
+		ts+=("$(timed1 "$@")")
 	done
 	median "${ts[@]}"
 }
 
 MIB=$BIG_MIB
+# Each figure is measured $repeat times, blobmill, curl and rclone taking
+# turns in every round (so drift on a shared machine hits all of them),
+# and the median of each is kept. A "cold" blobmill or rclone figure is
+# always a fresh mount.
+minus() { echo $(($(reqs) - $1)); }
+measure() { # FIG SNIPPET: runs SNIPPET, appends its seconds to FIG_T and
+	# the requests it made to FIG_R
+	local -n _t=$1_T _r=$1_R
+	local r0 t0
+	r0=$(reqs); t0=$(now)
+	eval "$2" >/dev/null
+	_t+=("$(elapsed "$t0" "$(now)")"); _r+=("$(minus "$r0")")
+}
+rclone_cold() { # FIG SNIPPET: measure on a fresh rclone mount; FIG_RSS
+	local -n _m=$1_RSS
+	mount_rclone off
+	measure "$1" "$2"
+	_m+=("$(peak_rss_mib "$RC_PID")"); unmount "$RC_MNT" "$RC_PID"
+}
+
 # --- write 1 GiB until it is in storage ---
 log "bench: write"
-t_curl_put=$(timed curl_put_blob "$W/big" big-curl)
-t_curl_blk=$(timed curl_put_blocks big-curl-blocks)
-mount_ours
-r0=$(reqs); t0=$(now)
-dd if="$W/big" of="$OURS_MNT/big-ours" bs=1M conv=fsync status=none
-t_ours_w=$(elapsed "$t0" "$(now)"); r_ours_w=$(($(reqs) - r0))
-rss_ours_w=$(peak_rss_mib "$OURS_PID"); unmount "$OURS_MNT" "$OURS_PID"
-mount_rclone off
-t0=$(now); dd if="$W/big" of="$RC_MNT/big-rclone" bs=1M status=none
-t_rc_w=$(elapsed "$t0" "$(now)"); rss_rc_w=$(peak_rss_mib "$RC_PID"); unmount "$RC_MNT" "$RC_PID"
+WPUT_T=() WPUT_R=() WBLK_T=() WBLK_R=() W_T=() W_R=() W_RSS=() WRC_T=() WRC_R=() WRC_RSS=()
+for ((k = 0; k < repeat; k++)); do
+	measure WPUT 'curl_put_blob "$W/big" big-curl'
+	measure WBLK 'curl_put_blocks big-curl-blocks'
+	mount_ours
+	measure W 'dd if="$W/big" of="$OURS_MNT/big-ours" bs=1M conv=fsync status=none'
+	W_RSS+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+	rclone_cold WRC 'dd if="$W/big" of="$RC_MNT/big-rclone" bs=1M conv=fsync status=none'
+done
+t_curl_put=$(median "${WPUT_T[@]}") t_curl_blk=$(median "${WBLK_T[@]}")
+t_ours_w=$(median "${W_T[@]}") r_ours_w=$(median "${W_R[@]}")
+rss_ours_w=$(maxof "${W_RSS[@]}") t_rc_w=$(median "${WRC_T[@]}") rss_rc_w=$(maxof "${WRC_RSS[@]}")
 got=$("$BLOBMILL" get "$CONTAINER/big-ours" - | sha256sum | cut -d' ' -f1)
 [ "$got" = "$BIG_SHA" ] || log "bench: WARNING: big-ours does not match what was written"
 row "write $MIB MiB (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_w)")" \
@@ -192,24 +228,25 @@ row "write $MIB MiB (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_w)")" \
 
 # --- read 1 GiB, cold and warm; first 4 KiB ---
 log "bench: read"
-t_curl_1=$(timed curl -sf "$BASE/big-curl?$SAS" -o /dev/null)
-t_curl_4=$(timed curl_get_ranges big-curl 4 "$((MIB << 20))")
-mount_ours
-r0=$(reqs); t0=$(now)
-dd if="$OURS_MNT/big-curl" of=/dev/null bs=4k count=1 status=none
-t_ours_ttfb=$(elapsed "$t0" "$(now)"); r_ours_ttfb=$(($(reqs) - r0))
-unmount "$OURS_MNT" "$OURS_PID"
-mount_ours
-r0=$(reqs); t0=$(now)
-dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none
-t_ours_r=$(elapsed "$t0" "$(now)"); r_ours_r=$(($(reqs) - r0))
-r0=$(reqs); t0=$(now)
-dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none
-t_ours_rw=$(elapsed "$t0" "$(now)"); r_ours_rw=$(($(reqs) - r0))
-rss_ours_r=$(peak_rss_mib "$OURS_PID"); unmount "$OURS_MNT" "$OURS_PID"
-mount_rclone off
-t0=$(now); dd if="$RC_MNT/big-curl" of=/dev/null bs=1M status=none
-t_rc_r=$(elapsed "$t0" "$(now)"); rss_rc_r=$(peak_rss_mib "$RC_PID"); unmount "$RC_MNT" "$RC_PID"
+RC1_T=() RC1_R=() RC4_T=() RC4_R=() TTFB_T=() TTFB_R=() R_T=() R_R=() RW_T=() RW_R=()
+R_RSS=() RRC_T=() RRC_R=() RRC_RSS=()
+for ((k = 0; k < repeat; k++)); do
+	measure RC1 'curl -sf "$BASE/big-curl?$SAS" -o /dev/null'
+	measure RC4 'curl_get_ranges big-curl 4 "$((MIB << 20))"'
+	mount_ours
+	measure TTFB 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=4k count=1 status=none'
+	unmount "$OURS_MNT" "$OURS_PID"
+	mount_ours
+	measure R 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none'
+	measure RW 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none'
+	R_RSS+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+	rclone_cold RRC 'dd if="$RC_MNT/big-curl" of=/dev/null bs=1M status=none'
+done
+t_curl_1=$(median "${RC1_T[@]}") t_curl_4=$(median "${RC4_T[@]}")
+t_ours_ttfb=$(median "${TTFB_T[@]}") r_ours_ttfb=$(maxof "${TTFB_R[@]}")
+t_ours_r=$(median "${R_T[@]}") r_ours_r=$(median "${R_R[@]}")
+t_ours_rw=$(median "${RW_T[@]}") r_ours_rw=$(maxof "${RW_R[@]}")
+rss_ours_r=$(maxof "${R_RSS[@]}") t_rc_r=$(median "${RRC_T[@]}") rss_rc_r=$(maxof "${RRC_RSS[@]}")
 row "read $MIB MiB cold (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_r)")" \
 	"$(calc "'%.0f' % ($MIB / $t_curl_1)") 1x / $(calc "'%.0f' % ($MIB / $t_curl_4)") 4x" \
 	"$(calc "'%.0f' % ($MIB / $t_rc_r)")" \
@@ -223,24 +260,26 @@ row "read $MIB MiB warm (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_rw)")" \
 row "first 4 KiB of $MIB MiB (s)" "$t_ours_ttfb" "$t_curl_1 whole blob" "-" \
 	"$(fmt_ratio "$t_ours_ttfb / $t_curl_1")" "-" "$r_ours_ttfb" \
 	"< 0.05 x curl whole, 1 GET" \
-	"$(calc "'yes' if $t_ours_ttfb / $t_curl_1 < 0.05 else 'NO'")" "-"
+	"$(calc "'yes' if $t_ours_ttfb / $t_curl_1 < 0.05 and $r_ours_ttfb == 1 else 'NO'")" "-"
 
 # --- ls -l of N blobs, cold and warm ---
 log "bench: ls -l"
-r0=$(reqs); t_curl_ls=$(timed curl_list ls/); r_curl_ls=$((($(reqs) - r0) / repeat))
-mount_ours
-r0=$(reqs); t0=$(now)
-n_seen=$(ls -l "$OURS_MNT/ls" | grep -c '^-')
-t_ours_ls=$(elapsed "$t0" "$(now)"); r_ours_ls=$(($(reqs) - r0))
-r0=$(reqs); t0=$(now)
-ls -l "$OURS_MNT/ls" >/dev/null
-t_ours_ls2=$(elapsed "$t0" "$(now)"); r_ours_ls2=$(($(reqs) - r0))
-rss_ours_ls=$(peak_rss_mib "$OURS_PID"); unmount "$OURS_MNT" "$OURS_PID"
-[ "$n_seen" = "$N_LS" ] || log "bench: WARNING: ls -l saw $n_seen files, expected $N_LS"
-mount_rclone off
-r0=$(reqs); t0=$(now); ls -l "$RC_MNT/ls" >/dev/null
-t_rc_ls=$(elapsed "$t0" "$(now)"); r_rc_ls=$(($(reqs) - r0))
-rss_rc_ls=$(peak_rss_mib "$RC_PID"); unmount "$RC_MNT" "$RC_PID"
+LC_T=() LC_R=() L_T=() L_R=() LW_T=() LW_R=() L_RSS=() LRC_T=() LRC_R=() LRC_RSS=()
+for ((k = 0; k < repeat; k++)); do
+	measure LC 'curl_list "$BASE" "$SAS" ls/'
+	mount_ours
+	measure L 'ls -l "$OURS_MNT/ls" >"$W/ls.out"'
+	measure LW 'ls -l "$OURS_MNT/ls"'
+	L_RSS+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+	n_seen=$(grep -c '^-' "$W/ls.out")
+	[ "$n_seen" = "$N_LS" ] || log "bench: WARNING: ls -l saw $n_seen files, expected $N_LS"
+	rclone_cold LRC 'ls -l "$RC_MNT/ls"'
+done
+t_curl_ls=$(median "${LC_T[@]}") r_curl_ls=$(median "${LC_R[@]}")
+t_ours_ls=$(median "${L_T[@]}") r_ours_ls=$(maxof "${L_R[@]}")
+t_ours_ls2=$(median "${LW_T[@]}") r_ours_ls2=$(maxof "${LW_R[@]}")
+rss_ours_ls=$(maxof "${L_RSS[@]}")
+t_rc_ls=$(median "${LRC_T[@]}") r_rc_ls=$(median "${LRC_R[@]}") rss_rc_ls=$(maxof "${LRC_RSS[@]}")
 want_ls=$(((N_LS + 4999) / 5000))
 row "ls -l $N_LS cold (s)" "$t_ours_ls" "$t_curl_ls" "$t_rc_ls" \
 	"$(fmt_ratio "$t_ours_ls / $t_curl_ls")" "$(fmt_ratio "$t_ours_ls / $t_rc_ls")" \
@@ -253,15 +292,18 @@ row "ls -l $N_LS warm (s)" "$t_ours_ls2" "-" "-" "-" "-" "$r_ours_ls2" "0 reques
 # --- cat of N small files, cold ---
 log "bench: small files"
 urls=$(for ((i = 0; i < N_SMALL; i++)); do printf '%s\n' "url = \"$BASE/small/$(printf 'f%06d' "$i")?$SAS\"" "output = /dev/null"; done)
-r0=$(reqs); t0=$(now); printf '%s\n' "$urls" | curl -sf -K - ; t_curl_sm=$(elapsed "$t0" "$(now)")
-r_curl_sm=$(($(reqs) - r0))
-mount_ours
-r0=$(reqs); t0=$(now); cat "$OURS_MNT"/small/* >/dev/null
-t_ours_sm=$(elapsed "$t0" "$(now)"); r_ours_sm=$(($(reqs) - r0))
-rss_ours_sm=$(peak_rss_mib "$OURS_PID"); unmount "$OURS_MNT" "$OURS_PID"
-mount_rclone off
-t0=$(now); cat "$RC_MNT"/small/* >/dev/null
-t_rc_sm=$(elapsed "$t0" "$(now)"); rss_rc_sm=$(peak_rss_mib "$RC_PID"); unmount "$RC_MNT" "$RC_PID"
+printf '%s\n' "$urls" >"$W/small.curl"
+SC_T=() SC_R=() S_T=() S_R=() S_RSS=() SRC_T=() SRC_R=() SRC_RSS=()
+for ((k = 0; k < repeat; k++)); do
+	measure SC 'curl -sf -K "$W/small.curl"'
+	mount_ours
+	measure S 'cat "$OURS_MNT"/small/*'
+	S_RSS+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+	rclone_cold SRC 'cat "$RC_MNT"/small/*'
+done
+t_curl_sm=$(median "${SC_T[@]}") r_curl_sm=$(median "${SC_R[@]}")
+t_ours_sm=$(median "${S_T[@]}") r_ours_sm=$(maxof "${S_R[@]}")
+rss_ours_sm=$(maxof "${S_RSS[@]}") t_rc_sm=$(median "${SRC_T[@]}") rss_rc_sm=$(maxof "${SRC_RSS[@]}")
 row "cat $N_SMALL x 4 KiB cold (files/s)" "$(calc "'%.0f' % ($N_SMALL / $t_ours_sm)")" \
 	"$(calc "'%.0f' % ($N_SMALL / $t_curl_sm)")" "$(calc "'%.0f' % ($N_SMALL / $t_rc_sm)")" \
 	"$(fmt_ratio "$t_curl_sm / $t_ours_sm")" "$(fmt_ratio "$t_rc_sm / $t_ours_sm")" \
@@ -276,19 +318,10 @@ tasks_run() { # N -> "seconds peakKiB"
 		--image busybox --command 'app {in} {out}' >/dev/null
 	cat "$W/time.out"
 }
-list_tasks_container() {
-	local marker= body sas
-	sas=$(python3 "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "tasks$1" rl)
-	while :; do
-		body=$(curl -sf "$AZURITE_ENDPOINT/tasks$1?restype=container&comp=list&marker=$marker&$sas")
-		marker=$(printf '%s' "$body" | sed -n 's:.*<NextMarker>\([^<]*\)</NextMarker>.*:\1:p')
-		[ -n "$marker" ] || break
-		marker=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$marker")
-	done
-}
 read -r t_tasks_lo rss_tasks_lo < <(tasks_run "$N_TASKS_LO")
 read -r t_tasks_hi rss_tasks_hi < <(tasks_run "$N_TASKS_HI")
-t_list_hi=$(timed list_tasks_container "$N_TASKS_HI")
+sas_hi=$("$PY" "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "tasks$N_TASKS_HI" rl)
+t_list_hi=$(timed curl_list "$AZURITE_ENDPOINT/tasks$N_TASKS_HI" "$sas_hi")
 row "tasks over $N_TASKS_HI blobs (s)" "$t_tasks_hi" "$t_list_hi raw listing" "-" \
 	"$(fmt_ratio "$t_tasks_hi / $t_list_hi")" "-" "-" "<= 1.1 x raw listing" \
 	"$(calc "'yes' if $t_tasks_hi / $t_list_hi <= 1.1 else 'NO'")" \

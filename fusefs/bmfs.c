@@ -4,6 +4,8 @@
  * Open files (reads, writes, uploads) are in bmfs_write.c and bmfs_read.c.
  *
  * Request costs, by design (the tests count them):
+ *   - the mount-time check (bmfs_check_root): 1 List request of the top
+ *     level, kept as the root's listing when it fits in one page;
  *   - stat of a name the cache knows (positive within attr_timeout,
  *     negative within negative_timeout, or absent from a listing of its
  *     directory younger than entry_timeout): 0 requests;
@@ -678,6 +680,58 @@ static void dir_add_local(struct bmfs *fs, const char *dir)
 	}
 }
 
+/* Makes a complete listing of dir (x) its cached listing and primes the
+ * attributes of its entries. fs->lock held. 0 or -ENOMEM. */
+static int dir_store(struct bmfs *fs, const char *dir, struct dir_ctx *x,
+		     double now)
+{
+	struct bmfs_listing *l = dir_commit(fs, x, now);
+
+	if (!l)
+		return -ENOMEM;
+	bmfs_cache_set_listing(fs->cache, dir, l, now + fs->opt.entry_timeout);
+	dir_add_local(fs, dir);
+	return 0;
+}
+
+/*
+ * Drops from the first page of a listing the files whose kind a later
+ * page could change: a blob NAME is shadowed by a directory NAME/, which
+ * sorts after NAME and after every name extending NAME with a character
+ * below '/', so it may lie past the page. Entries arrive in name order;
+ * the last one bounds what the page has seen.
+ */
+static void dir_trim_partial(struct dir_ctx *x)
+{
+	const struct dir_entry *last;
+	char *bound;
+	size_t i, kept = 0;
+
+	if (!x->n)
+		return;
+	last = &x->v[x->n - 1];
+	if (asprintf(&bound, "%s%s", last->child,
+		     last->kind == BMFS_DIR && !last->marker ? "/" : "") < 0) {
+		x->oom = true;
+		return;
+	}
+	for (i = 0; i < x->n; i++) {
+		struct dir_entry *d = &x->v[i];
+		size_t len = strlen(d->child);
+		int c = strncmp(d->child, bound, len);
+
+		/* c compares CHILD + "/" with the bound. */
+		if (c == 0)
+			c = strcmp("/", bound + len);
+		if (d->kind == BMFS_FILE && c > 0)
+			free(d->child);
+		else
+			x->v[kept++] = *d;
+	}
+	x->n = kept;
+	free(bound);
+}
+
 struct fill_ctx {
 	struct bmfs *fs;
 	const char *prefix;
@@ -710,7 +764,6 @@ int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill, void *ud)
 	struct fill_ctx f = {.fs = fs, .fill = fill, .ud = ud};
 	struct dir_ctx x = {.fs = fs};
 	struct bm_list_opts o = {0};
-	struct bmfs_listing *l;
 	enum bmfs_kind kind;
 	struct bm_error err;
 	char *prefix = NULL;
@@ -749,23 +802,54 @@ int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill, void *ud)
 		goto out;
 	}
 	pthread_mutex_lock(&fs->lock);
-	l = dir_commit(fs, &x, now);
-	if (l) {
-		bmfs_cache_set_listing(fs->cache, name, l,
-				       now + fs->opt.entry_timeout);
-		dir_add_local(fs, name);
+	rc = dir_store(fs, name, &x, now);
+	if (rc == 0) {
 		/* Served from the listing just made even when entry_timeout
 		 * is 0: pass a time before its expiry. */
 		rc = bmfs_cache_listing_each(fs->cache, name, now - 1,
 					     fill_child, &f);
 		rc = rc == -1 ? -EIO : 0;
-	} else {
-		rc = -ENOMEM;
 	}
 	pthread_mutex_unlock(&fs->lock);
 out:
 	dir_ctx_release(&x);
 	free(prefix);
+	return rc;
+}
+
+int bmfs_check_root(struct bmfs *fs, struct bm_error *err)
+{
+	struct dir_ctx x = {.fs = fs, .prefix = ""};
+	struct bm_list_opts o = {0};
+	char *next = NULL;
+	double now = bmfs_now(fs);
+	int rc;
+
+	o.delimiter = "/";
+	o.include_metadata = true;
+	rc = fs->client->ops->list_page(fs->client, fs->container, &o, dir_cb,
+					&x, &next, err);
+	if (rc == 0 && next)
+		dir_trim_partial(&x);
+	if (x.oom)
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+	if (rc != 0 || x.oom) {
+		bm_error_prefix(err, "cannot access container '%.80s'",
+				fs->container);
+		rc = -1;
+		goto out;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (next) {
+		/* A partial page: its entries' attributes only. */
+		bmfs_listing_free(dir_commit(fs, &x, now));
+	} else if (dir_store(fs, "", &x, now) != 0) {
+		bm_warn("cache: out of memory for the root listing");
+	}
+	pthread_mutex_unlock(&fs->lock);
+out:
+	dir_ctx_release(&x);
+	free(next);
 	return rc;
 }
 

@@ -118,6 +118,11 @@ struct bmfs *bmfs_new(struct bm_blob_client *client, const char *container,
 /* Starts worker threads and re-uploads what an earlier run left pending.
  * Call after fork (daemonizing). */
 int bmfs_start(struct bmfs *fs);
+/* The mount-time check: one List request of the container's top level,
+ * which proves the credentials and the container and primes the cache
+ * with what it lists (the whole top level when it fits in one page).
+ * Before bmfs_start. 0, or -1 with err set. */
+int bmfs_check_root(struct bmfs *fs, struct bm_error *err);
 /* Uploads what is still dirty (best effort, logged), stops the threads and
  * frees everything. */
 void bmfs_free(struct bmfs *fs);

@@ -79,13 +79,38 @@ struct bmfs_wfile {
 
 	pthread_mutex_t lock; /* serializes writes and uploads */
 	/* Guarded by lock. */
-	int fd;			/* the local copy, O_RDWR; read with pread
-				 * without the lock */
-	char *data_path;	/* TMP/blobmill/files/ID */
-	char *rec_path;		/* ID.open or ID.pending */
-	bool dirty;		/* changed since the last upload */
-	char etag[BM_ETAG_MAX]; /* of the blob the last upload made */
+	int fd;			    /* the local copy, O_RDWR; read with pread
+				     * without the lock */
+	char *data_path;	    /* TMP/blobmill/files/ID */
+	char *rec_path;		    /* ID.open or ID.pending */
+	bool dirty;		    /* changed since the last upload */
+	char etag[BM_ETAG_MAX];	    /* of the blob the last upload made */
+	struct bmfs_stream *stream; /* write-behind; set at creation, may be
+				     * NULL */
 };
+
+/* Above this a local copy is uploaded in blocks (else one Put Blob). */
+#define BMFS_SINGLE_PUT_MAX ((uint64_t)32 << 20)
+
+/* ---- write-behind of complete blocks (bmfs_stream.c) ---- */
+
+struct bmfs_stream *bmfs_stream_new(uint64_t block_size);
+/* Waits for its sends in flight, then frees it. */
+void bmfs_stream_free(struct bmfs_stream *s);
+/* After a write of [off, end) to wf's copy, now `size` bytes (wf->lock
+ * held): blocks it touched are unsent again; once size is over
+ * BMFS_SINGLE_PUT_MAX, complete blocks are queued for sending. */
+void bmfs_stream_wrote(struct bmfs *fs, struct bmfs_wfile *wf, uint64_t off,
+		       uint64_t end, uint64_t size);
+/* For the upload of len bytes in blocks of block_size (wf->lock held):
+ * waits for the sends in flight, and returns the bitmap of blocks already
+ * there (owned by the stream until the next call), or NULL for none. */
+const uint8_t *bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
+				  uint64_t block_size);
+/* After an upload of len bytes (blocks: as blocks, else one Put Blob). */
+void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len, bool blocks);
+/* The copy was truncated: nothing sent counts any more. */
+void bmfs_stream_reset(struct bmfs_wfile *wf);
 
 /* Record suffixes of the tmp-path layout (see bmfs_tmp.c). */
 #define BMFS_REC_OPEN ".open"

@@ -5,8 +5,9 @@
  * bmfs_tmp.c). The local copy is uploaded on flush, fsync and release
  * when it changed: Put Blob up to 32 MiB, else Put Block of
  * --block-size-mb with --max-concurrency in flight and Put Block List
- * (bm_blob_upload_fd). A failed upload returns its error from that
- * close/fsync and leaves the copy, recorded ".pending", in place: the
+ * (bm_blob_upload_fd); blocks complete before the close are sent while
+ * the writer goes on (bmfs_stream.c). A failed upload returns its error from
+ * that close/fsync and leaves the copy, recorded ".pending", in place: the
  * mount keeps showing it, the next flush retries, and a restart on the
  * same tmp-path uploads it.
  *
@@ -23,8 +24,6 @@
 
 #include "bm_log.h"
 #include "bmfs_int.h"
-
-#define SINGLE_PUT_MAX ((uint64_t)32 << 20)
 
 struct bmfs_wfile *bmfs_wfile_find(struct bmfs *fs, const char *name)
 {
@@ -75,6 +74,7 @@ static void wfile_free(struct bmfs *fs, struct bmfs_wfile *wf)
 	} else if (!wf->dirty || wf->unlinked) {
 		bmfs_tmp_remove(wf->data_path, wf->rec_path);
 	}
+	bmfs_stream_free(wf->stream); /* waits for its sends: they use fd */
 	close(wf->fd);
 	pthread_mutex_destroy(&wf->lock);
 	free(wf->data_path);
@@ -132,9 +132,10 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 	struct bm_blob_info info = {0};
 	struct bm_error err;
 	struct stat st;
-	bool unlinked;
+	bool unlinked, blocks;
 	time_t mtime;
-	uint64_t bs = (uint64_t)fs->opt.block_size_mb << 20;
+	uint64_t len, bs = (uint64_t)fs->opt.block_size_mb << 20;
+	int rc;
 
 	if (!wf->dirty)
 		return 0;
@@ -153,13 +154,40 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 			     wf->data_path, strerror(errno));
 		return -bmfs_errno(BMFS_OP_UPLOAD, wf->name, &err);
 	}
-	if (bm_blob_upload_fd(fs->client, fs->container, wf->name, wf->fd,
-			      (uint64_t)st.st_size, SINGLE_PUT_MAX, bs,
-			      (int)fs->opt.max_concurrency, NULL, &info,
-			      &err) != 0) {
+	len = (uint64_t)st.st_size;
+	blocks = len > BMFS_SINGLE_PUT_MAX;
+	if (blocks) {
+		const uint8_t *sent;
+
+		bs = bm_blob_block_size(len, bs);
+		sent = bmfs_stream_settle(wf, len, bs);
+		rc = bm_blob_upload_blocks_fd(
+		    fs->client, fs->container, wf->name, wf->fd, len, bs,
+		    (int)fs->opt.max_concurrency, sent, NULL, &info, &err);
+		if (rc != 0 && sent && err.code == BM_ERR_INVALID) {
+			/* 400 InvalidBlockList: blocks sent early are gone
+			 * (another writer committed this blob meanwhile).
+			 * Send them all. */
+			bm_info("'%s': blocks sent early were discarded; "
+				"sending every block",
+				wf->name);
+			bmfs_stream_reset(wf);
+			bm_error_clear(&err);
+			rc = bm_blob_upload_blocks_fd(
+			    fs->client, fs->container, wf->name, wf->fd, len,
+			    bs, (int)fs->opt.max_concurrency, NULL, NULL, &info,
+			    &err);
+		}
+	} else {
+		rc = bm_blob_upload_fd(fs->client, fs->container, wf->name,
+				       wf->fd, len, BMFS_SINGLE_PUT_MAX, bs, 1,
+				       NULL, &info, &err);
+	}
+	if (rc != 0) {
 		bm_error_prefix(&err, "local copy kept in '%s'", wf->data_path);
 		return -bmfs_errno(BMFS_OP_UPLOAD, wf->name, &err);
 	}
+	bmfs_stream_committed(wf, len, blocks);
 	wf->dirty = false;
 	memcpy(wf->etag, info.etag, sizeof(wf->etag));
 	bm_error_clear(&err);
@@ -236,6 +264,7 @@ static int wfile_truncate(struct bmfs *fs, struct bmfs_wfile *wf, uint64_t size)
 		return -bmfs_errno(BMFS_OP_TRUNCATE, wf->name, &err);
 	}
 	wf->dirty = true;
+	bmfs_stream_reset(wf);
 	pthread_mutex_lock(&fs->lock);
 	wf->size = size;
 	wf->mtime = time(NULL);
@@ -280,6 +309,9 @@ static int wfile_open(struct bmfs *fs, const char *name,
 		wf = wfile_new(name, fd, data, rec);
 		if (!wf)
 			return -ENOMEM;
+		/* Without it the close just sends every block itself. */
+		wf->stream =
+		    bmfs_stream_new((uint64_t)fs->opt.block_size_mb << 20);
 		wf->size = size;
 		wf->mtime = a && !trunc ? a->mtime : time(NULL);
 		/* A new file exists once it is closed, even empty. */
@@ -486,12 +518,16 @@ int bmfs_write(struct bmfs_handle *h, const char *buf, size_t size,
 		done += (size_t)n;
 	}
 	if (done > 0) {
+		uint64_t len;
+
 		wf->dirty = true;
 		pthread_mutex_lock(&h->fs->lock);
 		if (off + done > wf->size)
 			wf->size = off + done;
 		wf->mtime = time(NULL);
+		len = wf->size;
 		pthread_mutex_unlock(&h->fs->lock);
+		bmfs_stream_wrote(h->fs, wf, off, off + done, len);
 	}
 	pthread_mutex_unlock(&wf->lock);
 	if (done > 0 || size == 0)

@@ -50,24 +50,27 @@ static int op_getattr(const char *path, struct stat *st,
 struct fill {
 	void *buf;
 	fuse_fill_dir_t filler;
+	enum fuse_fill_dir_flags flags;
 };
 
 static int fill_one(void *ud, const char *name, const struct stat *st)
 {
 	struct fill *f = ud;
 
-	return f->filler(f->buf, name, st, 0, 0) ? -ENOMEM : 0;
+	return f->filler(f->buf, name, st, 0, f->flags) ? -ENOMEM : 0;
 }
 
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
 {
-	struct fill f = {buf, filler};
+	/* Under READDIRPLUS the attributes go with the names, so `ls -l`
+	 * needs no LOOKUP round trip per entry. */
+	struct fill f = {buf, filler,
+			 flags & FUSE_READDIR_PLUS ? FUSE_FILL_DIR_PLUS : 0};
 
 	(void)off;
 	(void)fi;
-	(void)flags;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
 	return bmfs_readdir(fs_of(), path, fill_one, &f);

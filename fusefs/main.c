@@ -360,8 +360,7 @@ int main(int argc, char **argv)
 	if (!f)
 		goto out;
 	rc = EXIT_MOUNT;
-	if (fs->client->ops->check_container(fs->client, fs->container, &err) !=
-	    0) {
+	if (bmfs_check_root(fs, &err) != 0) {
 		fprintf(stderr, PROG ": cannot mount '%s': %s\n", fs->container,
 			err.msg);
 		goto out;

@@ -43,6 +43,7 @@ struct upload {
 	uint64_t len, block_size;
 	char **ids;
 	size_t nblocks;
+	const uint8_t *sent; /* blocks already sent, one bit each, or NULL */
 
 	pthread_mutex_t lock; /* guards next, failed, err */
 	size_t next;	      /* next block to send */
@@ -65,6 +66,8 @@ static void *upload_worker(void *arg)
 		}
 		i = u->next++;
 		pthread_mutex_unlock(&u->lock);
+		if (u->sent && (u->sent[i / 8] >> (i % 8)) & 1)
+			continue;
 		memset(&body, 0, sizeof(body));
 		body.fd = u->fd;
 		body.offset = (uint64_t)i * u->block_size;
@@ -88,17 +91,23 @@ static void *upload_worker(void *arg)
 
 /* Block ids: base64 of a fixed-width counter, so all ids of a blob have
  * the same length as the service requires. */
+char *bm_blob_block_id(size_t i)
+{
+	char raw[32];
+
+	snprintf(raw, sizeof(raw), "blobmill-%08zu", i);
+	return bm_base64_encode((const unsigned char *)raw, strlen(raw));
+}
+
 static char **make_block_ids(size_t n)
 {
-	char **ids = calloc(n, sizeof(*ids)), raw[32];
+	char **ids = calloc(n, sizeof(*ids));
 	size_t i;
 
 	if (!ids)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		snprintf(raw, sizeof(raw), "blobmill-%08zu", i);
-		ids[i] =
-		    bm_base64_encode((const unsigned char *)raw, strlen(raw));
+		ids[i] = bm_blob_block_id(i);
 		if (!ids[i]) {
 			while (i--)
 				free(ids[i]);
@@ -137,6 +146,16 @@ static int upload_blocks(struct upload *u, int parallel)
 	return u->failed ? -1 : 0;
 }
 
+uint64_t bm_blob_block_size(uint64_t len, uint64_t block_size)
+{
+	/* Grow the block size rather than exceed the block count limit. */
+	while (block_size &&
+	       (len + block_size - 1) / block_size > BM_MAX_BLOCKS &&
+	       block_size < BM_MAX_BLOCK_SIZE)
+		block_size *= 2;
+	return block_size;
+}
+
 int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 		      const char *name, int fd, uint64_t len,
 		      uint64_t single_max, uint64_t block_size, int parallel,
@@ -144,9 +163,6 @@ int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 		      struct bm_error *err)
 {
 	struct bm_body body;
-	struct upload u;
-	size_t i;
-	int rc = -1;
 
 	if (len <= single_max || block_size == 0) {
 		memset(&body, 0, sizeof(body));
@@ -154,11 +170,22 @@ int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 		body.len = len;
 		return c->ops->put(c, container, name, &body, o, info, err);
 	}
-	/* Grow the block size rather than exceed the block count limit. */
-	while ((len + block_size - 1) / block_size > BM_MAX_BLOCKS &&
-	       block_size < BM_MAX_BLOCK_SIZE)
-		block_size *= 2;
-	if (block_size > BM_MAX_BLOCK_SIZE ||
+	return bm_blob_upload_blocks_fd(c, container, name, fd, len,
+					bm_blob_block_size(len, block_size),
+					parallel, NULL, o, info, err);
+}
+
+int bm_blob_upload_blocks_fd(struct bm_blob_client *c, const char *container,
+			     const char *name, int fd, uint64_t len,
+			     uint64_t block_size, int parallel,
+			     const uint8_t *sent, const struct bm_put_opts *o,
+			     struct bm_blob_info *info, struct bm_error *err)
+{
+	struct upload u;
+	size_t i;
+	int rc = -1;
+
+	if (block_size == 0 || block_size > BM_MAX_BLOCK_SIZE ||
 	    (len + block_size - 1) / block_size > BM_MAX_BLOCKS) {
 		bm_error_set(
 		    err, BM_ERR_TOO_LARGE,
@@ -175,6 +202,7 @@ int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 	u.len = len;
 	u.block_size = block_size;
 	u.nblocks = (size_t)((len + block_size - 1) / block_size);
+	u.sent = sent;
 	u.ids = make_block_ids(u.nblocks);
 	if (!u.ids) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");

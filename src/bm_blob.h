@@ -27,22 +27,22 @@
 struct bm_blob_info {
 	uint64_t size;
 	time_t mtime;
-	char etag[BM_ETAG_MAX];   /* quotes included, as the service sends it */
-	bool is_dir_marker;       /* metadata hdi_isfolder=true */
+	char etag[BM_ETAG_MAX]; /* quotes included, as the service sends it */
+	bool is_dir_marker;	/* metadata hdi_isfolder=true */
 };
 
 struct bm_list_opts {
-	const char *prefix;       /* NULL or "" for everything */
-	const char *delimiter;    /* NULL: flat; "/" for one directory level */
-	const char *marker;       /* NULL for the first page */
-	int max_results;          /* 0: service default (5000) */
-	bool include_metadata;    /* needed to see hdi_isfolder markers */
+	const char *prefix;    /* NULL or "" for everything */
+	const char *delimiter; /* NULL: flat; "/" for one directory level */
+	const char *marker;    /* NULL for the first page */
+	int max_results;       /* 0: service default (5000) */
+	bool include_metadata; /* needed to see hdi_isfolder markers */
 };
 
 struct bm_get_opts {
 	uint64_t offset;
-	uint64_t length;          /* 0: to the end */
-	const char *if_match;     /* ETag the blob must still have, or NULL */
+	uint64_t length;      /* 0: to the end */
+	const char *if_match; /* ETag the blob must still have, or NULL */
 };
 
 struct bm_metadata {
@@ -51,11 +51,11 @@ struct bm_metadata {
 };
 
 struct bm_put_opts {
-	const char *content_type;          /* NULL: application/octet-stream */
+	const char *content_type; /* NULL: application/octet-stream */
 	const struct bm_metadata *metadata;
 	size_t nmetadata;
-	const char *if_match;              /* NULL, or an ETag */
-	bool if_none_match_any;            /* fail with BM_ERR_EXISTS if present */
+	const char *if_match;	/* NULL, or an ETag */
+	bool if_none_match_any; /* fail with BM_ERR_EXISTS if present */
 };
 
 struct bm_blob_client;
@@ -97,8 +97,8 @@ struct bm_blob_ops {
 		    const char *src, const char *dst, struct bm_error *err);
 	int (*create_container)(struct bm_blob_client *c, const char *container,
 				struct bm_error *err);
-	int (*delete_container)(struct bm_blob_client *c,
-				const char *container, struct bm_error *err);
+	int (*delete_container)(struct bm_blob_client *c, const char *container,
+				struct bm_error *err);
 	/* One request that proves the credentials and that the container
 	 * exists (Get Container Properties, or a 1-entry listing under SAS). */
 	int (*check_container)(struct bm_blob_client *c, const char *container,
@@ -147,5 +147,20 @@ int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 		      uint64_t single_max, uint64_t block_size, int parallel,
 		      const struct bm_put_opts *o, struct bm_blob_info *info,
 		      struct bm_error *err);
+
+/* The block size bm_blob_upload_fd uses for len bytes: block_size, doubled
+ * until the blob fits in the service's 50,000 blocks. */
+uint64_t bm_blob_block_size(uint64_t len, uint64_t block_size);
+/* The id of block i in every upload of ours (malloc()ed base64). */
+char *bm_blob_block_id(size_t i);
+/* The block half of bm_blob_upload_fd, for a writer that already sent
+ * some blocks (Put Block with bm_blob_block_id(i), this block_size): a
+ * block whose bit is set in `sent` (NULL: none) is not sent again. Then
+ * Put Block List of them all. */
+int bm_blob_upload_blocks_fd(struct bm_blob_client *c, const char *container,
+			     const char *name, int fd, uint64_t len,
+			     uint64_t block_size, int parallel,
+			     const uint8_t *sent, const struct bm_put_opts *o,
+			     struct bm_blob_info *info, struct bm_error *err);
 
 #endif

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # t-fuse-counts: what blobmill-fuse costs in requests, from its own
 # counters (user.blobmill.stats) and from Azurite's access log:
-#   - ls -l of N blobs: ceil(N/5000) List requests, no request per file;
+#   - the mount's one List request primes the top level: a stat of a
+#     top-level name (there or not) costs nothing;
+#   - ls -l of N blobs: ceil(N/5000) List requests, no request per file,
+#     the lookup of the directory included;
 #   - the same ls -l again within the timeouts: no request at all;
 #   - a miss repeated within negative_timeout: one request in all;
 #   - a file written through the mount is listed at once;
@@ -17,11 +20,11 @@ n=5001
 pages=$(((n + 4999) / 5000))
 az_mb data || fail "cannot create container"
 az_put_many data d/f "$n" || fail "cannot create $n blobs"
+az_put_many data deep/e/g 1 || fail "cannot create deep/e/g0"
 m=$dir/mnt
 fuse_mount "$m" "$dir/tmp" data -o attr_timeout=240 -o entry_timeout=240 \
 	-o negative_timeout=120 || fail "mount failed"
 
-stat "$m/d" >/dev/null || fail "stat d"
 list0=$(fuse_stat "$m" list)
 req0=$(fuse_stat "$m" requests)
 az0=$(azurite_requests 'comp=list')
@@ -44,10 +47,16 @@ expect_eq "requests for a repeated ls -l and a stat" 0 \
 
 req2=$(fuse_stat "$m" requests)
 stat "$m/nothing-here" 2>/dev/null && fail "missing file found"
-stat "$m/nothing-here" 2>/dev/null && fail "missing file found"
-expect_eq "requests for a miss, twice" 1 $(($(fuse_stat "$m" requests) - req2))
 stat "$m/d/nothing" 2>/dev/null && fail "missing file found"
-expect_eq "requests for a miss the listing answers" 1 \
+[ -d "$m/deep" ] || fail "deep is not a directory"
+expect_eq "requests for misses and a stat the listings answer" 0 \
+	$(($(fuse_stat "$m" requests) - req2))
+stat "$m/deep/nothing" 2>/dev/null && fail "missing file found"
+stat "$m/deep/nothing" 2>/dev/null && fail "missing file found"
+expect_eq "requests for a miss in an unlisted directory, twice" 1 \
+	$(($(fuse_stat "$m" requests) - req2))
+stat "$m/deep/e/g0" >/dev/null || fail "stat deep/e/g0"
+expect_eq "requests for a stat two levels down" 3 \
 	$(($(fuse_stat "$m" requests) - req2))
 
 echo "fresh" >"$m/d/new.txt" || fail "write"

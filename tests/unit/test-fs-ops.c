@@ -270,6 +270,74 @@ static void test_markers_and_shadowed_blob(void **state)
 	assert_true(S_ISDIR(st.st_mode));
 }
 
+/* The mount-time check lists the top level once; when it fits in one
+ * page, lookups and a readdir there cost nothing more. */
+static void test_check_root_primes_top_level(void **state)
+{
+	struct env *e = *state;
+	struct names n = {0};
+	struct bm_error err = {0};
+	struct stat st;
+
+	put_blob(e->c, "top.txt", "t", 1, false);
+	put_blob(e->c, "d/x", "x", 1, false);
+	env_mount(e);
+	assert_int_equal(bmfs_check_root(e->fs, &err), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	assert_int_equal(bmfs_getattr(e->fs, "/top.txt", &st), 0);
+	assert_int_equal(st.st_size, 1);
+	assert_int_equal(bmfs_getattr(e->fs, "/d", &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(bmfs_getattr(e->fs, "/missing", &st), -ENOENT);
+	assert_int_equal(bmfs_readdir(e->fs, "/", fill, &n), 0);
+	assert_int_equal(n.n, 2);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	/* The directory itself is not listed yet. */
+	assert_int_equal(bmfs_getattr(e->fs, "/d/x", &st), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 2);
+}
+
+/* A top level larger than a page primes what the page shows, except a
+ * blob whose shadowing directory may be on the next page. */
+static void test_check_root_partial_page(void **state)
+{
+	struct env *e = *state;
+	struct bm_error err = {0};
+	struct stat st;
+	char name[32];
+	int i;
+
+	for (i = 0; i < 4999; i++) {
+		snprintf(name, sizeof(name), "n%05d", i);
+		put_blob(e->c, name, "n", 1, false);
+	}
+	put_blob(e->c, "zz", "shadowed", 8, false); /* the 5,000th entry */
+	put_blob(e->c, "zz/inner", "i", 1, false);  /* "zz/" is on page 2 */
+	env_mount(e);
+	assert_int_equal(bmfs_check_root(e->fs, &err), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	assert_int_equal(bmfs_getattr(e->fs, "/n04321", &st), 0);
+	assert_int_equal(count(e, BM_OP_LIST), 1);
+	assert_int_equal(bmfs_getattr(e->fs, "/zz", &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(count(e, BM_OP_LIST), 2);
+	/* A partial page does not answer a miss. */
+	assert_int_equal(bmfs_getattr(e->fs, "/missing", &st), -ENOENT);
+	assert_int_equal(count(e, BM_OP_LIST), 3);
+}
+
+static void test_check_root_errors(void **state)
+{
+	struct env *e = *state;
+	struct bm_error err = {0};
+
+	env_mount(e);
+	free(e->fs->container);
+	e->fs->container = strdup("no-such-container");
+	assert_int_equal(bmfs_check_root(e->fs, &err), -1);
+	assert_non_null(strstr(err.msg, "'no-such-container'"));
+}
+
 static void test_write_visible_and_uploaded(void **state)
 {
 	struct env *e = *state;
@@ -368,6 +436,80 @@ static void test_streaming_read(void **state)
 }
 
 /* A blob replaced under a reader: ESTALE, never the new bytes. */
+/* Compares the blob with want (len bytes). */
+static void assert_blob(struct env *e, const char *name, const char *want,
+			size_t len)
+{
+	size_t got_len = 0;
+	char *got = get_blob(e->c, name, &got_len);
+
+	assert_non_null(got);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+/*
+ * Write-behind: a copy past the Put Blob limit has its complete blocks
+ * sent while it is written; the flush sends the rest, each block once,
+ * and a block changed after it was sent is sent again with what the copy
+ * holds. After a commit, a later flush sends only what changed; when the
+ * blocks it relies on are gone (another writer replaced the blob), it
+ * sends every block instead of failing.
+ */
+static void test_write_behind(void **state)
+{
+	struct env *e = *state;
+	const size_t mib = 1 << 20, n = 40;
+	char *data = pattern(n * mib + mib + mib / 2, 7);
+	struct bmfs_handle *h;
+	uint64_t blocks0;
+	size_t i;
+
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/big", O_WRONLY, &h), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(bmfs_write(h, data + i * mib, mib, i * mib),
+				 (int)mib);
+	/* Block 2 changes again, perhaps while it is being sent. */
+	data[2 * mib + 5] ^= 0x55;
+	assert_int_equal(bmfs_write(h, data + 2 * mib + 5, 1, 2 * mib + 5), 1);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "big", data, n * mib);
+	assert_in_range(count(e, BM_OP_PUT_BLOCK), n, n + 1);
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK_LIST), 1);
+	assert_int_equal(count(e, BM_OP_PUT), 0);
+
+	/* One byte changed after the commit: one block goes up again. */
+	blocks0 = count(e, BM_OP_PUT_BLOCK);
+	data[3 * mib + 10] ^= 0x55;
+	assert_int_equal(bmfs_write(h, data + 3 * mib + 10, 1, 3 * mib + 10),
+			 1);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "big", data, n * mib);
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK) - blocks0, 1);
+
+	/* Appended: one whole block and a partial one. */
+	blocks0 = count(e, BM_OP_PUT_BLOCK);
+	assert_int_equal(bmfs_write(h, data + n * mib, mib + mib / 2, n * mib),
+			 (int)(mib + mib / 2));
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "big", data, n * mib + mib + mib / 2);
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK) - blocks0, 2);
+
+	/* Another writer replaces the blob: its committed blocks are gone,
+	 * and the next flush sends every block. */
+	put_blob(e->c, "big", "other", 5, false);
+	data[0] ^= 0x55;
+	assert_int_equal(bmfs_write(h, data, 1, 0), 1);
+	blocks0 = count(e, BM_OP_PUT_BLOCK);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_blob(e, "big", data, n * mib + mib + mib / 2);
+	/* Blocks 0 and 41 (partial) first, then all 42. */
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK) - blocks0, 2 + n + 2);
+	free(data);
+}
+
 static void test_changed_under_reader(void **state)
 {
 	struct env *e = *state;
@@ -682,10 +824,17 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_markers_and_shadowed_blob,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_root_primes_top_level,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_root_partial_page, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_check_root_errors, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_write_visible_and_uploaded,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming_read, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_write_behind, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_under_reader, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -1,0 +1,260 @@
+/*
+ * bmfs_stream: write-behind of the blocks of a large local copy.
+ *
+ * A file written through the mount is uploaded at flush/fsync/close, and
+ * a file over the Put Blob limit goes up as Put Block + Put Block List.
+ * Waiting for the close to send every block would add the whole upload
+ * to the time the writer has already spent writing; instead, once the
+ * copy is past the Put Blob limit, every block wholly below the end of
+ * the last write is sent by the worker pool while the writer goes on
+ * (--max-concurrency in flight at most). At flush the upload sends only
+ * the blocks that are not already there, then the block list
+ * (bm_blob_upload_blocks_fd), so a sequential writer's close waits for
+ * the last blocks only.
+ *
+ * Nothing here decides what the blob holds: a block sent early is an
+ * uncommitted block until the flush commits it, and a write to a block
+ * after it was sent (or while it is being sent: a generation counter
+ * tells) makes it unsent again, so the flush sends it with what the copy
+ * holds then. A failed early send is forgotten (the flush sends the block
+ * and reports any error there), so every error still surfaces at
+ * close/fsync. The bodies are read from the copy with pread by the HTTP
+ * layer: no block is held in memory.
+ *
+ * Locks: stream.lock is taken under wf->lock (writers, flush) or alone
+ * (the send jobs, which never take wf->lock). A job holds no reference
+ * to the wfile: freeing the wfile waits for its jobs instead
+ * (bmfs_stream_free), so a job never waits for a writer or a flush.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bm_log.h"
+#include "bmfs_int.h"
+
+enum { BLK_UNSENT = 0, BLK_SENDING, BLK_SENT };
+
+struct bmfs_stream {
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	/* Guarded by lock. */
+	uint64_t bs;	  /* block size of every send */
+	size_t cap;	  /* blocks tracked */
+	uint8_t *state;	  /* BLK_* per block */
+	uint32_t *gen;	  /* bumped by every write to the block */
+	size_t next;	  /* first block never queued */
+	unsigned sending; /* jobs in flight */
+	uint8_t *bits;	  /* bitmap handed to the flush */
+};
+
+struct send_job {
+	struct bmfs *fs;
+	struct bmfs_wfile *wf; /* alive until the job ends: see above */
+	size_t i;
+	uint32_t gen;
+};
+
+struct bmfs_stream *bmfs_stream_new(uint64_t block_size)
+{
+	struct bmfs_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->bs = block_size;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->idle, NULL);
+	return s;
+}
+
+/* Waits for the jobs in flight. s->lock held. */
+static void wait_idle(struct bmfs_stream *s)
+{
+	while (s->sending)
+		pthread_cond_wait(&s->idle, &s->lock);
+}
+
+void bmfs_stream_free(struct bmfs_stream *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	wait_idle(s);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	free(s->state);
+	free(s->gen);
+	free(s->bits);
+	free(s);
+}
+
+/* Tracks blocks [0, n). s->lock held. -1 on ENOMEM. */
+static int grow(struct bmfs_stream *s, size_t n)
+{
+	size_t cap = s->cap ? s->cap : 64;
+	uint8_t *state;
+	uint32_t *gen;
+
+	if (n <= s->cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	state = realloc(s->state, cap);
+	if (!state)
+		return -1;
+	s->state = state;
+	gen = realloc(s->gen, cap * sizeof(*gen));
+	if (!gen)
+		return -1;
+	s->gen = gen;
+	memset(s->state + s->cap, BLK_UNSENT, cap - s->cap);
+	memset(s->gen + s->cap, 0, (cap - s->cap) * sizeof(*gen));
+	s->cap = cap;
+	return 0;
+}
+
+static void send_job(void *arg)
+{
+	struct send_job *j = arg;
+	struct bmfs_stream *s = j->wf->stream;
+	struct bm_body body = {0};
+	struct bm_error err;
+	char *id = bm_blob_block_id(j->i);
+	size_t i = j->i;
+	uint32_t gen = j->gen;
+	int rc = -1;
+
+	bm_error_clear(&err);
+	body.fd = j->wf->fd;
+	body.offset = (uint64_t)j->i * s->bs;
+	body.len = s->bs;
+	if (id)
+		rc = j->fs->client->ops->put_block(
+		    j->fs->client, j->fs->container, j->wf->name, id, &body,
+		    &err);
+	if (rc != 0)
+		bm_debug("early send of block %zu of '%s' failed (the close "
+			 "sends it): %s",
+			 j->i, j->wf->name, id ? err.msg : "out of memory");
+	free(id);
+	free(j);
+	/* The last touch of the wfile: it may be freed once this unlocks. */
+	pthread_mutex_lock(&s->lock);
+	if (s->state[i] == BLK_SENDING)
+		s->state[i] =
+		    rc == 0 && s->gen[i] == gen ? BLK_SENT : BLK_UNSENT;
+	s->sending--;
+	pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Queues block i. s->lock held (wf->lock too). 0, or -1 when it cannot
+ * be queued now. */
+static int queue(struct bmfs *fs, struct bmfs_wfile *wf, size_t i)
+{
+	struct bmfs_stream *s = wf->stream;
+	struct send_job *j;
+	bool gone;
+
+	pthread_mutex_lock(&fs->lock);
+	gone = wf->unlinked;
+	pthread_mutex_unlock(&fs->lock);
+	if (gone)
+		return -1; /* never uploaded: nothing to send */
+	j = malloc(sizeof(*j));
+	if (!j)
+		return -1;
+	*j = (struct send_job){fs, wf, i, s->gen[i]};
+	s->state[i] = BLK_SENDING;
+	s->sending++;
+	if (bmfs_pool_submit(fs->pool, send_job, j) != 0) {
+		s->state[i] = BLK_UNSENT;
+		s->sending--;
+		free(j);
+		return -1;
+	}
+	return 0;
+}
+
+void bmfs_stream_wrote(struct bmfs *fs, struct bmfs_wfile *wf, uint64_t off,
+		       uint64_t end, uint64_t size)
+{
+	struct bmfs_stream *s = wf->stream;
+	size_t i, full;
+
+	if (!s || end <= off)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (grow(s, (size_t)((end + s->bs - 1) / s->bs)) != 0) {
+		/* Cannot track it: send nothing early from now on. */
+		s->next = SIZE_MAX;
+		goto out;
+	}
+	for (i = (size_t)(off / s->bs); i < (end + s->bs - 1) / s->bs; i++) {
+		s->gen[i]++;
+		if (s->state[i] == BLK_SENT)
+			s->state[i] = BLK_UNSENT;
+	}
+	if (size <= BMFS_SINGLE_PUT_MAX || !fs->pool)
+		goto out;
+	full = (size_t)(end / s->bs);
+	while (s->next < full && s->sending < fs->opt.max_concurrency) {
+		if (s->state[s->next] == BLK_UNSENT &&
+		    queue(fs, wf, s->next) != 0)
+			break;
+		s->next++;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+}
+
+const uint8_t *bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
+				  uint64_t block_size)
+{
+	struct bmfs_stream *s = wf->stream;
+	size_t i, n = (size_t)((len + block_size - 1) / block_size);
+	bool any = false;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	wait_idle(s);
+	free(s->bits);
+	s->bits = NULL;
+	/* Sent blocks count only at the size they were sent with, and
+	 * only whole (a copy cut short since was reset anyway). */
+	if (block_size == s->bs && len > BMFS_SINGLE_PUT_MAX)
+		s->bits = calloc((n + 7) / 8, 1);
+	for (i = 0; s->bits && i < n && i < s->cap; i++) {
+		if (s->state[i] == BLK_SENT && (i + 1) * s->bs <= len) {
+			s->bits[i / 8] |= (uint8_t)(1u << (i % 8));
+			any = true;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return any ? s->bits : NULL;
+}
+
+void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len, bool blocks)
+{
+	struct bmfs_stream *s = wf->stream;
+	size_t i;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	/* No send of an old content may land after this. */
+	wait_idle(s);
+	/* Committed blocks stay addressable by id ("Latest" finds the
+	 * committed one), so a later flush sends only what changes. */
+	for (i = 0; i < s->cap; i++)
+		s->state[i] =
+		    blocks && (i + 1) * s->bs <= len ? BLK_SENT : BLK_UNSENT;
+	s->next = blocks ? (size_t)(len / s->bs) : 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void bmfs_stream_reset(struct bmfs_wfile *wf)
+{
+	bmfs_stream_committed(wf, 0, false);
+}

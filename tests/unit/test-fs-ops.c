@@ -21,6 +21,7 @@
 
 #include "bm_blob.h"
 #include "bmfs.h"
+#include "bmfs_int.h"
 
 #define CONTAINER "data"
 
@@ -530,6 +531,183 @@ static void test_changed_under_reader(void **state)
 	free(back);
 }
 
+static uint64_t received(struct env *e)
+{
+	struct bm_http_stats s;
+
+	e->c->ops->get_stats(e->c, &s);
+	return s.bytes_received;
+}
+
+/* Reads [off, off + len) of h in 128 KiB reads and checks the bytes. */
+static void read_check(struct bmfs_handle *h, const char *want, size_t off,
+		       size_t len)
+{
+	char *back = malloc(len);
+	size_t done = 0;
+	int n;
+
+	while (done < len) {
+		n = bmfs_read(h, back + done,
+			      len - done < 131072 ? len - done : 131072,
+			      off + done);
+		assert_true(n > 0);
+		done += (size_t)n;
+	}
+	assert_memory_equal(back, want + off, len);
+	free(back);
+}
+
+/* The first 4 KiB of a large blob: one GET of a 1 MiB head, no prefetch;
+ * reading on fetches the rest of the block, then whole blocks. */
+static void test_first_read_is_a_head(void **state)
+{
+	struct env *e = *state;
+	size_t len = 6 * 1024 * 1024;
+	char *data = pattern(len, 5);
+	struct bmfs_handle *h;
+
+	put_blob(e->c, "big", data, len, false);
+	e->o.block_size_mb = 4;
+	env_mount(e);
+	assert_int_equal(bmfs_open(e->fs, "/big", O_RDONLY, &h), 0);
+	read_check(h, data, 0, 4096);
+	usleep(100000); /* a prefetch would have started by now */
+	assert_int_equal(count(e, BM_OP_GET), 1);
+	assert_int_equal(received(e), 1024 * 1024);
+	read_check(h, data, 4096, len - 4096);
+	assert_int_equal(bmfs_release(h), 0);
+	/* Head, rest of block 0, block 1: every byte once. */
+	assert_int_equal(count(e, BM_OP_GET), 3);
+	assert_int_equal(received(e), len);
+	free(data);
+}
+
+/* Buffers are sized to the blob, and all readers share one budget: 40
+ * open readers of 1 MiB blocks (more than the 32 MiB budget) each get
+ * their bytes, idle ones give their buffers up, and the budget's peak
+ * stays within it. */
+static void test_read_budget(void **state)
+{
+	struct env *e = *state;
+	size_t len = 1536 * 1024, small = 4096;
+	char *data = pattern(len, 9), name[32];
+	struct bmfs_handle *h[100];
+	uint64_t used, peak;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		put_blob(e->c, name, data, small, false);
+	}
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		put_blob(e->c, name, data, len, false);
+	}
+	env_mount(e);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "/s%d", i);
+		assert_int_equal(bmfs_open(e->fs, name, O_RDONLY, &h[i]), 0);
+		read_check(h[i], data, 0, small);
+	}
+	bmfs_rbudget_usage(e->fs->rbudget, &used, &peak);
+	assert_int_equal(used, 100 * small); /* not 100 blocks */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(bmfs_release(h[i]), 0);
+	bmfs_rbudget_usage(e->fs->rbudget, &used, &peak);
+	assert_int_equal(used, 0);
+
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "/m%d", i);
+		assert_int_equal(bmfs_open(e->fs, name, O_RDONLY, &h[i]), 0);
+		read_check(h[i], data, 0, 1024 * 1024 + 4096);
+	}
+	/* The first readers lost their buffers: they read again. */
+	for (i = 0; i < 40; i++)
+		read_check(h[i], data, 1024 * 1024 + 4096,
+			   len - 1024 * 1024 - 4096);
+	read_check(h[0], data, 0, 4096);
+	bmfs_rbudget_usage(e->fs->rbudget, &used, &peak);
+	assert_true(used <= (uint64_t)32 << 20);
+	assert_true(peak <= (uint64_t)32 << 20);
+	assert_true(peak >= (uint64_t)30 << 20); /* it was needed */
+	for (i = 0; i < 40; i++)
+		assert_int_equal(bmfs_release(h[i]), 0);
+	bmfs_rbudget_usage(e->fs->rbudget, &used, &peak);
+	assert_int_equal(used, 0);
+	free(data);
+}
+
+/* Opens name read-only; returns whether the kernel may keep its pages. */
+static bool open_keep(struct env *e, const char *path, struct bmfs_handle **h)
+{
+	assert_int_equal(bmfs_open(e->fs, path, O_RDONLY, h), 0);
+	return bmfs_keep_cache(*h);
+}
+
+/* keep_cache: only for the version whose pages the kernel holds, never
+ * after a handle of another version may have added pages. */
+static void test_keep_cache(void **state)
+{
+	struct env *e = *state;
+	size_t len = 2 * 1024 * 1024 + 1;
+	char *v1 = pattern(len, 1), *v2 = pattern(len, 2),
+	     *v3 = pattern(len, 3), buf[16];
+	struct bmfs_handle *h, *old, *w;
+
+	put_blob(e->c, "k", v1, len, false);
+	env_mount(e);
+	assert_false(open_keep(e, "/k", &h)); /* nothing cached yet */
+	read_check(h, v1, 0, 4096);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_true(open_keep(e, "/k", &h));
+	assert_int_equal(bmfs_release(h), 0);
+
+	/* A new version, once the attributes expire: drop, then keep. */
+	put_blob(e->c, "k", v2, len, false);
+	e->now += 241;
+	assert_false(open_keep(e, "/k", &h));
+	read_check(h, v2, 0, 4096);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_true(open_keep(e, "/k", &old));
+
+	/* A handle of v2 still open when v3 is seen may add v2 pages after
+	 * the kernel dropped them: no keeping until a drop after it closed. */
+	put_blob(e->c, "k", v3, len, false);
+	e->now += 241;
+	assert_false(open_keep(e, "/k", &h));
+	assert_int_equal(bmfs_release(h), 0);
+	assert_false(open_keep(e, "/k", &h));
+	assert_int_equal(bmfs_release(h), 0);
+	assert_int_equal(bmfs_release(old), 0);
+	assert_false(open_keep(e, "/k", &h));
+	assert_int_equal(bmfs_release(h), 0);
+	assert_true(open_keep(e, "/k", &h));
+	assert_int_equal(bmfs_release(h), 0);
+
+	/* A kept handle reads the kept version only: ESTALE, not v1 bytes
+	 * beside cached v3 pages. */
+	put_blob(e->c, "k", v1, len, false);
+	assert_true(open_keep(e, "/k", &h));
+	assert_int_equal(bmfs_read(h, buf, sizeof(buf), 0), -ESTALE);
+	assert_int_equal(bmfs_release(h), 0);
+
+	/* A writer never keeps, and what it wrote is not kept either. */
+	assert_int_equal(bmfs_open(e->fs, "/k", O_WRONLY | O_TRUNC, &w), 0);
+	assert_false(bmfs_keep_cache(w));
+	assert_int_equal(bmfs_write(w, "new", 3, 0), 3);
+	assert_int_equal(bmfs_release(w), 0);
+	assert_false(open_keep(e, "/k", &h));
+	assert_int_equal(bmfs_release(h), 0);
+	assert_true(open_keep(e, "/k", &h));
+	assert_int_equal(bmfs_read(h, buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "new", 3);
+	assert_int_equal(bmfs_release(h), 0);
+	free(v1);
+	free(v2);
+	free(v3);
+}
+
 static int count_files(const char *dir, const char *suffix)
 {
 	DIR *d = opendir(dir);
@@ -837,6 +1015,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_behind, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_under_reader, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_first_read_is_a_head, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_read_budget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keep_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_failed_upload_kept_and_recovered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_upload_retried, setup,

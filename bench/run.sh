@@ -125,15 +125,14 @@ curl_get_ranges() { # NAME PARTS SIZE
 	for i in "${pids[@]}"; do wait "$i"; done
 }
 curl_list() { # URL SAS [PREFIX]: every page of a flat listing, as a raw client would
-	local marker= body
+	local marker=
 	while :; do
-		body=$(curl -sfG "$1" -d "restype=container&comp=list&prefix=${3:-}&$2" \
-			--data-urlencode "marker=$marker")
-		marker=$(printf '%s' "$body" | sed -n 's:.*<NextMarker>\([^<]*\)</NextMarker>.*:\1:p')
+		curl -sfG "$1" -d "restype=container&comp=list&prefix=${3:-}&$2" \
+			--data-urlencode "marker=$marker" -o "$W/page.xml"
+		marker=$(grep -o '<NextMarker>[^<]*' "$W/page.xml" | cut -c13- || true)
 		[ -n "$marker" ] || break
 	done
 }
-
 mount_ours() { # -> OURS_MNT OURS_PID (a cold mount: new daemon, new tmp-path)
 	OURS_MNT="$W/ours.$RANDOM"
 	mkdir -p "$OURS_MNT" "$OURS_MNT.tmp"

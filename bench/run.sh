@@ -167,19 +167,6 @@ fmt_ratio() { calc "'%.2f' % ($1)"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -n 1; }
-timed1() { # CMD...: echoes the seconds it took
-	local t0
-	t0=$(now)
-	"$@" >/dev/null
-	elapsed "$t0" "$(now)"
-}
-timed() { # CMD...: echoes seconds (median of $repeat)
-	local r ts=()
-	for ((r = 0; r < repeat; r++)); do
-		ts+=("$(timed1 "$@")")
-	done
-	median "${ts[@]}"
-}
 
 MIB=$BIG_MIB
 # Each figure is measured $repeat times, blobmill, curl and rclone taking

@@ -125,15 +125,14 @@ curl_get_ranges() { # NAME PARTS SIZE
 	for i in "${pids[@]}"; do wait "$i"; done
 }
 curl_list() { # URL SAS [PREFIX]: every page of a flat listing, as a raw client would
-	local marker= body
+	local marker=
 	while :; do
-		body=$(curl -sfG "$1" -d "restype=container&comp=list&prefix=${3:-}&$2" \
-			--data-urlencode "marker=$marker")
-		marker=$(printf '%s' "$body" | sed -n 's:.*<NextMarker>\([^<]*\)</NextMarker>.*:\1:p')
+		curl -sfG "$1" -d "restype=container&comp=list&prefix=${3:-}&$2" \
+			--data-urlencode "marker=$marker" -o "$W/page.xml"
+		marker=$(grep -o '<NextMarker>[^<]*' "$W/page.xml" | cut -c13- || true)
 		[ -n "$marker" ] || break
 	done
 }
-
 mount_ours() { # -> OURS_MNT OURS_PID (a cold mount: new daemon, new tmp-path)
 	OURS_MNT="$W/ours.$RANDOM"
 	mkdir -p "$OURS_MNT" "$OURS_MNT.tmp"
@@ -168,19 +167,6 @@ fmt_ratio() { calc "'%.2f' % ($1)"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -n 1; }
-timed1() { # CMD...: echoes the seconds it took
-	local t0
-	t0=$(now)
-	"$@" >/dev/null
-	elapsed "$t0" "$(now)"
-}
-timed() { # CMD...: echoes seconds (median of $repeat)
-	local r ts=()
-	for ((r = 0; r < repeat; r++)); do
-		ts+=("$(timed1 "$@")")
-	done
-	median "${ts[@]}"
-}
 
 MIB=$BIG_MIB
 # Each figure is measured $repeat times, blobmill, curl and rclone taking
@@ -196,6 +182,14 @@ measure() { # FIG SNIPPET: runs SNIPPET, appends its seconds to FIG_T and
 	eval "$2" >/dev/null
 	_t+=("$(elapsed "$t0" "$(now)")"); _r+=("$(minus "$r0")")
 }
+ours_cold() { # FIG SNIPPET [WARMFIG]: measure on a fresh mount of ours (and
+	# again as WARMFIG on the same mount); peak RSS to FIG_RSS
+	local -n _m=$1_RSS
+	mount_ours
+	measure "$1" "$2"
+	[ -z "${3:-}" ] || measure "$3" "$2"
+	_m+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+}
 rclone_cold() { # FIG SNIPPET: measure on a fresh rclone mount; FIG_RSS
 	local -n _m=$1_RSS
 	mount_rclone off
@@ -209,9 +203,7 @@ WPUT_T=() WPUT_R=() WBLK_T=() WBLK_R=() W_T=() W_R=() W_RSS=() WRC_T=() WRC_R=()
 for ((k = 0; k < repeat; k++)); do
 	measure WPUT 'curl_put_blob "$W/big" big-curl'
 	measure WBLK 'curl_put_blocks big-curl-blocks'
-	mount_ours
-	measure W 'dd if="$W/big" of="$OURS_MNT/big-ours" bs=1M conv=fsync status=none'
-	W_RSS+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+	ours_cold W 'dd if="$W/big" of="$OURS_MNT/big-ours" bs=1M conv=fsync status=none'
 	rclone_cold WRC 'dd if="$W/big" of="$RC_MNT/big-rclone" bs=1M conv=fsync status=none'
 done
 t_curl_put=$(median "${WPUT_T[@]}") t_curl_blk=$(median "${WBLK_T[@]}")
@@ -228,18 +220,13 @@ row "write $MIB MiB (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_w)")" \
 
 # --- read 1 GiB, cold and warm; first 4 KiB ---
 log "bench: read"
-RC1_T=() RC1_R=() RC4_T=() RC4_R=() TTFB_T=() TTFB_R=() R_T=() R_R=() RW_T=() RW_R=()
+RC1_T=() RC1_R=() RC4_T=() RC4_R=() TTFB_T=() TTFB_R=() TTFB_RSS=() R_T=() R_R=() RW_T=() RW_R=()
 R_RSS=() RRC_T=() RRC_R=() RRC_RSS=()
 for ((k = 0; k < repeat; k++)); do
 	measure RC1 'curl -sf "$BASE/big-curl?$SAS" -o /dev/null'
 	measure RC4 'curl_get_ranges big-curl 4 "$((MIB << 20))"'
-	mount_ours
-	measure TTFB 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=4k count=1 status=none'
-	unmount "$OURS_MNT" "$OURS_PID"
-	mount_ours
-	measure R 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none'
-	measure RW 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none'
-	R_RSS+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+	ours_cold TTFB 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=4k count=1 status=none'
+	ours_cold R 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none' RW
 	rclone_cold RRC 'dd if="$RC_MNT/big-curl" of=/dev/null bs=1M status=none'
 done
 t_curl_1=$(median "${RC1_T[@]}") t_curl_4=$(median "${RC4_T[@]}")
@@ -267,10 +254,7 @@ log "bench: ls -l"
 LC_T=() LC_R=() L_T=() L_R=() LW_T=() LW_R=() L_RSS=() LRC_T=() LRC_R=() LRC_RSS=()
 for ((k = 0; k < repeat; k++)); do
 	measure LC 'curl_list "$BASE" "$SAS" ls/'
-	mount_ours
-	measure L 'ls -l "$OURS_MNT/ls" >"$W/ls.out"'
-	measure LW 'ls -l "$OURS_MNT/ls"'
-	L_RSS+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+	ours_cold L 'ls -l "$OURS_MNT/ls" >"$W/ls.out"' LW
 	n_seen=$(grep -c '^-' "$W/ls.out")
 	[ "$n_seen" = "$N_LS" ] || log "bench: WARNING: ls -l saw $n_seen files, expected $N_LS"
 	rclone_cold LRC 'ls -l "$RC_MNT/ls"'
@@ -296,9 +280,7 @@ printf '%s\n' "$urls" >"$W/small.curl"
 SC_T=() SC_R=() S_T=() S_R=() S_RSS=() SRC_T=() SRC_R=() SRC_RSS=()
 for ((k = 0; k < repeat; k++)); do
 	measure SC 'curl -sf -K "$W/small.curl"'
-	mount_ours
-	measure S 'cat "$OURS_MNT"/small/*'
-	S_RSS+=("$(peak_rss_mib "$OURS_PID")"); unmount "$OURS_MNT" "$OURS_PID"
+	ours_cold S 'cat "$OURS_MNT"/small/*'
 	rclone_cold SRC 'cat "$RC_MNT"/small/*'
 done
 t_curl_sm=$(median "${SC_T[@]}") r_curl_sm=$(median "${SC_R[@]}")
@@ -318,10 +300,16 @@ tasks_run() { # N -> "seconds peakKiB"
 		--image busybox --command 'app {in} {out}' >/dev/null
 	cat "$W/time.out"
 }
-read -r t_tasks_lo rss_tasks_lo < <(tasks_run "$N_TASKS_LO")
-read -r t_tasks_hi rss_tasks_hi < <(tasks_run "$N_TASKS_HI")
 sas_hi=$("$PY" "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "tasks$N_TASKS_HI" rl)
-t_list_hi=$(timed curl_list "$AZURITE_ENDPOINT/tasks$N_TASKS_HI" "$sas_hi")
+read -r t_tasks_lo rss_tasks_lo < <(tasks_run "$N_TASKS_LO")
+TL_T=() TL_R=() T_HI=() T_HI_RSS=()
+for ((k = 0; k < repeat; k++)); do
+	measure TL 'curl_list "$AZURITE_ENDPOINT/tasks$N_TASKS_HI" "$sas_hi"'
+	read -r t rss < <(tasks_run "$N_TASKS_HI")
+	T_HI+=("$t") T_HI_RSS+=("$rss")
+done
+t_list_hi=$(median "${TL_T[@]}") t_tasks_hi=$(median "${T_HI[@]}")
+rss_tasks_hi=$(maxof "${T_HI_RSS[@]}")
 row "tasks over $N_TASKS_HI blobs (s)" "$t_tasks_hi" "$t_list_hi raw listing" "-" \
 	"$(fmt_ratio "$t_tasks_hi / $t_list_hi")" "-" "-" "<= 1.1 x raw listing" \
 	"$(calc "'yes' if $t_tasks_hi / $t_list_hi <= 1.1 else 'NO'")" \

@@ -10,19 +10,10 @@
  * HEAD_SIZE in sequence, a load asks only for what the read needs rounded
  * up to HEAD_SIZE (a "head"; the rest of the block is fetched when a read
  * gets there): `head -c 4096` of a 1 GiB blob is one GET of 1 MiB. From
- * then on ("streaming") loads are whole blocks, and a read near the last
- * one starts a stream unless one runs: one GET, from the first byte no
- * block holds (the rest of the current block, or the first absent block
- * within max-concurrency blocks) to the end of the blob, run on the worker
- * pool, that fills block after block as the budget gives it buffers (the
- * reader's own blocks behind it, or free budget). When none comes within
- * STREAM_WAIT_S (the reader paused, or others hold the budget) the stream
- * stops, its last block kept partial like a head, and a later read starts
- * another. Why one GET and not one per block: a GET costs the server a
- * fixed amount of work (on Azurite about as much as several MiB of body),
- * and the bytes of a sequential read are all wanted anyway; the budget,
- * not the request, bounds memory. A blob of one block is not streamed:
- * the read that reaches the rest of its head fetches it (and tees it).
+ * then on ("streaming") loads are whole blocks, and each read near the
+ * last one keeps the rest of the current block and the next
+ * max-concurrency blocks loading on the worker pool, as far as the budget
+ * allows.
  *
  * Budget: the buffers of all readers together stay within READ_BUDGET
  * bytes (or one buffer, when a block is larger). A buffer is "idle" while
@@ -60,7 +51,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bm_log.h"
@@ -111,11 +101,9 @@ struct bmfs_reader {
 	uint64_t bs;
 	unsigned nblocks;
 	struct bmfs_block *blocks;
-	atomic_bool closing;	 /* read by sinks without the lock */
-	struct bmfs_block *sblk; /* the block a stream fills; only the
-				  * stream's thread touches it once started */
-	char *tee_path;		 /* the cache file being filled, or NULL */
-	int tee_fd;		 /* its fd (pwrite by loaders), or -1 */
+	atomic_bool closing; /* read by sinks without the lock */
+	char *tee_path;	     /* the cache file being filled, or NULL */
+	int tee_fd;	     /* its fd (pwrite by loaders), or -1 */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -132,9 +120,6 @@ struct bmfs_reader {
 	uint64_t clock;
 	bool stale; /* a GET found the blob changed */
 	struct bm_error stale_err;
-	bool sactive;	   /* a stream (stream_job) runs */
-	uint64_t soff;	   /* where its next block starts */
-	uint64_t send;	   /* where its range ends */
 	uint8_t *tee_done; /* one bit per block written to tee_fd */
 	bool tee_ok;	   /* no write failed, size as believed */
 
@@ -464,7 +449,6 @@ void bmfs_reader_free(struct bmfs_reader *r)
 		pthread_cond_wait(&bud->cond, &bud->lock);
 	pthread_mutex_unlock(&bud->lock);
 	pthread_mutex_lock(&r->lock);
-	pthread_cond_broadcast(&r->cond); /* a stream waiting for a buffer */
 	while (r->inflight)
 		pthread_cond_wait(&r->cond, &r->lock);
 	tee_finish(r);
@@ -563,6 +547,16 @@ static void load_block(struct bmfs_reader *r, struct bmfs_block *b)
 	pthread_cond_broadcast(&r->cond);
 }
 
+static void prefetch_job(void *arg)
+{
+	struct bmfs_block *b = arg;
+	struct bmfs_reader *r = b->r;
+
+	pthread_mutex_lock(&r->lock);
+	load_block(r, b);
+	pthread_mutex_unlock(&r->lock);
+}
+
 static struct bmfs_block *find_block(struct bmfs_reader *r, uint64_t off)
 {
 	unsigned i;
@@ -640,181 +634,45 @@ static void extend_block(struct bmfs_reader *r, struct bmfs_block *b)
 	r->inflight++;
 }
 
-/* How long a stream waits for a buffer before it gives up its GET (the
- * reader stopped reading, or other readers hold the budget). */
-#define STREAM_WAIT_S 2
-
-/*
- * The stream's next block: a slot for the block at r->soff, marked
- * loading. Waits (r->lock dropped) while the reader is still using every
- * buffer it may take; NULL when the range is done, the reader closes or
- * already has that block, or no buffer came within STREAM_WAIT_S.
- */
-static struct bmfs_block *stream_next(struct bmfs_reader *r)
+/* Queues b's load on the pool; false (b left free) when it cannot. */
+static bool submit(struct bmfs_reader *r, struct bmfs_block *b)
 {
-	struct bmfs_block *b = NULL;
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += STREAM_WAIT_S;
-	pthread_mutex_lock(&r->lock);
-	while (r->soff < r->send && !atomic_load(&r->closing) && !r->stale &&
-	       !find_block(r, r->soff)) {
-		b = claim_slot(r, r->next_seq, false);
-		if (b)
-			break;
-		if (pthread_cond_timedwait(&r->cond, &r->lock, &until) ==
-		    ETIMEDOUT)
-			break;
-	}
-	if (b && (r->soff >= r->send || atomic_load(&r->closing) || r->stale ||
-		  find_block(r, r->soff)))
-		b = NULL;
-	if (b) {
-		b->off = r->soff;
-		b->len = block_len(r, r->soff);
-		b->got = 0;
-		b->ready = 0;
-		bm_error_clear(&b->err);
-		b->stamp = ++r->clock;
-		set_state(b, BLK_LOADING);
-		r->soff += b->len;
-	}
-	pthread_mutex_unlock(&r->lock);
-	return b;
-}
-
-/* A stream's block is complete: readers may use it. */
-static void stream_ready(struct bmfs_reader *r, struct bmfs_block *b)
-{
-	pthread_mutex_lock(&r->lock);
-	b->ready = b->got;
-	set_state(b, BLK_READY);
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* Fills the stream's blocks in order, taking the next slot when one is
- * full. Only the stream's thread touches r->sblk. */
-static int stream_sink(const void *data, size_t len, void *ud)
-{
-	struct bmfs_reader *r = ud;
-	const char *p = data;
-
-	while (len > 0) {
-		struct bmfs_block *b = r->sblk;
-		size_t n;
-
-		if (atomic_load(&r->closing))
-			return 1;
-		if (!b && !(b = r->sblk = stream_next(r)))
-			return 1; /* stops the GET; see stream_job */
-		n = b->len - b->got < len ? b->len - b->got : len;
-		memcpy(b->buf + b->got, p, n);
-		b->got += n;
-		p += n;
-		len -= n;
-		if (b->got == b->len) {
-			r->sblk = NULL;
-			stream_ready(r, b);
-		}
-	}
-	return 0;
-}
-
-/*
- * One GET of [first block's got, send) that fills block after block as
- * the budget gives buffers: large blobs cost one request per stream, not
- * one per block. A stream that stops early (the reader closed, jumped, or
- * stopped reading) leaves its last block partial: a read that gets there
- * fetches the rest like a head's.
- */
-static void stream_job(void *arg)
-{
-	struct bmfs_reader *r = arg;
-	struct bmfs *fs = r->fs;
-	struct bmfs_block *b = r->sblk;
-	struct bm_get_opts o = {0};
-	struct bm_blob_info info = {0};
-	struct bm_error err;
-	char etag[BM_ETAG_MAX];
-	int rc;
-
-	pthread_mutex_lock(&r->lock);
-	memcpy(etag, r->etag, sizeof(etag));
-	o.offset = b->off + b->got;
-	o.length = r->send - o.offset;
-	pthread_mutex_unlock(&r->lock);
-	o.if_match = etag;
-	bm_error_clear(&err);
-	rc = fs->client->ops->get(fs->client, fs->container, r->blob, &o,
-				  stream_sink, r, &info, &err);
-	pthread_mutex_lock(&r->lock);
-	b = r->sblk;
-	r->sblk = NULL;
-	if (b) {
-		/* Partial: keep what arrived, like a head. */
-		b->len = b->got;
-		b->ready = b->got;
-		set_state(b, b->got ? BLK_READY : BLK_FREE);
-	}
-	if (rc != 0 &&
-	    (err.code == BM_ERR_PRECONDITION || err.code == BM_ERR_NOT_FOUND)) {
-		r->stale = true;
-		r->stale_err = err;
-	}
-	r->sactive = false;
+	if (bmfs_pool_submit(r->fs->pool, prefetch_job, b) == 0)
+		return true;
+	b->len = b->got;
+	set_state(b, b->got ? BLK_READY : BLK_FREE);
 	r->inflight--;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
+	return false;
 }
 
-/*
- * Starts a stream from the first byte after `pos` that no block holds:
- * the rest of a head, or the first absent block after pos's block, as
- * far as max-concurrency blocks ahead, to the end of the blob. Lock held.
- */
+/* Completes the current block and keeps up to max-concurrency blocks
+ * after `pos` loading, as far as the budget allows. Lock held. */
 static void prefetch(struct bmfs_reader *r, uint64_t pos)
 {
 	uint64_t off = pos - pos % r->bs;
-	struct bmfs_block *b = find_block(r, off);
+	struct bmfs_block *cur = find_block(r, off);
 	unsigned i;
 
-	/* One block: its rest is fetched (and teed) by the read that gets
-	 * there. */
-	if (r->sactive || r->size <= r->bs)
-		return;
-	if (!(b && b->state == BLK_READY && b->got == b->len &&
-	      b->len < block_len(r, off))) {
-		for (i = 1, b = NULL; i <= r->fs->opt.max_concurrency; i++) {
-			off += r->bs;
-			if (off >= r->size || !find_block(r, off))
-				break;
-		}
-		if (off >= r->size || i > r->fs->opt.max_concurrency)
+	if (cur && cur->state == BLK_READY && cur->got == cur->len &&
+	    cur->len < block_len(r, off)) {
+		extend_block(r, cur);
+		if (!submit(r, cur))
 			return;
+	}
+	for (i = 1; i <= r->fs->opt.max_concurrency; i++) {
+		struct bmfs_block *b;
+		uint64_t boff = off + i * r->bs;
+
+		if (boff >= r->size)
+			break;
+		if (find_block(r, boff))
+			continue;
 		b = claim_slot(r, pos, false);
 		if (!b)
-			return;
-		b->off = off;
-		b->got = 0;
-		b->ready = 0;
-		bm_error_clear(&b->err);
-	}
-	b->len = block_len(r, b->off);
-	b->stamp = ++r->clock;
-	set_state(b, BLK_LOADING);
-	r->sblk = b;
-	r->soff = b->off + b->len;
-	r->send = r->size;
-	r->sactive = true;
-	r->inflight++;
-	if (bmfs_pool_submit(r->fs->pool, stream_job, r) != 0) {
-		r->sblk = NULL;
-		r->sactive = false;
-		r->inflight--;
-		b->len = b->got;
-		set_state(b, b->got ? BLK_READY : BLK_FREE);
+			break;
+		start_block(r, b, boff, block_len(r, boff));
+		if (!submit(r, b))
+			break;
 	}
 }
 
@@ -896,11 +754,6 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 			load_block(r, b);
 			continue;
 		}
-		/* The stream is about to fill it. */
-		if (r->sactive && boff == r->soff) {
-			pthread_cond_wait(&r->cond, &r->lock);
-			continue;
-		}
 		b = claim_slot(r, pos, true);
 		if (!b && r->inflight) {
 			pthread_cond_wait(&r->cond, &r->lock);
@@ -927,8 +780,6 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 			r->streaming = true;
 		if (r->streaming && near && r->etag[0] && r->fs->pool)
 			prefetch(r, off + done);
-		if (r->sactive)
-			pthread_cond_broadcast(&r->cond); /* buffers behind */
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (err.code != BM_OK)

@@ -638,6 +638,44 @@ static void test_read_budget(void **state)
 	free(data);
 }
 
+/* GETs that fail (30%, seeded) under a prefetching reader: a read fails
+ * with an errno or returns the right bytes, never wrong ones or an early
+ * end, and a retried read goes on. */
+static void test_read_faults(void **state)
+{
+	struct env *e = *state;
+	size_t len = 6 * 1024 * 1024 + 7, off = 0;
+	char *data = pattern(len, 11), *back = malloc(len);
+	struct bmfs_handle *h = NULL;
+	struct stat st;
+	int n, tries = 0;
+
+	put_blob(e->c, "f", data, len, false);
+	e->c = bm_blob_client_new_faulty(e->c, 7, 0.3); /* owns the memory
+							 * client */
+	env_mount(e);
+	while (bmfs_getattr(e->fs, "/f", &st) != 0)
+		assert_true(++tries < 100);
+	while (bmfs_open(e->fs, "/f", O_RDONLY, &h) != 0)
+		assert_true(++tries < 100);
+	while (off < len) {
+		n = bmfs_read(h, back + off,
+			      len - off < 131072 ? len - off : 131072, off);
+		if (n < 0) {
+			assert_true(n == -EIO || n == -ETIMEDOUT);
+			assert_true(++tries < 1000);
+			continue;
+		}
+		assert_true(n > 0);
+		off += (size_t)n;
+	}
+	assert_int_equal(bmfs_read(h, back, 10, len), 0);
+	assert_memory_equal(back, data, len);
+	assert_int_equal(bmfs_release(h), 0);
+	free(data);
+	free(back);
+}
+
 /* Opens name read-only; returns whether the kernel may keep its pages. */
 static bool open_keep(struct env *e, const char *path, struct bmfs_handle **h)
 {
@@ -1019,6 +1057,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_read_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keep_cache, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_faults, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_failed_upload_kept_and_recovered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_upload_retried, setup,

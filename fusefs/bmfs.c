@@ -734,17 +734,32 @@ static void dir_trim_partial(struct dir_ctx *x)
 
 struct fill_ctx {
 	struct bmfs *fs;
-	const char *prefix;
+	const char *dir;
+	double now;
 	bmfs_fill_fn fill;
 	void *ud;
 };
 
+/* One entry of a listing, with the attributes a stat would give now: a
+ * local copy's or the cache's when they know the name as the listing
+ * does (a listing keeps no size or time for what the mount added to it,
+ * and readdirplus hands these to the kernel as the entry's attributes).
+ * fs->lock held. */
 static int fill_child(void *ud, const char *child, enum bmfs_kind kind,
 		      uint64_t size, time_t mtime)
 {
 	struct fill_ctx *f = ud;
+	struct bmfs_attr a;
 	struct stat st;
+	char *key;
 
+	if (asprintf(&key, "%s%s%s", f->dir, *f->dir ? "/" : "", child) < 0)
+		return -ENOMEM;
+	if (lookup_local(f->fs, key, &a, f->now) == 1 && a.kind == kind) {
+		size = a.size;
+		mtime = a.mtime;
+	}
+	free(key);
 	bmfs_fill_stat(f->fs, kind, size, mtime, &st);
 	return f->fill(f->ud, child, &st);
 }
@@ -761,7 +776,7 @@ static void dir_ctx_release(struct dir_ctx *x)
 int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill, void *ud)
 {
 	const char *name = bmfs_name(path);
-	struct fill_ctx f = {.fs = fs, .fill = fill, .ud = ud};
+	struct fill_ctx f = {.fs = fs, .dir = name, .fill = fill, .ud = ud};
 	struct dir_ctx x = {.fs = fs};
 	struct bm_list_opts o = {0};
 	enum bmfs_kind kind;
@@ -776,8 +791,8 @@ int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill, void *ud)
 	if (kind != BMFS_DIR)
 		return -ENOTDIR;
 	pthread_mutex_lock(&fs->lock);
-	rc = bmfs_cache_listing_each(fs->cache, name, bmfs_now(fs), fill_child,
-				     &f);
+	f.now = bmfs_now(fs);
+	rc = bmfs_cache_listing_each(fs->cache, name, f.now, fill_child, &f);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc != -1)
 		return 0;
@@ -806,6 +821,7 @@ int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill, void *ud)
 	if (rc == 0) {
 		/* Served from the listing just made even when entry_timeout
 		 * is 0: pass a time before its expiry. */
+		f.now = now;
 		rc = bmfs_cache_listing_each(fs->cache, name, now - 1,
 					     fill_child, &f);
 		rc = rc == -1 ? -EIO : 0;
@@ -1314,8 +1330,11 @@ int bmfs_getxattr(struct bmfs *fs, const char *path, const char *name,
 	char line[512];
 	int len;
 
+	/* No other attribute exists, and ENOTSUP (not ENODATA) says so: ls
+	 * -l then stops asking for ACLs and labels after the first file,
+	 * instead of a round trip per file and attribute. */
 	if (*bmfs_name(path) || strcmp(name, BMFS_XATTR_STATS) != 0)
-		return -ENODATA;
+		return -ENOTSUP;
 	memset(&s, 0, sizeof(s));
 	fs->client->ops->get_stats(fs->client, &s);
 	len = bm_http_stats_format(&s, line, sizeof(line));

@@ -156,6 +156,16 @@ typedef int (*bmfs_fill_fn)(void *ud, const char *name, const struct stat *st);
 int bmfs_getattr(struct bmfs *fs, const char *path, struct stat *st);
 int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill,
 		 void *ud);
+/* An open directory (bmfs_dir.c): the read at offset 0 takes a snapshot
+ * of the listing (bmfs_readdir); later reads resume in it by index. */
+struct bmfs_dir;
+/* fill gets the offset of the entry after this one; nonzero stops. */
+typedef int (*bmfs_dirfill_fn)(void *ud, const char *name,
+			       const struct stat *st, uint64_t next);
+int bmfs_opendir(struct bmfs *fs, const char *path, struct bmfs_dir **out);
+int bmfs_readdir_at(struct bmfs_dir *d, uint64_t first, bmfs_dirfill_fn fill,
+		    void *ud);
+void bmfs_releasedir(struct bmfs_dir *d);
 int bmfs_open(struct bmfs *fs, const char *path, int flags,
 	      struct bmfs_handle **out);
 int bmfs_create(struct bmfs *fs, const char *path, int flags,

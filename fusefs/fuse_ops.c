@@ -47,33 +47,62 @@ static int op_getattr(const char *path, struct stat *st,
 	return bmfs_getattr(fs_of(), path, st);
 }
 
+static struct bmfs_dir *dir_of(const struct fuse_file_info *fi)
+{
+	return (struct bmfs_dir *)(uintptr_t)fi->fh;
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct bmfs_dir *d;
+	int rc = bmfs_opendir(fs_of(), path, &d);
+
+	if (rc == 0)
+		fi->fh = (uint64_t)(uintptr_t)d;
+	return rc;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	bmfs_releasedir(dir_of(fi));
+	return 0;
+}
+
+/* Offsets: 1 and 2 after "." and "..", then 2 + the next entry's index.
+ * Nonzero offsets let libfuse send each entry's attributes under
+ * READDIRPLUS (with offsets 0 it sends none and the kernel looks every
+ * entry up again). */
+#define DOTS 2
+
 struct fill {
 	void *buf;
 	fuse_fill_dir_t filler;
 	enum fuse_fill_dir_flags flags;
 };
 
-static int fill_one(void *ud, const char *name, const struct stat *st)
+static int fill_one(void *ud, const char *name, const struct stat *st,
+		    uint64_t next)
 {
 	struct fill *f = ud;
 
-	return f->filler(f->buf, name, st, 0, f->flags) ? -ENOMEM : 0;
+	return f->filler(f->buf, name, st, (off_t)(next + DOTS), f->flags);
 }
 
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
 {
-	/* Under READDIRPLUS the attributes go with the names, so `ls -l`
-	 * needs no LOOKUP round trip per entry. */
 	struct fill f = {buf, filler,
 			 flags & FUSE_READDIR_PLUS ? FUSE_FILL_DIR_PLUS : 0};
+	static const char *const dots[DOTS] = {".", ".."};
 
-	(void)off;
-	(void)fi;
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
-	return bmfs_readdir(fs_of(), path, fill_one, &f);
+	(void)path;
+	for (; off < DOTS; off++)
+		if (filler(buf, dots[off], NULL, off + 1, 0))
+			return 0;
+	return bmfs_readdir_at(dir_of(fi), (uint64_t)(off - DOTS), fill_one,
+			       &f);
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi)
@@ -220,7 +249,9 @@ static int op_setxattr(const char *path, const char *name, const char *value,
 const struct fuse_operations bmfs_fuse_ops = {
     .init = op_init,
     .getattr = op_getattr,
+    .opendir = op_opendir,
     .readdir = op_readdir,
+    .releasedir = op_releasedir,
     .open = op_open,
     .create = op_create,
     .read = op_read,

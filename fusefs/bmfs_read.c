@@ -41,9 +41,10 @@
  * arrived under one ETag, that file becomes the cached copy
  * (bmfs_fcache.c). A first read makes no copy: creating a cache file per
  * blob cost more than the GET itself for small files read once (cat of
- * 1,000 x 4 KiB: 0.9 x curl with the copy, 1.1 x without). Larger blobs are not copied to disk: the kernel's page
- * cache, kept across opens of an unchanged version (bmfs_kcache.c), serves
- * their rereads, and the copy would cost a write of every byte.
+ * 1,000 x 4 KiB: 0.9 x curl with the copy, 1.1 x without). Larger
+ * blobs are not copied to disk: the kernel's page cache, kept across
+ * opens of an unchanged version (bmfs_kcache.c), serves their rereads,
+ * and the copy would cost a write of every byte.
  *
  * Locks: bmfs_reader.lock, then bmfs_rbudget.lock (a leaf). Freeing
  * another reader's buffer takes that reader's lock with none held.

@@ -31,10 +31,10 @@ struct bm_http_header {
 };
 
 enum bm_auth_scheme {
-	BM_SCHEME_NONE = 0,   /* anonymous (public containers) */
-	BM_SCHEME_BLOB_KEY,   /* SharedKey, x-ms-date + x-ms-version */
-	BM_SCHEME_BLOB_SAS,   /* SAS token in the query, x-ms-version */
-	BM_SCHEME_BATCH_KEY,  /* SharedKey, ocp-date; api-version in query */
+	BM_SCHEME_NONE = 0,  /* anonymous (public containers) */
+	BM_SCHEME_BLOB_KEY,  /* SharedKey, x-ms-date + x-ms-version */
+	BM_SCHEME_BLOB_SAS,  /* SAS token in the query, x-ms-version */
+	BM_SCHEME_BATCH_KEY, /* SharedKey, ocp-date; api-version in query */
 };
 
 /* Borrowed pointers: the bm_auth does not own them. */
@@ -43,15 +43,15 @@ struct bm_auth {
 	const char *account;
 	const unsigned char *key; /* decoded account key */
 	size_t key_len;
-	const char *sas_token;    /* without '?' */
+	const char *sas_token; /* without '?' */
 };
 
 /* What bm_auth_apply adds to a request. Fixed buffers: no ownership. */
 struct bm_auth_result {
-	char *url;               /* malloc()ed; URL to send (SAS appended) */
+	char *url; /* malloc()ed; URL to send (SAS appended) */
 	struct bm_http_header headers[3];
 	size_t nheaders;
-	char date[40];           /* storage for the x-ms-date/ocp-date value */
+	char date[40];		 /* storage for the x-ms-date/ocp-date value */
 	char authorization[256]; /* "SharedKey ACCOUNT:SIG" */
 };
 
@@ -78,8 +78,8 @@ char *bm_auth_string_to_sign(const char *method,
 			     const char *account, const char *url);
 
 /* base64(HMAC-SHA256(key, msg)) into out (>= 45 bytes). 0 or -1. */
-int bm_auth_hmac_b64(const unsigned char *key, size_t key_len,
-		     const char *msg, char *out, size_t out_size);
+int bm_auth_hmac_b64(const unsigned char *key, size_t key_len, const char *msg,
+		     char *out, size_t out_size);
 
 /* Strict base64 decode (padding required, no whitespace). malloc()ed
  * result the caller frees; -1 on malformed input. */

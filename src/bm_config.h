@@ -26,19 +26,19 @@ enum bm_auth_type {
 };
 
 struct bm_config {
-	char *account;      /* account name */
+	char *account;	    /* account name */
 	char *account_key;  /* base64 as given; never logged */
 	unsigned char *key; /* decoded account_key (by bm_config_finish) */
 	size_t key_len;
-	char *sas_token;    /* without a leading '?'; never logged */
-	char *container;    /* may be NULL (CLI commands name their own) */
-	char *endpoint;     /* blob endpoint without trailing '/', e.g.
-			     * "https://acct.blob.core.windows.net" or
-			     * "http://127.0.0.1:10000/devstoreaccount1" */
+	char *sas_token; /* without a leading '?'; never logged */
+	char *container; /* may be NULL (CLI commands name their own) */
+	char *endpoint;	 /* blob endpoint without trailing '/', e.g.
+			  * "https://acct.blob.core.windows.net" or
+			  * "http://127.0.0.1:10000/devstoreaccount1" */
 	enum bm_auth_type auth_type;
-	bool use_https;     /* default true; --use-https=false => http */
+	bool use_https;	    /* default true; --use-https=false => http */
 	char *ca_cert_file; /* extra CA bundle, or NULL */
-	bool insecure;      /* TLS verification off (warns) */
+	bool insecure;	    /* TLS verification off (warns) */
 };
 
 /* Zeroes cfg and sets defaults (use_https = true). */

@@ -73,28 +73,50 @@ void bm_error_prefix(struct bm_error *err, const char *fmt, ...)
 const char *bm_errc_str(enum bm_errc code)
 {
 	switch (code) {
-	case BM_OK: return "success";
-	case BM_ERR_INVALID: return "invalid argument";
-	case BM_ERR_CONFIG: return "bad configuration";
-	case BM_ERR_AUTH: return "authentication failed";
-	case BM_ERR_PERMISSION: return "permission denied";
-	case BM_ERR_NOT_FOUND: return "not found";
-	case BM_ERR_NO_CONTAINER: return "container not found";
-	case BM_ERR_EXISTS: return "already exists";
-	case BM_ERR_CONFLICT: return "conflict";
-	case BM_ERR_PRECONDITION: return "blob changed";
-	case BM_ERR_RANGE: return "invalid range";
-	case BM_ERR_TOO_LARGE: return "request too large";
-	case BM_ERR_THROTTLED: return "throttled by the service";
-	case BM_ERR_SERVER: return "server error";
-	case BM_ERR_HTTP: return "unexpected HTTP status";
-	case BM_ERR_NETWORK: return "endpoint unreachable";
-	case BM_ERR_TIMEOUT: return "timed out";
-	case BM_ERR_PROTOCOL: return "malformed response";
-	case BM_ERR_IO: return "local I/O error";
-	case BM_ERR_NOSPACE: return "no space left on local disk";
-	case BM_ERR_NOMEM: return "out of memory";
-	case BM_ERR_ABORTED: return "aborted";
+	case BM_OK:
+		return "success";
+	case BM_ERR_INVALID:
+		return "invalid argument";
+	case BM_ERR_CONFIG:
+		return "bad configuration";
+	case BM_ERR_AUTH:
+		return "authentication failed";
+	case BM_ERR_PERMISSION:
+		return "permission denied";
+	case BM_ERR_NOT_FOUND:
+		return "not found";
+	case BM_ERR_NO_CONTAINER:
+		return "container not found";
+	case BM_ERR_EXISTS:
+		return "already exists";
+	case BM_ERR_CONFLICT:
+		return "conflict";
+	case BM_ERR_PRECONDITION:
+		return "blob changed";
+	case BM_ERR_RANGE:
+		return "invalid range";
+	case BM_ERR_TOO_LARGE:
+		return "request too large";
+	case BM_ERR_THROTTLED:
+		return "throttled by the service";
+	case BM_ERR_SERVER:
+		return "server error";
+	case BM_ERR_HTTP:
+		return "unexpected HTTP status";
+	case BM_ERR_NETWORK:
+		return "endpoint unreachable";
+	case BM_ERR_TIMEOUT:
+		return "timed out";
+	case BM_ERR_PROTOCOL:
+		return "malformed response";
+	case BM_ERR_IO:
+		return "local I/O error";
+	case BM_ERR_NOSPACE:
+		return "no space left on local disk";
+	case BM_ERR_NOMEM:
+		return "out of memory";
+	case BM_ERR_ABORTED:
+		return "aborted";
 	}
 	return "unknown error";
 }

@@ -41,28 +41,27 @@ const char *bm_op_name(enum bm_op op);
 
 struct bm_http_stats {
 	uint64_t requests[BM_OP_COUNT]; /* attempts sent */
-	uint64_t retries;               /* attempts that were retries */
+	uint64_t retries;		/* attempts that were retries */
 	uint64_t bytes_sent;
 	uint64_t bytes_received;
-	uint64_t connects;              /* new connections opened (reuse shows
-					 * as connects well below requests) */
+	uint64_t connects; /* new connections opened (reuse shows
+			    * as connects well below requests) */
 };
 
 /* "requests=N list=N get=N ... retries=N sent=N received=N connects=N":
  * one line, parseable by tests and benchmarks. Returns the length that
  * the whole line needs, like snprintf. */
-int bm_http_stats_format(const struct bm_http_stats *s, char *buf,
-			 size_t cap);
+int bm_http_stats_format(const struct bm_http_stats *s, char *buf, size_t cap);
 
 struct bm_http_options {
-	long connect_timeout_ms;  /* default 10000 */
-	long low_speed_time_s;    /* abort when below low_speed_limit for this
-				   * long; default 30 */
-	long low_speed_limit;     /* bytes/s, default 1 */
+	long connect_timeout_ms; /* default 10000 */
+	long low_speed_time_s;	 /* abort when below low_speed_limit for this
+				  * long; default 30 */
+	long low_speed_limit;	 /* bytes/s, default 1 */
 	struct bm_retry_policy retry;
 	const char *ca_cert_file; /* copied */
-	bool insecure;            /* verification off; caller warns */
-	int max_handles;          /* pooled easy handles, default 16 */
+	bool insecure;		  /* verification off; caller warns */
+	int max_handles;	  /* pooled easy handles, default 16 */
 };
 
 void bm_http_options_default(struct bm_http_options *o);
@@ -82,7 +81,7 @@ struct bm_body {
 struct bm_http_request {
 	const char *method;
 	enum bm_op op;
-	const char *url;   /* without any SAS; bm_auth adds it */
+	const char *url; /* without any SAS; bm_auth adds it */
 	const struct bm_http_header *headers;
 	size_t nheaders;
 	const struct bm_body *body; /* NULL: no body */

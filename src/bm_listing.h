@@ -17,13 +17,13 @@
 
 /* One listing entry. Pointers are valid only during the callback. */
 struct bm_blob_entry {
-	const char *name;       /* full blob name (or prefix, ending in '/') */
-	bool is_prefix;         /* from <BlobPrefix> */
-	uint64_t size;          /* Content-Length */
-	time_t mtime;           /* Last-Modified (UTC) */
-	const char *etag;       /* "" when absent */
+	const char *name; /* full blob name (or prefix, ending in '/') */
+	bool is_prefix;	  /* from <BlobPrefix> */
+	uint64_t size;	  /* Content-Length */
+	time_t mtime;	  /* Last-Modified (UTC) */
+	const char *etag; /* "" when absent */
 	const char *content_type; /* "" when absent */
-	bool is_dir_marker;     /* Metadata hdi_isfolder=true (blobfuse) */
+	bool is_dir_marker;	  /* Metadata hdi_isfolder=true (blobfuse) */
 };
 
 /* Returns 0 to continue, nonzero to stop the listing (BM_ERR_ABORTED). */

@@ -30,7 +30,7 @@ void bm_log_init(const char *prog, enum bm_log_level level, bool to_syslog);
 int bm_log_level_parse(const char *s, enum bm_log_level *out);
 
 void bm_log(enum bm_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define bm_err(...) bm_log(BM_LOG_ERR, __VA_ARGS__)
 #define bm_warn(...) bm_log(BM_LOG_WARNING, __VA_ARGS__)

@@ -9,10 +9,12 @@
 #include <stdbool.h>
 
 struct bm_retry_policy {
-	int max_retries;         /* attempts after the first (blobfuse: --max-retry) */
-	long base_delay_ms;      /* first backoff, doubled each retry */
-	long max_delay_ms;       /* cap of one wait (--max-retry-interval-in-seconds) */
-	long total_budget_ms;    /* no retry starts after this much time in total */
+	int max_retries; /* attempts after the first (blobfuse: --max-retry) */
+	long base_delay_ms; /* first backoff, doubled each retry */
+	long max_delay_ms;  /* cap of one wait (--max-retry-interval-in-seconds)
+			     */
+	long
+	    total_budget_ms; /* no retry starts after this much time in total */
 };
 
 /* Defaults: 5 retries, 200 ms base, 30 s cap, 120 s total. */
@@ -20,12 +22,12 @@ void bm_retry_policy_default(struct bm_retry_policy *p);
 
 /* Transport outcome of one attempt, independent of libcurl's codes. */
 enum bm_transport {
-	BM_TRANSPORT_OK = 0,     /* a response status was received */
-	BM_TRANSPORT_CONNECT,    /* refused, unreachable, DNS */
-	BM_TRANSPORT_RESET,      /* connection dropped, short body */
-	BM_TRANSPORT_TIMEOUT,    /* connect/low-speed timeout */
-	BM_TRANSPORT_TLS,        /* certificate problem: never retried */
-	BM_TRANSPORT_ABORTED,    /* the caller's callback stopped it */
+	BM_TRANSPORT_OK = 0,  /* a response status was received */
+	BM_TRANSPORT_CONNECT, /* refused, unreachable, DNS */
+	BM_TRANSPORT_RESET,   /* connection dropped, short body */
+	BM_TRANSPORT_TIMEOUT, /* connect/low-speed timeout */
+	BM_TRANSPORT_TLS,     /* certificate problem: never retried */
+	BM_TRANSPORT_ABORTED, /* the caller's callback stopped it */
 };
 
 /* Whether an attempt with this outcome may be retried: transport failures

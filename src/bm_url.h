@@ -25,7 +25,7 @@ char *bm_url_decode(const char *s);
 
 /* ENDPOINT/CONTAINER[/ENCODED-NAME][?QUERY]; name and query may be NULL.
  * query is appended as given (already encoded). */
-char *bm_blob_url(const char *endpoint, const char *container,
-		  const char *name, const char *query);
+char *bm_blob_url(const char *endpoint, const char *container, const char *name,
+		  const char *query);
 
 #endif

@@ -13,26 +13,27 @@
 #include "config.h"
 
 static const struct cli_cmd commands[] = {
-	/* storage (cmd_storage.c) */
-	{"ls", cmd_ls, "list blobs: ls CONTAINER[/PREFIX] [-l] [--delimiter /]"},
-	{"get", cmd_get, "download a blob: get CONTAINER/NAME [FILE|-]"},
-	{"put", cmd_put, "upload a file: put FILE|- CONTAINER/NAME"},
-	{"rm", cmd_rm, "delete a blob: rm CONTAINER/NAME"},
-	{"mb", cmd_mb, "create a container: mb CONTAINER"},
-	{"rb", cmd_rb, "delete a container: rb CONTAINER"},
+    /* storage (cmd_storage.c) */
+    {"ls", cmd_ls, "list blobs: ls CONTAINER[/PREFIX] [-l] [--delimiter /]"},
+    {"get", cmd_get, "download a blob: get CONTAINER/NAME [FILE|-]"},
+    {"put", cmd_put, "upload a file: put FILE|- CONTAINER/NAME"},
+    {"rm", cmd_rm, "delete a blob: rm CONTAINER/NAME"},
+    {"mb", cmd_mb, "create a container: mb CONTAINER"},
+    {"rb", cmd_rb, "delete a container: rb CONTAINER"},
 
-	/* tasks (cmd_tasks.c, cmd_run.c) */
-	{"tasks", cmd_tasks, "print Batch tasks, one per input blob (JSON)"},
-	{"run", cmd_run, "run those tasks on this machine (podman/docker/host)"},
+    /* tasks (cmd_tasks.c, cmd_run.c) */
+    {"tasks", cmd_tasks, "print Batch tasks, one per input blob (JSON)"},
+    {"run", cmd_run, "run those tasks on this machine (podman/docker/host)"},
 
-	/* Azure Batch (cmd_submit.c) */
-	{"submit", cmd_submit,
-	 "add one Batch task per blob: submit --pool ID|--auto-pool --job ID "
-	 "[--wait]"},
+    /* Azure Batch (cmd_submit.c) */
+    {"submit", cmd_submit,
+     "add one Batch task per blob: submit --pool ID|--auto-pool --job ID "
+     "[--wait]"},
 
-	/* pool JSON (cmd_pool.c) */
-	{"pool", cmd_pool, "print Batch pool JSON: pool [--pool ID] [--image "
-	 "IMAGE]"},
+    /* pool JSON (cmd_pool.c) */
+    {"pool", cmd_pool,
+     "print Batch pool JSON: pool [--pool ID] [--image "
+     "IMAGE]"},
 };
 
 static void usage(FILE *out)
@@ -86,7 +87,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return run_builtin(&commands[i], argc - 1, argv + 1);
-	fprintf(stderr, "blobmill: '%s' is not a command; see 'blobmill --help'\n",
+	fprintf(stderr,
+		"blobmill: '%s' is not a command; see 'blobmill --help'\n",
 		argv[1]);
 	return CLI_EXIT_USAGE;
 }

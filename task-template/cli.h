@@ -24,8 +24,9 @@ struct cli_cmd {
 /* Exit codes of every subcommand. */
 enum {
 	CLI_EXIT_OK = 0,
-	CLI_EXIT_FAILURE = 1, /* the operation failed (service, network, tasks) */
-	CLI_EXIT_USAGE = 2,   /* bad command line or configuration */
+	CLI_EXIT_FAILURE =
+	    1,		    /* the operation failed (service, network, tasks) */
+	CLI_EXIT_USAGE = 2, /* bad command line or configuration */
 };
 
 /*
@@ -52,14 +53,16 @@ enum {
 
 #define CLI_CRED_LONGOPTS                                                      \
 	{"config-file", required_argument, NULL, CLI_OPT_CONFIG_FILE},         \
-	{"account", required_argument, NULL, CLI_OPT_ACCOUNT},                 \
-	{"endpoint", required_argument, NULL, CLI_OPT_ENDPOINT},               \
-	{"use-https", required_argument, NULL, CLI_OPT_USE_HTTPS},             \
-	{"ca-cert-file", required_argument, NULL, CLI_OPT_CA_CERT},            \
-	{"insecure", no_argument, NULL, CLI_OPT_INSECURE},                     \
-	{"max-retry", required_argument, NULL, CLI_OPT_MAX_RETRY},             \
-	{"max-retry-interval-in-seconds", required_argument, NULL,             \
-	 CLI_OPT_MAX_RETRY_INTERVAL}
+	    {"account", required_argument, NULL, CLI_OPT_ACCOUNT},             \
+	    {"endpoint", required_argument, NULL, CLI_OPT_ENDPOINT},           \
+	    {"use-https", required_argument, NULL, CLI_OPT_USE_HTTPS},         \
+	    {"ca-cert-file", required_argument, NULL, CLI_OPT_CA_CERT},        \
+	    {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                 \
+	    {"max-retry", required_argument, NULL, CLI_OPT_MAX_RETRY},         \
+	{                                                                      \
+		"max-retry-interval-in-seconds", required_argument, NULL,      \
+		    CLI_OPT_MAX_RETRY_INTERVAL                                 \
+	}
 
 struct cli_cred {
 	const char *config_file;
@@ -68,7 +71,7 @@ struct cli_cred {
 	const char *use_https; /* "true"/"false" or NULL */
 	const char *ca_cert_file;
 	bool insecure;
-	int max_retry;          /* -1: default */
+	int max_retry;		/* -1: default */
 	int max_retry_interval; /* seconds, -1: default */
 };
 

@@ -23,7 +23,6 @@
 
 #include "test-env.h"
 
-
 /* Runs fn with stderr sent to a buffer; returns what it printed
  * (malloc()ed, the caller frees it). */
 static char *capture_stderr(void (*fn)(void *), void *arg)

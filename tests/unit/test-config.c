@@ -24,7 +24,6 @@
 	"sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&se=2030-01-01T00:00:00Z&sig="    \
 	"abc%2Bdef%3D"
 
-
 /* Parses buf as a config file and finishes; returns the rc of whichever
  * step failed (cfg is released by the caller). */
 static int parse(struct bm_config *cfg, const char *buf, bool need_container,

@@ -56,6 +56,7 @@ W=$(mktemp -d "$TEST_TMPDIR/run.XXXXXX")
 MOUNTS=()
 cleanup() {
 	local m
+	set +e # every step, whatever failed
 	for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
 		fusermount3 -uz "$m" 2>/dev/null || true
 	done
@@ -63,7 +64,6 @@ cleanup() {
 	azurite_stop
 	rm -rf "$W"
 }
-trap cleanup EXIT INT TERM
 
 # The python3 first on PATH may be a slow shim (pyenv); the system one starts fast.
 PY=/usr/bin/python3
@@ -75,6 +75,9 @@ calc() { "$PY" -c "import sys; print($1)"; }
 reqs() { azurite_requests "${1:-}"; }
 
 azurite_start
+# After azurite_start, whose own EXIT trap this replaces (cleanup stops
+# Azurite too).
+trap cleanup EXIT INT TERM
 SAS=$("$PY" "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "$CONTAINER" rwdlc)
 BASE="$AZURITE_ENDPOINT/$CONTAINER"
 "$BLOBMILL" mb "$CONTAINER" >/dev/null
@@ -158,6 +161,7 @@ unmount() { # MNT PID
 	fusermount3 -u "$1" 2>/dev/null || fusermount3 -uz "$1"
 	local i
 	for i in $(seq 1 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+	rm -rf "$1.tmp" # our local copies: a GiB per round otherwise
 }
 
 # ------------------------------------------------------------- results

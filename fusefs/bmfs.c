@@ -436,13 +436,13 @@ static int lookup_uncached(struct bmfs *fs, const char *name,
 
 /* From the cache, the local copies or a listing; fs->lock held. 1 when
  * answered (*a set, a->blob borrowed), 0 when a request is needed. */
-static int lookup_local(struct bmfs *fs, const char *name, struct bmfs_attr *a,
-			double now)
+/* What a stat of name shows without asking anyone: its local copy, else
+ * its cache entry. 1 with *a set (a->blob borrowed), else 0. fs->lock
+ * held. */
+static int known_attr(struct bmfs *fs, const char *name, struct bmfs_attr *a,
+		      double now)
 {
 	struct bmfs_wfile *wf = bmfs_wfile_find(fs, name);
-	char *dir;
-	const char *base;
-	bool present = true, listed;
 
 	if (wf) {
 		memset(a, 0, sizeof(*a));
@@ -451,7 +451,17 @@ static int lookup_local(struct bmfs *fs, const char *name, struct bmfs_attr *a,
 		a->mtime = wf->mtime;
 		return 1;
 	}
-	if (bmfs_cache_get(fs->cache, name, now, a))
+	return bmfs_cache_get(fs->cache, name, now, a);
+}
+
+static int lookup_local(struct bmfs *fs, const char *name, struct bmfs_attr *a,
+			double now)
+{
+	char *dir;
+	const char *base;
+	bool present = true, listed;
+
+	if (known_attr(fs, name, a, now))
 		return 1;
 	if (bmfs_split(name, &dir, &base) != 0)
 		return 0;
@@ -744,6 +754,7 @@ struct fill_ctx {
  * local copy's or the cache's when they know the name as the listing
  * does (a listing keeps no size or time for what the mount added to it,
  * and readdirplus hands these to the kernel as the entry's attributes).
+ * Not lookup_local: its fallback searches the listing, once per entry.
  * fs->lock held. */
 static int fill_child(void *ud, const char *child, enum bmfs_kind kind,
 		      uint64_t size, time_t mtime)
@@ -755,7 +766,7 @@ static int fill_child(void *ud, const char *child, enum bmfs_kind kind,
 
 	if (asprintf(&key, "%s%s%s", f->dir, *f->dir ? "/" : "", child) < 0)
 		return -ENOMEM;
-	if (lookup_local(f->fs, key, &a, f->now) == 1 && a.kind == kind) {
+	if (known_attr(f->fs, key, &a, f->now) && a.kind == kind) {
 		size = a.size;
 		mtime = a.mtime;
 	}

@@ -161,10 +161,13 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 
 		bs = bm_blob_block_size(len, bs);
 		sent = bmfs_stream_settle(wf, len, bs);
-		rc = bm_blob_upload_blocks_fd(
-		    fs->client, fs->container, wf->name, wf->fd, len, bs,
-		    (int)fs->opt.max_concurrency, sent, NULL, &info, &err);
-		if (rc != 0 && sent && err.code == BM_ERR_INVALID) {
+		for (;;) {
+			rc = bm_blob_upload_blocks_fd(
+			    fs->client, fs->container, wf->name, wf->fd, len,
+			    bs, (int)fs->opt.max_concurrency, sent, NULL, &info,
+			    &err);
+			if (rc == 0 || !sent || err.code != BM_ERR_INVALID)
+				break;
 			/* 400 InvalidBlockList: blocks sent early are gone
 			 * (another writer committed this blob meanwhile).
 			 * Send them all. */
@@ -173,10 +176,7 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 				wf->name);
 			bmfs_stream_reset(wf);
 			bm_error_clear(&err);
-			rc = bm_blob_upload_blocks_fd(
-			    fs->client, fs->container, wf->name, wf->fd, len,
-			    bs, (int)fs->opt.max_concurrency, NULL, NULL, &info,
-			    &err);
+			sent = NULL;
 		}
 	} else {
 		rc = bm_blob_upload_fd(fs->client, fs->container, wf->name,

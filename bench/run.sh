@@ -279,8 +279,9 @@ row "ls -l $N_LS warm (s)" "$t_ours_ls2" "-" "-" "-" "-" "$r_ours_ls2" "0 reques
 
 # --- cat of N small files, cold ---
 log "bench: small files"
-urls=$(for ((i = 0; i < N_SMALL; i++)); do printf '%s\n' "url = \"$BASE/small/$(printf 'f%06d' "$i")?$SAS\"" "output = /dev/null"; done)
-printf '%s\n' "$urls" >"$W/small.curl"
+for ((i = 0; i < N_SMALL; i++)); do
+	printf 'url = "%s/small/f%06d?%s"\noutput = /dev/null\n' "$BASE" "$i" "$SAS"
+done >"$W/small.curl"
 SC_T=() SC_R=() S_T=() S_R=() S_RSS=() SRC_T=() SRC_R=() SRC_RSS=()
 for ((k = 0; k < repeat; k++)); do
 	measure SC 'curl -sf -K "$W/small.curl"'

@@ -7,11 +7,12 @@
  *
  * What it does: maps paths to blob names ("/a/b" -> "a/b"), answers stat
  * and readdir from caches filled by `delimiter=/` listings, streams reads
- * with ranged GETs and parallel prefetch (bmfs_read.c), writes through
- * local files under --tmp-path that are uploaded on flush/fsync/release
- * (bmfs_write.c, layout in bmfs_tmp.c), keeps whole-file copies for
- * rereads (bmfs_fcache.c), and implements unlink, rename,
- * mkdir, rmdir, truncate, statfs. Errors become errno in one function,
+ * with a head GET then one streaming GET per sequential run, within a
+ * read buffer budget shared fairly by all readers (bmfs_read.c), writes
+ * through local files under --tmp-path that are uploaded on
+ * flush/fsync/release (bmfs_write.c, layout in bmfs_tmp.c), keeps
+ * whole-file copies for rereads (bmfs_fcache.c), and implements unlink,
+ * rename, mkdir, rmdir, truncate, statfs. Errors become errno in one function,
  * bmfs_errno() (bmfs_errno.c).
  *
  * Locks (the order is written here once; take them only in this order):
@@ -20,7 +21,7 @@
  *                                 upload, which is network I/O)
  *   3. struct bmfs.lock          (caches and tables; never held across
  *                                 network or disk I/O)
- *   4. struct bmfs_pool.lock     (the prefetch job queue; a leaf)
+ *   4. struct bmfs_pool.lock     (the worker job queue; a leaf)
  *   4. struct bmfs_rbudget.lock  (the read buffer budget; a leaf, never
  *                                 held with bmfs_pool.lock)
  * No function holds two locks of the same kind at once.

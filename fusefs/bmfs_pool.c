@@ -1,5 +1,6 @@
 /*
- * bmfs_pool: a fixed set of threads running queued jobs (read prefetches).
+ * bmfs_pool: a fixed set of threads running queued jobs (write-behind
+ * sends, upload retries).
  * Started after the daemon has forked (threads do not survive fork);
  * bmfs_pool_free runs what is queued, then joins. A job owns its argument
  * and must not block on another job of the same pool.

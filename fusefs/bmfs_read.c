@@ -1,31 +1,45 @@
 /*
- * bmfs_read: streaming reads of one blob with ranged GETs, and the read
- * buffer budget that all readers of the mount share.
+ * bmfs_read: reads of one remote blob, and the read buffer budget that all
+ * readers of the mount share.
  *
- * A reader has max-concurrency + 2 block slots. A block is the range
- * [k * block size, min((k + 1) * block size, size)); its buffer is
- * min(block size, blob size) bytes, so a 4 KiB file costs 4 KiB, not a
- * block. A read copies from the blocks that cover it, loading a missing
- * block in the calling thread. Until the reader has read half of
- * HEAD_SIZE in sequence, a load asks only for what the read needs rounded
- * up to HEAD_SIZE (a "head"; the rest of the block is fetched when a read
- * gets there): `head -c 4096` of a 1 GiB blob is one GET of 1 MiB. From
- * then on ("streaming") loads are whole blocks, and each read near the
- * last one keeps the rest of the current block and the next
- * max-concurrency blocks loading on the worker pool, as far as the budget
- * allows.
+ * A reader keeps up to MAX_UNITS "units": buffers that each hold one
+ * range [off, off + len) of the blob, filled by a GET. A read copies from
+ * the units that cover it.
  *
- * Budget: the buffers of all readers together stay within READ_BUDGET
- * bytes (or one buffer, when a block is larger). A buffer is "idle" while
- * its block is not loading. Prefetch takes only free budget or the
- * reader's own blocks that lie behind it. A read that needs a buffer when
- * the budget is spent first reuses its own idle buffers, then frees the
- * idle buffer of the reader that has waited longest since its last read,
- * then waits for a load to finish: every loading buffer becomes idle in
- * bounded time, so a reader always gets at least one buffer and many open
- * files cannot exhaust memory. Buffers are mmap()ed, so their pages go
- * back to the system when freed and a short last block touches only what
- * it holds.
+ * Head first: until the reader has read half of HEAD_SIZE in sequence, a
+ * read that finds no unit loads one in the calling thread, asking only for
+ * what the read needs rounded up to HEAD_SIZE: `head -c 4096` of a 1 GiB
+ * blob is one GET of 1 MiB and nothing else.
+ *
+ * Streaming: from then on a read near the previous one starts a stream
+ * unless one runs: ONE GET from the first byte no unit holds to the end of
+ * the blob, run by a thread of the reader's own, which fills unit after
+ * unit of the reader's window and waits (holding the connection, so TCP
+ * pushes back on the server) while the window is full of bytes not yet
+ * read. Readers copy a unit's bytes as they arrive. So a sequential reader
+ * costs one head GET and one stream GET, and every byte is fetched once
+ * whatever the number of readers: the budget bounds how far ahead a
+ * reader is fetched, never what it has already been given. Why one GET
+ * and not one per block: a GET costs the server fixed work (on Azurite
+ * ~10 ms of CPU, as much as several MiB of body), and with many readers
+ * sharing a small budget per-block GETs would have to be small.
+ *
+ * Budget: the buffers of all readers together stay within READ_BUDGET.
+ * Each reader that holds buffers or waits for one is "active", and its
+ * fair share is READ_BUDGET / active readers; a stream's units are a
+ * quarter of its reader's share (a power of two, at least UNIT_MIN), so
+ * a lone reader streams through 4 units of 8 MiB and 64 readers through
+ * 4 of 128 KiB each. A stream takes a new unit only within its share; a
+ * unit its reader has consumed is reused, or freed when the reader is
+ * over its share (the share shrank because readers came). A unit that is
+ * loading or holds bytes its reader has not read is never taken from an
+ * active reader. A read that needs a unit and finds no room waits: readers
+ * over their share free units as they consume them, so room comes in
+ * bounded time while they read on. Only a reader that has not read for
+ * IDLE_S (paused, or a process that holds many files open and reads one)
+ * may lose its units to a waiting reader, and refetches them if it comes
+ * back. Buffers of 64 KiB and more are mmap()ed, so freed pages go back to
+ * the system at once.
  *
  * Consistency: the first GET is sent without a condition (unless the
  * opener asked for a version) and its ETag becomes the reader's; every
@@ -40,11 +54,9 @@
  * receives into a file in the cache directory; if at close the whole blob
  * arrived under one ETag, that file becomes the cached copy
  * (bmfs_fcache.c). A first read makes no copy: creating a cache file per
- * blob cost more than the GET itself for small files read once (cat of
- * 1,000 x 4 KiB: 0.9 x curl with the copy, 1.1 x without). Larger
+ * blob cost more than the GET itself for small files read once. Larger
  * blobs are not copied to disk: the kernel's page cache, kept across
- * opens of an unchanged version (bmfs_kcache.c), serves their rereads,
- * and the copy would cost a write of every byte.
+ * opens of an unchanged version (bmfs_kcache.c), serves their rereads.
  *
  * Locks: bmfs_reader.lock, then bmfs_rbudget.lock (a leaf). Freeing
  * another reader's buffer takes that reader's lock with none held.
@@ -56,45 +68,60 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bm_log.h"
 #include "bmfs_int.h"
 
 /* The first GET of a reader that has not shown it reads on, and the
- * sequential run after which whole blocks are loaded. */
+ * sequential run after which it streams. */
 #define HEAD_SIZE ((uint64_t)1 << 20)
 /* All read buffers of a mount together (see the header comment). */
 #define READ_BUDGET ((uint64_t)32 << 20)
 /* Buffers at least this large come from mmap (returned on free). */
 #define MMAP_MIN ((size_t)64 << 10)
+/* The smallest stream unit, and what loads are aligned to. */
+#define UNIT_MIN ((uint64_t)128 << 10)
+#define UNIT_ALIGN ((uint64_t)64 << 10)
+/* A stream's units per share: one being read, the rest filling. */
+#define SHARE_UNITS 4
+#define MAX_UNITS 16
+/* A stream that gets no unit for this long (its reader stopped reading)
+ * ends; the next sequential read starts another. */
+#define STREAM_WAIT_S 10
+/* A reader that has not read for this long may lose its units. */
+#define IDLE_S 0.5
+/* How often a waiting reader looks at the budget again. */
+#define POLL_NS 5000000L
+/* A stream thread's stack: curl and TLS need far less. */
+#define STREAM_STACK ((size_t)256 << 10)
 
-enum blk_state { BLK_FREE = 0, BLK_LOADING, BLK_READY, BLK_FAILED };
+enum unit_state { U_FREE = 0, U_LOADING, U_READY, U_FAILED };
 
-struct bmfs_block {
-	struct bmfs_reader *r; /* immutable */
+struct bmfs_unit {
 	/* Guarded by r->lock, except buf[ready..len) and got, which only the
-	 * loading thread touches while state == BLK_LOADING. */
+	 * loading thread touches while state == U_LOADING. */
 	uint64_t off;
-	size_t len;   /* bytes asked for so far (a head, or the block) */
-	size_t got;   /* bytes received */
-	size_t ready; /* bytes readers may copy (got when not loading) */
-	char *buf;    /* cap bytes, or NULL */
-	size_t cap;   /* counted in the budget while buf is set */
-	enum blk_state state;
+	size_t len;    /* bytes asked for */
+	size_t got;    /* bytes received */
+	size_t ready;  /* bytes readers may copy */
+	size_t copied; /* bytes readers copied (consumed once >= len) */
+	char *buf;     /* cap bytes, or NULL */
+	size_t cap;    /* counted in the budget while buf is set */
+	enum unit_state state;
 	struct bm_error err;
-	uint64_t stamp; /* last use, for eviction */
+	uint64_t stamp; /* last use, for reuse */
 };
 
 struct bmfs_rbudget {
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* a buffer was freed or became idle */
-	uint64_t limit;	     /* immutable */
+	uint64_t limit; /* immutable */
 	/* Guarded by lock. */
 	uint64_t used;		     /* bytes of all buffers */
 	uint64_t peak;		     /* the most used ever (tests) */
+	unsigned active;	     /* readers holding or waiting */
 	struct bmfs_reader *readers; /* all open readers */
-	uint64_t clock;		     /* orders readers' last reads */
 };
 
 struct bmfs_reader {
@@ -104,36 +131,45 @@ struct bmfs_reader {
 	char *blob;
 	char *kname; /* the name whose page cache records it feeds */
 	uint64_t bs;
-	unsigned nblocks;
-	struct bmfs_block *blocks;
 	atomic_bool closing; /* read by sinks without the lock */
 	char *tee_path;	     /* the cache file being filled, or NULL */
 	int tee_fd;	     /* its fd (pwrite by loaders), or -1 */
 	bool tee_wanted;     /* a reread: copy it at the first read */
+	/* Only the stream thread touches sunit's buffer and got. */
+	struct bmfs_unit *sunit; /* the unit the stream fills, or NULL */
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond; /* a unit loaded, filled more, or consumed */
 	/* Guarded by lock. */
+	struct bmfs_unit units[MAX_UNITS];
 	char etag[BM_ETAG_MAX]; /* "" until the first GET answered */
 	char want[BM_ETAG_MAX]; /* the version the opener believed */
 	uint64_t size;
-	size_t bufsz;	   /* buffer size: min(block size, size) */
-	unsigned inflight; /* blocks in BLK_LOADING */
+	unsigned inflight; /* GETs running (demand loads and the stream) */
 	uint64_t next_seq; /* where a sequential read starts next */
 	uint64_t seq_run;  /* bytes read in sequence up to next_seq */
 	bool streaming;	   /* it once read more than half a head in
-			    * sequence: whole blocks and prefetch from now */
+			    * sequence: it streams from now */
 	uint64_t clock;
 	bool stale; /* a GET found the blob changed */
 	struct bm_error stale_err;
-	uint8_t *tee_done; /* one bit per block written to tee_fd */
-	bool tee_ok;	   /* no write failed, size as believed */
+	bool sactive;	     /* a stream thread runs */
+	bool sjoin;	     /* sthread is to be joined */
+	pthread_t sthread;   /* the stream's thread */
+	unsigned sgen;	     /* bumped to stop the stream */
+	uint64_t spos;	     /* where the stream's next unit starts */
+	uint8_t *tee_done;   /* one bit per UNIT_ALIGN granule written */
+	bool tee_ok;	     /* no write failed, size as believed */
+	unsigned waiters;    /* reads waiting on cond */
+	bool stream_waiting; /* the stream waits for a unit */
 
 	/* Guarded by bud->lock. */
 	struct bmfs_reader *bnext, *bprev; /* bud->readers */
-	uint64_t idle;	    /* bytes of its buffers not loading */
-	uint64_t last_read; /* bud->clock at its last read */
-	unsigned refs;	    /* threads about to free one of its buffers */
+	uint64_t held;			   /* bytes of its buffers */
+	bool wants;			   /* a read waits for room */
+	bool counted;			   /* in bud->active */
+	double last_read;		   /* bmfs_now() at its last read */
+	unsigned refs; /* threads about to free one of its buffers */
 };
 
 /* ---- the budget ---- */
@@ -145,7 +181,6 @@ struct bmfs_rbudget *bmfs_rbudget_new(void)
 	if (!b)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->cond, NULL);
 	b->limit = READ_BUDGET;
 	return b;
 }
@@ -155,7 +190,6 @@ void bmfs_rbudget_free(struct bmfs_rbudget *b)
 	if (!b)
 		return;
 	pthread_mutex_destroy(&b->lock);
-	pthread_cond_destroy(&b->cond);
 	free(b);
 }
 
@@ -165,6 +199,62 @@ void bmfs_rbudget_usage(struct bmfs_rbudget *b, uint64_t *used, uint64_t *peak)
 	*used = b->used;
 	*peak = b->peak;
 	pthread_mutex_unlock(&b->lock);
+}
+
+/* Keeps bud->active in step with r's holding or wanting. bud->lock held. */
+static void recount(struct bmfs_reader *r)
+{
+	bool active = r->held > 0 || r->wants;
+
+	if (active != r->counted) {
+		r->counted = active;
+		if (active)
+			r->bud->active++;
+		else
+			r->bud->active--;
+	}
+}
+
+/* r's fair share of the budget. bud->lock held. */
+static uint64_t share_of(const struct bmfs_rbudget *bud)
+{
+	return bud->limit / (bud->active ? bud->active : 1);
+}
+
+/* The size of a stream unit for r now: a quarter of its share, a power of
+ * two of at least UNIT_MIN. Not the block size: the stream is one GET
+ * whatever its units, and a unit of a small block size would leave a
+ * lone reader's share unused (MAX_UNITS). */
+static uint64_t stream_unit(struct bmfs_reader *r)
+{
+	uint64_t s, u = UNIT_MIN;
+
+	pthread_mutex_lock(&r->bud->lock);
+	s = share_of(r->bud) / SHARE_UNITS;
+	pthread_mutex_unlock(&r->bud->lock);
+	while (u * 2 <= s)
+		u *= 2;
+	return u;
+}
+
+/* Whether r holds more than its share. */
+static bool over_share(struct bmfs_reader *r)
+{
+	bool over;
+
+	pthread_mutex_lock(&r->bud->lock);
+	over = r->held > share_of(r->bud);
+	pthread_mutex_unlock(&r->bud->lock);
+	return over;
+}
+
+/* Marks r as waiting for room (counted as active) or done waiting. */
+static void set_wants(struct bmfs_reader *r, bool wants)
+{
+	pthread_mutex_lock(&r->bud->lock);
+	r->wants = wants;
+	recount(r);
+	pthread_mutex_unlock(&r->bud->lock);
 }
 
 static char *buf_alloc(size_t n)
@@ -186,140 +276,150 @@ static void buf_release(char *p, size_t n)
 		munmap(p, n);
 }
 
-/* Moves a block with a buffer between loading and idle. r->lock held. */
-static void set_state(struct bmfs_block *b, enum blk_state st)
+/* Frees a unit's buffer (not loading); the unit is forgotten. r->lock
+ * held. */
+static void drop_buf(struct bmfs_reader *r, struct bmfs_unit *u)
 {
-	struct bmfs_reader *r = b->r;
-	bool was_idle = b->buf && b->state != BLK_LOADING;
-	bool idle = b->buf && st != BLK_LOADING;
-
-	b->state = st;
-	if (was_idle == idle)
-		return;
-	pthread_mutex_lock(&r->bud->lock);
-	if (idle) {
-		r->idle += b->cap;
-		pthread_cond_broadcast(&r->bud->cond);
-	} else {
-		r->idle -= b->cap;
-	}
-	pthread_mutex_unlock(&r->bud->lock);
-}
-
-/* Frees an idle block's buffer; the block is forgotten. r->lock held. */
-static void drop_buf(struct bmfs_block *b)
-{
-	struct bmfs_reader *r = b->r;
 	struct bmfs_rbudget *bud = r->bud;
 
-	if (!b->buf)
+	u->state = U_FREE;
+	if (!u->buf)
 		return;
-	buf_release(b->buf, b->cap);
+	buf_release(u->buf, u->cap);
 	pthread_mutex_lock(&bud->lock);
-	bud->used -= b->cap;
-	r->idle -= b->cap;
-	pthread_cond_broadcast(&bud->cond);
+	bud->used -= u->cap;
+	r->held -= u->cap;
+	recount(r);
 	pthread_mutex_unlock(&bud->lock);
-	b->buf = NULL;
-	b->cap = 0;
-	b->state = BLK_FREE;
+	u->buf = NULL;
+	u->cap = 0;
 }
 
 /*
- * Gives the free slot b a buffer of r->bufsz bytes if the budget has room
- * (a demand may also take the first buffer of an empty budget). The slot
- * is counted as idle. r->lock held.
+ * Gives the free unit u (no buffer) a buffer of n bytes if the budget has
+ * room: within r's share, or any room when r holds nothing (so every
+ * reader gets a unit). r->lock held.
  */
-static bool grant_buf(struct bmfs_block *b, bool demand)
+static bool grant_buf(struct bmfs_reader *r, struct bmfs_unit *u, size_t n)
 {
-	struct bmfs_reader *r = b->r;
 	struct bmfs_rbudget *bud = r->bud;
-	size_t n = r->bufsz;
 	bool ok;
 
 	pthread_mutex_lock(&bud->lock);
-	ok = bud->used + n <= bud->limit || (demand && bud->used == 0);
+	ok = bud->used + n <= bud->limit &&
+	     (r->held == 0 || r->held + n <= share_of(bud));
+	/* A unit larger than the whole budget (a block size over 32 MiB)
+	 * may be the only one. */
+	ok = ok || (bud->used == 0 && n > bud->limit);
 	if (ok) {
 		bud->used += n;
 		if (bud->used > bud->peak)
 			bud->peak = bud->used;
-		r->idle += n;
+		r->held += n;
+		recount(r);
 	}
 	pthread_mutex_unlock(&bud->lock);
 	if (!ok)
 		return false;
-	b->buf = buf_alloc(n);
-	b->cap = n;
-	if (!b->buf) {
+	u->buf = buf_alloc(n);
+	if (!u->buf) {
 		pthread_mutex_lock(&bud->lock);
 		bud->used -= n;
-		r->idle -= n;
+		r->held -= n;
+		recount(r);
 		pthread_mutex_unlock(&bud->lock);
-		b->cap = 0;
 		return false;
 	}
-	b->state = BLK_FREE;
+	u->cap = n;
 	return true;
 }
 
-/* Frees the least recently used idle buffer of v. v->lock not held. */
-static void steal_one(struct bmfs_reader *v)
+/* Whether r has read all of u (or left it well behind). */
+static bool consumed(const struct bmfs_reader *r, const struct bmfs_unit *u)
 {
-	struct bmfs_block *best = NULL;
-	unsigned i;
-
-	pthread_mutex_lock(&v->lock);
-	for (i = 0; i < v->nblocks; i++) {
-		struct bmfs_block *b = &v->blocks[i];
-
-		if (!b->buf || b->state == BLK_LOADING)
-			continue;
-		if (!best || b->state == BLK_FREE ||
-		    (best->state != BLK_FREE && b->stamp < best->stamp))
-			best = b;
-		if (best->state == BLK_FREE)
-			break;
-	}
-	if (best)
-		drop_buf(best);
-	pthread_mutex_unlock(&v->lock);
+	return u->state == U_READY &&
+	       (u->copied >= u->len ||
+		u->off + u->len + HEAD_SIZE <= r->next_seq);
 }
 
 /*
- * Called by a read of r that found no buffer (r->lock held, none of r's
- * blocks loading): frees another reader's idle buffer, or waits until one
- * is freed, becomes idle, or the budget has room. Drops r->lock meanwhile;
- * the caller looks again.
+ * Frees one buffer of the idle reader v for a reader that waits: a unit
+ * v consumed first, else the one furthest ahead (v refetches it if it
+ * reads on). v->lock not held.
  */
-static void reclaim(struct bmfs_reader *r)
+static bool steal_one(struct bmfs_reader *v)
+{
+	struct bmfs_unit *best = NULL;
+	unsigned i;
+
+	pthread_mutex_lock(&v->lock);
+	for (i = 0; i < MAX_UNITS; i++) {
+		struct bmfs_unit *u = &v->units[i];
+
+		if (!u->buf || u->state == U_LOADING || u == v->sunit)
+			continue;
+		if (u->state != U_READY || consumed(v, u)) {
+			best = u;
+			break;
+		}
+		if (!best || u->off > best->off)
+			best = u;
+	}
+	if (best)
+		drop_buf(v, best);
+	pthread_mutex_unlock(&v->lock);
+	return best != NULL;
+}
+
+/* Waits on r->cond for at most POLL_NS (r->lock held): room in the budget
+ * is not signalled, so whoever waits for it looks again. */
+static void poll_wait(struct bmfs_reader *r)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += POLL_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&r->cond, &r->lock, &until);
+}
+
+/*
+ * Called by a read of r that found no room (r->lock held): waits a moment
+ * for room, and frees a buffer of a reader that has not read for IDLE_S if
+ * there is one. Drops r->lock meanwhile; the caller looks again.
+ */
+static void wait_room(struct bmfs_reader *r)
 {
 	struct bmfs_rbudget *bud = r->bud;
 	struct bmfs_reader *v, *victim = NULL;
+	double now = bmfs_now(r->fs);
+	bool freed;
 
-	pthread_mutex_unlock(&r->lock);
+	set_wants(r, true);
 	pthread_mutex_lock(&bud->lock);
-	for (;;) {
-		if (bud->used + r->bufsz <= bud->limit || bud->used == 0)
-			break;
-		for (v = bud->readers; v; v = v->bnext)
-			if (v != r && v->idle &&
-			    (!victim || v->last_read < victim->last_read))
-				victim = v;
-		if (victim)
-			break;
-		pthread_cond_wait(&bud->cond, &bud->lock);
-	}
+	for (v = bud->readers; v; v = v->bnext)
+		if (v != r && v->held && now - v->last_read >= IDLE_S &&
+		    (!victim || v->last_read < victim->last_read))
+			victim = v;
 	if (victim)
 		victim->refs++;
 	pthread_mutex_unlock(&bud->lock);
 	if (victim) {
-		steal_one(victim);
+		pthread_mutex_unlock(&r->lock);
+		freed = steal_one(victim);
 		pthread_mutex_lock(&bud->lock);
-		if (--victim->refs == 0)
-			pthread_cond_broadcast(&bud->cond);
+		victim->refs--;
 		pthread_mutex_unlock(&bud->lock);
+		pthread_mutex_lock(&r->lock);
+		if (freed)
+			return;
 	}
-	pthread_mutex_lock(&r->lock);
+	r->waiters++;
+	poll_wait(r);
+	r->waiters--;
 }
 
 /* ---- the whole-file cache tee ---- */
@@ -328,13 +428,15 @@ static void reclaim(struct bmfs_reader *r)
  * cached at all (larger blobs: see the header comment). */
 static void tee_start(struct bmfs_reader *r)
 {
+	uint64_t granules = (r->size + UNIT_ALIGN - 1) / UNIT_ALIGN;
+
 	r->tee_fd = -1;
 	if (r->size == 0 || r->size > r->bs)
 		return;
 	r->tee_path = bmfs_fcache_newpath(r->fs, r->size);
 	if (!r->tee_path)
 		return;
-	r->tee_done = calloc(1, 1);
+	r->tee_done = calloc((size_t)(granules + 7) / 8, 1);
 	if (r->tee_done)
 		r->tee_fd = open(r->tee_path,
 				 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -351,12 +453,12 @@ static void tee_start(struct bmfs_reader *r)
 /* At close: a complete copy becomes a cache entry; else it goes. */
 static void tee_finish(struct bmfs_reader *r)
 {
-	uint64_t i, nblk = (r->size + r->bs - 1) / r->bs;
+	uint64_t i, n = (r->size + UNIT_ALIGN - 1) / UNIT_ALIGN;
 	bool whole = r->tee_ok && !r->stale && r->etag[0];
 
 	if (r->tee_fd < 0)
 		return;
-	for (i = 0; whole && i < nblk; i++)
+	for (i = 0; whole && i < n; i++)
 		whole = (r->tee_done[i / 8] >> (i % 8)) & 1;
 	close(r->tee_fd);
 	if (whole)
@@ -368,15 +470,16 @@ static void tee_finish(struct bmfs_reader *r)
 	free(r->tee_done);
 }
 
-/* Writes a received block to the cache file (no lock: distinct ranges). */
-static bool tee_write(struct bmfs_reader *r, const struct bmfs_block *b,
+/* Writes u's bytes [from, got) to the cache file (no lock: units hold
+ * distinct ranges while loading). */
+static bool tee_write(struct bmfs_reader *r, const struct bmfs_unit *u,
 		      size_t from)
 {
 	size_t done = from;
 
-	while (done < b->got) {
-		ssize_t n = pwrite(r->tee_fd, b->buf + done, b->got - done,
-				   (off_t)(b->off + done));
+	while (done < u->got) {
+		ssize_t n = pwrite(r->tee_fd, u->buf + done, u->got - done,
+				   (off_t)(u->off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -387,6 +490,43 @@ static bool tee_write(struct bmfs_reader *r, const struct bmfs_block *b,
 	return true;
 }
 
+/* Notes that [off, end) is in the cache file: the granules it covers
+ * whole (or up to the blob's end). r->lock held. */
+static void tee_mark(struct bmfs_reader *r, uint64_t off, uint64_t end)
+{
+	uint64_t g = (off + UNIT_ALIGN - 1) / UNIT_ALIGN;
+
+	for (; g * UNIT_ALIGN < end; g++) {
+		uint64_t gend = (g + 1) * UNIT_ALIGN;
+
+		if (gend > r->size)
+			gend = r->size;
+		if (gend > end)
+			break;
+		r->tee_done[g / 8] |= (uint8_t)(1u << (g % 8));
+	}
+}
+
+/* After a GET into u of [u->off + from, u->off + got): tee it if a copy
+ * is being made. Called without r->lock; returns whether it went well. */
+static bool tee_unit(struct bmfs_reader *r, const struct bmfs_unit *u,
+		     size_t from)
+{
+	return r->tee_fd < 0 || tee_write(r, u, from);
+}
+
+/* Records the tee of u's bytes from `from` (r->lock held). */
+static void tee_note(struct bmfs_reader *r, const struct bmfs_unit *u,
+		     size_t from, bool ok)
+{
+	if (r->tee_fd < 0)
+		return;
+	if (ok)
+		tee_mark(r, u->off + from, u->off + u->got);
+	else
+		r->tee_ok = false;
+}
+
 /* ---- readers ---- */
 
 struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
@@ -394,7 +534,6 @@ struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
 				    const char *etag, bool pin)
 {
 	struct bmfs_reader *r = calloc(1, sizeof(*r));
-	unsigned i;
 
 	if (!r)
 		return NULL;
@@ -403,25 +542,20 @@ struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
 	r->blob = strdup(blob);
 	r->kname = strdup(kname);
 	r->bs = (uint64_t)fs->opt.block_size_mb << 20;
-	r->nblocks = fs->opt.max_concurrency + 2;
-	r->blocks = calloc(r->nblocks, sizeof(*r->blocks));
-	if (!r->blob || !r->kname || !r->blocks) {
+	if (!r->blob || !r->kname) {
 		free(r->blob);
 		free(r->kname);
-		free(r->blocks);
 		free(r);
 		return NULL;
 	}
-	for (i = 0; i < r->nblocks; i++)
-		r->blocks[i].r = r;
 	r->size = size;
-	r->bufsz = (size_t)(size && size < r->bs ? size : r->bs);
 	if (etag && pin)
 		snprintf(r->etag, sizeof(r->etag), "%s", etag);
 	if (etag)
 		snprintf(r->want, sizeof(r->want), "%s", etag);
 	r->tee_fd = -1;
 	r->tee_wanted = pin;
+	r->last_read = bmfs_now(fs);
 	atomic_init(&r->closing, false);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
@@ -437,6 +571,7 @@ struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
 void bmfs_reader_free(struct bmfs_reader *r)
 {
 	struct bmfs_rbudget *bud;
+	struct timespec pause = {0, POLL_NS};
 	unsigned i;
 
 	if (!r)
@@ -452,34 +587,41 @@ void bmfs_reader_free(struct bmfs_reader *r)
 		bud->readers = r->bnext;
 	if (r->bnext)
 		r->bnext->bprev = r->bprev;
-	while (r->refs)
-		pthread_cond_wait(&bud->cond, &bud->lock);
+	while (r->refs) {
+		pthread_mutex_unlock(&bud->lock);
+		nanosleep(&pause, NULL);
+		pthread_mutex_lock(&bud->lock);
+	}
 	pthread_mutex_unlock(&bud->lock);
 	pthread_mutex_lock(&r->lock);
+	pthread_cond_broadcast(&r->cond); /* a stream waiting for a unit */
 	while (r->inflight)
 		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->sjoin)
+		pthread_join(r->sthread, NULL);
 	tee_finish(r);
-	for (i = 0; i < r->nblocks; i++)
-		drop_buf(&r->blocks[i]);
+	for (i = 0; i < MAX_UNITS; i++)
+		drop_buf(r, &r->units[i]);
 	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(&bud->lock);
+	r->wants = false;
+	recount(r);
+	pthread_mutex_unlock(&bud->lock);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
-	free(r->blocks);
 	free(r->blob);
 	free(r->kname);
 	free(r);
 }
 
-static int block_sink(const void *data, size_t len, void *ud)
+static int unit_sink(const void *data, size_t len, void *ud)
 {
-	struct bmfs_block *b = ud;
+	struct bmfs_unit *u = ud;
 
-	if (atomic_load(&b->r->closing))
-		return 1;
-	if (len > b->len - b->got)
+	if (len > u->len - u->got)
 		return 1; /* more than asked for: fail, do not overrun */
-	memcpy(b->buf + b->got, data, len);
-	b->got += len;
+	memcpy(u->buf + u->got, data, len);
+	u->got += len;
 	return 0;
 }
 
@@ -496,25 +638,45 @@ static void fix_version(struct bmfs_reader *r, const struct bm_blob_info *info)
 		bmfs_kcache_taint(r->fs, r->kname);
 }
 
+/* After a GET (rc, err, info): checks the version and marks the reader
+ * stale when the blob changed. Returns rc, -1 for another version. r->lock
+ * held. */
+static int check_version(struct bmfs_reader *r, int rc,
+			 const struct bm_blob_info *info, struct bm_error *err)
+{
+	if (rc == 0 && !r->etag[0] && info->etag[0]) {
+		fix_version(r, info);
+	} else if (rc == 0 && info->etag[0] && strcmp(info->etag, r->etag)) {
+		rc = -1;
+		bm_error_set(err, BM_ERR_PRECONDITION,
+			     "blob '%s' changed while open", r->blob);
+	}
+	if (rc != 0 && (err->code == BM_ERR_PRECONDITION ||
+			err->code == BM_ERR_NOT_FOUND)) {
+		r->stale = true;
+		r->stale_err = *err;
+	}
+	return rc;
+}
+
 /*
- * Performs the GET of b's bytes [got, len) (state BLK_LOADING, counted in
- * inflight). Called and returns with r->lock held; drops it during the
- * request.
+ * Performs the GET of u's bytes (state U_LOADING, counted in inflight) in
+ * the calling thread. Called and returns with r->lock held; drops it
+ * during the request.
  */
-static void load_block(struct bmfs_reader *r, struct bmfs_block *b)
+static void load_unit(struct bmfs_reader *r, struct bmfs_unit *u)
 {
 	struct bmfs *fs = r->fs;
 	char etag[BM_ETAG_MAX];
 	struct bm_get_opts o = {0};
 	struct bm_blob_info info = {0};
 	struct bm_error err;
-	size_t from = b->got;
 	bool teed;
 	int rc = -1;
 
 	memcpy(etag, r->etag, sizeof(etag));
-	o.offset = b->off + b->got;
-	o.length = b->len - b->got;
+	o.offset = u->off;
+	o.length = u->len;
 	o.if_match = etag[0] ? etag : NULL;
 	bm_error_clear(&err);
 	pthread_mutex_unlock(&r->lock);
@@ -522,187 +684,359 @@ static void load_block(struct bmfs_reader *r, struct bmfs_block *b)
 		bm_error_set(&err, BM_ERR_ABORTED, "reader closed");
 	else
 		rc = fs->client->ops->get(fs->client, fs->container, r->blob,
-					  &o, block_sink, b, &info, &err);
-	teed = rc == 0 && r->tee_fd >= 0 && tee_write(r, b, from);
+					  &o, unit_sink, u, &info, &err);
+	teed = rc == 0 && tee_unit(r, u, 0);
 	pthread_mutex_lock(&r->lock);
-	if (r->tee_fd >= 0) {
-		if (teed && b->got == b->len && b->off + b->len == r->size)
-			r->tee_done[0] |= 1;
-		else if (rc == 0 && !teed)
-			r->tee_ok = false;
-	}
-	if (rc == 0 && !r->etag[0] && info.etag[0]) {
-		fix_version(r, &info);
-	} else if (rc == 0 && info.etag[0] && strcmp(info.etag, r->etag)) {
-		rc = -1;
-		bm_error_set(&err, BM_ERR_PRECONDITION,
-			     "blob '%s' changed while open", r->blob);
-	}
-	b->ready = b->got;
+	if (rc == 0)
+		tee_note(r, u, 0, teed);
+	rc = check_version(r, rc, &info, &err);
+	u->ready = u->got;
 	if (rc == 0) {
-		set_state(b, BLK_READY);
+		u->state = U_READY;
 	} else {
-		b->err = err;
-		set_state(b, BLK_FAILED);
-		if (err.code == BM_ERR_PRECONDITION ||
-		    err.code == BM_ERR_NOT_FOUND) {
-			r->stale = true;
-			r->stale_err = err;
-		}
+		u->err = err;
+		u->state = U_FAILED;
 	}
 	r->inflight--;
 	pthread_cond_broadcast(&r->cond);
 }
 
-static void prefetch_job(void *arg)
-{
-	struct bmfs_block *b = arg;
-	struct bmfs_reader *r = b->r;
-
-	pthread_mutex_lock(&r->lock);
-	load_block(r, b);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static struct bmfs_block *find_block(struct bmfs_reader *r, uint64_t off)
+/* The unit holding byte pos (loading, or with bytes), or NULL. */
+static struct bmfs_unit *find_unit(struct bmfs_reader *r, uint64_t pos)
 {
 	unsigned i;
 
-	for (i = 0; i < r->nblocks; i++)
-		if (r->blocks[i].state != BLK_FREE && r->blocks[i].off == off)
-			return &r->blocks[i];
+	for (i = 0; i < MAX_UNITS; i++) {
+		struct bmfs_unit *u = &r->units[i];
+
+		if (u->state != U_FREE && u->off <= pos &&
+		    pos < u->off + u->len)
+			return u;
+	}
+	return NULL;
+}
+
+/* Where the first unit starting after pos begins (or the blob's end). */
+static uint64_t next_unit_start(struct bmfs_reader *r, uint64_t pos)
+{
+	uint64_t end = r->size;
+	unsigned i;
+
+	for (i = 0; i < MAX_UNITS; i++) {
+		struct bmfs_unit *u = &r->units[i];
+
+		if (u->state != U_FREE && u->off > pos && u->off < end)
+			end = u->off;
+	}
+	return end;
+}
+
+/*
+ * A unit with a buffer of at least n bytes and not too much more, for a
+ * load: one of r's units it has consumed or that holds nothing (or, for a
+ * demand, any of its units not loading, least recently used first), else
+ * a new buffer within the budget. NULL when none is there now. r->lock
+ * held.
+ */
+static struct bmfs_unit *claim_unit(struct bmfs_reader *r, size_t n,
+				    bool demand)
+{
+	struct bmfs_unit *reuse = NULL, *spare = NULL, *empty = NULL;
+	unsigned i;
+
+	for (i = 0; i < MAX_UNITS; i++) {
+		struct bmfs_unit *u = &r->units[i];
+
+		if (u->state == U_LOADING || u == r->sunit)
+			continue;
+		if (!u->buf) {
+			empty = empty ? empty : u;
+			continue;
+		}
+		if (u->state == U_READY && !consumed(r, u) && !demand)
+			continue;
+		if (u->state == U_READY && !consumed(r, u) &&
+		    (!spare || u->stamp < spare->stamp)) {
+			spare = u; /* demand only: the reader's own bytes */
+			continue;
+		}
+		if (!reuse || u->stamp < reuse->stamp)
+			reuse = u;
+	}
+	if (reuse && reuse->cap >= n && reuse->cap <= 2 * n && !over_share(r))
+		return reuse;
+	if (reuse) {
+		drop_buf(r, reuse); /* the wrong size, or over the share */
+		empty = reuse;
+	}
+	if (empty && grant_buf(r, empty, n))
+		return empty;
+	if (spare) {
+		drop_buf(r, spare);
+		if (grant_buf(r, spare, n))
+			return spare;
+	}
+	return NULL;
+}
+
+/* Makes unit u (with a buffer) load [off, off + len). r->lock held. */
+static void start_unit(struct bmfs_reader *r, struct bmfs_unit *u, uint64_t off,
+		       size_t len)
+{
+	u->off = off;
+	u->len = len;
+	u->got = 0;
+	u->ready = 0;
+	u->copied = 0;
+	bm_error_clear(&u->err);
+	u->stamp = ++r->clock;
+	u->state = U_LOADING;
+}
+
+/* ---- the stream ---- */
+
+/*
+ * The stream's next unit, marked loading, for [spos, ...). Waits (r->lock
+ * dropped) while the reader still uses every unit it may have; NULL when
+ * the blob is done, the reader closes, goes stale or stopped this stream
+ * (gen), or no unit came within STREAM_WAIT_S.
+ */
+static struct bmfs_unit *stream_next(struct bmfs_reader *r, unsigned gen)
+{
+	struct bmfs_unit *u = NULL;
+	struct timespec t0, now;
+	size_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&r->lock);
+	while (r->spos < r->size && !atomic_load(&r->closing) && !r->stale &&
+	       r->sgen == gen) {
+		n = (size_t)stream_unit(r);
+		if (n > r->size - r->spos)
+			n = (size_t)(r->size - r->spos);
+		u = claim_unit(r, n, false);
+		if (u)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= STREAM_WAIT_S)
+			break;
+		r->stream_waiting = true;
+		poll_wait(r);
+	}
+	r->stream_waiting = false;
+	if (u && (r->spos >= r->size || atomic_load(&r->closing) || r->stale ||
+		  r->sgen != gen))
+		u = NULL; /* keeps its buffer, free for the next load */
+	if (u) {
+		start_unit(r, u, r->spos, n);
+		r->spos += n;
+		r->sunit = u;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return u;
+}
+
+/* Lets readers copy what the stream put in u; completes u when full or
+ * when the stream ends (`last`). Called by the stream thread, r->lock not
+ * held. */
+static void stream_publish(struct bmfs_reader *r, struct bmfs_unit *u,
+			   bool last)
+{
+	bool done = last || u->got == u->len;
+	bool teed = !done || tee_unit(r, u, 0);
+
+	pthread_mutex_lock(&r->lock);
+	u->ready = u->got;
+	if (done) {
+		tee_note(r, u, 0, teed);
+		if (u->got < u->len) {
+			/* Stopped early: keep what arrived. */
+			u->len = u->got;
+			r->spos = u->off + u->got;
+		}
+		u->state = u->got ? U_READY : U_FREE;
+		r->sunit = NULL;
+	}
+	if (r->waiters || done)
+		pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+struct stream_ctx {
+	struct bmfs_reader *r;
+	unsigned gen;
+};
+
+/* Fills the stream's units in order. Only the stream thread touches
+ * r->sunit's bytes. */
+static int stream_sink(const void *data, size_t len, void *ud)
+{
+	struct stream_ctx *c = ud;
+	struct bmfs_reader *r = c->r;
+	const char *p = data;
+
+	while (len > 0) {
+		struct bmfs_unit *u = r->sunit;
+		size_t n;
+
+		if (atomic_load(&r->closing))
+			return 1;
+		if (!u && !(u = stream_next(r, c->gen)))
+			return 1; /* stops the GET; see stream_main */
+		n = u->len - u->got < len ? u->len - u->got : len;
+		memcpy(u->buf + u->got, p, n);
+		u->got += n;
+		p += n;
+		len -= n;
+		stream_publish(r, u, false);
+	}
+	return 0;
+}
+
+/* One GET of [spos, size) feeding unit after unit (see the header). */
+static void *stream_main(void *arg)
+{
+	struct bmfs_reader *r = arg;
+	struct bmfs *fs = r->fs;
+	struct stream_ctx c = {r, 0};
+	struct bm_get_opts o = {0};
+	struct bm_blob_info info = {0};
+	struct bm_error err;
+	char etag[BM_ETAG_MAX];
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	memcpy(etag, r->etag, sizeof(etag));
+	c.gen = r->sgen;
+	o.offset = r->spos;
+	o.length = r->size - r->spos;
+	pthread_mutex_unlock(&r->lock);
+	o.if_match = etag;
+	bm_error_clear(&err);
+	rc = fs->client->ops->get(fs->client, fs->container, r->blob, &o,
+				  stream_sink, &c, &info, &err);
+	if (r->sunit)
+		stream_publish(r, r->sunit, true);
+	pthread_mutex_lock(&r->lock);
+	if (rc != 0 && err.code != BM_ERR_ABORTED)
+		bm_debug("read '%s': stream ended: %s", r->blob, err.msg);
+	if (rc != 0)
+		check_version(r, rc, &info, &err);
+	r->sactive = false;
+	r->inflight--;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
 	return NULL;
 }
 
 /*
- * A slot with a buffer for a new block: an idle buffer of this reader
- * (free first, else the least recently used block), else a free slot the
- * budget gives a buffer. A prefetch (demand false) only takes blocks that
- * lie wholly before `pos`, so it never evicts what the reader still
- * needs. NULL when none qualifies.
+ * Starts a stream from the first byte at or after pos that no unit holds,
+ * unless it runs already or the blob is all there. r->lock held.
  */
-static struct bmfs_block *claim_slot(struct bmfs_reader *r, uint64_t pos,
-				     bool demand)
+static void start_stream(struct bmfs_reader *r, uint64_t pos)
 {
-	struct bmfs_block *best = NULL, *empty = NULL;
-	unsigned i;
+	pthread_attr_t attr;
+	struct bmfs_unit *u;
+	int rc;
 
-	for (i = 0; i < r->nblocks; i++) {
-		struct bmfs_block *b = &r->blocks[i];
-
-		if (b->state == BLK_LOADING)
-			continue;
-		if (!b->buf || b->cap < r->bufsz) {
-			if (b->state == BLK_FREE || demand ||
-			    b->off + b->len <= pos)
-				empty = empty ? empty : b;
-			continue;
-		}
-		if (b->state == BLK_FREE)
-			return b;
-		if (!demand && b->off + b->len > pos)
-			continue;
-		if (!best || b->stamp < best->stamp)
-			best = b;
+	if (r->sactive)
+		return;
+	while (pos < r->size && (u = find_unit(r, pos)) &&
+	       (u->state == U_LOADING ||
+		(u->state == U_READY && u->got == u->len)))
+		pos = u->off + u->len;
+	if (pos >= r->size)
+		return;
+	if (r->sjoin) {
+		pthread_join(r->sthread, NULL); /* it has ended */
+		r->sjoin = false;
 	}
-	if (best)
-		return best;
-	if (!empty)
-		return NULL;
-	drop_buf(empty); /* too small for a grown blob, or none */
-	return grant_buf(empty, demand) ? empty : NULL;
-}
-
-/* Bytes of the block at off: a block, or what is left of the blob. */
-static size_t block_len(const struct bmfs_reader *r, uint64_t off)
-{
-	return r->size - off < r->bs ? (size_t)(r->size - off) : (size_t)r->bs;
-}
-
-/* Makes slot b (idle, with a buffer) load [off, off + len). */
-static void start_block(struct bmfs_reader *r, struct bmfs_block *b,
-			uint64_t off, size_t len)
-{
-	b->off = off;
-	b->len = len;
-	b->got = 0;
-	b->ready = 0;
-	bm_error_clear(&b->err);
-	b->stamp = ++r->clock;
-	set_state(b, BLK_LOADING);
+	r->spos = pos;
+	r->sgen++;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, STREAM_STACK);
+	rc = pthread_create(&r->sthread, &attr, stream_main, r);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		bm_debug("read '%s': cannot start a stream thread", r->blob);
+		return; /* reads load what they need themselves */
+	}
+	r->sactive = true;
+	r->sjoin = true;
 	r->inflight++;
 }
 
-/* Asks for the rest of a block that holds only a head. */
-static void extend_block(struct bmfs_reader *r, struct bmfs_block *b)
-{
-	b->len = block_len(r, b->off);
-	set_state(b, BLK_LOADING);
-	r->inflight++;
-}
+/* ---- reads ---- */
 
-/* Queues b's load on the pool; false (b left free) when it cannot. */
-static bool submit(struct bmfs_reader *r, struct bmfs_block *b)
+/*
+ * Where and how much a read at pos that no unit holds loads itself: from
+ * pos rounded down to UNIT_ALIGN (not into a unit before it), what the
+ * read needs rounded up to UNIT_ALIGN and to a head (or a stream unit once
+ * the reader streams), not into a unit after it. r->lock held.
+ */
+static void demand_range(struct bmfs_reader *r, uint64_t pos, uint64_t end,
+			 uint64_t *off, size_t *len)
 {
-	if (bmfs_pool_submit(r->fs->pool, prefetch_job, b) == 0)
-		return true;
-	b->len = b->got;
-	set_state(b, b->got ? BLK_READY : BLK_FREE);
-	r->inflight--;
-	return false;
-}
-
-/* Completes the current block and keeps up to max-concurrency blocks
- * after `pos` loading, as far as the budget allows. Lock held. */
-static void prefetch(struct bmfs_reader *r, uint64_t pos)
-{
-	uint64_t off = pos - pos % r->bs;
-	struct bmfs_block *cur = find_block(r, off);
+	uint64_t start = pos - pos % UNIT_ALIGN, stop, want;
 	unsigned i;
 
-	if (cur && cur->state == BLK_READY && cur->got == cur->len &&
-	    cur->len < block_len(r, off)) {
-		extend_block(r, cur);
-		if (!submit(r, cur))
-			return;
-	}
-	for (i = 1; i <= r->fs->opt.max_concurrency; i++) {
-		struct bmfs_block *b;
-		uint64_t boff = off + i * r->bs;
+	for (i = 0; i < MAX_UNITS; i++) {
+		struct bmfs_unit *u = &r->units[i];
 
-		if (boff >= r->size)
-			break;
-		if (find_block(r, boff))
-			continue;
-		b = claim_slot(r, pos, false);
-		if (!b)
-			break;
-		start_block(r, b, boff, block_len(r, boff));
-		if (!submit(r, b))
-			break;
+		if (u->state != U_FREE && u->off < pos &&
+		    u->off + u->len > start)
+			start = u->off + u->len;
 	}
+	want = (end - start + UNIT_ALIGN - 1) / UNIT_ALIGN * UNIT_ALIGN;
+	if (r->streaming) {
+		uint64_t su = stream_unit(r);
+
+		want = want > su ? want : su;
+	} else {
+		want = (want + HEAD_SIZE - 1) / HEAD_SIZE * HEAD_SIZE;
+	}
+	stop = next_unit_start(r, pos);
+	if (r->sactive && r->spos > pos && r->spos < stop)
+		stop = r->spos;
+	if (start + want < stop)
+		stop = start + want;
+	*off = start;
+	*len = (size_t)(stop - start);
 }
 
-/* What a demand load of the block at off asks for: the whole block once
- * the reader reads on, else the bytes up to `end` rounded up to a head. */
-static size_t demand_len(const struct bmfs_reader *r, uint64_t off,
-			 uint64_t end)
-{
-	size_t full = block_len(r, off);
-	uint64_t want = end - off;
-
-	if (r->streaming)
-		return full;
-	want = (want + HEAD_SIZE - 1) / HEAD_SIZE * HEAD_SIZE;
-	return want < full ? (size_t)want : full;
-}
-
-/* Notes a read for the budget's choice of whom to take buffers from. */
+/* Notes a read for the choice of whom to take buffers from. */
 static void note_read(struct bmfs_reader *r)
 {
+	double now = bmfs_now(r->fs);
+
 	pthread_mutex_lock(&r->bud->lock);
-	r->last_read = ++r->bud->clock;
+	r->last_read = now;
 	pthread_mutex_unlock(&r->bud->lock);
+}
+
+/* Copied n bytes from u: once r has read all of it, its buffer serves
+ * the stream again, or goes back to the budget when r is over its
+ * share. r->lock held. */
+static void copied_from(struct bmfs_reader *r, struct bmfs_unit *u, size_t n)
+{
+	bool was = consumed(r, u);
+
+	u->copied += n;
+	u->stamp = ++r->clock;
+	if (was || !consumed(r, u))
+		return;
+	if (over_share(r))
+		drop_buf(r, u);
+	if (r->stream_waiting)
+		pthread_cond_broadcast(&r->cond);
+}
+
+/* Waits on r->cond (r->lock held). */
+static void wait_change(struct bmfs_reader *r)
+{
+	r->waiters++;
+	pthread_cond_wait(&r->cond, &r->lock);
+	r->waiters--;
 }
 
 int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
@@ -711,13 +1045,13 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 	struct bm_error err;
 	size_t done = 0;
 	int rc = 0;
-	bool sequential, near;
+	bool sequential, near, waited = false;
 
 	bm_error_clear(&err);
 	note_read(r);
 	pthread_mutex_lock(&r->lock);
 	if (r->tee_wanted) {
-		/* Before any load: every block then passes the tee. */
+		/* Before any load: every unit then passes the tee. */
 		r->tee_wanted = false;
 		tee_start(r);
 	}
@@ -726,58 +1060,66 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 	 * arrive out of order: within a block of the last one is near. */
 	near = off + r->bs >= r->next_seq && off <= r->next_seq + r->bs;
 	while (done < size && !r->stale) {
-		uint64_t pos = off + done, boff;
-		struct bmfs_block *b;
+		uint64_t pos = off + done, uoff;
+		struct bmfs_unit *u;
 		size_t n;
 
 		if (pos >= r->size)
 			break;
-		boff = pos - pos % r->bs;
-		b = find_block(r, boff);
-		if (b && pos < b->off + b->ready) {
-			n = b->off + b->ready - pos;
+		u = find_unit(r, pos);
+		if (u && pos < u->off + u->ready) {
+			n = u->off + u->ready - pos;
 			if (n > size - done)
 				n = size - done;
-			memcpy(buf + done, b->buf + (pos - b->off), n);
+			memcpy(buf + done, u->buf + (pos - u->off), n);
 			done += n;
-			b->stamp = ++r->clock;
+			copied_from(r, u, n);
 			continue;
 		}
-		if (b && b->state == BLK_LOADING) {
-			pthread_cond_wait(&r->cond, &r->lock);
+		if (u && u->state == U_LOADING) {
+			wait_change(r);
 			continue;
 		}
-		if (b && b->state == BLK_FAILED) {
-			set_state(b, BLK_FREE);
-			if (b->err.code == BM_ERR_RANGE)
+		if (u && u->state == U_FAILED) {
+			struct bm_error e = u->err;
+
+			drop_buf(r, u);
+			if (e.code == BM_ERR_RANGE)
 				break; /* the blob is shorter than believed */
-			err = b->err;
+			err = e;
 			break;
 		}
-		if (b && b->got < b->len)
-			break; /* short block: the blob ended early */
+		if (u)
+			break; /* a short unit: the blob ended early */
 		/* Until the ETag is known only one GET may run. */
 		if (!r->etag[0] && r->inflight) {
-			pthread_cond_wait(&r->cond, &r->lock);
+			wait_change(r);
 			continue;
 		}
-		if (b) {
-			extend_block(r, b); /* a head: fetch the rest */
-			load_block(r, b);
+		/* The stream is about to bring it. */
+		if (r->sactive && pos >= r->spos &&
+		    pos < r->spos + (HEAD_SIZE > stream_unit(r)
+					 ? HEAD_SIZE
+					 : stream_unit(r))) {
+			wait_change(r);
 			continue;
 		}
-		b = claim_slot(r, pos, true);
-		if (!b && r->inflight) {
-			pthread_cond_wait(&r->cond, &r->lock);
+		/* A jump ahead: the stream's bytes would not be read. */
+		if (r->sactive && pos > r->spos)
+			r->sgen++;
+		demand_range(r, pos, off + size, &uoff, &n);
+		u = claim_unit(r, n, true);
+		if (!u) {
+			wait_room(r);
+			waited = true;
 			continue;
 		}
-		if (!b) {
-			reclaim(r);
-			continue;
-		}
-		start_block(r, b, boff, demand_len(r, boff, off + size));
-		load_block(r, b);
+		start_unit(r, u, uoff, n);
+		r->inflight++;
+		load_unit(r, u);
 	}
+	if (waited)
+		set_wants(r, false);
 	if (r->stale && err.code == BM_OK)
 		err = r->stale_err;
 	/* A failure after some bytes fails the read: a short count would
@@ -786,12 +1128,12 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 		rc = (int)done;
 		r->seq_run = sequential ? r->seq_run + done : done;
 		r->next_seq = off + done;
-		/* Prefetch once the reader is past the middle of its head
+		/* Stream once the reader is past the middle of its head
 		 * going forward: a peek at the start costs one GET. */
 		if (r->seq_run > HEAD_SIZE / 2)
 			r->streaming = true;
-		if (r->streaming && near && r->etag[0] && r->fs->pool)
-			prefetch(r, off + done);
+		if (r->streaming && near && r->etag[0])
+			start_stream(r, off + done);
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (err.code != BM_OK)

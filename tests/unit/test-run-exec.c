@@ -223,6 +223,19 @@ static void test_host_clean_environment(void **state)
 	tt_options_release(&o);
 }
 
+/* Writes DIR/NAME (mode 0600) holding text. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
 /* Issue 17 defect 5: the stage-out uploads regular files beneath the
  * out directory only, never what a link points at. */
 static void test_stage_out_refuses_links(void **state)
@@ -231,7 +244,6 @@ static void test_stage_out_refuses_links(void **state)
 	char dir[] = "/tmp/test-run-exec-XXXXXX", path[256], out[300];
 	struct bm_blob_info info;
 	struct bm_error err;
-	int fd;
 
 	assert_non_null(c);
 	assert_non_null(mkdtemp(dir));
@@ -239,11 +251,7 @@ static void test_stage_out_refuses_links(void **state)
 	assert_int_equal(c->ops->create_container(c, "out", &err), 0);
 	snprintf(out, sizeof(out), "%s/out", dir);
 	assert_int_equal(mkdir(out, 0755), 0);
-	snprintf(path, sizeof(path), "%s/secret", dir);
-	fd = open(path, O_WRONLY | O_CREAT, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "secret", 6), 6);
-	close(fd);
+	write_file(dir, "secret", "secret");
 
 	/* the output itself a link */
 	snprintf(path, sizeof(path), "%s/out/a-result.txt", dir);
@@ -279,11 +287,7 @@ static void test_stage_out_refuses_links(void **state)
 	/* a regular file in a real folder is uploaded */
 	snprintf(path, sizeof(path), "%s/out/sub", dir);
 	assert_int_equal(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/out/sub/ok.txt", dir);
-	fd = open(path, O_WRONLY | O_CREAT, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "ok", 2), 2);
-	close(fd);
+	write_file(dir, "out/sub/ok.txt", "ok");
 	bm_error_clear(&err);
 	assert_int_equal(run_stage_out(c, "out", out, "sub/ok.txt", &err), 0);
 	assert_int_equal(c->ops->head(c, "out", "sub/ok.txt", &info, &err), 0);

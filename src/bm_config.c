@@ -511,6 +511,31 @@ static int fill_unset(struct bm_config *dst, const struct bm_config *src,
 }
 
 /*
+ * The account key from the environment: AZURE_STORAGE_ACCESS_KEY (the
+ * SDKs' and blobfuse's name) or AZURE_STORAGE_KEY (the az CLI's). Both
+ * set to different keys is an error rather than a silent pick: one of
+ * them is stale. *key is NULL when neither is set; -1 on that error.
+ */
+static int env_account_key(const char **key, struct bm_error *err)
+{
+	const char *access = getenv("AZURE_STORAGE_ACCESS_KEY");
+	const char *az = getenv("AZURE_STORAGE_KEY");
+
+	if (access && !*access)
+		access = NULL;
+	if (az && !*az)
+		az = NULL;
+	if (access && az && strcmp(access, az) != 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "AZURE_STORAGE_ACCESS_KEY and AZURE_STORAGE_KEY "
+			     "hold different keys: unset one of them");
+		return -1;
+	}
+	*key = access ? access : az;
+	return 0;
+}
+
+/*
  * The AZURE_STORAGE_* variables first, then the connection string for
  * whatever they leave unset.
  */
@@ -526,8 +551,9 @@ int bm_config_load_env(struct bm_config *cfg, struct bm_error *err)
 	if ((v = getenv("AZURE_STORAGE_ACCOUNT")) && *v &&
 	    set_field(&vars.account, v, strlen(v), false, err) < 0)
 		goto out;
-	if ((v = getenv("AZURE_STORAGE_ACCESS_KEY")) && *v &&
-	    set_field(&vars.account_key, v, strlen(v), true, err) < 0)
+	if (env_account_key(&v, err) < 0)
+		goto out;
+	if (v && set_field(&vars.account_key, v, strlen(v), true, err) < 0)
 		goto out;
 	if ((v = getenv("AZURE_STORAGE_SAS_TOKEN")) && *v &&
 	    set_sas(&vars.sas_token, v, strlen(v), err) < 0)

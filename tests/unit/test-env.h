@@ -17,7 +17,7 @@ static inline int clear_env(void **state)
 	static const char *const names[] = {
 	    "AZURE_STORAGE_ACCOUNT",	       "AZURE_STORAGE_ACCESS_KEY",
 	    "AZURE_STORAGE_SAS_TOKEN",	       "AZURE_STORAGE_BLOB_ENDPOINT",
-	    "AZURE_STORAGE_CONNECTION_STRING",
+	    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_KEY",
 	};
 	size_t i;
 

@@ -765,6 +765,23 @@ static void put_blob(struct bm_blob_client *c, const char *container,
 	    c->ops->put(c, container, name, &body, &po, NULL, &err), 0);
 }
 
+/* How many tasks the iterator yields over spec, with no error. */
+static size_t count_tasks(struct bm_blob_client *c, const struct tt_spec *spec)
+{
+	const struct tt_task *t;
+	struct tt_iter *it;
+	struct bm_error err;
+	size_t n = 0;
+
+	bm_error_clear(&err);
+	assert_int_equal(tt_iter_open(c, spec, NULL, 0, &it, &err), 0);
+	while (tt_iter_next(it, &t, &err) == 1)
+		n++;
+	assert_int_equal(err.code, BM_OK);
+	tt_iter_free(it);
+	return n;
+}
+
 struct skips {
 	size_t n;
 	char blob[8][1100];
@@ -839,12 +856,7 @@ static void test_iterator_skips_impossible_blobs(void **state)
 	 * name's rule applies ("x-{index}" is always fine) */
 	opts_make(&o, "app {name} {out}", "x-{index}", NULL);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
-	assert_int_equal(tt_iter_open(c, spec, NULL, 0, &it, &err), 0);
-	n = 0;
-	while (tt_iter_next(it, &t, &err) == 1)
-		n++;
-	assert_int_equal(n, 4);
-	tt_iter_free(it);
+	assert_int_equal(count_tasks(c, spec), 4);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 	bm_blob_client_free(c);
@@ -900,12 +912,7 @@ static void test_iterator_filters_and_pages(void **state)
 	tt_spec_free(spec);
 	assert_int_equal(tt_options_set(&o, TT_OPT_PREFIX, "dir/", &err), 0);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
-	assert_int_equal(tt_iter_open(c, spec, NULL, 0, &it, &err), 0);
-	n = 0;
-	while (tt_iter_next(it, &t, &err) == 1)
-		n++;
-	assert_int_equal(n, 2);
-	tt_iter_free(it);
+	assert_int_equal(count_tasks(c, spec), 2);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 

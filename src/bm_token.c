@@ -887,14 +887,7 @@ struct bm_token *bm_token_new(const struct bm_config *cfg, const char *resource,
 		goto fail;
 	}
 	if (t->src != SRC_AZCLI) {
-		if (ho)
-			o = *ho;
-		else
-			bm_http_options_default(&o);
-		if (cfg->ca_cert_file)
-			o.ca_cert_file = cfg->ca_cert_file;
-		if (cfg->insecure)
-			o.insecure = true;
+		o = *ho;
 		o.max_handles = 2;
 		if (!(t->http = bm_http_new(&o, err)))
 			goto fail;

@@ -50,8 +50,9 @@ struct bm_token;
 
 /*
  * A token source for `resource` with the identity cfg names (cfg passed
- * bm_config_finish with an Entra auth type; its fields are copied). The
- * HTTP options (CA file, retry policy) are those of the caller's client.
+ * bm_config_finish with an Entra auth type; its fields are copied). ho
+ * are the caller's HTTP options, CA file and retry policy included: the
+ * token requests use them too.
  * Reads IDENTITY_ENDPOINT, IDENTITY_HEADER, MSI_ENDPOINT and MSI_SECRET
  * for a managed identity without msiEndpoint. Sends nothing yet.
  */

@@ -704,6 +704,31 @@ static int env_str(char **field, const char *name, bool secret,
 	return v ? set_field(field, v, strlen(v), secret, err) : 0;
 }
 
+/*
+ * The account key from the environment: AZURE_STORAGE_ACCESS_KEY (the
+ * SDKs' and blobfuse's name) or AZURE_STORAGE_KEY (the az CLI's). Both
+ * set to different keys is an error rather than a silent pick: one of
+ * them is stale. *key is NULL when neither is set; -1 on that error.
+ */
+static int env_account_key(const char **key, struct bm_error *err)
+{
+	const char *access = getenv("AZURE_STORAGE_ACCESS_KEY");
+	const char *az = getenv("AZURE_STORAGE_KEY");
+
+	if (access && !*access)
+		access = NULL;
+	if (az && !*az)
+		az = NULL;
+	if (access && az && strcmp(access, az) != 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "AZURE_STORAGE_ACCESS_KEY and AZURE_STORAGE_KEY "
+			     "hold different keys: unset one of them");
+		return -1;
+	}
+	*key = access ? access : az;
+	return 0;
+}
+
 /* blobfuse v1's variables (AZURE_STORAGE_*) into vars. */
 static int load_storage_vars(struct bm_config *vars, struct bm_error *err)
 {
@@ -711,8 +736,8 @@ static int load_storage_vars(struct bm_config *vars, struct bm_error *err)
 	const char *v;
 
 	if (env_str(&vars->account, "AZURE_STORAGE_ACCOUNT", false, err) < 0 ||
-	    env_str(&vars->account_key, "AZURE_STORAGE_ACCESS_KEY", true, err) <
-		0 ||
+	    env_account_key(&v, err) < 0 ||
+	    (v && set_field(&vars->account_key, v, strlen(v), true, err) < 0) ||
 	    ((v = env("AZURE_STORAGE_SAS_TOKEN")) &&
 	     set_sas(&vars->sas_token, v, strlen(v), err) < 0) ||
 	    env_str(&vars->endpoint, "AZURE_STORAGE_BLOB_ENDPOINT", false,
@@ -783,6 +808,7 @@ static int load_sdk_vars(struct bm_config *sdk, struct bm_error *err)
 		sdk->auth_type = BM_AUTH_MSI;
 	return 0;
 }
+
 
 /*
  * The order, first wins, the credential as one unit:

@@ -4,7 +4,8 @@
  *   - a blobfuse v1 config file ("key value" lines, '#' comments, CRLF ok;
  *     keys accountName, accountKey, sasToken, containerName, authType,
  *     blobEndpoint; unknown keys are errors);
- *   - the environment: AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_ACCESS_KEY,
+ *   - the environment: AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_ACCESS_KEY
+ *     (or the az CLI's AZURE_STORAGE_KEY),
  *     AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_BLOB_ENDPOINT;
  *   - AZURE_STORAGE_CONNECTION_STRING (DefaultEndpointsProtocol, AccountName,
  *     AccountKey, SharedAccessSignature, BlobEndpoint, EndpointSuffix;

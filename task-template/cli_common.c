@@ -80,8 +80,9 @@ void cli_cred_help(FILE *out)
 	      "(1-3600, default 30)\n"
 	      "the environment fills what the file leaves unset: "
 	      "AZURE_STORAGE_ACCOUNT,\n"
-	      "AZURE_STORAGE_ACCESS_KEY or AZURE_STORAGE_SAS_TOKEN, "
-	      "AZURE_STORAGE_BLOB_ENDPOINT,\n"
+	      "AZURE_STORAGE_ACCESS_KEY (or AZURE_STORAGE_KEY) or "
+	      "AZURE_STORAGE_SAS_TOKEN,\n"
+	      "AZURE_STORAGE_BLOB_ENDPOINT, "
 	      "AZURE_STORAGE_CONNECTION_STRING\n",
 	      out);
 }

@@ -425,6 +425,39 @@ static void test_env(void **state)
 	clear_env(NULL);
 }
 
+/* The az CLI's AZURE_STORAGE_KEY stands for AZURE_STORAGE_ACCESS_KEY; two
+ * different keys are an error, not a silent pick. */
+static void test_env_az_cli_key(void **state)
+{
+	struct bm_config cfg;
+	struct bm_error err = {0};
+
+	(void)state;
+	setenv("AZURE_STORAGE_ACCOUNT", "envacct", 1);
+	setenv("AZURE_STORAGE_KEY", DEV_KEY, 1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), 0);
+	assert_int_equal(bm_config_finish(&cfg, false, &err), 0);
+	assert_int_equal(cfg.auth_type, BM_AUTH_KEY);
+	assert_string_equal(cfg.account_key, DEV_KEY);
+	bm_config_release(&cfg);
+
+	/* The same key under both names is fine. */
+	setenv("AZURE_STORAGE_ACCESS_KEY", DEV_KEY, 1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), 0);
+	bm_config_release(&cfg);
+
+	setenv("AZURE_STORAGE_ACCESS_KEY", "AAAA", 1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), -1);
+	assert_string_equal(err.msg, "AZURE_STORAGE_ACCESS_KEY and "
+				     "AZURE_STORAGE_KEY hold different keys: "
+				     "unset one of them");
+	bm_config_release(&cfg);
+	clear_env(NULL);
+}
+
 static void test_connection_strings(void **state)
 {
 	struct bm_config cfg;
@@ -689,6 +722,7 @@ int main(void)
 	    cmocka_unit_test(test_names_valid),
 	    cmocka_unit_test_setup(test_load_file_permissions, clear_env),
 	    cmocka_unit_test_setup(test_env, clear_env),
+	    cmocka_unit_test_setup(test_env_az_cli_key, clear_env),
 	    cmocka_unit_test_setup(test_connection_strings, clear_env),
 	    cmocka_unit_test_setup(test_secrets_registered, clear_env),
 	    cmocka_unit_test_setup(test_random_input, clear_env),

@@ -39,6 +39,7 @@
 
 #define RUN_PARALLEL_MAX 256
 #define RUN_RETRIES_MAX 100
+#define RUN_REFUSED_MAX 20
 
 /* One running task; the iterator's task is copied because it is only
  * valid until the next tt_iter_next. */
@@ -61,6 +62,8 @@ struct runner {
 	struct run_slot *slots;
 	int running;
 	uint64_t started, succeeded, failed, retried;
+	uint64_t nrefused;		/* outputs the stage-out refused */
+	char *refused[RUN_REFUSED_MAX]; /* the first ones, for the summary */
 	bool listing_done;
 	bool listing_failed;
 	bool tty;
@@ -164,8 +167,9 @@ static int slot_take(struct run_slot *s, const struct tt_task *t)
 }
 
 /* In the child: stdin from /dev/null, stdout/stderr to the task's files,
- * then exec. Never returns. */
-static void child_exec(const char *taskdir, char **argv)
+ * then exec with envp (the plan's spawn_env: none of our secrets). Never
+ * returns. */
+static void child_exec(const char *taskdir, char **argv, char **envp)
 {
 	char path[4096];
 	int in, out, err;
@@ -182,7 +186,7 @@ static void child_exec(const char *taskdir, char **argv)
 	dup2(err, 2);
 	/* The default signal dispositions, whatever ours are. */
 	signal(SIGPIPE, SIG_DFL);
-	execvp(argv[0], argv);
+	execvpe(argv[0], argv, envp);
 	dprintf(2, "blobmill: cannot run '%s': %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
@@ -205,7 +209,7 @@ static int slot_spawn(struct runner *r, struct run_slot *s,
 		return -1;
 	}
 	if (pid == 0)
-		child_exec(s->taskdir, argv);
+		child_exec(s->taskdir, argv, r->plan.spawn_env);
 	tt_argv_free(argv);
 	s->pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
@@ -280,6 +284,34 @@ out:
 	return rc;
 }
 
+/* An output the stage-out refused (a link, not a regular file): kept
+ * for the summary, which names the first RUN_REFUSED_MAX of them. */
+static void refused_add(struct runner *r, const struct run_slot *s,
+			const char *why)
+{
+	r->nrefused++;
+	if (r->nrefused <= RUN_REFUSED_MAX &&
+	    asprintf(&r->refused[r->nrefused - 1], "task %s: %s", s->task.id,
+		     why) < 0)
+		r->refused[r->nrefused - 1] = NULL;
+}
+
+static void refused_summary(struct runner *r)
+{
+	uint64_t i;
+
+	for (i = 0; i < r->nrefused && i < RUN_REFUSED_MAX; i++)
+		if (r->refused[i])
+			cli_errorf("run: %s", r->refused[i]);
+	if (r->nrefused > RUN_REFUSED_MAX)
+		cli_errorf("run: and %" PRIu64 " more refused outputs",
+			   r->nrefused - RUN_REFUSED_MAX);
+	if (r->nrefused)
+		cli_errorf("run: %" PRIu64 " outputs refused (not uploaded, "
+			   "their tasks count as failed)",
+			   r->nrefused);
+}
+
 /* After a successful exit: upload the staged output, drop the input. */
 static int slot_finish_stage(struct runner *r, struct run_slot *s,
 			     struct bm_error *err)
@@ -289,12 +321,14 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 
 	if (!r->stage)
 		return 0;
-	if (asprintf(&path, "%s/out/%s", s->taskdir, s->task.output_name) < 0) {
+	if (asprintf(&path, "%s/out", s->taskdir) < 0) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return -1;
 	}
-	rc = run_stage_out(r->job.client, r->job.topt.output,
-			   s->task.output_name, path, err);
+	rc = run_stage_out(r->job.client, r->job.topt.output, path,
+			   s->task.output_name, err);
+	if (rc && err->code == BM_ERR_INVALID)
+		refused_add(r, s, err->msg);
 	free(path);
 	if (asprintf(&path, "%s/in", s->taskdir) >= 0) {
 		run_remove_tree(path);
@@ -433,6 +467,8 @@ static int run_loop(struct runner *r)
 	       " skipped (output exists); %.1fs; task files in %s\n",
 	       r->started, r->succeeded, r->failed, r->retried, st.skipped,
 	       since(&r->t0), r->run_dir);
+	fflush(stdout);
+	refused_summary(r);
 	return r->failed || r->listing_failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }
 
@@ -468,6 +504,7 @@ static void run_usage(FILE *out)
 	fputs(
 	    "usage: blobmill run --input CONTAINER --image IMAGE --command "
 	    "TEMPLATE [options]\n"
+	    "       (--image is not needed with --runtime host)\n"
 	    "Runs one task per input blob on this machine.\n\n"
 	    "  --runtime auto|docker|podman|host  engine (default auto: "
 	    "the first\n"
@@ -551,6 +588,7 @@ int cmd_run(int argc, char **argv)
 	struct runner r;
 	struct bm_error err;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char *run_dir_abs = NULL;
 	int rc, i;
 
 	memset(&r, 0, sizeof(r));
@@ -574,6 +612,8 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* No engine, no image: the host runtime runs the host's programs. */
+	r.job.topt.image_optional = r.rt == RUN_HOST;
 	rc = tasks_job_open(&r.job);
 	if (rc != CLI_EXIT_OK)
 		goto out;
@@ -582,12 +622,17 @@ int cmd_run(int argc, char **argv)
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (run_mkdir_p(r.run_dir)) {
+	if (run_mkdir_p(r.run_dir) ||
+	    !(run_dir_abs = realpath(r.run_dir, NULL))) {
 		cli_errorf("run: cannot create '%s': %s", r.run_dir,
 			   strerror(errno));
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
+	/* Absolute from here on: bwrap --chdir and the engines' --volume
+	 * take paths that a relative run dir would break (podman reads a
+	 * relative volume source as a named volume). */
+	r.run_dir = run_dir_abs;
 	r.slots = calloc((size_t)r.parallel, sizeof(*r.slots));
 	if (!r.slots) {
 		cli_errorf("run: out of memory");
@@ -603,6 +648,9 @@ out:
 		for (i = 0; i < r.parallel; i++)
 			slot_free(&r.slots[i]);
 	free(r.slots);
+	for (i = 0; i < RUN_REFUSED_MAX; i++)
+		free(r.refused[i]);
+	free(run_dir_abs);
 	run_plan_release(&r.plan);
 	tasks_job_release(&r.job);
 	return rc;

@@ -67,6 +67,7 @@ enum {
 	TT_OPT_REGISTRY_PASSWORD_ENV,
 	TT_OPT_REGISTRY_PASSWORD_FILE,
 	TT_OPT_SKIP_EXISTING,
+	TT_OPT_ENV,
 	TT_OPT_LAST,
 };
 
@@ -89,7 +90,8 @@ enum {
 	 TT_OPT_REGISTRY_PASSWORD_ENV},                                        \
 	{"registry-password-file", required_argument, NULL,                    \
 	 TT_OPT_REGISTRY_PASSWORD_FILE},                                       \
-	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING}
+	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING},            \
+	{"env", required_argument, NULL, TT_OPT_ENV}
 
 /* Usage text for the options above, for a command's --help. */
 #define TT_OPTIONS_HELP                                                        \
@@ -112,6 +114,9 @@ enum {
 	"                             private registry (password never argv)\n"\
 	"  --skip-existing            skip blobs whose output exists and is\n" \
 	"                             newer (one listing of --output)\n"       \
+	"  --env NAME=VALUE, --env NAME  set NAME in every task (NAME alone:\n"\
+	"                             its value here; unset: not passed);\n"   \
+	"                             repeatable\n"                             \
 	"placeholders: {name} {basename} {stem} {ext} {dir} {url} {index}\n"   \
 	"  {in} {out}; {{ and }} are literal braces\n"
 
@@ -142,6 +147,11 @@ struct tt_options {
 				       * release; registered with bm_redact */
 	bool skip_existing;	      /* needs --output */
 	bool command_set;	      /* --command was given (even as "") */
+	bool image_optional;	      /* `run --runtime host`: no image */
+	/* --env as given, then (tt_options_finish) NAME=VALUE only: a bare
+	 * NAME takes its value from this environment or is dropped, as
+	 * docker's -e does. NULL-ended. */
+	char **env;
 };
 
 /* Sets the defaults above (strdup()ed, so options can replace them). */
@@ -278,6 +288,7 @@ struct tt_container {
 	const char *registry;	 /* NULL: public image */
 	const char *registry_user;
 	const char *registry_password; /* goes into the JSON, never argv */
+	char *const *env; /* --env NAME=VALUE, NULL-ended; may be NULL */
 	/* run_options names --workdir/-w: Batch must then use the image's
 	 * working directory (workingDirectory=containerImageDefault) instead
 	 * of the task directory, or it would override the user's choice. */

@@ -124,6 +124,7 @@ int tt_spec_new(const struct tt_options *o, const char *endpoint,
 	s->container.registry = o->registry;
 	s->container.registry_user = o->registry_user;
 	s->container.registry_password = o->registry_password;
+	s->container.env = o->env;
 	s->container.workdir_image_default =
 	    run_options_set_workdir(s->container.run_options, err, &split_rc);
 	if (split_rc)
@@ -283,6 +284,27 @@ static json_t *json_str_cut(const char *s, size_t max)
 	return json_stringn(s, n);
 }
 
+/* --env as Batch's environmentSettings: [{"name", "value"}...]. */
+static json_t *env_settings(char *const *env)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && env[i]; i++) {
+		const char *eq = strchr(env[i], '=');
+		json_t *e =
+		    eq ? json_pack("{s:s%, s:s}", "name", env[i],
+				   (size_t)(eq - env[i]), "value", eq + 1)
+		       : NULL;
+
+		if (!e || json_array_append_new(a, e)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 json_t *tt_task_to_json(const struct tt_task *t)
 {
 	const struct tt_container *c = t->container;
@@ -317,6 +339,9 @@ json_t *tt_task_to_json(const struct tt_task *t)
 						   ? "containerImageDefault"
 						   : "taskWorkingDirectory"));
 	bad |= json_object_set_new(task, "containerSettings", cs);
+	if (c->env && c->env[0])
+		bad |= json_object_set_new(task, "environmentSettings",
+					   env_settings(c->env));
 	if (bad) {
 		json_decref(task);
 		return NULL;

@@ -35,6 +35,7 @@
 
 #include "bm_log.h"
 #include "run_exec.h"
+#include "task_report.h"
 #include "tasks_cli.h"
 
 #define RUN_PARALLEL_MAX 256
@@ -49,6 +50,9 @@ struct run_slot {
 	char *taskdir;
 	unsigned attempt; /* 0 for the first run */
 	struct timespec started;
+	struct timespec first_started; /* of the first attempt (report) */
+	bool exited;		       /* the last attempt exited... */
+	int exit_code;		       /* ...with this status */
 };
 
 struct runner {
@@ -62,6 +66,8 @@ struct runner {
 	struct run_slot *slots;
 	int running;
 	uint64_t started, succeeded, failed, retried;
+	struct task_report *report; /* --report FILE, or NULL */
+	const char *report_path;
 	uint64_t nrefused;		/* outputs the stage-out refused */
 	char *refused[RUN_REFUSED_MAX]; /* the first ones, for the summary */
 	bool listing_done;
@@ -138,6 +144,61 @@ static void task_line(struct runner *r, const struct run_slot *s,
 	fprintf(out, " %.1fs%s%s\n", since(&s->started), *detail ? ": " : "",
 		detail);
 	fflush(out);
+}
+
+/* ------------------------------------------------------------------ */
+/* The report (--report FILE)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Whether the output blob exists now: known after a staged upload, else
+ * one Get Blob Properties; -1 (null) without --output or on an error. */
+static int output_exists(struct runner *r, const struct run_slot *s,
+			 bool succeeded)
+{
+	struct bm_blob_info info;
+	struct bm_error err;
+
+	if (!r->job.topt.output)
+		return -1;
+	if (r->stage && succeeded)
+		return 1;
+	bm_error_clear(&err);
+	if (!r->job.client->ops->head(r->job.client, r->job.topt.output,
+				      s->task.output_name, &info, &err))
+		return 1;
+	return err.code == BM_ERR_NOT_FOUND ? 0 : -1;
+}
+
+/* The line of a task that ran (or could not start). */
+static void report_task(struct runner *r, const struct run_slot *s,
+			bool succeeded, const char *reason)
+{
+	struct task_report_line l = {
+	    .blob = s->task.blob,
+	    .task_id = s->task.id,
+	    .state = succeeded ? "succeeded" : "failed",
+	    .has_exit_code = s->exited,
+	    .exit_code = s->exit_code,
+	    .duration_s = since(&s->first_started),
+	    .retries = (int)s->attempt,
+	    .output = s->task.output_name,
+	    .reason = reason,
+	};
+
+	if (!r->report)
+		return;
+	l.output_exists = output_exists(r, s, succeeded);
+	task_report_write(r->report, &l);
+}
+
+/* The line of a blob the listing skipped (tasks_job's on_skip). */
+static void report_skip(const struct tt_skip *sk, void *ud)
+{
+	struct runner *r = ud;
+
+	progress_clear(r); /* the invalid blob's line follows */
+	if (r->report)
+		task_report_skip(r->report, sk);
 }
 
 /* ------------------------------------------------------------------ */
@@ -237,9 +298,8 @@ static int slot_prepare(struct runner *r, struct run_slot *s,
 	}
 	if (!r->stage)
 		return 0;
-	why = run_name_unstageable(s->task.blob);
-	if (!why)
-		why = run_name_unstageable(s->task.output_name);
+	/* The output name passed this test in tt_task_make already. */
+	why = tt_name_path_problem(s->task.blob);
 	if (why) {
 		bm_error_set(err, BM_ERR_INVALID, "cannot stage '%s': %s",
 			     s->task.blob, why);
@@ -345,6 +405,7 @@ static void task_failed(struct runner *r, struct run_slot *s, const char *why)
 	snprintf(detail, sizeof(detail), "%s (see %s/stderr.txt)", why,
 		 s->taskdir ? s->taskdir : r->run_dir);
 	task_line(r, s, "FAILED", detail);
+	report_task(r, s, false, why);
 	slot_free(s);
 }
 
@@ -373,6 +434,7 @@ static void start_next(struct runner *r, struct run_slot *s)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	s->first_started = s->started;
 	if (slot_prepare(r, s, &err) || slot_spawn(r, s, &err))
 		task_failed(r, s, err.msg);
 }
@@ -391,6 +453,8 @@ static void reap(struct runner *r, pid_t pid, int status)
 		return; /* not ours (cannot happen: we only fork tasks) */
 	r->running--;
 	s->pid = 0;
+	s->exited = WIFEXITED(status);
+	s->exit_code = s->exited ? WEXITSTATUS(status) : 0;
 	bm_error_clear(&err);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (slot_finish_stage(r, s, &err)) {
@@ -399,6 +463,7 @@ static void reap(struct runner *r, pid_t pid, int status)
 		}
 		r->succeeded++;
 		task_line(r, s, "ok", "");
+		report_task(r, s, true, NULL);
 		slot_free(s);
 		return;
 	}
@@ -464,12 +529,16 @@ static int run_loop(struct runner *r)
 	tt_iter_stats(r->job.iter, &st);
 	printf("run: %" PRIu64 " tasks: %" PRIu64 " succeeded, %" PRIu64
 	       " failed, %" PRIu64 " retries; %" PRIu64
-	       " skipped (output exists); %.1fs; task files in %s\n",
+	       " skipped (output exists); %" PRIu64
+	       " skipped (cannot become a task); %.1fs; task files in %s\n",
 	       r->started, r->succeeded, r->failed, r->retried, st.skipped,
-	       since(&r->t0), r->run_dir);
+	       st.invalid, since(&r->t0), r->run_dir);
 	fflush(stdout);
 	refused_summary(r);
-	return r->failed || r->listing_failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	return tasks_job_invalid_summary(&r->job) || r->failed ||
+		       r->listing_failed
+		   ? CLI_EXIT_FAILURE
+		   : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -484,6 +553,7 @@ enum {
 	OPT_RUN_DIR,
 	OPT_STAGE,
 	OPT_PAGE_SIZE,
+	OPT_REPORT,
 };
 
 static const struct option run_longopts[] = {
@@ -494,6 +564,7 @@ static const struct option run_longopts[] = {
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
     {"stage", no_argument, NULL, OPT_STAGE},
     {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    {"report", required_argument, NULL, OPT_REPORT},
     TT_TEMPLATE_LONGOPTS,
     CLI_CRED_LONGOPTS,
     {NULL, 0, NULL, 0},
@@ -501,24 +572,28 @@ static const struct option run_longopts[] = {
 
 static void run_usage(FILE *out)
 {
-	fputs(
-	    "usage: blobmill run --input CONTAINER --image IMAGE --command "
-	    "TEMPLATE [options]\n"
-	    "       (--image is not needed with --runtime host)\n"
-	    "Runs one task per input blob on this machine.\n\n"
-	    "  --runtime auto|docker|podman|host  engine (default auto: "
-	    "the first\n"
-	    "                       that works; host = no engine, "
-	    "bubblewrap)\n"
-	    "  --parallel N         tasks at once (default: CPUs)\n"
-	    "  --max-retries N      restarts of a failing task (default 0)\n"
-	    "  --run-dir DIR        per-task stdout.txt/stderr.txt (default "
-	    "blobmill-run)\n"
-	    "  --stage              download each input and upload its "
-	    "output (needs\n"
-	    "                       --output) instead of using mounts\n"
-	    "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
-	    out);
+	fputs("usage: blobmill run --input CONTAINER --image IMAGE --command "
+	      "TEMPLATE [options]\n"
+	      "       (--image is not needed with --runtime host)\n"
+	      "Runs one task per input blob on this machine.\n\n"
+	      "  --runtime auto|docker|podman|host  engine (default auto: "
+	      "the first\n"
+	      "                       that works; host = no engine, "
+	      "bubblewrap)\n"
+	      "  --parallel N         tasks at once (default: CPUs)\n"
+	      "  --max-retries N      restarts of a failing task (default 0)\n"
+	      "  --run-dir DIR        per-task stdout.txt/stderr.txt (default "
+	      "blobmill-run)\n"
+	      "  --stage              download each input and upload its "
+	      "output (needs\n"
+	      "                       --output) instead of using mounts\n"
+	      "  --page-size N        blobs per List Blobs request (1-5000)\n"
+	      "  --report FILE        one JSON line per selected blob as "
+	      "results arrive:\n"
+	      "                       blob, task_id, state, exit_code, "
+	      "duration_s, retries,\n"
+	      "                       output, output_exists, reason\n\n",
+	      out);
 	tasks_job_help(out);
 }
 
@@ -565,6 +640,9 @@ static int run_parse(struct runner *r, int argc, char **argv)
 			if (cli_parse_int("run", "--page-size", optarg, 1, 5000,
 					  &r->job.page_size))
 				return CLI_EXIT_USAGE;
+			break;
+		case OPT_REPORT:
+			r->report_path = optarg;
 			break;
 		default:
 			fputs("see 'blobmill run --help'\n", stderr);
@@ -614,6 +692,8 @@ int cmd_run(int argc, char **argv)
 	}
 	/* No engine, no image: the host runtime runs the host's programs. */
 	r.job.topt.image_optional = r.rt == RUN_HOST;
+	r.job.on_skip = report_skip;
+	r.job.skip_ud = &r;
 	rc = tasks_job_open(&r.job);
 	if (rc != CLI_EXIT_OK)
 		goto out;
@@ -633,6 +713,11 @@ int cmd_run(int argc, char **argv)
 	 * take paths that a relative run dir would break (podman reads a
 	 * relative volume source as a named volume). */
 	r.run_dir = run_dir_abs;
+	if (r.report_path && task_report_open(r.report_path, &r.report, &err)) {
+		cli_errorf("run: %s", err.msg);
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
 	r.slots = calloc((size_t)r.parallel, sizeof(*r.slots));
 	if (!r.slots) {
 		cli_errorf("run: out of memory");
@@ -643,7 +728,14 @@ int cmd_run(int argc, char **argv)
 		printf("run: runtime %s, %d in parallel\n",
 		       run_runtime_name(r.rt), r.parallel);
 	rc = run_loop(&r);
+	bm_error_clear(&err);
+	if (task_report_close(r.report, &err)) {
+		cli_errorf("run: %s", err.msg);
+		rc = CLI_EXIT_FAILURE;
+	}
+	r.report = NULL;
 out:
+	task_report_close(r.report, &err);
 	if (r.slots)
 		for (i = 0; i < r.parallel; i++)
 			slot_free(&r.slots[i]);

@@ -687,29 +687,6 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 /* Files and staging                                                   */
 /* ------------------------------------------------------------------ */
 
-const char *run_name_unstageable(const char *name)
-{
-	const char *p = name;
-
-	if (!*name || *name == '/')
-		return "a name starting with '/' cannot be a relative path";
-	for (;;) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-
-		if (n == 0 || (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return "an empty, '.' or '..' path component cannot be "
-			       "a local file";
-		if (n > NAME_MAX)
-			return "a path component longer than 255 bytes cannot "
-			       "be a file name";
-		if (!slash)
-			return NULL;
-		p = slash + 1;
-	}
-}
-
 int run_mkdir_p(const char *dir)
 {
 	char *d = strdup(dir), *p;
@@ -817,7 +794,7 @@ int run_stage_in(struct bm_blob_client *c, const char *container,
 }
 
 /*
- * Opens name (relative, checked by run_name_unstageable) beneath the
+ * Opens name (relative, checked by tt_name_path_problem) beneath the
  * directory dirfd without following a symbolic link anywhere: openat2
  * with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it, else
  * openat with O_NOFOLLOW on each component. O_NONBLOCK: a FIFO must not

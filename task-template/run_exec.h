@@ -73,14 +73,6 @@ void run_plan_release(struct run_plan *p);
 int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		  const char *taskdir, char ***argv_out, struct bm_error *err);
 
-/*
- * NULL when a blob name can be a relative path under a staging directory,
- * else why not: an empty, "." or ".." component or a leading '/' (it could
- * escape the directory), or a component longer than NAME_MAX (255 bytes:
- * no Linux file system holds it, a mount neither). Static string.
- */
-const char *run_name_unstageable(const char *name);
-
 /* Creates dir and its parents (mode 0755). -1 with errno set. */
 int run_mkdir_p(const char *dir);
 

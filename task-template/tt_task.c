@@ -7,6 +7,7 @@
  */
 #include <fnmatch.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,6 +220,29 @@ static char *output_parent(const char *out_dir, const char *out_name,
 	return p;
 }
 
+const char *tt_name_path_problem(const char *name)
+{
+	const char *p = name;
+
+	if (!*name || *name == '/')
+		return "a name starting with '/' cannot be a relative path";
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return "an empty, '.' or '..' path component cannot be "
+			       "a local file";
+		if (n > NAME_MAX)
+			return "a path component longer than 255 bytes cannot "
+			       "be a file name";
+		if (!slash)
+			return NULL;
+		p = slash + 1;
+	}
+}
+
 int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 		 uint64_t size, time_t mtime, struct tt_task *t,
 		 struct bm_error *err)
@@ -226,6 +250,7 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 	const struct tt_options *o = s->o;
 	struct tt_values vals;
 	char *parent = NULL;
+	const char *why;
 	bool nomem = false;
 	int rc = -1;
 
@@ -239,8 +264,25 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 		goto out;
 	if (!*t->output_name || strlen(t->output_name) > 1024) {
 		bm_error_set(err, BM_ERR_INVALID,
-			     "output name of '%s' is %s (1 to 1024 bytes)",
-			     name, *t->output_name ? "too long" : "empty");
+			     "its output name is %zu bytes (a blob name is 1 "
+			     "to 1,024)",
+			     strlen(t->output_name));
+		goto out;
+	}
+	why = tt_name_path_problem(t->output_name);
+	if (why) {
+		bm_error_set(err, BM_ERR_INVALID,
+			     "its output name cannot be a file under the out "
+			     "dir: %s",
+			     why);
+		goto out;
+	}
+	why = tt_template_uses(s->command, TT_F_IN) ? tt_name_path_problem(name)
+						    : NULL;
+	if (why) {
+		bm_error_set(err, BM_ERR_INVALID,
+			     "{in} cannot be its path under the in dir: %s",
+			     why);
 		goto out;
 	}
 	if (tt_values_init(&vals, name, index, o->in_dir, o->out_dir,

@@ -338,18 +338,18 @@ static void test_unstageable_names(void **state)
 {
 	char big[300];
 
-	assert_null(run_name_unstageable("a/b c/it's.txt"));
-	assert_null(run_name_unstageable("..a/b.."));
-	assert_non_null(run_name_unstageable("/abs"));
-	assert_non_null(run_name_unstageable("a//b"));
-	assert_non_null(run_name_unstageable("a/../b"));
-	assert_non_null(run_name_unstageable("./a"));
-	assert_non_null(run_name_unstageable("dir/"));
+	assert_null(tt_name_path_problem("a/b c/it's.txt"));
+	assert_null(tt_name_path_problem("..a/b.."));
+	assert_non_null(tt_name_path_problem("/abs"));
+	assert_non_null(tt_name_path_problem("a//b"));
+	assert_non_null(tt_name_path_problem("a/../b"));
+	assert_non_null(tt_name_path_problem("./a"));
+	assert_non_null(tt_name_path_problem("dir/"));
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_non_null(strstr(run_name_unstageable(big), "255 bytes"));
+	assert_non_null(strstr(tt_name_path_problem(big), "255 bytes"));
 	big[200] = '/';
-	assert_null(run_name_unstageable(big));
+	assert_null(tt_name_path_problem(big));
 }
 
 static void test_runtime_names(void **state)

@@ -106,6 +106,12 @@ void cli_cred_help(FILE *out);
 int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min,
 		  long max, int *out);
 
+/* Writes s as it is when it can stand on a line by itself, else C-quoted
+ * in double quotes as git does ("new\nline", \" \\ \t, \ooo for other
+ * control bytes): a name holding a control character or starting with '"'.
+ * So a line shows exactly the bytes, or a quoted form that says so. */
+void cli_print_name(FILE *out, const char *s);
+
 /* --- storage commands (cmd_storage.c) --- */
 int cmd_ls(int argc, char **argv);
 int cmd_get(int argc, char **argv);

@@ -308,3 +308,58 @@ void cli_report(const char *what, const struct bm_error *err)
 		cli_errorf("%s: %s", what, msg);
 	}
 }
+
+/* A name that cannot stand on a line by itself byte for byte. */
+static bool needs_quoting(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	if (*p == '"')
+		return true;
+	for (; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* git's quoting (quote_c_style): "...", with \" \\ \n \r \t, and three
+ * octal digits for any other control byte. */
+static void print_quoted(FILE *out, const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	putc('"', out);
+	for (; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(out, "\\%03o", *p);
+			else
+				putc(*p, out);
+		}
+	}
+	putc('"', out);
+}
+
+void cli_print_name(FILE *out, const char *name)
+{
+	if (needs_quoting(name))
+		print_quoted(out, name);
+	else
+		fputs(name, out);
+}

@@ -302,53 +302,6 @@ struct ls_state {
 	int write_errno; /* first stdout error */
 };
 
-/* A name that cannot stand on a line by itself byte for byte. */
-static bool needs_quoting(const char *name)
-{
-	const unsigned char *p = (const unsigned char *)name;
-
-	if (*p == '"')
-		return true;
-	for (; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return true;
-	return false;
-}
-
-/* git's quoting (quote_c_style): "...", with \" \\ \n \r \t, and three
- * octal digits for any other control byte. */
-static void print_quoted(FILE *out, const char *name)
-{
-	const unsigned char *p = (const unsigned char *)name;
-
-	putc('"', out);
-	for (; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(out, "\\%03o", *p);
-			else
-				putc(*p, out);
-		}
-	}
-	putc('"', out);
-}
-
 static int ls_entry(const struct bm_blob_entry *e, void *ud)
 {
 	struct ls_state *s = ud;
@@ -367,10 +320,10 @@ static int ls_entry(const struct bm_blob_entry *e, void *ud)
 				date);
 		}
 	}
-	if (s->null_sep || !needs_quoting(e->name))
+	if (s->null_sep)
 		fputs(e->name, s->out);
 	else
-		print_quoted(s->out, e->name);
+		cli_print_name(s->out, e->name);
 	putc(s->null_sep ? '\0' : '\n', s->out);
 	if (ferror(s->out)) {
 		s->write_errno = errno;

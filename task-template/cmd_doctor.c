@@ -32,15 +32,21 @@ struct doctor {
 static void row(const char *what, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A line of the report: formatted, then stripped of any secret. */
+static void format_line(char *line, size_t cap, const char *fmt, va_list ap)
+{
+	vsnprintf(line, cap, fmt, ap);
+	bm_redact(line, cap);
+}
+
 static void row(const char *what, const char *fmt, ...)
 {
 	char line[1600];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	format_line(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	bm_redact(line, sizeof(line));
 	printf("%-12s %s\n", what, line);
 }
 
@@ -54,9 +60,8 @@ static void problem(struct doctor *d, const char *what, const char *fix,
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	format_line(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	bm_redact(line, sizeof(line));
 	printf("%-12s PROBLEM: %s\n%-12s fix: %s\n", what, line, "", fix);
 	d->problems++;
 }

@@ -236,6 +236,29 @@ static int list_folder(struct bm_blob_client *c, const char *verb,
 	return 0;
 }
 
+/*
+ * CONTAINER[/PREFIX] of a -r command: *container and the folder prefix
+ * *folder (both malloc()ed; the caller frees them, also on failure), and
+ * every blob under it into l. CLI_EXIT_OK, or the code with the line
+ * printed.
+ */
+static int open_target(struct bm_blob_client *c, const char *verb,
+		       const char *arg, char **container, char **folder,
+		       struct tree_list *l)
+{
+	const char *prefix;
+
+	*folder = NULL;
+	if (st_split_target(verb, arg, false, container, &prefix))
+		return CLI_EXIT_USAGE;
+	if (!(*folder = st_folder_prefix(prefix))) {
+		cli_errorf("%s: out of memory", verb);
+		return CLI_EXIT_FAILURE;
+	}
+	return list_folder(c, verb, *container, *folder, l) ? CLI_EXIT_FAILURE
+							    : CLI_EXIT_OK;
+}
+
 /* --- get -r --- */
 
 /* mkdir -p of path's parent directories (path itself excluded).
@@ -313,32 +336,26 @@ int st_get_tree(struct bm_blob_client *c, const struct st_args *a)
 	struct cli_progress progress;
 	struct st_temps temps;
 	struct tree_job j;
-	const char *dir = a->argv[1], *prefix;
+	const char *dir = a->argv[1];
 	char *container = NULL, *folder = NULL;
 	struct stat st;
-	int rc = CLI_EXIT_FAILURE;
+	int rc;
 
 	memset(&j, 0, sizeof(j));
-	if (st_split_target("get", a->argv[0], false, &container, &prefix))
-		return CLI_EXIT_USAGE;
 	if (!strcmp(dir, "-")) {
 		cli_errorf("get: -r needs a directory, not standard output");
-		rc = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
 	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		cli_errorf("get: cannot use '%s' as the target folder: not a "
 			   "directory",
 			   dir);
-		rc = CLI_EXIT_USAGE;
-		goto out;
+		return CLI_EXIT_USAGE;
 	}
-	if (!(folder = st_folder_prefix(prefix))) {
-		cli_errorf("get: out of memory");
+	rc = open_target(c, "get", a->argv[0], &container, &folder, &items);
+	if (rc)
 		goto out;
-	}
-	if (list_folder(c, "get", container, folder, &items))
-		goto out;
+	rc = CLI_EXIT_FAILURE;
 	if (items.n == 0) {
 		cli_errorf("get: no blobs under '%s/%s'", container, folder);
 		goto out;
@@ -532,25 +549,29 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 	struct tree_list items = {0};
 	struct cli_progress progress;
 	struct walk w = {0};
-	const char *dir = a->argv[0], *prefix;
+	const char *dir = a->argv[0];
 	char *container = NULL, *folder = NULL, *root = NULL;
 	struct stat st;
 	size_t n;
-	int rc = CLI_EXIT_FAILURE;
+	int rc;
 
 	memset(&pj, 0, sizeof(pj));
-	if (st_split_target("put", a->argv[1], false, &container, &prefix))
-		return CLI_EXIT_USAGE;
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		cli_errorf("put: cannot upload '%s' with -r: %s", dir,
-			   errno ? strerror(errno) : "not a directory");
-		rc = CLI_EXIT_USAGE;
-		goto out;
+	if (stat(dir, &st)) {
+		cli_errorf("put: cannot upload '%s': %s", dir, strerror(errno));
+		return CLI_EXIT_FAILURE;
 	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_errorf("put: cannot upload '%s' with -r: not a directory",
+			   dir);
+		return CLI_EXIT_USAGE;
+	}
+	rc = open_target(c, "put", a->argv[1], &container, &folder, &pj.remote);
+	if (rc)
+		goto out;
+	rc = CLI_EXIT_FAILURE;
 	/* "dir/" and "dir" are one folder; names never hold "dir//x". */
 	root = strdup(dir);
-	folder = st_folder_prefix(prefix);
-	if (!root || !folder) {
+	if (!root) {
 		cli_errorf("put: out of memory");
 		goto out;
 	}
@@ -564,8 +585,6 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 		goto out;
 	}
 	qsort(items.v, items.n, sizeof(*items.v), item_cmp);
-	if (list_folder(c, "put", container, folder, &pj.remote))
-		goto out;
 	j->a = a;
 	j->items = &items;
 	j->container = container;
@@ -629,20 +648,15 @@ int st_rm_tree(struct bm_blob_client *c, const struct st_args *a)
 	struct tree_job j;
 	struct bm_blob_info info;
 	struct bm_error err;
-	const char *prefix;
 	char *container = NULL, *folder = NULL;
 	unsigned marker = 0;
-	int rc = CLI_EXIT_FAILURE;
+	int rc;
 
 	memset(&j, 0, sizeof(j));
-	if (st_split_target("rm", a->argv[0], false, &container, &prefix))
-		return CLI_EXIT_USAGE;
-	if (!(folder = st_folder_prefix(prefix))) {
-		cli_errorf("rm: out of memory");
+	rc = open_target(c, "rm", a->argv[0], &container, &folder, &items);
+	if (rc)
 		goto out;
-	}
-	if (list_folder(c, "rm", container, folder, &items))
-		goto out;
+	rc = CLI_EXIT_FAILURE;
 	/* blobfuse's marker of the folder itself: the blob "x" beside
 	 * "x/..." with hdi_isfolder=true. */
 	if (*folder) {

@@ -448,48 +448,55 @@ static void what_blob(char *what, size_t cap, const char *verb,
 	snprintf(what, cap, "cannot %s '%s/%s'", verb, container, name);
 }
 
-int st_get_stdout(const struct st_xfer *x, const char *container,
-		  const char *name)
+/* Get Blob into sink, checking that every byte arrived. shown names the
+ * destination in messages. 0, or -1 with the line printed. */
+static int get_to_sink(const struct st_xfer *x, const char *container,
+		       const char *name, struct get_sink *sink,
+		       const char *shown, struct bm_blob_info *info)
 {
-	struct get_sink sink = {.fd = STDOUT_FILENO, .progress = x->progress};
 	struct bm_blob_client *c = x->client;
 	struct bm_get_opts go = {0};
-	struct bm_blob_info info = {0};
 	struct bm_error err;
 	char what[1200];
 
 	bm_error_clear(&err);
-	if (c->ops->get(c, container, name, &go, get_write, &sink, &info,
-			&err)) {
-		if (sink.write_errno) {
-			cli_errorf("get: cannot write standard output: %s",
-				   strerror(sink.write_errno));
+	if (c->ops->get(c, container, name, &go, get_write, sink, info, &err)) {
+		if (sink->write_errno) {
+			cli_errorf("get: cannot write %s: %s", shown,
+				   strerror(sink->write_errno));
 		} else {
 			what_blob(what, sizeof(what), "get", container, name);
 			cli_report_container(what, container, &err);
 		}
-		return CLI_EXIT_FAILURE;
+		return -1;
 	}
-	if (info.size != sink.written) {
+	if (info->size != sink->written) {
 		cli_errorf("get: '%s/%s': received %" PRIu64 " of %" PRIu64
 			   " bytes",
-			   container, name, sink.written, info.size);
-		return CLI_EXIT_FAILURE;
+			   container, name, sink->written, info->size);
+		return -1;
 	}
-	return CLI_EXIT_OK;
+	return 0;
+}
+
+int st_get_stdout(const struct st_xfer *x, const char *container,
+		  const char *name)
+{
+	struct get_sink sink = {.fd = STDOUT_FILENO, .progress = x->progress};
+	struct bm_blob_info info = {0};
+
+	return get_to_sink(x, container, name, &sink, "standard output", &info)
+		   ? CLI_EXIT_FAILURE
+		   : CLI_EXIT_OK;
 }
 
 int st_get_file(const struct st_xfer *x, const char *container,
 		const char *name, const char *dest)
 {
 	struct get_sink sink = {.fd = -1, .progress = x->progress};
-	struct bm_blob_client *c = x->client;
-	struct bm_get_opts go = {0};
 	struct bm_blob_info info = {0};
 	struct timespec times[2];
-	char *tmp_path = NULL;
-	struct bm_error err;
-	char what[1200];
+	char *tmp_path = NULL, *shown = NULL;
 	int slot = -1, rc = CLI_EXIT_FAILURE;
 
 	sink.fd = make_temp(dest, &tmp_path);
@@ -499,24 +506,13 @@ int st_get_file(const struct st_xfer *x, const char *container,
 		return CLI_EXIT_FAILURE;
 	}
 	slot = temps_add(x->temps, tmp_path);
-	bm_error_clear(&err);
-	if (c->ops->get(c, container, name, &go, get_write, &sink, &info,
-			&err)) {
-		if (sink.write_errno) {
-			cli_errorf("get: cannot write '%s': %s", dest,
-				   strerror(sink.write_errno));
-		} else {
-			what_blob(what, sizeof(what), "get", container, name);
-			cli_report_container(what, container, &err);
-		}
+	if (asprintf(&shown, "'%s'", dest) < 0) {
+		shown = NULL;
+		cli_errorf("get: out of memory");
 		goto out;
 	}
-	if (info.size != sink.written) {
-		cli_errorf("get: '%s/%s': received %" PRIu64 " of %" PRIu64
-			   " bytes",
-			   container, name, sink.written, info.size);
+	if (get_to_sink(x, container, name, &sink, shown, &info))
 		goto out;
-	}
 	/* The blob's time, so a later get -r knows this copy is whole. */
 	times[0].tv_sec = times[1].tv_sec = info.mtime;
 	times[0].tv_nsec = times[1].tv_nsec = 0;
@@ -541,6 +537,7 @@ out:
 		temps_remove(x->temps, slot);
 		free(tmp_path);
 	}
+	free(shown);
 	return rc;
 }
 

@@ -1000,19 +1000,23 @@ static struct bmfs_wfile *wfile_get_ref(struct bmfs *fs, const char *name)
 	return wf;
 }
 
-/* Stops a local copy from ever being uploaded and unlists it (unlink, or
- * the source of a rename). */
+/* Stops a local copy from ever being uploaded and unlists it (the source
+ * of a directory move, once uploaded and copied). */
 static void wfile_discard(struct bmfs *fs, struct bmfs_wfile *wf)
 {
 	pthread_mutex_lock(&wf->lock);
-	pthread_mutex_lock(&fs->lock);
-	wf->unlinked = true;
-	pthread_mutex_unlock(&fs->lock);
-	wf->dirty = false;
+	bmfs_wfile_drop(fs, wf);
 	pthread_mutex_unlock(&wf->lock);
 	bmfs_wfile_unref(fs, wf);
 }
 
+/*
+ * Unlink wins over every upload of name: with wf->lock held no upload of
+ * the local copy is in flight (one that was has finished, so the Delete
+ * comes after its Put Blob or Put Block List), and with unlinked set none
+ * starts again, from a handle's close or the retry thread. Were the Delete
+ * to fail, the copy is uploadable again as before.
+ */
 int bmfs_unlink(struct bmfs *fs, const char *path)
 {
 	const char *name = bmfs_name(path);
@@ -1031,15 +1035,28 @@ int bmfs_unlink(struct bmfs *fs, const char *path)
 		return -EISDIR;
 	}
 	wf = wfile_get_ref(fs, name);
+	if (wf) {
+		pthread_mutex_lock(&wf->lock);
+		pthread_mutex_lock(&fs->lock);
+		wf->unlinked = true;
+		pthread_mutex_unlock(&fs->lock);
+	}
 	bm_error_clear(&err);
 	if (fs->client->ops->remove(fs->client, fs->container,
 				    a.blob ? a.blob : name, &err) != 0 &&
 	    !(err.code == BM_ERR_NOT_FOUND && wf))
 		rc = -bmfs_errno(BMFS_OP_UNLINK, name, &err);
-	if (wf && rc == 0)
-		wfile_discard(fs, wf);
-	else if (wf)
+	if (wf) {
+		if (rc == 0) {
+			bmfs_wfile_drop(fs, wf);
+		} else {
+			pthread_mutex_lock(&fs->lock);
+			wf->unlinked = false;
+			pthread_mutex_unlock(&fs->lock);
+		}
+		pthread_mutex_unlock(&wf->lock);
 		bmfs_wfile_unref(fs, wf);
+	}
 	if (rc == 0) {
 		bmfs_note_absent(fs, name);
 		bmfs_fcache_forget(fs, a.blob ? a.blob : name, false);

@@ -154,6 +154,9 @@ typedef int (*bmfs_fill_fn)(void *ud, const char *name, const struct stat *st);
 
 /* All return 0 (or a byte count) on success, -errno on failure. */
 int bmfs_getattr(struct bmfs *fs, const char *path, struct stat *st);
+/* fstat: the attributes of an open file, from its handle alone (libfuse
+ * passes no path for a file unlinked while open). */
+int bmfs_fgetattr(struct bmfs_handle *h, struct stat *st);
 int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill,
 		 void *ud);
 /* An open directory (bmfs_dir.c): the read at offset 0 takes a snapshot
@@ -180,7 +183,8 @@ int bmfs_release(struct bmfs_handle *h);
 /* Whether the kernel may keep the pages it cached of h's file: set by
  * bmfs_open (FOPEN_KEEP_CACHE; see bmfs_kcache.c). */
 bool bmfs_keep_cache(const struct bmfs_handle *h);
-/* h may be NULL (truncate by path). */
+/* h may be NULL (truncate by path); path may be NULL when h is given
+ * (ftruncate of a file unlinked while open). */
 int bmfs_truncate(struct bmfs *fs, const char *path, uint64_t size,
 		  struct bmfs_handle *h);
 int bmfs_unlink(struct bmfs *fs, const char *path);

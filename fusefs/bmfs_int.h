@@ -68,14 +68,17 @@ void bmfs_reader_free(struct bmfs_reader *r);
  * (unlink, rename) it lives on until its last handle is released.
  */
 struct bmfs_wfile {
-	char *name; /* immutable */
+	char *name; /* changed (rename) with both lock and fs->lock held:
+		     * read it holding either */
 	/* Guarded by fs->lock. */
 	struct bmfs_wfile *next; /* fs->wfiles list */
 	bool listed;		 /* in fs->wfiles */
 	int refs;		 /* open handles + running jobs */
 	uint64_t size;		 /* the local copy's size */
 	time_t mtime;
-	bool unlinked; /* removed through the mount: never upload */
+	bool unlinked; /* removed or replaced through the mount: never
+			* upload (set with lock held too, so no upload is
+			* in flight once it is set) */
 
 	pthread_mutex_t lock; /* serializes writes and uploads */
 	/* Guarded by lock. */
@@ -142,6 +145,11 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf);
 /* Drops a reference (fs->lock not held); frees an unlisted wfile with no
  * references left, and unlists a clean one. */
 void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf);
+/* wf->lock held: wf is never uploaded again (unlink, or the target of a
+ * rename): unlisted, its record and data file removed at once so a
+ * restart cannot upload it either. Handles open on it keep reading and
+ * writing its local copy until they close (POSIX unlink semantics). */
+void bmfs_wfile_drop(struct bmfs *fs, struct bmfs_wfile *wf);
 /* Registers a pending upload found by bmfs_tmp_scan (bmfs_tmp_scan's fn). */
 int bmfs_wfile_recovered(struct bmfs *fs, const char *name, char *data_path,
 			 char *rec_path);
@@ -191,6 +199,8 @@ struct bmfs_handle {
 	struct bmfs_reader *rd; /* remote reader, or NULL */
 	int cfd;		/* a whole-file cache copy, or -1 */
 	char *name;		/* as opened, for bmfs_kcache_release */
+	uint64_t size;		/* a reader's file as opened (fstat of */
+	time_t mtime;		/* an unlinked file: no name to look up) */
 	uint64_t kgen;		/* from bmfs_kcache_open */
 	bool keep_cache;	/* the kernel keeps its cached pages */
 };

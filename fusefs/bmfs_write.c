@@ -11,9 +11,13 @@
  * mount keeps showing it, the next flush retries, and a restart on the
  * same tmp-path uploads it.
  *
+ * Unlink wins: a file removed through the mount is never uploaded again,
+ * by its handles' closes or by an upload that was in flight (unlink waits
+ * for that one, then deletes). Its handles keep reading and writing the
+ * local copy until they close, as POSIX has it.
+ *
  * Limits: opening an existing blob for writing without O_TRUNC downloads
- * it whole first; a file renamed or removed while open for writing keeps
- * its handle, but what is written through it afterwards is discarded.
+ * it whole first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +108,17 @@ static void wfile_unlist(struct bmfs *fs, struct bmfs_wfile *wf)
 	}
 	wf->next = NULL;
 	wf->listed = false;
+}
+
+void bmfs_wfile_drop(struct bmfs *fs, struct bmfs_wfile *wf)
+{
+	pthread_mutex_lock(&fs->lock);
+	wf->unlinked = true;
+	if (wf->listed)
+		wfile_unlist(fs, wf);
+	pthread_mutex_unlock(&fs->lock);
+	wf->dirty = false;
+	bmfs_tmp_remove(wf->data_path, wf->rec_path);
 }
 
 void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf)
@@ -428,6 +443,8 @@ int bmfs_open(struct bmfs *fs, const char *path, int flags,
 			goto out;
 		}
 		h->wf = wf;
+		h->size = a.size;
+		h->mtime = a.mtime;
 		/* A fresh cached copy of this version, else stream; a
 		 * handle that keeps the kernel's pages reads their version
 		 * only. */
@@ -493,8 +510,26 @@ int bmfs_read(struct bmfs_handle *h, char *buf, size_t size, uint64_t off)
 	bm_error_clear(&err);
 	bm_error_set(&err, BM_ERR_IO, "cannot read a local copy: %s",
 		     strerror(errno));
-	return -bmfs_errno(BMFS_OP_READ, h->wf ? h->wf->name : "(cached)",
-			   &err);
+	return -bmfs_errno(BMFS_OP_READ, h->name, &err);
+}
+
+int bmfs_fgetattr(struct bmfs_handle *h, struct stat *st)
+{
+	struct bmfs *fs = h->fs;
+	uint64_t size = h->size;
+	time_t mtime = h->mtime;
+	struct stat cst;
+
+	if (h->wf) {
+		pthread_mutex_lock(&fs->lock);
+		size = h->wf->size;
+		mtime = h->wf->mtime;
+		pthread_mutex_unlock(&fs->lock);
+	} else if (h->cfd >= 0 && fstat(h->cfd, &cst) == 0) {
+		size = (uint64_t)cst.st_size;
+	}
+	bmfs_fill_stat(fs, BMFS_FILE, size, mtime, st);
+	return 0;
 }
 
 int bmfs_write(struct bmfs_handle *h, const char *buf, size_t size,
@@ -519,6 +554,7 @@ int bmfs_write(struct bmfs_handle *h, const char *buf, size_t size,
 	}
 	if (done > 0) {
 		uint64_t len;
+		bool unlinked;
 
 		wf->dirty = true;
 		pthread_mutex_lock(&h->fs->lock);
@@ -526,8 +562,11 @@ int bmfs_write(struct bmfs_handle *h, const char *buf, size_t size,
 			wf->size = off + done;
 		wf->mtime = time(NULL);
 		len = wf->size;
+		unlinked = wf->unlinked;
 		pthread_mutex_unlock(&h->fs->lock);
-		bmfs_stream_wrote(h->fs, wf, off, off + done, len);
+		/* An unlinked file's blocks would go to a name that is gone. */
+		if (!unlinked)
+			bmfs_stream_wrote(h->fs, wf, off, off + done, len);
 	}
 	pthread_mutex_unlock(&wf->lock);
 	if (done > 0 || size == 0)
@@ -582,6 +621,8 @@ int bmfs_truncate(struct bmfs *fs, const char *path, uint64_t size,
 	if (fs->opt.read_only)
 		return -EROFS;
 	if (!h || !h->wf) {
+		if (!path)
+			return h ? -EBADF : -ESTALE; /* not open for writing */
 		rc = bmfs_open(fs, path, O_WRONLY | (size == 0 ? O_TRUNC : 0),
 			       &own);
 		if (rc)
@@ -649,9 +690,9 @@ static void retry_job(void *arg)
 
 	pthread_mutex_lock(&r->wf->lock);
 	rc = bmfs_wfile_upload(r->fs, r->wf);
-	pthread_mutex_unlock(&r->wf->lock);
 	if (rc == 0)
 		bm_info("uploaded pending '%s'", r->wf->name);
+	pthread_mutex_unlock(&r->wf->lock);
 	bmfs_wfile_unref(r->fs, r->wf);
 	free(r);
 }

@@ -40,10 +40,14 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return fs;
 }
 
+/* libfuse passes a NULL path, with the handle, for a file unlinked while
+ * open (hard_remove): such an operation works from the handle alone.
+ * Operations without a handle always get a path. */
 static int op_getattr(const char *path, struct stat *st,
 		      struct fuse_file_info *fi)
 {
-	(void)fi;
+	if (!path)
+		return fi ? bmfs_fgetattr(handle_of(fi), st) : -ESTALE;
 	return bmfs_getattr(fs_of(), path, st);
 }
 

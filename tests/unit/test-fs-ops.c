@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "bm_blob.h"
@@ -977,6 +978,190 @@ static void test_namespace_ops(void **state)
 	assert_int_equal(bmfs_unlink(e->fs, "/nothing"), -ENOENT);
 }
 
+/* ---- files removed or renamed while open (issue 17) ---- */
+
+/*
+ * A Put Blob that waits at a gate: the memory service's ops with put
+ * wrapped, sharing its store (c->impl), so a test can hold an upload in
+ * flight while another operation runs.
+ */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool armed, entered, open;
+	const struct bm_blob_ops *inner;
+	struct bm_blob_ops ops;
+	struct bm_blob_client client;
+};
+
+static struct gate the_gate = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			       .cond = PTHREAD_COND_INITIALIZER};
+
+static int gated_put(struct bm_blob_client *c, const char *container,
+		     const char *name, const struct bm_body *body,
+		     const struct bm_put_opts *o, struct bm_blob_info *info,
+		     struct bm_error *err)
+{
+	struct gate *g = &the_gate;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->armed) {
+		g->armed = false;
+		g->entered = true;
+		pthread_cond_broadcast(&g->cond);
+		while (!g->open)
+			pthread_cond_wait(&g->cond, &g->lock);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return g->inner->put(c, container, name, body, o, info, err);
+}
+
+/* Mounts e's service through the gate (closed, not armed). */
+static void env_mount_gated(struct env *e)
+{
+	struct gate *g = &the_gate;
+	struct bm_error err = {0};
+
+	g->armed = g->entered = g->open = false;
+	g->inner = e->c->ops;
+	g->ops = *e->c->ops;
+	g->ops.put = gated_put;
+	g->client.ops = &g->ops;
+	g->client.impl = e->c->impl;
+	e->fs = bmfs_new(&g->client, CONTAINER, &e->o, &err);
+	assert_non_null(e->fs);
+	e->fs->clock = test_clock;
+	e->fs->clock_ud = e;
+	e->fs->client_borrowed = true;
+	assert_int_equal(bmfs_start(e->fs), 0);
+}
+
+static void gate_wait_entered(void)
+{
+	pthread_mutex_lock(&the_gate.lock);
+	while (!the_gate.entered)
+		pthread_cond_wait(&the_gate.cond, &the_gate.lock);
+	pthread_mutex_unlock(&the_gate.lock);
+}
+
+static void gate_open(void)
+{
+	pthread_mutex_lock(&the_gate.lock);
+	the_gate.open = true;
+	pthread_cond_broadcast(&the_gate.cond);
+	pthread_mutex_unlock(&the_gate.lock);
+}
+
+/* open, write, fsync, unlink, then everything through the handle: the
+ * handle answers fstat and reads from the local copy, takes more writes
+ * and ftruncate (libfuse's NULL path), and nothing of it is uploaded
+ * again; a new file of the same name is a new file. */
+static void test_unlinked_while_open(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h, *h2;
+	char files[128], buf[16] = {0}, *got;
+	struct stat st;
+
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_create(e->fs, "/gone", O_RDWR, &h), 0);
+	assert_int_equal(bmfs_write(h, "hello", 5, 0), 5);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_int_equal(bmfs_unlink(e->fs, "/gone"), 0);
+	assert_null(get_blob(e->c, "gone", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/gone", &st), -ENOENT);
+
+	assert_int_equal(bmfs_fgetattr(h, &st), 0);
+	assert_int_equal(st.st_size, 5);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(bmfs_read(h, buf, sizeof(buf), 0), 5);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(bmfs_write(h, " world", 6, 5), 6);
+	assert_int_equal(bmfs_truncate(e->fs, NULL, 8, h), 0);
+	assert_int_equal(bmfs_fgetattr(h, &st), 0);
+	assert_int_equal(st.st_size, 8);
+	/* Nothing left for a restart to upload. */
+	assert_int_equal(count_files(files, ".pending"), 0);
+	assert_int_equal(count_files(files, ".open"), 0);
+
+	/* A new file of that name while the old handle is open. */
+	assert_int_equal(bmfs_create(e->fs, "/gone", O_WRONLY, &h2), 0);
+	assert_int_equal(bmfs_write(h2, "new", 3, 0), 3);
+	assert_int_equal(bmfs_release(h2), 0);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_int_equal(bmfs_release(h), 0);
+	got = get_blob(e->c, "gone", NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "new");
+	free(got);
+	/* A read-only handle of a streamed blob answers fstat by itself. */
+	assert_int_equal(bmfs_open(e->fs, "/gone", O_RDONLY, &h), 0);
+	assert_int_equal(bmfs_unlink(e->fs, "/gone"), 0);
+	assert_int_equal(bmfs_fgetattr(h, &st), 0);
+	assert_int_equal(st.st_size, 3);
+	assert_int_equal(bmfs_truncate(e->fs, NULL, 0, h), -EBADF);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_null(get_blob(e->c, "gone", NULL));
+}
+
+struct job {
+	struct bmfs *fs;
+	struct bmfs_handle *h;
+	const char *path;
+	int rc;
+};
+
+static void *flush_main(void *ud)
+{
+	struct job *j = ud;
+
+	j->rc = bmfs_flush(j->h);
+	return NULL;
+}
+
+static void *unlink_main(void *ud)
+{
+	struct job *j = ud;
+
+	j->rc = bmfs_unlink(j->fs, j->path);
+	return NULL;
+}
+
+/* Unlink wins over an upload already in flight: the Put Blob that
+ * completes after unlink was called does not leave the blob behind, and
+ * the close after it does not upload it again. */
+static void test_unlink_wins_over_upload(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	struct job up = {0}, rm = {0};
+	pthread_t tu, tr;
+	struct stat st;
+
+	env_mount_gated(e);
+	assert_int_equal(bmfs_create(e->fs, "/race", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "data", 4, 0), 4);
+	the_gate.armed = true;
+	up.h = h;
+	assert_int_equal(pthread_create(&tu, NULL, flush_main, &up), 0);
+	gate_wait_entered();
+	rm.fs = e->fs;
+	rm.path = "/race";
+	assert_int_equal(pthread_create(&tr, NULL, unlink_main, &rm), 0);
+	usleep(100000); /* the unlink reaches the service, or waits */
+	gate_open();
+	pthread_join(tu, NULL);
+	pthread_join(tr, NULL);
+	assert_int_equal(up.rc, 0);
+	assert_int_equal(rm.rc, 0);
+	assert_null(get_blob(e->c, "race", NULL));
+	assert_int_equal(bmfs_write(h, "more", 4, 4), 4);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_null(get_blob(e->c, "race", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/race", &st), -ENOENT);
+}
+
 /* Reads a whole file through a fresh handle; returns its bytes. */
 static char *read_all(struct bmfs *fs, const char *path, size_t len)
 {
@@ -1166,6 +1351,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_failed_upload_kept_and_recovered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_upload_retried, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unlinked_while_open, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unlink_wins_over_upload, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_namespace_ops, setup,
 					    teardown),

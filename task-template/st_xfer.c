@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bm_auth.h"
 #include "bm_log.h"
 #include "storage.h"
 

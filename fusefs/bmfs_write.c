@@ -110,15 +110,48 @@ static void wfile_unlist(struct bmfs *fs, struct bmfs_wfile *wf)
 	wf->listed = false;
 }
 
-void bmfs_wfile_drop(struct bmfs *fs, struct bmfs_wfile *wf)
+void bmfs_wfile_drop(struct bmfs *fs, struct bmfs_wfile *wf,
+		     const char *keep_as)
 {
+	char *name = keep_as ? strdup(keep_as) : NULL;
+
+	bmfs_tmp_remove(wf->data_path, wf->rec_path);
+	wf->dirty = false;
 	pthread_mutex_lock(&fs->lock);
 	wf->unlinked = true;
-	if (wf->listed)
+	if (name && wf->listed) {
+		char *old = wf->name;
+
+		wf->name = name;
+		name = old;
+	} else if (wf->listed) {
 		wfile_unlist(fs, wf);
+	}
 	pthread_mutex_unlock(&fs->lock);
-	wf->dirty = false;
-	bmfs_tmp_remove(wf->data_path, wf->rec_path);
+	free(name);
+}
+
+int bmfs_wfile_rename(struct bmfs *fs, struct bmfs_wfile *wf, const char *to)
+{
+	struct bmfs_wfile *other;
+	struct bm_error err;
+	char *name = strdup(to), *old;
+
+	if (!name)
+		return -ENOMEM;
+	bm_error_clear(&err);
+	if (bmfs_tmp_rename(fs, to, wf->rec_path, &err) != 0)
+		bm_warn("%s (a restart would upload '%s' under its old name)",
+			err.msg, to);
+	pthread_mutex_lock(&fs->lock);
+	other = bmfs_wfile_find(fs, to);
+	if (other && other != wf && other->unlinked)
+		wfile_unlist(fs, other);
+	old = wf->name;
+	wf->name = name;
+	pthread_mutex_unlock(&fs->lock);
+	free(old);
+	return 0;
 }
 
 void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf)

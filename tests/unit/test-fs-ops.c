@@ -1162,6 +1162,120 @@ static void test_unlink_wins_over_upload(void **state)
 	assert_int_equal(bmfs_getattr(e->fs, "/race", &st), -ENOENT);
 }
 
+/* libfuse's hiding of a file unlinked while open: the blob goes, the
+ * local copy answers under the hidden name until the last close, and
+ * nothing is uploaded under either name. A file not open is renamed. */
+static void test_unlink_open_hides(void **state)
+{
+	struct env *e = *state;
+	const char *hidden = "/d/.fuse_hidden0000000200000001";
+	struct bmfs_handle *h;
+	struct stat st;
+
+	put_blob(e->c, "d/closed", "c", 1, false);
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/d/open", O_RDWR, &h), 0);
+	assert_int_equal(bmfs_write(h, "xyz", 3, 0), 3);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_int_equal(bmfs_unlink_open(e->fs, "/d/open", hidden), 0);
+	assert_null(get_blob(e->c, "d/open", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/d/open", &st), -ENOENT);
+	assert_int_equal(bmfs_getattr(e->fs, hidden, &st), 0);
+	assert_int_equal(st.st_size, 3);
+	assert_int_equal(bmfs_write(h, "w", 1, 3), 1);
+	assert_int_equal(bmfs_getattr(e->fs, hidden, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	/* The directory is empty for rmdir's purpose: no blob is left. */
+	assert_int_equal(bmfs_release(h), 0);
+	assert_int_equal(bmfs_unlink(e->fs, hidden), -ENOENT);
+	assert_null(get_blob(e->c, "d/open", NULL));
+	assert_null(get_blob(e->c, hidden + 1, NULL));
+	/* Not open: an ordinary rename. */
+	assert_int_equal(bmfs_unlink_open(e->fs, "/d/closed", hidden), 0);
+	assert_null(get_blob(e->c, "d/closed", NULL));
+	free(get_blob(e->c, hidden + 1, NULL));
+}
+
+/* open, write, rename, write, fsync, close: the renamed blob holds both
+ * writes; the old name stays gone; the record names the new blob. */
+static void test_rename_follows_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	struct stat st;
+	char *got;
+
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/r1", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "part1", 5, 0), 5);
+	assert_int_equal(bmfs_rename(e->fs, "/r1", "/sub/r2", false), 0);
+	assert_int_equal(bmfs_write(h, "part2", 5, 5), 5);
+	assert_int_equal(bmfs_getattr(e->fs, "/sub/r2", &st), 0);
+	assert_int_equal(st.st_size, 10);
+	assert_int_equal(bmfs_fsync(h), 0);
+	got = get_blob(e->c, "sub/r2", NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "part1part2");
+	free(got);
+	assert_int_equal(bmfs_write(h, "!", 1, 10), 1);
+	assert_int_equal(bmfs_release(h), 0);
+	got = get_blob(e->c, "sub/r2", NULL);
+	assert_string_equal(got, "part1part2!");
+	free(got);
+	assert_null(get_blob(e->c, "r1", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/r1", &st), -ENOENT);
+}
+
+/* A file renamed over one whose local copy is not uploaded yet: that
+ * copy's later close uploads nothing over the renamed data. */
+static void test_rename_over_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *t, *n;
+	char *got;
+
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/target", O_WRONLY, &t), 0);
+	assert_int_equal(bmfs_write(t, "old", 3, 0), 3);
+	assert_int_equal(bmfs_create(e->fs, "/new", O_WRONLY, &n), 0);
+	assert_int_equal(bmfs_write(n, "new", 3, 0), 3);
+	assert_int_equal(bmfs_release(n), 0);
+	assert_int_equal(bmfs_rename(e->fs, "/new", "/target", false), 0);
+	assert_int_equal(bmfs_write(t, " and more", 9, 3), 9);
+	assert_int_equal(bmfs_release(t), 0);
+	got = get_blob(e->c, "target", NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "new");
+	free(got);
+}
+
+/* A directory holding a file open for writing does not move (EBUSY);
+ * the file's writes all reach its blob. */
+static void test_rename_dir_with_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	char *got;
+
+	env_mount(e);
+	assert_int_equal(bmfs_mkdir(e->fs, "/dir"), 0);
+	assert_int_equal(bmfs_create(e->fs, "/dir/f", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "one", 3, 0), 3);
+	assert_int_equal(bmfs_rename(e->fs, "/dir", "/moved", false), -EBUSY);
+	assert_int_equal(bmfs_write(h, "two", 3, 3), 3);
+	assert_int_equal(bmfs_release(h), 0);
+	got = get_blob(e->c, "dir/f", NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "onetwo");
+	free(got);
+	/* Closed, it moves. */
+	assert_int_equal(bmfs_rename(e->fs, "/dir", "/moved", false), 0);
+	got = get_blob(e->c, "moved/f", NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "onetwo");
+	free(got);
+}
+
 /* Reads a whole file through a fresh handle; returns its bytes. */
 static char *read_all(struct bmfs *fs, const char *path, size_t len)
 {
@@ -1356,6 +1470,14 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unlink_wins_over_upload, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unlink_open_hides, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_follows_open_file,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_over_open_file, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_dir_with_open_file,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_namespace_ops, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_file_cache, setup, teardown),

@@ -87,6 +87,9 @@ struct bmfs_wfile {
 	char *data_path;	    /* TMP/blobmill/files/ID */
 	char *rec_path;		    /* ID.open or ID.pending */
 	bool dirty;		    /* changed since the last upload */
+	int write_err;		    /* errno of a failed write to the copy:
+				     * never uploaded, dropped at the last
+				     * close */
 	char etag[BM_ETAG_MAX];	    /* of the blob the last upload made */
 	struct bmfs_stream *stream; /* write-behind; set at creation, may be
 				     * NULL */
@@ -184,6 +187,9 @@ void bmfs_fcache_adopt(struct bmfs *fs, const char *name, const char *etag,
 		       const char *path, uint64_t size);
 /* Drops the cached copy of name (and of names under name/ if subtree). */
 void bmfs_fcache_forget(struct bmfs *fs, const char *name, bool subtree);
+/* Drops every entry (a write found the tmp-path full). Returns the bytes
+ * dropped (their space comes back once no reader holds them open). */
+uint64_t bmfs_fcache_evict(struct bmfs *fs);
 /* Drops every entry (unmount). */
 void bmfs_fcache_free(struct bmfs *fs);
 

@@ -5,6 +5,9 @@
 #      fsyncs, unlinks it and goes on through the open descriptor (fstat,
 #      pread, write, ftruncate, fsync, close): every call answers, the
 #      daemon stays up, and the unlinked file is not uploaded again;
+#   2. --tmp-path on a 1 MiB tmpfs: a write that finds it full first
+#      empties the whole-file cache and goes on; a cp of 1.5 MB over a good
+#      blob fails (ENOSPC) and the blob stays exactly as it was;
 #   3. writes after a rename of the open file reach the renamed blob; a
 #      file renamed over an open one is not overwritten by that one's
 #      close; a directory holding an open file refuses to move (EBUSY)
@@ -19,8 +22,10 @@ command -v setpriv >/dev/null || skip "setpriv not installed"
 fuse_test_begin
 chmod 0755 "$dir" # the unprivileged user must reach the mount point
 mnt=$dir/mnt
+small=$dir/small
 cleanup() {
 	fm_cleanup "$mnt"
+	mountpoint -q "$small" && umount "$small"
 	fuse_test_end
 }
 trap cleanup EXIT
@@ -112,4 +117,48 @@ EOF
 echo "ok: writes after a rename reach the renamed blob; rename over an open file wins; a directory with an open file refuses to move"
 
 fm_umount "$mnt" || fail "unmount failed or the daemon exited nonzero"
+
+# --- 2. a full --tmp-path ------------------------------------------------
+mkdir -p "$small"
+mount -t tmpfs -o size=1m,mode=0700 tmpfs "$small" ||
+	skip "cannot mount a tmpfs for --tmp-path"
+head -c 300000 /dev/urandom >"$dir/good"
+head -c 600000 /dev/urandom >"$dir/cached"
+head -c 600000 /dev/urandom >"$dir/after"
+head -c 1500000 /dev/urandom >"$dir/big"
+az_put "$c" good "$dir/good" || fail "cannot put 'good'"
+fm_mount "$mnt" "$small" "$dir/fuse-small.log" --container-name="$c" \
+	--log-level=LOG_INFO ||
+	fail "mount on a small tmp-path failed"
+# 600 KB written and uploaded stay in the whole-file cache (which may
+# take 80% of the 1 MiB); the next 600 KB fit only once it is dropped.
+cp "$dir/cached" "$mnt/cached" || fail "cannot write 'cached'"
+for i in $(seq 1 50); do
+	[ -n "$(ls "$small/blobmill/cache")" ] && break
+	sleep 0.1
+done
+[ -n "$(ls "$small/blobmill/cache")" ] ||
+	fail "'cached' did not enter the whole-file cache"
+cp "$dir/after" "$mnt/after" 2>"$dir/cp.err" ||
+	fail "a write that fits once the file cache is dropped failed: $(cat "$dir/cp.err")"
+[ "$(fc_blob_sha "$c" after)" = "$(fc_sha "$dir/after")" ] ||
+	fail "'after' is not in Azurite with the written bytes"
+grep -q "is full: dropped 600000 bytes of cached files" "$dir/fuse-small.log" ||
+	fail "the write did not need the file cache dropped: the test proves nothing"
+echo "ok: a write that found the tmp-path full emptied the file cache and went on"
+if cp "$dir/big" "$mnt/good" 2>"$dir/cp.err"; then
+	fail "cp of 1.5 MB through a 1 MiB tmp-path succeeded"
+fi
+grep -q "No space left on device" "$dir/cp.err" ||
+	fail "cp failed, but not with ENOSPC: $(cat "$dir/cp.err")"
+[ "$(fc_blob_sha "$c" good)" = "$(fc_sha "$dir/good")" ] ||
+	fail "the good blob was changed by a write that ran out of space"
+fm_alive "$mnt" || fail "the daemon died"
+cmp -s "$mnt/good" "$dir/good" ||
+	fail "the mount does not show the good blob after the failed cp"
+[ -z "$(find "$small/blobmill/files" -type f)" ] ||
+	fail "the failed copy left files in tmp-path: $(ls "$small/blobmill/files")"
+echo "ok: cp over a good blob failed with ENOSPC ($(cat "$dir/cp.err")); the blob is unchanged"
+fm_umount "$mnt" || fail "unmount failed or the daemon exited nonzero"
+umount "$small"
 echo "ok: t-fuse-integrity"

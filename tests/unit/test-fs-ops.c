@@ -883,8 +883,11 @@ static void test_failed_upload_kept_and_recovered(void **state)
 	env_mount(e);
 	assert_int_equal(bmfs_getattr(e->fs, "/keep.txt", &st), 0);
 	assert_int_equal(st.st_size, 8);
-	/* The re-upload runs in the background: wait for it. */
-	for (i = 0; i < 500 && count_files(files, ".pending"); i++)
+	/* The re-upload runs in the background: wait for it (its record
+	 * turns ".open" once uploaded, then goes). */
+	for (i = 0; i < 500 && (count_files(files, ".pending") ||
+				count_files(files, ".open"));
+	     i++)
 		usleep(10000);
 	assert_int_equal(count_files(files, ".pending"), 0);
 	assert_int_equal(count_files(files, ".open"), 0);
@@ -1276,6 +1279,60 @@ static void test_rename_dir_with_open_file(void **state)
 	free(got);
 }
 
+/* A write to the local copy fails (here EBADF: the copy's descriptor is
+ * swapped for a read-only one; on a node, ENOSPC in --tmp-path): that
+ * write, every later flush/fsync and the close fail, nothing is uploaded,
+ * the good blob stays, no record is left for a restart, and once closed
+ * the mount shows the blob again. */
+static void test_write_error_never_uploaded(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	char files[128], *got;
+	struct stat st;
+	int ro;
+
+	put_blob(e->c, "good", "good content", 12, false);
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_open(e->fs, "/good", O_WRONLY | O_TRUNC, &h), 0);
+	assert_int_equal(bmfs_write(h, "prefix", 6, 0), 6);
+	ro = open("/dev/null", O_RDONLY);
+	assert_true(ro >= 0);
+	assert_true(dup2(ro, h->wf->fd) == h->wf->fd);
+	close(ro);
+	assert_true(bmfs_write(h, "rest", 4, 6) < 0);
+	assert_true(bmfs_fsync(h) < 0);
+	assert_true(bmfs_flush(h) < 0);
+	assert_int_equal(count_files(files, ".open"), 0);
+	assert_int_equal(count_files(files, ".pending"), 0);
+	assert_true(bmfs_release(h) < 0);
+	got = get_blob(e->c, "good", NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "good content");
+	free(got);
+	assert_int_equal(bmfs_getattr(e->fs, "/good", &st), 0);
+	assert_int_equal(st.st_size, 12);
+	/* A new file that fails is not created either. */
+	assert_int_equal(bmfs_create(e->fs, "/fresh", O_WRONLY, &h), 0);
+	ro = open("/dev/null", O_RDONLY);
+	assert_true(dup2(ro, h->wf->fd) == h->wf->fd);
+	close(ro);
+	assert_true(bmfs_write(h, "x", 1, 0) < 0);
+	assert_true(bmfs_release(h) < 0);
+	assert_null(get_blob(e->c, "fresh", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/fresh", &st), -ENOENT);
+	/* No restart uploads either. */
+	bmfs_free(e->fs);
+	e->fs = NULL;
+	env_mount(e);
+	usleep(100000);
+	got = get_blob(e->c, "good", NULL);
+	assert_string_equal(got, "good content");
+	free(got);
+	assert_null(get_blob(e->c, "fresh", NULL));
+}
+
 /* Reads a whole file through a fresh handle; returns its bytes. */
 static char *read_all(struct bmfs *fs, const char *path, size_t len)
 {
@@ -1477,6 +1534,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rename_over_open_file, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_rename_dir_with_open_file,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_error_never_uploaded,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_namespace_ops, setup,
 					    teardown),

@@ -315,7 +315,10 @@ int v1_cli_config(const struct v1_cli *c, struct bm_config *cfg, bool use_env,
 		  struct bm_error *err)
 {
 	if (c->config_file) {
-		if (bm_config_load_file(cfg, c->config_file, err) != 0)
+		/* The environment may still complete the file's Entra
+		 * identity (blobfuse v1 reads the SPN secret from there). */
+		if (bm_config_load_file(cfg, c->config_file, err) != 0 ||
+		    bm_config_complete_identity(cfg, err) != 0)
 			return -1;
 	} else if (use_env && bm_config_load_env(cfg, err) != 0) {
 		return -1;

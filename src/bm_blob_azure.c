@@ -21,6 +21,7 @@
 
 #include "bm_blob.h"
 #include "bm_log.h"
+#include "bm_token.h"
 #include "bm_url.h"
 
 struct azure {
@@ -30,7 +31,8 @@ struct azure {
 	char *sas_token;
 	unsigned char *key;
 	size_t key_len;
-	struct bm_auth auth; /* points into the fields above */
+	struct bm_token *token; /* Entra ID auth types, else NULL */
+	struct bm_auth auth;	/* points into the fields above */
 	struct bm_retry_policy retry;
 	struct bm_http *http;
 };
@@ -1028,6 +1030,7 @@ static void az_free(struct bm_blob_client *c)
 		return;
 	az = az_of(c);
 	bm_http_free(az->http);
+	bm_token_free(az->token);
 	if (az->key)
 		memset(az->key, 0, az->key_len);
 	free(az->key);
@@ -1071,7 +1074,21 @@ struct bm_blob_client *bm_blob_client_new_azure(const struct bm_config *cfg,
 	    !(az->account = strdup(cfg->account)))
 		goto nomem;
 	az->auth.account = az->account;
-	if (cfg->auth_type == BM_AUTH_SAS) {
+	if (o)
+		ho = *o;
+	else
+		bm_http_options_default(&ho);
+	if (cfg->ca_cert_file)
+		ho.ca_cert_file = cfg->ca_cert_file;
+	if (cfg->insecure)
+		ho.insecure = true;
+	if (bm_auth_type_is_entra(cfg->auth_type)) {
+		az->token = bm_token_new(cfg, BM_RESOURCE_STORAGE, &ho, err);
+		if (!az->token)
+			goto fail;
+		az->auth.scheme = BM_SCHEME_BLOB_BEARER;
+		az->auth.token = az->token;
+	} else if (cfg->auth_type == BM_AUTH_SAS) {
 		if (!(az->sas_token = strdup(cfg->sas_token)))
 			goto nomem;
 		az->auth.scheme = BM_SCHEME_BLOB_SAS;
@@ -1086,14 +1103,6 @@ struct bm_blob_client *bm_blob_client_new_azure(const struct bm_config *cfg,
 		az->auth.key = az->key;
 		az->auth.key_len = az->key_len;
 	}
-	if (o)
-		ho = *o;
-	else
-		bm_http_options_default(&ho);
-	if (cfg->ca_cert_file)
-		ho.ca_cert_file = cfg->ca_cert_file;
-	if (cfg->insecure)
-		ho.insecure = true;
 	az->retry = ho.retry;
 	az->http = bm_http_new(&ho, err);
 	if (!az->http)

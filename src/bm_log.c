@@ -206,6 +206,36 @@ static size_t sharedkey_at(const char *s, size_t *keep)
 	return n;
 }
 
+/* Length of a JWT at s (an Entra ID access token, a client assertion or a
+ * federated token: "eyJ" + base64url, two dots), or 0. */
+static size_t jwt_at(const char *s)
+{
+	size_t n = 0, dots = 0;
+
+	if (strncmp(s, "eyJ", 3) != 0)
+		return 0;
+	while (is_word_char(s[n]) || s[n] == '.') {
+		if (s[n] == '.')
+			dots++;
+		n++;
+	}
+	return dots == 2 ? n : 0;
+}
+
+/* The OAuth form fields that carry a secret ("client_secret=...",
+ * "client_assertion=...", "access_token=..."): the prefix length, or 0. */
+static size_t oauth_field_at(const char *s)
+{
+	static const char *const fields[] = {
+	    "client_secret=", "client_assertion=", "access_token="};
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strncasecmp(s, fields[i], strlen(fields[i])) == 0)
+			return strlen(fields[i]);
+	return 0;
+}
+
 void bm_redact(char *buf, size_t cap)
 {
 	struct redact_out o;
@@ -251,6 +281,25 @@ void bm_redact(char *buf, size_t cap)
 			s += 14;
 			s += strcspn(s, "\r\n");
 			changed = true;
+		} else if (boundary && (n = jwt_at(s)) > 0) {
+			out_put(&o, REDACTED, strlen(REDACTED));
+			s += n;
+			changed = true;
+		} else if (boundary && strncasecmp(s, "bearer ", 7) == 0 &&
+			   s[7] && s[7] != ' ') {
+			out_put(&o, s, 7);
+			out_put(&o, REDACTED, strlen(REDACTED));
+			s += 7;
+			s += strcspn(s, " \t\r\n\"',;");
+			changed = true;
+		} else if (boundary && (keep = oauth_field_at(s)) > 0) {
+			out_put(&o, s, keep);
+			n = value_len(s + keep, false);
+			if (n > 0) {
+				out_put(&o, REDACTED, strlen(REDACTED));
+				changed = true;
+			}
+			s += keep + n;
 		} else if (boundary && (n = sharedkey_at(s, &keep)) > 0) {
 			out_put(&o, s, keep);
 			out_put(&o, REDACTED, strlen(REDACTED));

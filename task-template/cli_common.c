@@ -282,7 +282,9 @@ void cli_report(const char *what, const struct bm_error *err)
 	if (err->http_status) {
 		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
 			 err->azure_code[0] ? " " : "", err->azure_code);
-		if (err->code == BM_ERR_AUTH)
+		if (err->code == BM_ERR_AUTH && strstr(msg, "Entra ID token"))
+			cli_errorf("%s: %s", what, from_cat ? from_cat : msg);
+		else if (err->code == BM_ERR_AUTH)
 			cli_errorf("%s: %s%s: check the account key or SAS "
 				   "token",
 				   what, cat, detail);

@@ -35,10 +35,12 @@
 
 #include "bm_log.h"
 #include "run_exec.h"
+#include "task_report.h"
 #include "tasks_cli.h"
 
 #define RUN_PARALLEL_MAX 256
 #define RUN_RETRIES_MAX 100
+#define RUN_REFUSED_MAX 20
 
 /* One running task; the iterator's task is copied because it is only
  * valid until the next tt_iter_next. */
@@ -48,6 +50,9 @@ struct run_slot {
 	char *taskdir;
 	unsigned attempt; /* 0 for the first run */
 	struct timespec started;
+	struct timespec first_started; /* of the first attempt (report) */
+	bool exited;		       /* the last attempt exited... */
+	int exit_code;		       /* ...with this status */
 };
 
 struct runner {
@@ -61,6 +66,10 @@ struct runner {
 	struct run_slot *slots;
 	int running;
 	uint64_t started, succeeded, failed, retried;
+	struct task_report *report; /* --report FILE, or NULL */
+	const char *report_path;
+	uint64_t nrefused;		/* outputs the stage-out refused */
+	char *refused[RUN_REFUSED_MAX]; /* the first ones, for the summary */
 	bool listing_done;
 	bool listing_failed;
 	bool tty;
@@ -138,6 +147,61 @@ static void task_line(struct runner *r, const struct run_slot *s,
 }
 
 /* ------------------------------------------------------------------ */
+/* The report (--report FILE)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Whether the output blob exists now: known after a staged upload, else
+ * one Get Blob Properties; -1 (null) without --output or on an error. */
+static int output_exists(struct runner *r, const struct run_slot *s,
+			 bool succeeded)
+{
+	struct bm_blob_info info;
+	struct bm_error err;
+
+	if (!r->job.topt.output)
+		return -1;
+	if (r->stage && succeeded)
+		return 1;
+	bm_error_clear(&err);
+	if (!r->job.client->ops->head(r->job.client, r->job.topt.output,
+				      s->task.output_name, &info, &err))
+		return 1;
+	return err.code == BM_ERR_NOT_FOUND ? 0 : -1;
+}
+
+/* The line of a task that ran (or could not start). */
+static void report_task(struct runner *r, const struct run_slot *s,
+			bool succeeded, const char *reason)
+{
+	struct task_report_line l = {
+	    .blob = s->task.blob,
+	    .task_id = s->task.id,
+	    .state = succeeded ? "succeeded" : "failed",
+	    .has_exit_code = s->exited,
+	    .exit_code = s->exit_code,
+	    .duration_s = since(&s->first_started),
+	    .retries = (int)s->attempt,
+	    .output = s->task.output_name,
+	    .reason = reason,
+	};
+
+	if (!r->report)
+		return;
+	l.output_exists = output_exists(r, s, succeeded);
+	task_report_write(r->report, &l);
+}
+
+/* The line of a blob the listing skipped (tasks_job's on_skip). */
+static void report_skip(const struct tt_skip *sk, void *ud)
+{
+	struct runner *r = ud;
+
+	progress_clear(r); /* the invalid blob's line follows */
+	if (r->report)
+		task_report_skip(r->report, sk);
+}
+
+/* ------------------------------------------------------------------ */
 /* Starting and finishing tasks                                        */
 /* ------------------------------------------------------------------ */
 
@@ -164,8 +228,9 @@ static int slot_take(struct run_slot *s, const struct tt_task *t)
 }
 
 /* In the child: stdin from /dev/null, stdout/stderr to the task's files,
- * then exec. Never returns. */
-static void child_exec(const char *taskdir, char **argv)
+ * then exec with envp (the plan's spawn_env: none of our secrets). Never
+ * returns. */
+static void child_exec(const char *taskdir, char **argv, char **envp)
 {
 	char path[4096];
 	int in, out, err;
@@ -182,7 +247,7 @@ static void child_exec(const char *taskdir, char **argv)
 	dup2(err, 2);
 	/* The default signal dispositions, whatever ours are. */
 	signal(SIGPIPE, SIG_DFL);
-	execvp(argv[0], argv);
+	execvpe(argv[0], argv, envp);
 	dprintf(2, "blobmill: cannot run '%s': %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
@@ -205,7 +270,7 @@ static int slot_spawn(struct runner *r, struct run_slot *s,
 		return -1;
 	}
 	if (pid == 0)
-		child_exec(s->taskdir, argv);
+		child_exec(s->taskdir, argv, r->plan.spawn_env);
 	tt_argv_free(argv);
 	s->pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
@@ -233,9 +298,8 @@ static int slot_prepare(struct runner *r, struct run_slot *s,
 	}
 	if (!r->stage)
 		return 0;
-	why = run_name_unstageable(s->task.blob);
-	if (!why)
-		why = run_name_unstageable(s->task.output_name);
+	/* The output name passed this test in tt_task_make already. */
+	why = tt_name_path_problem(s->task.blob);
 	if (why) {
 		bm_error_set(err, BM_ERR_INVALID, "cannot stage '%s': %s",
 			     s->task.blob, why);
@@ -280,6 +344,34 @@ out:
 	return rc;
 }
 
+/* An output the stage-out refused (a link, not a regular file): kept
+ * for the summary, which names the first RUN_REFUSED_MAX of them. */
+static void refused_add(struct runner *r, const struct run_slot *s,
+			const char *why)
+{
+	r->nrefused++;
+	if (r->nrefused <= RUN_REFUSED_MAX &&
+	    asprintf(&r->refused[r->nrefused - 1], "task %s: %s", s->task.id,
+		     why) < 0)
+		r->refused[r->nrefused - 1] = NULL;
+}
+
+static void refused_summary(struct runner *r)
+{
+	uint64_t i;
+
+	for (i = 0; i < r->nrefused && i < RUN_REFUSED_MAX; i++)
+		if (r->refused[i])
+			cli_errorf("run: %s", r->refused[i]);
+	if (r->nrefused > RUN_REFUSED_MAX)
+		cli_errorf("run: and %" PRIu64 " more refused outputs",
+			   r->nrefused - RUN_REFUSED_MAX);
+	if (r->nrefused)
+		cli_errorf("run: %" PRIu64 " outputs refused (not uploaded, "
+			   "their tasks count as failed)",
+			   r->nrefused);
+}
+
 /* After a successful exit: upload the staged output, drop the input. */
 static int slot_finish_stage(struct runner *r, struct run_slot *s,
 			     struct bm_error *err)
@@ -289,12 +381,14 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 
 	if (!r->stage)
 		return 0;
-	if (asprintf(&path, "%s/out/%s", s->taskdir, s->task.output_name) < 0) {
+	if (asprintf(&path, "%s/out", s->taskdir) < 0) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return -1;
 	}
-	rc = run_stage_out(r->job.client, r->job.topt.output,
-			   s->task.output_name, path, err);
+	rc = run_stage_out(r->job.client, r->job.topt.output, path,
+			   s->task.output_name, err);
+	if (rc && err->code == BM_ERR_INVALID)
+		refused_add(r, s, err->msg);
 	free(path);
 	if (asprintf(&path, "%s/in", s->taskdir) >= 0) {
 		run_remove_tree(path);
@@ -311,6 +405,7 @@ static void task_failed(struct runner *r, struct run_slot *s, const char *why)
 	snprintf(detail, sizeof(detail), "%s (see %s/stderr.txt)", why,
 		 s->taskdir ? s->taskdir : r->run_dir);
 	task_line(r, s, "FAILED", detail);
+	report_task(r, s, false, why);
 	slot_free(s);
 }
 
@@ -339,6 +434,7 @@ static void start_next(struct runner *r, struct run_slot *s)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	s->first_started = s->started;
 	if (slot_prepare(r, s, &err) || slot_spawn(r, s, &err))
 		task_failed(r, s, err.msg);
 }
@@ -357,6 +453,8 @@ static void reap(struct runner *r, pid_t pid, int status)
 		return; /* not ours (cannot happen: we only fork tasks) */
 	r->running--;
 	s->pid = 0;
+	s->exited = WIFEXITED(status);
+	s->exit_code = s->exited ? WEXITSTATUS(status) : 0;
 	bm_error_clear(&err);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (slot_finish_stage(r, s, &err)) {
@@ -365,6 +463,7 @@ static void reap(struct runner *r, pid_t pid, int status)
 		}
 		r->succeeded++;
 		task_line(r, s, "ok", "");
+		report_task(r, s, true, NULL);
 		slot_free(s);
 		return;
 	}
@@ -430,10 +529,16 @@ static int run_loop(struct runner *r)
 	tt_iter_stats(r->job.iter, &st);
 	printf("run: %" PRIu64 " tasks: %" PRIu64 " succeeded, %" PRIu64
 	       " failed, %" PRIu64 " retries; %" PRIu64
-	       " skipped (output exists); %.1fs; task files in %s\n",
+	       " skipped (output exists); %" PRIu64
+	       " skipped (cannot become a task); %.1fs; task files in %s\n",
 	       r->started, r->succeeded, r->failed, r->retried, st.skipped,
-	       since(&r->t0), r->run_dir);
-	return r->failed || r->listing_failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	       st.invalid, since(&r->t0), r->run_dir);
+	fflush(stdout);
+	refused_summary(r);
+	return tasks_job_invalid_summary(&r->job) || r->failed ||
+		       r->listing_failed
+		   ? CLI_EXIT_FAILURE
+		   : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -448,6 +553,7 @@ enum {
 	OPT_RUN_DIR,
 	OPT_STAGE,
 	OPT_PAGE_SIZE,
+	OPT_REPORT,
 };
 
 static const struct option run_longopts[] = {
@@ -458,6 +564,7 @@ static const struct option run_longopts[] = {
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
     {"stage", no_argument, NULL, OPT_STAGE},
     {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    {"report", required_argument, NULL, OPT_REPORT},
     TT_TEMPLATE_LONGOPTS,
     CLI_CRED_LONGOPTS,
     {NULL, 0, NULL, 0},
@@ -465,23 +572,28 @@ static const struct option run_longopts[] = {
 
 static void run_usage(FILE *out)
 {
-	fputs(
-	    "usage: blobmill run --input CONTAINER --image IMAGE --command "
-	    "TEMPLATE [options]\n"
-	    "Runs one task per input blob on this machine.\n\n"
-	    "  --runtime auto|docker|podman|host  engine (default auto: "
-	    "the first\n"
-	    "                       that works; host = no engine, "
-	    "bubblewrap)\n"
-	    "  --parallel N         tasks at once (default: CPUs)\n"
-	    "  --max-retries N      restarts of a failing task (default 0)\n"
-	    "  --run-dir DIR        per-task stdout.txt/stderr.txt (default "
-	    "blobmill-run)\n"
-	    "  --stage              download each input and upload its "
-	    "output (needs\n"
-	    "                       --output) instead of using mounts\n"
-	    "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
-	    out);
+	fputs("usage: blobmill run --input CONTAINER --image IMAGE --command "
+	      "TEMPLATE [options]\n"
+	      "       (--image is not needed with --runtime host)\n"
+	      "Runs one task per input blob on this machine.\n\n"
+	      "  --runtime auto|docker|podman|host  engine (default auto: "
+	      "the first\n"
+	      "                       that works; host = no engine, "
+	      "bubblewrap)\n"
+	      "  --parallel N         tasks at once (default: CPUs)\n"
+	      "  --max-retries N      restarts of a failing task (default 0)\n"
+	      "  --run-dir DIR        per-task stdout.txt/stderr.txt (default "
+	      "blobmill-run)\n"
+	      "  --stage              download each input and upload its "
+	      "output (needs\n"
+	      "                       --output) instead of using mounts\n"
+	      "  --page-size N        blobs per List Blobs request (1-5000)\n"
+	      "  --report FILE        one JSON line per selected blob as "
+	      "results arrive:\n"
+	      "                       blob, task_id, state, exit_code, "
+	      "duration_s, retries,\n"
+	      "                       output, output_exists, reason\n\n",
+	      out);
 	tasks_job_help(out);
 }
 
@@ -529,6 +641,9 @@ static int run_parse(struct runner *r, int argc, char **argv)
 					  &r->job.page_size))
 				return CLI_EXIT_USAGE;
 			break;
+		case OPT_REPORT:
+			r->report_path = optarg;
+			break;
 		default:
 			fputs("see 'blobmill run --help'\n", stderr);
 			return CLI_EXIT_USAGE;
@@ -551,6 +666,7 @@ int cmd_run(int argc, char **argv)
 	struct runner r;
 	struct bm_error err;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char *run_dir_abs = NULL;
 	int rc, i;
 
 	memset(&r, 0, sizeof(r));
@@ -574,6 +690,10 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* No engine, no image: the host runtime runs the host's programs. */
+	r.job.topt.image_optional = r.rt == RUN_HOST;
+	r.job.on_skip = report_skip;
+	r.job.skip_ud = &r;
 	rc = tasks_job_open(&r.job);
 	if (rc != CLI_EXIT_OK)
 		goto out;
@@ -582,9 +702,19 @@ int cmd_run(int argc, char **argv)
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (run_mkdir_p(r.run_dir)) {
+	if (run_mkdir_p(r.run_dir) ||
+	    !(run_dir_abs = realpath(r.run_dir, NULL))) {
 		cli_errorf("run: cannot create '%s': %s", r.run_dir,
 			   strerror(errno));
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	/* Absolute from here on: bwrap --chdir and the engines' --volume
+	 * take paths that a relative run dir would break (podman reads a
+	 * relative volume source as a named volume). */
+	r.run_dir = run_dir_abs;
+	if (r.report_path && task_report_open(r.report_path, &r.report, &err)) {
+		cli_errorf("run: %s", err.msg);
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
@@ -598,11 +728,21 @@ int cmd_run(int argc, char **argv)
 		printf("run: runtime %s, %d in parallel\n",
 		       run_runtime_name(r.rt), r.parallel);
 	rc = run_loop(&r);
+	bm_error_clear(&err);
+	if (task_report_close(r.report, &err)) {
+		cli_errorf("run: %s", err.msg);
+		rc = CLI_EXIT_FAILURE;
+	}
+	r.report = NULL;
 out:
+	task_report_close(r.report, &err);
 	if (r.slots)
 		for (i = 0; i < r.parallel; i++)
 			slot_free(&r.slots[i]);
 	free(r.slots);
+	for (i = 0; i < RUN_REFUSED_MAX; i++)
+		free(r.refused[i]);
+	free(run_dir_abs);
 	run_plan_release(&r.plan);
 	tasks_job_release(&r.job);
 	return rc;

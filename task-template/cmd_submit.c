@@ -23,6 +23,7 @@
 
 #include "batch_add.h"
 #include "batch_client.h"
+#include "batch_report.h"
 #include "batch_wait.h"
 #include "bm_log.h"
 #include "cli.h"
@@ -51,6 +52,7 @@ enum {
 	SUBMIT_OPT_POLL,
 	SUBMIT_OPT_TIMEOUT,
 	SUBMIT_OPT_NODE_BLOBMILL,
+	SUBMIT_OPT_REPORT,
 	SUBMIT_OPT_HELP,
 };
 
@@ -71,6 +73,7 @@ static const struct option submit_longopts[] = {
     {"poll-interval", required_argument, NULL, SUBMIT_OPT_POLL},
     {"timeout", required_argument, NULL, SUBMIT_OPT_TIMEOUT},
     {"node-blobmill", required_argument, NULL, SUBMIT_OPT_NODE_BLOBMILL},
+    {"report", required_argument, NULL, SUBMIT_OPT_REPORT},
     {"help", no_argument, NULL, SUBMIT_OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -86,6 +89,8 @@ struct submit {
 	const char *batch_account;
 	const char *batch_key_file;
 	const char *node_blobmill;
+	const char *report_path;     /* --report FILE (with --wait) */
+	struct batch_report *report; /* open while tasks are added */
 	bool wait;
 	bool auto_pool;
 	struct batch_add_opts add;
@@ -117,6 +122,12 @@ static void submit_usage(FILE *out)
 	      "  --poll-interval SECONDS   shortest wait between polls "
 	      "(default 5)\n"
 	      "  --timeout SECONDS         stop waiting after this long\n"
+	      "  --report FILE             with --wait: one JSON line per "
+	      "selected blob\n"
+	      "                            (blob, task_id, state, exit_code, "
+	      "duration_s,\n"
+	      "                            retries, output, output_exists, "
+	      "reason)\n"
 	      "  --schedule RECURRENCE     create a job schedule instead, "
 	      "e.g. PT24H; each job's\n"
 	      "                            manager task adds the new blobs "
@@ -217,6 +228,9 @@ static int submit_option(struct submit *s, int opt, const char *arg)
 	case SUBMIT_OPT_NODE_BLOBMILL:
 		s->node_blobmill = arg;
 		return 0;
+	case SUBMIT_OPT_REPORT:
+		s->report_path = arg;
+		return 0;
 	case SUBMIT_OPT_REQUESTS:
 		if (cli_parse_int("submit", "requests", arg, 1, 64, &n))
 			return -1;
@@ -295,6 +309,11 @@ static int submit_check(struct submit *s)
 		cli_errorf("submit: invalid --start '%s': expected a UTC time "
 			   "such as 2026-01-01T02:00:00Z",
 			   s->start);
+		return -1;
+	}
+	if (s->report_path && !s->wait) {
+		cli_errorf("submit: --report needs --wait (the results are "
+			   "known once the tasks end)");
 		return -1;
 	}
 	if (s->schedule && s->wait) {
@@ -615,7 +634,8 @@ static int source_open(struct submit *s, struct task_source *src)
 
 /* Streams the tasks into the adder, skipping the ids the job has. */
 static int feed_tasks(struct task_source *src, const struct id_set *existing,
-		      struct batch_adder *adder, struct add_totals *tot)
+		      struct batch_adder *adder, struct batch_report *report,
+		      struct add_totals *tot)
 {
 	struct bm_error err;
 
@@ -624,6 +644,8 @@ static int feed_tasks(struct task_source *src, const struct id_set *existing,
 	     src->more = tt_iter_next(src->job->iter, &src->next, &err)) {
 		json_t *j;
 
+		if (report && batch_report_select(report, src->next, &err))
+			break;
 		if (id_set_has(existing, src->next->id)) {
 			tot->present++;
 			continue;
@@ -660,6 +682,9 @@ static void report_partial(const struct submit *s,
 
 		cli_errorf("submit: task '%s' (blob '%s') not added: %s",
 			   f->task_id, f->blob ? f->blob : "?", f->reason);
+		if (s->report)
+			batch_report_not_added(s->report, f->task_id, f->blob,
+					       f->reason);
 	}
 	cli_errorf("submit: job '%s': %zu of %zu tasks added, %zu not added%s"
 		   "; the job stays open: run the same command again to add "
@@ -702,6 +727,12 @@ static int wait_and_summarize(struct batch_client *bc, struct submit *s,
 		submit_report("cannot list the failed tasks", &err);
 		return CLI_EXIT_FAILURE;
 	}
+	if (s->report &&
+	    batch_report_finish(s->report, bc, s->job_id, s->job.client,
+				s->job.topt.output, &err)) {
+		submit_report("cannot write the report", &err);
+		return CLI_EXIT_FAILURE;
+	}
 	printf("job '%s': %ld tasks completed: %ld succeeded, %ld failed\n",
 	       s->job_id, final.completed, final.succeeded, final.failed);
 	return final.failed || failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
@@ -715,6 +746,7 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 	struct task_source src = {0};
 	struct batch_adder *adder;
 	struct bm_error err;
+	bool invalid;
 	int rc;
 
 	bm_error_clear(&err);
@@ -729,10 +761,16 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 		submit_report("cannot start adding tasks", &err);
 		goto out;
 	}
-	feed_tasks(&src, &existing, adder, &tot);
+	feed_tasks(&src, &existing, adder, s->report, &tot);
 	batch_adder_finish(adder, &rep);
 	if (rep.nfailures || tot.listing_failed) {
 		report_partial(s, &rep, &tot);
+		/* The tasks that are in: their state now, so that every
+		 * selected blob still has its line. */
+		if (s->report &&
+		    batch_report_finish(s->report, bc, s->job_id, s->job.client,
+					s->job.topt.output, &err))
+			submit_report("cannot write the report", &err);
 		goto out;
 	}
 	if (terminate_when_done(bc, s->job_id))
@@ -742,8 +780,11 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 	       s->job_id, rep.added, rep.requests,
 	       (unsigned long long)tot.present);
 	fflush(stdout);
+	invalid = tasks_job_invalid_summary(&s->job);
 	rc = s->wait ? wait_and_summarize(bc, s, (long)(existing.n + rep.added))
 		     : CLI_EXIT_OK;
+	if (invalid)
+		rc = CLI_EXIT_FAILURE;
 out:
 	batch_add_report_release(&rep);
 	id_set_release(&existing);
@@ -896,6 +937,15 @@ out:
 
 /* ---- entry ------------------------------------------------------------ */
 
+/* tasks_job's on_skip: the report's line of a skipped blob. */
+static void submit_skip(const struct tt_skip *sk, void *ud)
+{
+	struct submit *s = ud;
+
+	if (s->report)
+		batch_report_skip(s->report, sk);
+}
+
 int cmd_submit(int argc, char **argv)
 {
 	struct batch_client *bc = NULL;
@@ -935,8 +985,23 @@ int cmd_submit(int argc, char **argv)
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
+	if (s.report_path &&
+	    batch_report_open(s.report_path, &s.report, &err)) {
+		cli_errorf("submit: %s", err.msg);
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	s.job.on_skip = submit_skip;
+	s.job.skip_ud = &s;
 	rc = s.schedule ? submit_schedule(bc, &s) : submit_tasks(bc, &s);
+	bm_error_clear(&err);
+	if (batch_report_close(s.report, &err)) {
+		cli_errorf("submit: %s", err.msg);
+		rc = CLI_EXIT_FAILURE;
+	}
+	s.report = NULL;
 out:
+	batch_report_close(s.report, &err);
 	batch_client_free(bc);
 	batch_account_release(&acct);
 	tasks_job_release(&s.job);

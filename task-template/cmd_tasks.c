@@ -48,6 +48,35 @@ int tasks_job_option(struct tasks_job *j, int opt, const char *arg)
 	return 1;
 }
 
+/* The iterator's skip callback: the command's hook, then one line for a
+ * blob that cannot become a task (once: the iterator passes each blob
+ * once). */
+static void job_skip(const struct tt_skip *sk, void *ud)
+{
+	struct tasks_job *j = ud;
+
+	if (j->on_skip)
+		j->on_skip(sk, j->skip_ud);
+	if (sk->kind == TT_SKIP_INVALID)
+		cli_errorf("%s: skipped blob '%s': %s", j->cmd, sk->blob,
+			   sk->reason);
+}
+
+bool tasks_job_invalid_summary(const struct tasks_job *j)
+{
+	struct tt_iter_stats st;
+
+	if (!j->iter)
+		return false;
+	tt_iter_stats(j->iter, &st);
+	if (st.invalid)
+		cli_errorf("%s: %" PRIu64 " of %" PRIu64
+			   " selected blobs skipped: they cannot become "
+			   "tasks (named above); every other blob did",
+			   j->cmd, st.invalid, st.selected);
+	return st.invalid > 0;
+}
+
 int tasks_job_open(struct tasks_job *j)
 {
 	struct bm_error err;
@@ -74,6 +103,7 @@ int tasks_job_open(struct tasks_job *j)
 		cli_report(j->cmd, &err);
 		return CLI_EXIT_FAILURE;
 	}
+	tt_iter_on_skip(j->iter, job_skip, j);
 	return CLI_EXIT_OK;
 }
 
@@ -273,9 +303,11 @@ int cmd_tasks(int argc, char **argv)
 	if (fmt == FORMAT_DRY_RUN)
 		printf("%" PRIu64 " tasks from %" PRIu64
 		       " blobs listed (%" PRIu64 " selected, %" PRIu64
-		       " skipped: output exists)\n",
-		       n, st.listed, st.selected, st.skipped);
-	rc = CLI_EXIT_OK;
+		       " skipped: output exists, %" PRIu64
+		       " skipped: cannot become a task)\n",
+		       n, st.listed, st.selected, st.skipped, st.invalid);
+	/* The JSON holds every other task; exit 1 so a script notices. */
+	rc = tasks_job_invalid_summary(&job) ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 out:
 	tasks_job_release(&job);
 	return rc;

@@ -127,11 +127,17 @@ static void test_file_errors(void **state)
 	expect_error("accountName a1b\n\naccountname x\n", false,
 		     "test.cfg:3: unknown key 'accountname' (known: "
 		     "accountName, accountKey, sasToken, containerName, "
-		     "authType, blobEndpoint)");
+		     "authType, blobEndpoint, identityClientId, "
+		     "identityObjectId, identityResourceId, msiEndpoint, "
+		     "servicePrincipalClientId, servicePrincipalTenantId, "
+		     "servicePrincipalClientSecret, aadEndpoint)");
 	expect_error("# c\r\nfoo bar\r\n", false,
 		     "test.cfg:2: unknown key 'foo' (known: accountName, "
 		     "accountKey, sasToken, containerName, authType, "
-		     "blobEndpoint)");
+		     "blobEndpoint, identityClientId, identityObjectId, "
+		     "identityResourceId, msiEndpoint, "
+		     "servicePrincipalClientId, servicePrincipalTenantId, "
+		     "servicePrincipalClientSecret, aadEndpoint)");
 	expect_error("accountName acct\n" DEV_KEY "\n", false,
 		     "test.cfg:2: not a 'key value' line (not shown: it may "
 		     "hold a secret)");
@@ -140,17 +146,18 @@ static void test_file_errors(void **state)
 		     "(comments go on their own line)");
 	expect_error("accountName\n", false,
 		     "test.cfg:1: 'accountName' has no value");
-	expect_error("accountName acct\nauthType MSI\n", false,
-		     "test.cfg:2: authType 'MSI' is not supported (use Key or "
-		     "SAS)");
+	expect_error("accountName acct\nauthType OAuth\n", false,
+		     "test.cfg:2: authType 'OAuth' is not supported (use Key, "
+		     "SAS, MSI, SPN or AzCli)");
 	expect_error("accountKey " DEV_KEY "\n", false,
 		     "no storage account given: set accountName in the config "
 		     "file, AZURE_STORAGE_ACCOUNT or "
 		     "AZURE_STORAGE_CONNECTION_STRING");
 	expect_error("accountName acct\n", false,
 		     "no credentials for account 'acct': give an account key "
-		     "(accountKey, AZURE_STORAGE_ACCESS_KEY) or a SAS token "
-		     "(sasToken, AZURE_STORAGE_SAS_TOKEN)");
+		     "(accountKey, AZURE_STORAGE_ACCESS_KEY), a SAS token "
+		     "(sasToken, AZURE_STORAGE_SAS_TOKEN) or an Entra ID "
+		     "identity (authType MSI, SPN or AzCli)");
 	expect_error("accountName acct\naccountKey " DEV_KEY "\nsasToken " SAS
 		     "\n",
 		     false,

@@ -77,6 +77,27 @@ static void test_authorization(void **state)
 	redact_eq("SharedKey is a scheme", "SharedKey is a scheme");
 }
 
+/* Entra ID: bearer tokens, JWTs anywhere, the OAuth form's secrets. */
+static void test_entra_tokens(void **state)
+{
+	(void)state;
+	redact_eq("sent Bearer eyJ0eXAi.eyJhdWQi.c2ln to x",
+		  "sent Bearer REDACTED to x");
+	redact_eq("Bearer abc.def-ghi, next", "Bearer REDACTED, next");
+	redact_eq("token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig_-x done",
+		  "token REDACTED done");
+	redact_eq("{\"access_token\":\"eyJ0.eyJ1.c2\"}",
+		  "{\"access_token\":\"REDACTED\"}");
+	redact_eq(
+	    "grant_type=client_credentials&client_secret=s3cr%2Bt&scope=x",
+	    "grant_type=client_credentials&client_secret=REDACTED&scope=x");
+	redact_eq("client_assertion=eyJ0.eyJ1.c2&client_id=c",
+		  "client_assertion=REDACTED&client_id=c");
+	/* Not tokens: one dot, a word that merely starts so. */
+	redact_eq("eyJ0.only one dot", "eyJ0.only one dot");
+	redact_eq("the bearer  of news", "the bearer  of news");
+}
+
 /* Redaction never writes past cap, even when it lengthens the text. */
 static void test_capacity(void **state)
 {
@@ -256,6 +277,7 @@ int main(void)
 	    cmocka_unit_test(test_registered_secret),
 	    cmocka_unit_test(test_sig),
 	    cmocka_unit_test(test_authorization),
+	    cmocka_unit_test(test_entra_tokens),
 	    cmocka_unit_test(test_capacity),
 	    cmocka_unit_test(test_log_lines),
 	    cmocka_unit_test(test_levels),

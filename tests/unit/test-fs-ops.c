@@ -1063,7 +1063,7 @@ static void test_unlinked_while_open(void **state)
 {
 	struct env *e = *state;
 	struct bmfs_handle *h, *h2;
-	char files[128], buf[16] = {0}, *got;
+	char files[128], buf[16] = {0};
 	struct stat st;
 
 	env_mount(e);
@@ -1094,10 +1094,7 @@ static void test_unlinked_while_open(void **state)
 	assert_int_equal(bmfs_release(h2), 0);
 	assert_int_equal(bmfs_fsync(h), 0);
 	assert_int_equal(bmfs_release(h), 0);
-	got = get_blob(e->c, "gone", NULL);
-	assert_non_null(got);
-	assert_string_equal(got, "new");
-	free(got);
+	assert_blob(e, "gone", "new", 3);
 	/* A read-only handle of a streamed blob answers fstat by itself. */
 	assert_int_equal(bmfs_open(e->fs, "/gone", O_RDONLY, &h), 0);
 	assert_int_equal(bmfs_unlink(e->fs, "/gone"), 0);
@@ -1206,7 +1203,6 @@ static void test_rename_follows_open_file(void **state)
 	struct env *e = *state;
 	struct bmfs_handle *h;
 	struct stat st;
-	char *got;
 
 	env_mount(e);
 	assert_int_equal(bmfs_create(e->fs, "/r1", O_WRONLY, &h), 0);
@@ -1216,15 +1212,10 @@ static void test_rename_follows_open_file(void **state)
 	assert_int_equal(bmfs_getattr(e->fs, "/sub/r2", &st), 0);
 	assert_int_equal(st.st_size, 10);
 	assert_int_equal(bmfs_fsync(h), 0);
-	got = get_blob(e->c, "sub/r2", NULL);
-	assert_non_null(got);
-	assert_string_equal(got, "part1part2");
-	free(got);
+	assert_blob(e, "sub/r2", "part1part2", 10);
 	assert_int_equal(bmfs_write(h, "!", 1, 10), 1);
 	assert_int_equal(bmfs_release(h), 0);
-	got = get_blob(e->c, "sub/r2", NULL);
-	assert_string_equal(got, "part1part2!");
-	free(got);
+	assert_blob(e, "sub/r2", "part1part2!", 11);
 	assert_null(get_blob(e->c, "r1", NULL));
 	assert_int_equal(bmfs_getattr(e->fs, "/r1", &st), -ENOENT);
 }
@@ -1235,7 +1226,6 @@ static void test_rename_over_open_file(void **state)
 {
 	struct env *e = *state;
 	struct bmfs_handle *t, *n;
-	char *got;
 
 	env_mount(e);
 	assert_int_equal(bmfs_create(e->fs, "/target", O_WRONLY, &t), 0);
@@ -1246,10 +1236,7 @@ static void test_rename_over_open_file(void **state)
 	assert_int_equal(bmfs_rename(e->fs, "/new", "/target", false), 0);
 	assert_int_equal(bmfs_write(t, " and more", 9, 3), 9);
 	assert_int_equal(bmfs_release(t), 0);
-	got = get_blob(e->c, "target", NULL);
-	assert_non_null(got);
-	assert_string_equal(got, "new");
-	free(got);
+	assert_blob(e, "target", "new", 3);
 }
 
 /* A directory holding a file open for writing does not move (EBUSY);
@@ -1258,7 +1245,6 @@ static void test_rename_dir_with_open_file(void **state)
 {
 	struct env *e = *state;
 	struct bmfs_handle *h;
-	char *got;
 
 	env_mount(e);
 	assert_int_equal(bmfs_mkdir(e->fs, "/dir"), 0);
@@ -1267,16 +1253,10 @@ static void test_rename_dir_with_open_file(void **state)
 	assert_int_equal(bmfs_rename(e->fs, "/dir", "/moved", false), -EBUSY);
 	assert_int_equal(bmfs_write(h, "two", 3, 3), 3);
 	assert_int_equal(bmfs_release(h), 0);
-	got = get_blob(e->c, "dir/f", NULL);
-	assert_non_null(got);
-	assert_string_equal(got, "onetwo");
-	free(got);
+	assert_blob(e, "dir/f", "onetwo", 6);
 	/* Closed, it moves. */
 	assert_int_equal(bmfs_rename(e->fs, "/dir", "/moved", false), 0);
-	got = get_blob(e->c, "moved/f", NULL);
-	assert_non_null(got);
-	assert_string_equal(got, "onetwo");
-	free(got);
+	assert_blob(e, "moved/f", "onetwo", 6);
 }
 
 /* A write to the local copy fails (here EBADF: the copy's descriptor is
@@ -1288,7 +1268,7 @@ static void test_write_error_never_uploaded(void **state)
 {
 	struct env *e = *state;
 	struct bmfs_handle *h;
-	char files[128], *got;
+	char files[128];
 	struct stat st;
 	int ro;
 
@@ -1307,10 +1287,7 @@ static void test_write_error_never_uploaded(void **state)
 	assert_int_equal(count_files(files, ".open"), 0);
 	assert_int_equal(count_files(files, ".pending"), 0);
 	assert_true(bmfs_release(h) < 0);
-	got = get_blob(e->c, "good", NULL);
-	assert_non_null(got);
-	assert_string_equal(got, "good content");
-	free(got);
+	assert_blob(e, "good", "good content", 12);
 	assert_int_equal(bmfs_getattr(e->fs, "/good", &st), 0);
 	assert_int_equal(st.st_size, 12);
 	/* A new file that fails is not created either. */
@@ -1327,9 +1304,7 @@ static void test_write_error_never_uploaded(void **state)
 	e->fs = NULL;
 	env_mount(e);
 	usleep(100000);
-	got = get_blob(e->c, "good", NULL);
-	assert_string_equal(got, "good content");
-	free(got);
+	assert_blob(e, "good", "good content", 12);
 	assert_null(get_blob(e->c, "fresh", NULL));
 }
 

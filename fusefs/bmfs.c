@@ -54,6 +54,7 @@ void bmfs_options_init(struct bmfs_options *o)
 	o->max_concurrency = 8;
 	o->file_cache_timeout = 120;
 	o->retry_interval = 30;
+	o->readahead_blocks = -1;
 }
 
 void bmfs_options_release(struct bmfs_options *o)
@@ -93,13 +94,17 @@ void bmfs_fill_stat(struct bmfs *fs, enum bmfs_kind kind, uint64_t size,
 		    time_t mtime, struct stat *st)
 {
 	mode_t w = fs->opt.read_only ? 0 : 0200;
+	mode_t perm = fs->opt.default_permission & 07777;
 
+	/* A read-only mount shows no write bit, whatever the permission. */
+	if (perm && fs->opt.read_only)
+		perm &= ~(mode_t)0222;
 	memset(st, 0, sizeof(*st));
 	if (kind == BMFS_DIR) {
-		st->st_mode = S_IFDIR | 0555 | w;
+		st->st_mode = S_IFDIR | (perm ? perm : 0555 | w);
 		st->st_nlink = 2;
 	} else {
-		st->st_mode = S_IFREG | 0444 | w;
+		st->st_mode = S_IFREG | (perm ? perm : 0444 | w);
 		st->st_nlink = 1;
 		st->st_size = (off_t)size;
 		st->st_blocks = (blkcnt_t)((size + 511) / 512);
@@ -144,7 +149,9 @@ struct bmfs *bmfs_new(struct bm_blob_client *client, const char *container,
 	pthread_mutex_init(&fs->lock, NULL);
 	init_monotonic_cond(&fs->retry_cond);
 	fs->cache = bmfs_cache_new();
-	fs->rbudget = bmfs_rbudget_new();
+	fs->rbudget = bmfs_rbudget_new(
+	    fs->opt.read_budget_mb ? (uint64_t)fs->opt.read_budget_mb << 20
+				   : 0);
 	if (!fs->container || !fs->cache || !fs->rbudget || !fs->opt.tmp_path) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto fail;

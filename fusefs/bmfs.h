@@ -56,6 +56,15 @@ struct bmfs_options {
 	unsigned file_cache_timeout; /* --file-cache-timeout-in-seconds */
 	unsigned cache_size_mb;	     /* --cache-size-mb, 0: 80% of free space */
 	bool read_only;		     /* -o ro */
+	unsigned read_budget_mb;     /* all readers' buffers together
+				      * (blobfuse2 block_cache.mem-size-mb);
+				      * 0: 32 */
+	int readahead_blocks;	     /* blocks a sequential reader keeps
+				      * loading ahead (block_cache.prefetch);
+				      * -1: max_concurrency */
+	unsigned default_permission; /* mode bits of every file and
+				      * directory (libfuse.default-permission);
+				      * 0: 0644 files, 0755 directories */
 	double retry_interval; /* seconds between retries of failed uploads
 				* while mounted (30) */
 };

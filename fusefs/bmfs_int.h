@@ -38,7 +38,8 @@ void bmfs_pool_free(struct bmfs_pool *p);
 /* ---- remote reads (bmfs_read.c) ---- */
 
 /* The read buffers of all readers of a mount (bmfs_read.c). */
-struct bmfs_rbudget *bmfs_rbudget_new(void);
+/* limit: bytes of all read buffers together; 0 for the default. */
+struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit);
 void bmfs_rbudget_free(struct bmfs_rbudget *b);
 /* Bytes of read buffers now, and the most ever (tests). */
 void bmfs_rbudget_usage(struct bmfs_rbudget *b, uint64_t *used, uint64_t *peak);

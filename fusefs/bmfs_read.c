@@ -2,7 +2,8 @@
  * bmfs_read: streaming reads of one blob with ranged GETs, and the read
  * buffer budget that all readers of the mount share.
  *
- * A reader has max-concurrency + 2 block slots. A block is the range
+ * A reader has read-ahead + 2 block slots (read-ahead: max-concurrency,
+ * or blobfuse2's block_cache.prefetch). A block is the range
  * [k * block size, min((k + 1) * block size, size)); its buffer is
  * min(block size, blob size) bytes, so a 4 KiB file costs 4 KiB, not a
  * block. A read copies from the blocks that cover it, loading a missing
@@ -12,11 +13,12 @@
  * gets there): `head -c 4096` of a 1 GiB blob is one GET of 1 MiB. From
  * then on ("streaming") loads are whole blocks, and each read near the
  * last one keeps the rest of the current block and the next
- * max-concurrency blocks loading on the worker pool, as far as the budget
+ * read-ahead blocks loading on the worker pool, as far as the budget
  * allows.
  *
  * Budget: the buffers of all readers together stay within READ_BUDGET
- * bytes (or one buffer, when a block is larger). A buffer is "idle" while
+ * bytes (or blobfuse2's block_cache.mem-size-mb; one buffer, when a block
+ * is larger). A buffer is "idle" while
  * its block is not loading. Prefetch takes only free budget or the
  * reader's own blocks that lie behind it. A read that needs a buffer when
  * the budget is spent first reuses its own idle buffers, then frees the
@@ -136,9 +138,17 @@ struct bmfs_reader {
 	unsigned refs;	    /* threads about to free one of its buffers */
 };
 
+/* Blocks a streaming reader keeps loading ahead of the one it reads. */
+static unsigned readahead_blocks(const struct bmfs *fs)
+{
+	return fs->opt.readahead_blocks < 0
+		   ? fs->opt.max_concurrency
+		   : (unsigned)fs->opt.readahead_blocks;
+}
+
 /* ---- the budget ---- */
 
-struct bmfs_rbudget *bmfs_rbudget_new(void)
+struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit)
 {
 	struct bmfs_rbudget *b = calloc(1, sizeof(*b));
 
@@ -146,7 +156,7 @@ struct bmfs_rbudget *bmfs_rbudget_new(void)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
-	b->limit = READ_BUDGET;
+	b->limit = limit ? limit : READ_BUDGET;
 	return b;
 }
 
@@ -403,7 +413,7 @@ struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
 	r->blob = strdup(blob);
 	r->kname = strdup(kname);
 	r->bs = (uint64_t)fs->opt.block_size_mb << 20;
-	r->nblocks = fs->opt.max_concurrency + 2;
+	r->nblocks = readahead_blocks(fs) + 2;
 	r->blocks = calloc(r->nblocks, sizeof(*r->blocks));
 	if (!r->blob || !r->kname || !r->blocks) {
 		free(r->blob);
@@ -652,7 +662,7 @@ static bool submit(struct bmfs_reader *r, struct bmfs_block *b)
 	return false;
 }
 
-/* Completes the current block and keeps up to max-concurrency blocks
+/* Completes the current block and keeps up to read-ahead blocks
  * after `pos` loading, as far as the budget allows. Lock held. */
 static void prefetch(struct bmfs_reader *r, uint64_t pos)
 {
@@ -666,7 +676,7 @@ static void prefetch(struct bmfs_reader *r, uint64_t pos)
 		if (!submit(r, cur))
 			return;
 	}
-	for (i = 1; i <= r->fs->opt.max_concurrency; i++) {
+	for (i = 1; i <= readahead_blocks(r->fs); i++) {
 		struct bmfs_block *b;
 		uint64_t boff = off + i * r->bs;
 

@@ -99,13 +99,20 @@ static int find_mount(const char *path, char **fstype)
 	return found;
 }
 
+int mount_guard_find(const char *mp, char **path, char **fstype)
+{
+	*fstype = NULL;
+	*path = resolve_mountpoint(mp);
+	return *path && find_mount(*path, fstype);
+}
+
 int mount_guard_mountpoint(const char *mp, struct bm_error *err)
 {
-	char *path = resolve_mountpoint(mp), *fstype = NULL;
+	char *path = NULL, *fstype = NULL;
 	struct stat st;
 	int rc = -1;
 
-	if (path && find_mount(path, &fstype)) {
+	if (mount_guard_find(mp, &path, &fstype)) {
 		if (stat(path, &st) < 0 && errno == ENOTCONN)
 			bm_error_set(err, BM_ERR_INVALID,
 				     "cannot mount on '%s': a dead mount is "

@@ -13,6 +13,10 @@
 
 #include "bm_error.h"
 
+/* Whether mp (resolved as the kernel shows it) is a mount point; *fstype
+ * gets its type (caller frees), *path the resolved path (caller frees). */
+int mount_guard_find(const char *mp, char **path, char **fstype);
+
 /* 0 when something may be mounted on mp; -1 with err set otherwise. */
 int mount_guard_mountpoint(const char *mp, struct bm_error *err);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf2_config.h"
 #include "mount_guard.h"
 #include "v1_cli.h"
 
@@ -171,7 +172,8 @@ static int join_values(int argc, char **argv, char ***out)
 	return n;
 }
 
-int v1_cli_parse(int argc, char **argv, struct v1_cli *c, struct mount_job *j)
+int v1_cli_parse(int argc, char **argv, struct v1_cli *c, struct mount_job *j,
+		 bool to_mount)
 {
 	int n = join_values(argc, argv, &c->argv);
 	struct fuse_args a;
@@ -198,6 +200,14 @@ int v1_cli_parse(int argc, char **argv, struct v1_cli *c, struct mount_job *j)
 		printf(PROG " %s (libfuse %s)\n", PACKAGE_VERSION,
 		       fuse_pkgversion());
 		return 1;
+	}
+	if (!to_mount) {
+		if (!c->mountpoint || !c->tmp_path) {
+			fprintf(stderr, PROG ": convert: missing %s\n",
+				c->mountpoint ? "--tmp-path" : "mountpoint");
+			return -1;
+		}
+		return 0;
 	}
 	/* Before libfuse, whose "bad mount point" says nothing of the fix. */
 	if (c->mountpoint && mount_guard_mountpoint(c->mountpoint, &err) != 0) {
@@ -314,6 +324,13 @@ static int set_copy(char **field, const char *value, struct bm_error *err)
 int v1_cli_config(const struct v1_cli *c, struct bm_config *cfg, bool use_env,
 		  struct bm_error *err)
 {
+	if (c->config_file && bf2_is_yaml_name(c->config_file)) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "'%s' is a blobfuse2 config (YAML): mount it with "
+			     "'" PROG " mount MOUNTPOINT --config-file=%s'",
+			     c->config_file, c->config_file);
+		return -1;
+	}
 	if (c->config_file) {
 		/* The environment may still complete the file's Entra
 		 * identity (blobfuse v1 reads the SPN secret from there). */
@@ -376,7 +393,7 @@ int v1_main(int argc, char **argv)
 
 	mount_job_init(&j);
 	bm_error_clear(&err);
-	parsed = v1_cli_parse(argc, argv, &c, &j);
+	parsed = v1_cli_parse(argc, argv, &c, &j, true);
 	if (parsed != 0) {
 		rc = parsed > 0 ? 0 : parsed == -2 ? EXIT_MOUNT : EXIT_USAGE;
 		goto out;

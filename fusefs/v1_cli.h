@@ -44,9 +44,12 @@ struct v1_cli {
  * Parses argv (the v1 form, argv[0] the program) into c and j->args,
  * j->fo. Returns 0, 1 when --help or --version was answered (exit 0),
  * -2 after printing why the mount point cannot take a mount (exit 1), or
- * -1 after printing the error (exit 2).
+ * -1 after printing the error (exit 2). Without to_mount (convert) the
+ * mount point is neither checked nor handed to libfuse: j->args keeps
+ * every -o, -f and -d word, and c->mountpoint names it.
  */
-int v1_cli_parse(int argc, char **argv, struct v1_cli *c, struct mount_job *j);
+int v1_cli_parse(int argc, char **argv, struct v1_cli *c, struct mount_job *j,
+		 bool to_mount);
 
 /* Fills j (options, log level, tmp path) from c. -1 after an error line. */
 int v1_cli_options(const struct v1_cli *c, struct mount_job *j);

@@ -103,6 +103,14 @@ struct bm_blob_ops {
 	 * exists (Get Container Properties, or a 1-entry listing under SAS). */
 	int (*check_container)(struct bm_blob_client *c, const char *container,
 			       struct bm_error *err);
+	/* List Containers, every page: one callback per container (name,
+	 * mtime, etag; size 0) whose name starts with prefix (NULL: all).
+	 * server_time (may be NULL) receives the Date of the service's last
+	 * response (0 when none came), on failure too: a caller measures
+	 * clock skew even when authentication failed. */
+	int (*list_containers)(struct bm_blob_client *c, const char *prefix,
+			       bm_list_cb cb, void *ud, time_t *server_time,
+			       struct bm_error *err);
 	void (*get_stats)(struct bm_blob_client *c, struct bm_http_stats *out);
 	void (*free)(struct bm_blob_client *c);
 };

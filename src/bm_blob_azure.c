@@ -1017,6 +1017,96 @@ out:
 	return rc;
 }
 
+/* ---- the account ---- */
+
+struct containers_ctx {
+	struct bm_listing_parser *parser;
+	struct bm_error perr; /* the parser's or the callback's error */
+};
+
+static int containers_sink(const void *data, size_t len, void *ud)
+{
+	struct containers_ctx *cc = ud;
+
+	return bm_listing_parser_feed(cc->parser, data, len, &cc->perr);
+}
+
+/* List Containers (GET ENDPOINT/?comp=list), page by page. The listing
+ * parser reads it: <Container> entries carry <Name> and <Properties> as
+ * <Blob> entries do. */
+static int az_list_containers(struct bm_blob_client *c, const char *prefix,
+			      bm_list_cb cb, void *ud, time_t *server_time,
+			      struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct containers_ctx cc;
+	struct bm_http_response resp;
+	char *marker = NULL, *query = NULL, *eprefix = NULL, *emarker = NULL;
+	const char *date;
+	struct call call;
+	int rc = -1;
+
+	if (server_time)
+		*server_time = 0;
+	memset(&cc, 0, sizeof(cc));
+	if (prefix && *prefix && !(eprefix = bm_url_encode_component(prefix)))
+		goto nomem;
+	do {
+		free(query);
+		free(emarker);
+		query = emarker = NULL;
+		if (marker && !(emarker = bm_url_encode_component(marker)))
+			goto nomem;
+		if (asprintf(&query, "comp=list%s%s%s%s",
+			     eprefix ? "&prefix=" : "", eprefix ? eprefix : "",
+			     emarker ? "&marker=" : "",
+			     emarker ? emarker : "") < 0) {
+			query = NULL;
+			goto nomem;
+		}
+		free(marker);
+		marker = NULL;
+		bm_listing_parser_free(cc.parser);
+		cc.parser = bm_listing_parser_new(cb, ud);
+		if (!cc.parser)
+			goto nomem;
+		bm_error_clear(&cc.perr);
+		call = (struct call){.method = "GET",
+				     .op = BM_OP_LIST,
+				     .query = query,
+				     .sink = containers_sink,
+				     .sink_ud = &cc,
+				     .idempotent = true};
+		memset(&resp, 0, sizeof(resp));
+		rc = perform(az, &call, &resp, err);
+		date = bm_http_response_header(&resp, "date");
+		if (date && server_time)
+			bm_parse_http_date(date, server_time);
+		bm_http_response_release(&resp);
+		if (rc < 0) {
+			if (cc.perr.code != BM_OK) {
+				bm_error_clear(err);
+				*err = cc.perr;
+			}
+			goto out;
+		}
+		rc = bm_listing_parser_finish(cc.parser, &marker, err);
+	} while (rc == 0 && marker);
+	goto out;
+nomem:
+	bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+	rc = -1;
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot list containers");
+	bm_listing_parser_free(cc.parser);
+	free(marker);
+	free(query);
+	free(eprefix);
+	free(emarker);
+	return rc;
+}
+
 static void az_get_stats(struct bm_blob_client *c, struct bm_http_stats *out)
 {
 	bm_http_get_stats(az_of(c)->http, out);
@@ -1054,6 +1144,7 @@ static const struct bm_blob_ops azure_ops = {
     .create_container = az_create_container,
     .delete_container = az_delete_container,
     .check_container = az_check_container,
+    .list_containers = az_list_containers,
     .get_stats = az_get_stats,
     .free = az_free,
 };

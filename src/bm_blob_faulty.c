@@ -168,6 +168,18 @@ static int f_check_container(struct bm_blob_client *c, const char *container,
 	return inner_of(c)->ops->check_container(inner_of(c), container, err);
 }
 
+static int f_list_containers(struct bm_blob_client *c, const char *prefix,
+			     bm_list_cb cb, void *ud, time_t *server_time,
+			     struct bm_error *err)
+{
+	if (server_time)
+		*server_time = 0;
+	if (inject(c, "list_containers", err))
+		return -1;
+	return inner_of(c)->ops->list_containers(inner_of(c), prefix, cb, ud,
+						 server_time, err);
+}
+
 static void f_get_stats(struct bm_blob_client *c, struct bm_http_stats *out)
 {
 	inner_of(c)->ops->get_stats(inner_of(c), out);
@@ -194,6 +206,7 @@ static const struct bm_blob_ops faulty_ops = {
     .create_container = f_create_container,
     .delete_container = f_delete_container,
     .check_container = f_check_container,
+    .list_containers = f_list_containers,
     .get_stats = f_get_stats,
     .free = f_free,
 };

@@ -348,7 +348,7 @@ int bm_config_parse_buffer(struct bm_config *cfg, const char *buf, size_t len,
 	return 0;
 }
 
-int bm_config_load_file(struct bm_config *cfg, const char *path,
+int bm_config_read_file(const char *path, char **out, size_t *out_len,
 			struct bm_error *err)
 {
 	char *buf = NULL;
@@ -402,13 +402,32 @@ int bm_config_load_file(struct bm_config *cfg, const char *path,
 			break;
 		len += (size_t)got;
 	}
-	rc = bm_config_parse_buffer(cfg, buf, len, path, err);
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+	rc = 0;
 out:
 	if (buf) {
 		explicit_bzero(buf, len);
 		free(buf);
 	}
 	close(fd);
+	return rc;
+}
+
+int bm_config_load_file(struct bm_config *cfg, const char *path,
+			struct bm_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (bm_config_read_file(path, &buf, &len, err) < 0)
+		return -1;
+	rc = bm_config_parse_buffer(cfg, buf, len, path, err);
+	explicit_bzero(buf, len);
+	free(buf);
 	return rc;
 }
 

@@ -99,6 +99,13 @@ void bm_config_release(struct bm_config *cfg);
 int bm_config_load_file(struct bm_config *cfg, const char *path,
 			struct bm_error *err);
 
+/* Reads a whole config file (at most 64 KiB, a regular file) into a
+ * NUL-terminated buffer the caller wipes and frees; warns (bm_warn) when
+ * group/other can read it. For every config format (the blobfuse2 YAML
+ * parser in fusefs/ too). */
+int bm_config_read_file(const char *path, char **buf, size_t *len,
+			struct bm_error *err);
+
 /* Same grammar, from a buffer (for tests and fuzzing). `origin` names the
  * source in error messages. */
 int bm_config_parse_buffer(struct bm_config *cfg, const char *buf, size_t len,

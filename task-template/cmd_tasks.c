@@ -141,20 +141,7 @@ void tasks_job_help(FILE *out)
 
 void tasks_print_escaped(FILE *out, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (; *p; p++) {
-		if (*p == '\\')
-			fputs("\\\\", out);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p == '\t')
-			fputs("\\t", out);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
-	}
+	cli_print_name(out, s);
 }
 
 /* ------------------------------------------------------------------ */

@@ -58,8 +58,8 @@ void tasks_report(const struct tasks_job *j, bool input,
 /* Prints the template and credential options' help. */
 void tasks_job_help(FILE *out);
 
-/* Writes s with every byte that would break a line (control characters,
- * DEL, backslash) escaped C-style, for human-readable listings. */
+/* Writes s exactly, or C-quoted when it holds a byte that would break the
+ * line (cli_print_name): --dry-run shows the very commandLine of the JSON. */
 void tasks_print_escaped(FILE *out, const char *s);
 
 #endif

@@ -208,12 +208,25 @@ int tt_values_init(struct tt_values *vals, const char *name, uint64_t index,
 		   const char *container, struct bm_error *err);
 void tt_values_release(struct tt_values *vals);
 
+/*
+ * "Did you mean?" (tt_suggest.c). tt_edit_distance: edits (insert, delete,
+ * replace, swap of neighbours) from a to b; (size_t)-1 for words over 64
+ * bytes. tt_suggest: the candidate nearest to word[0..len) when it is
+ * within a third of the word's length (1 to 3 edits), else NULL. NULL
+ * entries of cands are skipped. Returns one of cands (not a copy).
+ */
+size_t tt_edit_distance(const char *a, size_t alen, const char *b, size_t blen);
+const char *tt_suggest(const char *word, size_t len, const char *const *cands,
+		       size_t ncands);
+
 struct tt_template;
 
 /*
  * Parses `text`. `what` names the template in errors, e.g. "--command":
- *   "--command: unknown placeholder '{nmae}' at column 12"
- *   "--command: unclosed '{' at column 5"
+ *   "--command: unknown placeholder '{nmae}' at column 12: did you mean
+ *    {name}? (write '{{nmae}}' for literal braces)"
+ *   "--command: unclosed '{' at column 5 (write '{{' for a literal brace)",
+ *    also for "{in > {out}", whose first brace never closes
  *   "--command: unmatched '}' at column 9 (write '}}' for a literal brace)"
  * shell_words: the template is shell code (--command). Its quoting is
  * tracked so each placeholder expands to one word whatever quotes surround

@@ -17,15 +17,18 @@ mnt2=$dir/m2
 mkdir -p "$mnt" "$mnt2"
 fuse_config "$dir/in.cfg" data-in
 
-# expect_refused WHAT PATTERN ARGS...: exit nonzero, one line matching
-# PATTERN, no new mount.
+mounts_on() { awk -v m="$1" '$2 == m' /proc/self/mounts | wc -l; }
+
+# expect_refused WHAT PATTERN MOUNTPOINT ARGS...: exit nonzero, one line
+# matching PATTERN, no new mount on MOUNTPOINT (other tests on this machine
+# mount elsewhere meanwhile: only this one is counted).
 expect_refused() {
-	local what=$1 pat=$2 rc=0 before
+	local what=$1 pat=$2 rc=0 before target=${3%/}
 	shift 2
-	before=$(grep -c " fuse" /proc/self/mounts)
+	before=$(mounts_on "$target")
 	"$BLOBMILL_FUSE" "$@" >"$dir/out" 2>"$dir/err" || rc=$?
 	[ "$rc" -ne 0 ] || fail "$what: exit 0"
-	[ "$(grep -c " fuse" /proc/self/mounts)" -eq "$before" ] ||
+	[ "$(mounts_on "$target")" -eq "$before" ] ||
 		fail "$what: a mount was added"
 	[ "$(wc -l <"$dir/err")" -eq 1 ] ||
 		fail "$what: expected one line, got: $(cat "$dir/err")"
@@ -33,8 +36,6 @@ expect_refused() {
 		fail "$what: '$(cat "$dir/err")' does not match '$pat'"
 	echo "ok: $what: $(cat "$dir/err")"
 }
-
-mounts_on() { awk -v m="$1" '$2 == m' /proc/self/mounts | wc -l; }
 
 # --- the space form of long options ---------------------------------------
 "$BLOBMILL_FUSE" "$mnt" --tmp-path "$dir/t1" --config-file "$dir/in.cfg" \

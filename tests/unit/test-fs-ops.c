@@ -1276,6 +1276,42 @@ static void test_read_only(void **state)
 	assert_int_equal(bmfs_release(h), 0);
 }
 
+/* blobfuse2's block_cache.mem-size-mb and libfuse.default-permission:
+ * a smaller read budget holds, and every entry shows the permission. */
+static void test_blobfuse2_options(void **state)
+{
+	struct env *e = *state;
+	size_t len = 1536 * 1024;
+	char *data = pattern(len, 5), name[32];
+	struct bmfs_handle *h[10];
+	uint64_t used, peak;
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "d/m%d", i);
+		put_blob(e->c, name, data, len, false);
+	}
+	e->o.read_budget_mb = 4;
+	e->o.readahead_blocks = 0;
+	e->o.default_permission = 0770;
+	env_mount(e);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "/d/m%d", i);
+		assert_int_equal(bmfs_open(e->fs, name, O_RDONLY, &h[i]), 0);
+		read_check(h[i], data, 0, len);
+	}
+	bmfs_rbudget_usage(e->fs->rbudget, &used, &peak);
+	assert_true(peak <= (uint64_t)4 << 20);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(bmfs_release(h[i]), 0);
+	assert_int_equal(bmfs_getattr(e->fs, "/d/m1", &st), 0);
+	assert_int_equal(st.st_mode, S_IFREG | 0770);
+	assert_int_equal(bmfs_getattr(e->fs, "/d", &st), 0);
+	assert_int_equal(st.st_mode, S_IFDIR | 0770);
+	free(data);
+}
+
 static void test_stats_xattr(void **state)
 {
 	struct env *e = *state;
@@ -1360,6 +1396,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_file_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blobfuse2_options, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stats_xattr, setup, teardown),
 	    cmocka_unit_test(test_errno_mapping),
 	};

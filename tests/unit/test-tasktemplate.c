@@ -223,13 +223,31 @@ static void test_brace_errors(void **state)
 {
 	expect_parse_error("app {nmae} x", true,
 			   "--command: unknown placeholder '{nmae}' at "
-			   "column 5");
+			   "column 5: did you mean {name}? (write '{{nmae}}' "
+			   "for literal braces)");
 	expect_parse_error("{}", false,
-			   "--command: unknown placeholder '{}' at column 1");
+			   "--command: unknown placeholder '{}' at column 1 "
+			   "(write '{{}}' for literal braces)");
 	expect_parse_error("{NAME}", false,
 			   "--command: unknown placeholder '{NAME}' at "
-			   "column 1");
+			   "column 1 (write '{{NAME}}' for literal braces)");
 	expect_parse_error("app {name", true,
+			   "--command: unclosed '{' at column 5 (write '{{' "
+			   "for a literal brace)");
+	/* Braces of ported shell code: no guess, the literal spelling. */
+	expect_parse_error("awk '{print $1}' {in}", true,
+			   "--command: unknown placeholder '{print $1}' at "
+			   "column 6 (write '{{print $1}}' for literal "
+			   "braces)");
+	expect_parse_error("cp {in} ${HOME}/x", true,
+			   "--command: unknown placeholder '{HOME}' at column "
+			   "10 (write '{{HOME}}' for literal braces)");
+	expect_parse_error("app {bsename}", false,
+			   "--command: unknown placeholder '{bsename}' at "
+			   "column 5: did you mean {basename}? (write "
+			   "'{{bsename}}' for literal braces)");
+	/* The first brace is the one left open, not "{in > {out}". */
+	expect_parse_error("app {in > {out}", true,
 			   "--command: unclosed '{' at column 5 (write '{{' "
 			   "for a literal brace)");
 	expect_parse_error("a {{ b } c", false,
@@ -242,6 +260,23 @@ static void test_brace_errors(void **state)
 	expect_parse_error("echo \\{name}", true,
 			   "--command: placeholder at column 7 follows a "
 			   "backslash");
+}
+
+static void test_suggest(void **state)
+{
+	static const char *const cands[] = {"image", "input", "output", NULL,
+					    "command"};
+
+	(void)state;
+	assert_int_equal(tt_edit_distance("imgae", 5, "image", 5), 1);
+	assert_int_equal(tt_edit_distance("", 0, "abc", 3), 3);
+	assert_int_equal(tt_edit_distance("kitten", 6, "sitting", 7), 3);
+	assert_string_equal(tt_suggest("imgae", 5, cands, 5), "image");
+	assert_string_equal(tt_suggest("outptu", 6, cands, 5), "output");
+	assert_string_equal(tt_suggest("comand", 6, cands, 5), "command");
+	/* Too far to be a typo: no guess. */
+	assert_null(tt_suggest("zzz", 3, cands, 5));
+	assert_null(tt_suggest("print $1", 8, cands, 5));
 }
 
 static void test_options(void **state)
@@ -1095,6 +1130,7 @@ int main(void)
 	    cmocka_unit_test(test_values_every_placeholder),
 	    cmocka_unit_test(test_expand_plain),
 	    cmocka_unit_test(test_brace_errors),
+	    cmocka_unit_test(test_suggest),
 	    cmocka_unit_test(test_options),
 	    cmocka_unit_test(test_cmdline_split),
 	    cmocka_unit_test(test_shell_quote),

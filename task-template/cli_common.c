@@ -253,7 +253,7 @@ struct bm_token *cli_batch_token(const struct cli_cred *c, struct bm_error *err)
 	bm_error_clear(&cerr);
 	/* A storage configuration that does not load names no identity:
 	 * its error comes later, where storage is used. */
-	if (load_config(c, &cfg, &cerr) == 0 &&
+	if (cli_load_config(c, &cfg, &cerr) == 0 &&
 	    bm_auth_type_is_entra(cfg.auth_type)) {
 		http_options(c, &cfg, &ho);
 		t = bm_token_new(&cfg, BM_RESOURCE_BATCH, &ho, err);

@@ -820,6 +820,12 @@ int bf2_resolve(const struct bf2_config *file, const struct bf2_flags *f,
 	return 0;
 }
 
+void bf2_mount_init(struct bf2_mount *m)
+{
+	memset(m, 0, sizeof(*m));
+	mount_job_init(&m->job);
+}
+
 void bf2_mount_release(struct bf2_mount *m)
 {
 	int i;
@@ -885,8 +891,7 @@ int bf2_mount_main(const char *prog, int argc, char **argv)
 	int rc = EXIT_USAGE;
 
 	bf2_config_init(&file);
-	memset(&m, 0, sizeof(m));
-	mount_job_init(&m.job);
+	bf2_mount_init(&m);
 	bm_error_clear(&err);
 	if (bf2_flags_parse(argc, argv, &f) < 0)
 		goto out;

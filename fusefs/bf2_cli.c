@@ -946,7 +946,8 @@ out:
  * line); up to max. */
 static int daemons_of(const char *path, pid_t *pids, int max)
 {
-	char proc[300], buf[8192], *arg, *rp;
+	char proc[300], cwd[4096], buf[8192], *arg, *rp;
+	ssize_t cl;
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	FILE *f;
@@ -966,13 +967,17 @@ static int daemons_of(const char *path, pid_t *pids, int max)
 		arg = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
 		if (strcmp(arg, PROG) != 0)
 			continue;
+		snprintf(proc, sizeof(proc), "/proc/%s/cwd", de->d_name);
+		cl = readlink(proc, cwd, sizeof(cwd) - 1);
+		cwd[cl > 0 ? cl : 0] = '\0';
 		/* The mount point is the first word that is not an option
-		 * or "mount". */
+		 * or "mount". Resolved without a stat: another daemon may
+		 * hang. */
 		for (arg = buf + strlen(buf) + 1, i = 0; arg < buf + n;
 		     arg += strlen(arg) + 1, i++) {
 			if (*arg == '-' || (i == 0 && !strcmp(arg, "mount")))
 				continue;
-			rp = realpath(arg, NULL);
+			rp = mount_guard_resolve(cl > 0 ? cwd : NULL, arg);
 			if (rp && !strcmp(rp, path))
 				pids[count++] = (pid_t)atol(de->d_name);
 			free(rp);

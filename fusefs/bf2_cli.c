@@ -309,43 +309,142 @@ static int set_str(char **field, const char *v, struct bm_error *err)
 	return 0;
 }
 
-/* Entra ID keys: accepted names, not yet a credential here. */
+/* blobfuse2's authentication modes, a bit each. */
+enum { M_KEY = 1, M_SAS = 2, M_MSI = 4, M_SPN = 8, M_AZCLI = 16 };
+
+static const struct {
+	const char *name;
+	unsigned bit;
+	enum bm_auth_type type;
+} modes[] = {
+    {"key", M_KEY, BM_AUTH_KEY},       {"sas", M_SAS, BM_AUTH_SAS},
+    {"msi", M_MSI, BM_AUTH_MSI},       {"spn", M_SPN, BM_AUTH_SPN},
+    {"azcli", M_AZCLI, BM_AUTH_AZCLI},
+};
+
+#define EOFF(f) offsetof(struct bm_entra, f)
+#define NO_ENTRA ((size_t)-1)
+
+/* The credential keys, blobfuse2's variable for each, the modes that use
+ * it, and where it goes (an Entra field, or NO_ENTRA for key and SAS). */
 static const struct {
 	size_t off;
 	const char *key, *env;
-} entra_keys[] = {
+	unsigned modes;
+	size_t entra;
+} cred_keys[] = {
+    {offsetof(struct bf2_config, account_key), "account-key",
+     "AZURE_STORAGE_ACCESS_KEY", M_KEY, NO_ENTRA},
+    {offsetof(struct bf2_config, sas), "sas", "AZURE_STORAGE_SAS_TOKEN", M_SAS,
+     NO_ENTRA},
     {offsetof(struct bf2_config, appid), "appid",
-     "AZURE_STORAGE_IDENTITY_CLIENT_ID"},
-    {offsetof(struct bf2_config, resid), "resid",
-     "AZURE_STORAGE_IDENTITY_RESOURCE_ID"},
+     "AZURE_STORAGE_IDENTITY_CLIENT_ID", M_MSI, EOFF(identity_client_id)},
     {offsetof(struct bf2_config, objid), "objid",
-     "AZURE_STORAGE_IDENTITY_OBJECT_ID"},
+     "AZURE_STORAGE_IDENTITY_OBJECT_ID", M_MSI, EOFF(identity_object_id)},
+    {offsetof(struct bf2_config, resid), "resid",
+     "AZURE_STORAGE_IDENTITY_RESOURCE_ID", M_MSI, EOFF(identity_resource_id)},
     {offsetof(struct bf2_config, tenantid), "tenantid",
-     "AZURE_STORAGE_SPN_TENANT_ID"},
+     "AZURE_STORAGE_SPN_TENANT_ID", M_SPN, EOFF(tenant_id)},
     {offsetof(struct bf2_config, clientid), "clientid",
-     "AZURE_STORAGE_SPN_CLIENT_ID"},
+     "AZURE_STORAGE_SPN_CLIENT_ID", M_SPN, EOFF(client_id)},
     {offsetof(struct bf2_config, clientsecret), "clientsecret",
-     "AZURE_STORAGE_SPN_CLIENT_SECRET"},
-    {offsetof(struct bf2_config, aadendpoint), "aadendpoint",
-     "AZURE_STORAGE_AAD_ENDPOINT"},
+     "AZURE_STORAGE_SPN_CLIENT_SECRET", M_SPN, EOFF(client_secret)},
     {offsetof(struct bf2_config, oauth_token_path), "oauth-token-path",
-     "AZURE_OAUTH_TOKEN_FILE"},
+     "AZURE_OAUTH_TOKEN_FILE", M_SPN, EOFF(federated_token_file)},
+    {offsetof(struct bf2_config, aadendpoint), "aadendpoint",
+     "AZURE_STORAGE_AAD_ENDPOINT", M_SPN, EOFF(authority_host)},
 };
+
+enum {
+	CK_KEY,
+	CK_SAS,
+	CK_APPID,
+	CK_OBJID,
+	CK_RESID,
+	CK_TENANT,
+	CK_CLIENT,
+	CK_SECRET,
+	CK_TOKEN_PATH,
+	CK_AAD,
+	CK_N
+};
+
+/*
+ * The mode: given (file or AZURE_STORAGE_AUTH_TYPE), else blobfuse2's
+ * guess from what is there (an identity id: msi; a key; a SAS; a service
+ * principal key: spn). Unlike blobfuse2, nothing at all is an error, not a
+ * silent attempt at a managed identity. Sets *bit and mwhere.
+ */
+static int pick_mode(const struct src_str *mode, const struct src_str *ck,
+		     unsigned *bit, char *mwhere, size_t len,
+		     struct bm_error *err)
+{
+	static const int guess[] = {CK_APPID, CK_OBJID,	 CK_RESID,  CK_KEY,
+				    CK_SAS,   CK_CLIENT, CK_SECRET, CK_TENANT};
+	size_t i;
+
+	if (mode->v) {
+		for (i = 0; i < N(modes); i++)
+			if (!strcasecmp(mode->v, modes[i].name))
+				break;
+		if (i == N(modes)) {
+			bm_error_set(
+			    err, BM_ERR_CONFIG,
+			    "%s: azstorage.mode must be key, sas, msi, "
+			    "spn or azcli",
+			    mode->where);
+			return -1;
+		}
+		*bit = modes[i].bit;
+		snprintf(mwhere, len, "azstorage.mode %s (%s)", modes[i].name,
+			 mode->where);
+		return 0;
+	}
+	if (ck[CK_KEY].v && ck[CK_SAS].v) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "both an account key (%s) and a SAS (%s) are "
+			     "given: keep one, or set azstorage.mode",
+			     ck[CK_KEY].where, ck[CK_SAS].where);
+		return -1;
+	}
+	for (i = 0; i < N(guess); i++) {
+		if (!ck[guess[i]].v)
+			continue;
+		*bit = cred_keys[guess[i]].modes;
+		snprintf(mwhere, len, "mode %s (implied by %s at %s)",
+			 *bit == M_MSI	 ? "msi"
+			 : *bit == M_KEY ? "key"
+			 : *bit == M_SAS ? "sas"
+					 : "spn",
+			 cred_keys[guess[i]].key, ck[guess[i]].where);
+		return 0;
+	}
+	bm_error_set(err, BM_ERR_CONFIG,
+		     "no credentials: set azstorage.account-key or sas (or "
+		     "AZURE_STORAGE_ACCESS_KEY, AZURE_STORAGE_SAS_TOKEN), or "
+		     "azstorage.mode msi, spn or azcli");
+	return -1;
+}
 
 static int resolve_credentials(const struct bf2_config *file, bool use_env,
 			       struct bm_config *cfg, struct bm_error *err)
 {
-	struct src_str account, key, sas, mode, endpoint, type, entra;
+	struct src_str account, mode, endpoint, type, ck[CK_N];
+	char mwhere[400];
+	unsigned bit = 0;
 	size_t i;
+	int ids = 0;
 
 	pick(&account, file, &file->account, "AZURE_STORAGE_ACCOUNT", use_env);
-	pick(&key, file, &file->account_key, "AZURE_STORAGE_ACCESS_KEY",
-	     use_env);
-	pick(&sas, file, &file->sas, "AZURE_STORAGE_SAS_TOKEN", use_env);
 	pick(&mode, file, &file->mode, "AZURE_STORAGE_AUTH_TYPE", use_env);
 	pick(&endpoint, file, &file->endpoint, "AZURE_STORAGE_BLOB_ENDPOINT",
 	     use_env);
 	pick(&type, file, &file->type, "AZURE_STORAGE_ACCOUNT_TYPE", use_env);
+	for (i = 0; i < CK_N; i++)
+		pick(&ck[i], file,
+		     (const struct bf2_str *)((const char *)file +
+					      cred_keys[i].off),
+		     cred_keys[i].env, use_env);
 	if (type.v && strcasecmp(type.v, "block") != 0) {
 		bm_error_set(err, BM_ERR_CONFIG,
 			     "%s: azstorage.type '%s' is not supported: "
@@ -355,85 +454,60 @@ static int resolve_credentials(const struct bf2_config *file, bool use_env,
 			     type.where, strlen(type.v) < 16 ? type.v : "?");
 		return -1;
 	}
-	if (mode.v && strcasecmp(mode.v, "key") && strcasecmp(mode.v, "sas")) {
-		if (!strcasecmp(mode.v, "msi") || !strcasecmp(mode.v, "spn") ||
-		    !strcasecmp(mode.v, "azcli"))
-			bm_error_set(err, BM_ERR_CONFIG,
-				     "%s: azstorage.mode '%s' (Entra ID) is "
-				     "not supported yet by blobmill-fuse: use "
-				     "mode key (account-key) or sas (sas)",
-				     mode.where, mode.v);
-		else
-			bm_error_set(err, BM_ERR_CONFIG,
-				     "%s: azstorage.mode must be key, sas, "
-				     "msi, spn or azcli",
-				     mode.where);
+	if (pick_mode(&mode, ck, &bit, mwhere, sizeof(mwhere), err) < 0)
 		return -1;
-	}
-	for (i = 0; i < N(entra_keys); i++) {
-		pick(&entra, file,
-		     (const struct bf2_str *)((const char *)file +
-					      entra_keys[i].off),
-		     entra_keys[i].env, use_env);
-		if (!entra.v)
+	/* A credential the mode does not use makes no sense beside it. */
+	for (i = 0; i < CK_N; i++) {
+		if (!ck[i].v || (cred_keys[i].modes & bit))
 			continue;
 		bm_error_set(err, BM_ERR_CONFIG,
-			     "%s: azstorage.%s is an Entra ID setting, which "
-			     "blobmill-fuse does not support yet%s%s%s",
-			     entra.where, entra_keys[i].key,
-			     mode.v ? " (and has no use with mode '" : "",
-			     mode.v ? mode.v : "", mode.v ? "')" : "");
+			     "%s: azstorage.%s has no use with %s: keep only "
+			     "one credential",
+			     ck[i].where, cred_keys[i].key, mwhere);
 		return -1;
 	}
-	if (mode.v && !strcasecmp(mode.v, "key") && sas.v) {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "%s: a SAS is given but azstorage.mode (%s) is "
-			     "key: keep only one credential",
-			     sas.where, mode.where);
+	ids = !!ck[CK_APPID].v + !!ck[CK_OBJID].v + !!ck[CK_RESID].v;
+	if ((bit == M_KEY && !ck[CK_KEY].v) ||
+	    (bit == M_SAS && !ck[CK_SAS].v) ||
+	    (bit == M_SPN && (!ck[CK_TENANT].v || !ck[CK_CLIENT].v ||
+			      (!ck[CK_SECRET].v && !ck[CK_TOKEN_PATH].v))) ||
+	    ids > 1) {
+		bm_error_set(err, BM_ERR_CONFIG, "%s needs %s", mwhere,
+			     bit == M_KEY   ? "azstorage.account-key (or "
+					      "AZURE_STORAGE_ACCESS_KEY)"
+			     : bit == M_SAS ? "azstorage.sas (or "
+					      "AZURE_STORAGE_SAS_TOKEN)"
+			     : bit == M_SPN
+				 ? "azstorage.tenantid, clientid and "
+				   "clientsecret (or oauth-token-path)"
+				 : "at most one of azstorage.appid, "
+				   "objid and resid");
 		return -1;
 	}
-	if (mode.v && !strcasecmp(mode.v, "sas") && key.v) {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "%s: an account key is given but azstorage.mode "
-			     "(%s) is sas: keep only one credential",
-			     key.where, mode.where);
-		return -1;
-	}
-	if (!mode.v && key.v && sas.v) {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "both an account key (%s) and a SAS (%s) are "
-			     "given: keep one, or set azstorage.mode",
-			     key.where, sas.where);
-		return -1;
-	}
-	if (mode.v && !strcasecmp(mode.v, "key") && !key.v) {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "%s: azstorage.mode is key but no account-key "
-			     "is given (or AZURE_STORAGE_ACCESS_KEY)",
-			     mode.where);
-		return -1;
-	}
-	if (mode.v && !strcasecmp(mode.v, "sas") && !sas.v) {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "%s: azstorage.mode is sas but no sas is given "
-			     "(or AZURE_STORAGE_SAS_TOKEN)",
-			     mode.where);
-		return -1;
-	}
+	for (i = 0; i < N(modes); i++)
+		if (modes[i].bit == bit)
+			cfg->auth_type = modes[i].type;
 	if (set_str(&cfg->account, account.v, err) < 0 ||
-	    set_str(&cfg->account_key, key.v, err) < 0)
+	    set_str(&cfg->account_key, ck[CK_KEY].v, err) < 0)
 		return -1;
 	if (cfg->account_key)
 		bm_redact_register(cfg->account_key);
 	/* blobfuse2 adds the '?' itself; ours is kept without it. */
-	if (set_str(&cfg->sas_token, sas.v ? sas.v + (*sas.v == '?') : NULL,
+	if (set_str(&cfg->sas_token,
+		    ck[CK_SAS].v ? ck[CK_SAS].v + (*ck[CK_SAS].v == '?') : NULL,
 		    err) < 0)
 		return -1;
 	if (cfg->sas_token)
 		bm_redact_register(cfg->sas_token);
-	if (mode.v)
-		cfg->auth_type =
-		    strcasecmp(mode.v, "key") ? BM_AUTH_SAS : BM_AUTH_KEY;
+	for (i = 0; i < CK_N; i++) {
+		if (cred_keys[i].entra == NO_ENTRA || !ck[i].v)
+			continue;
+		if (set_str((char **)((char *)&cfg->entra + cred_keys[i].entra),
+			    ck[i].v, err) < 0)
+			return -1;
+	}
+	if (cfg->entra.client_secret)
+		bm_redact_register(cfg->entra.client_secret);
 	if (file->use_http.line)
 		cfg->use_https = !file->use_http.v;
 	/* blobfuse2 takes an endpoint without its scheme and adds one. */

@@ -4,6 +4,7 @@
  * (v1_cli.c, bf2_cli.c) and stop before any check of the mount point or
  * request, so what is printed is what a mount would use.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,50 @@ static void yaml_str(FILE *out, const char *key, const char *v)
 		fputc(*v, out);
 	}
 	fputs("\"\n", out);
+}
+
+/* The Entra ID identity in blobfuse2's keys; what it has no key for is
+ * said in a comment. */
+static void yaml_entra(FILE *out, const struct bm_config *cfg)
+{
+	const struct bm_entra *e = &cfg->entra;
+	static const struct {
+		size_t off;
+		const char *key;
+	} keys[] = {
+	    {offsetof(struct bm_entra, identity_client_id), "appid"},
+	    {offsetof(struct bm_entra, identity_object_id), "objid"},
+	    {offsetof(struct bm_entra, identity_resource_id), "resid"},
+	    {offsetof(struct bm_entra, tenant_id), "tenantid"},
+	    {offsetof(struct bm_entra, client_id), "clientid"},
+	    {offsetof(struct bm_entra, client_secret), "clientsecret"},
+	    {offsetof(struct bm_entra, federated_token_file),
+	     "oauth-token-path"},
+	    {offsetof(struct bm_entra, authority_host), "aadendpoint"},
+	};
+	const char *v;
+	size_t i;
+
+	fprintf(out, "  mode: %s\n",
+		cfg->auth_type == BM_AUTH_MSI	? "msi"
+		: cfg->auth_type == BM_AUTH_SPN ? "spn"
+						: "azcli");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		v = *(char *const *)((const char *)e + keys[i].off);
+		if (v)
+			yaml_str(out, keys[i].key, v);
+	}
+	if (e->msi_endpoint)
+		fprintf(out,
+			"  # msiEndpoint %s: blobfuse2 has no key for it; "
+			"set MSI_ENDPOINT in the environment\n",
+			e->msi_endpoint);
+	if (e->cert_path)
+		fprintf(out,
+			"  # a certificate (%s) has no blobfuse2 key: "
+			"blobfuse2's spn mode takes clientsecret or "
+			"oauth-token-path\n",
+			e->cert_path);
 }
 
 /* A v1 mount line's words: "-o" then a comma list, "-oLIST", -f, -d. */
@@ -143,6 +188,8 @@ static int v1_to_yaml(int argc, char **argv)
 	} else if (cfg->sas_token) {
 		printf("  mode: sas\n");
 		yaml_str(stdout, "sas", cfg->sas_token);
+	} else if (bm_auth_type_is_entra(cfg->auth_type)) {
+		yaml_entra(stdout, cfg);
 	}
 	if (cfg->endpoint)
 		yaml_str(stdout, "endpoint", cfg->endpoint);
@@ -159,6 +206,32 @@ out:
 	mount_job_release(&j);
 	v1_cli_release(&c);
 	return rc;
+}
+
+/* The Entra ID identity in blobfuse v1's keys. */
+static void v1_entra(const struct bm_config *cfg)
+{
+	const struct bm_entra *e = &cfg->entra;
+
+	printf("authType %s\n", bm_auth_type_name(cfg->auth_type));
+	if (e->identity_client_id)
+		printf("identityClientId %s\n", e->identity_client_id);
+	if (e->identity_object_id)
+		printf("identityObjectId %s\n", e->identity_object_id);
+	if (e->identity_resource_id)
+		printf("identityResourceId %s\n", e->identity_resource_id);
+	if (e->tenant_id)
+		printf("servicePrincipalTenantId %s\n", e->tenant_id);
+	if (e->client_id)
+		printf("servicePrincipalClientId %s\n", e->client_id);
+	if (e->client_secret)
+		printf("servicePrincipalClientSecret %s\n", e->client_secret);
+	if (e->authority_host)
+		printf("aadEndpoint %s\n", e->authority_host);
+	if (e->federated_token_file)
+		printf("# oauth-token-path has no v1 key: set "
+		       "AZURE_FEDERATED_TOKEN_FILE=%s in the environment\n",
+		       e->federated_token_file);
 }
 
 /* blobfuse2 command line and YAML -> v1 config file and command line. */
@@ -239,6 +312,8 @@ static int yaml_to_v1(int argc, char **argv)
 		printf("accountKey %s\nauthType Key\n", cfg->account_key);
 	else if (cfg->sas_token)
 		printf("sasToken %s\nauthType SAS\n", cfg->sas_token);
+	else if (bm_auth_type_is_entra(cfg->auth_type))
+		v1_entra(cfg);
 	if (cfg->container)
 		printf("containerName %s\n", cfg->container);
 	if (cfg->endpoint)

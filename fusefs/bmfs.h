@@ -197,6 +197,12 @@ bool bmfs_keep_cache(const struct bmfs_handle *h);
 int bmfs_truncate(struct bmfs *fs, const char *path, uint64_t size,
 		  struct bmfs_handle *h);
 int bmfs_unlink(struct bmfs *fs, const char *path);
+/* Unlink of an open file that libfuse (without hard_remove) asks as a
+ * rename to a hidden name in the same directory: the blob is deleted as
+ * by bmfs_unlink, and the file's local copy stays reachable by `hidden`
+ * (stat, open) until its last handle is released; libfuse then unlinks
+ * `hidden`. A file with no handle open is renamed as asked. */
+int bmfs_unlink_open(struct bmfs *fs, const char *path, const char *hidden);
 int bmfs_mkdir(struct bmfs *fs, const char *path);
 int bmfs_rmdir(struct bmfs *fs, const char *path);
 /* noreplace: RENAME_NOREPLACE. */

@@ -378,15 +378,18 @@ static void set_status_error_for(const struct bm_http_request *req,
 				 const struct bm_http_response *r,
 				 struct bm_error *err)
 {
-	char detail[256] = "", code[64] = "";
+	char detail[256] = "", code[64] = "", raw[64] = "";
 	const char *hdr = bm_http_response_header(r, "x-ms-error-code");
 	bool bearer = req->auth && req->auth->token;
 
 	if (hdr)
-		copy_text(code, sizeof(code), hdr, strcspn(hdr, " \"'<>"));
+		copy_text(raw, sizeof(raw), hdr, strlen(hdr));
+	/* Blob's XML gives the detail apart; Batch's JSON only a message. */
+	error_body_fields(r, raw, sizeof(raw), detail, sizeof(detail));
+	copy_text(code, sizeof(code), raw, strcspn(raw, " \"'<>"));
 	if (bearer && bm_http_status_errc(r->status, code[0] ? code : NULL) ==
 			  BM_ERR_AUTH) {
-		if (r->body && r->body_len)
+		if (r->body && strstr(r->body, "<AuthenticationErrorDetail>"))
 			xml_element_text(r->body, "AuthenticationErrorDetail",
 					 detail, sizeof(detail));
 		detail[strcspn(detail, "\r\n")] = '\0';

@@ -26,6 +26,7 @@
 #include "batch_report.h"
 #include "batch_wait.h"
 #include "bm_log.h"
+#include "bm_token.h"
 #include "cli.h"
 #include "pool_spec.h"
 #include "tasks_cli.h"
@@ -180,7 +181,8 @@ static bool forwarded(int opt)
 	if (opt >= TT_OPT_FIRST && opt < TT_OPT_LAST)
 		return opt != TT_OPT_SKIP_EXISTING &&
 		       opt != TT_OPT_REGISTRY_PASSWORD_ENV &&
-		       opt != TT_OPT_REGISTRY_PASSWORD_FILE;
+		       opt != TT_OPT_REGISTRY_PASSWORD_FILE &&
+		       opt != TT_OPT_ENV; /* resolved: submit_schedule */
 	return (opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST) ||
 	       opt == SUBMIT_OPT_POOL || opt == SUBMIT_OPT_AUTO_POOL ||
 	       opt == SUBMIT_OPT_REQUESTS;
@@ -863,6 +865,7 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	json_t *sched = NULL, *pi = NULL, *when;
 	struct bm_error err;
 	char *cmd = NULL;
+	size_t i;
 	int rc = CLI_EXIT_USAGE;
 
 	/* Nothing is listed now: the options and the storage configuration
@@ -872,6 +875,13 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 		cli_errorf("submit: %s", err.msg);
 		return CLI_EXIT_USAGE;
 	}
+	/* --env NAME took its value here; the job manager's environment
+	 * does not have it, so it gets NAME=VALUE. */
+	for (i = 0; s->job.topt.env && s->job.topt.env[i]; i++)
+		if (forward(s, "env", s->job.topt.env[i])) {
+			cli_errorf("submit: out of memory");
+			return CLI_EXIT_FAILURE;
+		}
 	s->job.client = cli_open_client(&s->job.cred, &s->job.cfg);
 	if (!s->job.client)
 		return CLI_EXIT_USAGE;
@@ -956,6 +966,7 @@ static void submit_skip(const struct tt_skip *sk, void *ud)
 int cmd_submit(int argc, char **argv)
 {
 	struct batch_client *bc = NULL;
+	struct bm_token *entra = NULL;
 	struct batch_account acct;
 	struct bm_http_options ho;
 	struct submit s;
@@ -974,8 +985,17 @@ int cmd_submit(int argc, char **argv)
 		goto out;
 	}
 	bm_error_clear(&err);
+	/* No Batch key: the identity that signs in to storage signs in to
+	 * Batch too (a token for the Batch resource). */
+	if (!batch_account_has_secret(s.batch_key_file) &&
+	    !(entra = cli_batch_token(&s.job.cred, &err)) &&
+	    err.code != BM_OK) {
+		cli_errorf("submit: %s", err.msg);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
 	if (batch_account_load(&acct, s.batch_url, s.batch_account,
-			       s.batch_key_file, &err)) {
+			       s.batch_key_file, entra, &err)) {
 		cli_errorf("submit: %s", err.msg);
 		rc = CLI_EXIT_USAGE;
 		goto out;
@@ -986,6 +1006,8 @@ int cmd_submit(int argc, char **argv)
 	if (s.job.cred.max_retry_interval > 0)
 		ho.retry.max_delay_ms =
 		    (long)s.job.cred.max_retry_interval * 1000;
+	ho.ca_cert_file = s.job.cred.ca_cert_file;
+	ho.insecure = s.job.cred.insecure;
 	bc = batch_client_new(&acct, &ho, &err);
 	if (!bc) {
 		submit_report("cannot set up the Batch client", &err);
@@ -1011,6 +1033,7 @@ out:
 	batch_report_close(s.report, &err);
 	batch_client_free(bc);
 	batch_account_release(&acct);
+	bm_token_free(entra);
 	tasks_job_release(&s.job);
 	free(s.fwd);
 	return rc;

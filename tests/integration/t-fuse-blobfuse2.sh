@@ -231,7 +231,7 @@ expect_config_error "key and SAS both" "both an account key \(.*bad.yaml:5\) and
 	"$base
   account-key: $key
   sas: sv=2020-01-01&sig=abc"
-expect_config_error "mode key with a SAS" "bad.yaml:6: a SAS is given but azstorage.mode \(.*bad.yaml:5\) is key" \
+expect_config_error "mode key with a SAS" "bad.yaml:6: azstorage.sas has no use with azstorage.mode key \(.*bad.yaml:5\): keep only one credential" \
 	"$base
   mode: key
   sas: sv=2020-01-01&sig=abc"
@@ -251,10 +251,17 @@ expect_config_error "file_cache and block_cache" "bad.yaml:1: 'components' lists
   - azstorage
 $base
   account-key: $key"
-expect_config_error "Entra ID mode" "bad.yaml:5: azstorage.mode 'msi' \(Entra ID\) is not supported yet" \
+expect_config_error "an SPN without its secret" \
+	"azstorage.mode spn \(.*bad.yaml:5\) needs azstorage.tenantid, clientid and clientsecret \(or oauth-token-path\)" \
 	"$base
-  mode: msi
-  appid: 00000000-0000-0000-0000-000000000000"
+  mode: spn
+  tenantid: 00000000-0000-0000-0000-000000000000
+  clientid: 00000000-0000-0000-0000-000000000001"
+expect_config_error "two managed identity ids" \
+	"mode msi \(implied by appid at .*bad.yaml:5\) needs at most one of azstorage.appid, objid and resid" \
+	"$base
+  appid: 00000000-0000-0000-0000-000000000000
+  objid: 00000000-0000-0000-0000-000000000001"
 expect_config_error "ADLS" "azstorage.type 'adls' is not supported" \
 	"$base
   type: adls
@@ -262,7 +269,7 @@ expect_config_error "ADLS" "azstorage.type 'adls' is not supported" \
 expect_config_error "not YAML" "bad.yaml:[0-9]+: not valid YAML" \
 	"azstorage:
   account-name: [unclosed"
-expect_config_error "no credentials at all" "no credentials for account" "$base"
+expect_config_error "no credentials at all" "no credentials: set azstorage.account-key or sas" "$base"
 expect_config_error "a conflict between the file and the environment" \
 	"both an account key \(AZURE_STORAGE_ACCESS_KEY\) and a SAS \(.*bad.yaml:5\)" \
 	"$base

@@ -61,14 +61,20 @@ static char *get_blob(struct bm_blob_client *c, const char *name, size_t *len);
 
 struct buf {
 	char *p;
-	size_t n;
+	size_t n, cap;
 };
 
 static int buf_sink(const void *data, size_t len, void *ud)
 {
 	struct buf *b = ud;
 
-	b->p = realloc(b->p, b->n + len + 1);
+	/* Doubling: a 40 MiB blob in 64 KiB chunks is not 640 copies of
+	 * the whole (which under ASan took minutes). */
+	if (b->n + len + 1 > b->cap) {
+		b->cap = (b->n + len + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
 	memcpy(b->p + b->n, data, len);
 	b->n += len;
 	b->p[b->n] = '\0';
@@ -77,7 +83,7 @@ static int buf_sink(const void *data, size_t len, void *ud)
 
 static char *get_blob(struct bm_blob_client *c, const char *name, size_t *len)
 {
-	struct buf b = {calloc(1, 1), 0};
+	struct buf b = {calloc(1, 1), 0, 1};
 	struct bm_get_opts o = {0};
 	struct bm_error err = {0};
 
@@ -599,6 +605,57 @@ static void test_write_behind(void **state)
 	free(data);
 }
 
+/* Issue 17, defect 2: the mount commits a large file, another writer
+ * (another node's blobmill put, same block size) replaces the blob, then
+ * the mount changes one byte and flushes again. The blob must hold one
+ * writer's whole content, never the other writer's blocks under the
+ * mount's last one: here the mount's flush succeeds, so its content wins
+ * (last writer wins), with every block sent again. */
+static void test_two_writers(void **state)
+{
+	struct env *e = *state;
+	const size_t mib = 1 << 20, len = 34 * mib;
+	char *mine = malloc(len), *theirs = malloc(len), *back;
+	char path[] = "/tmp/test-fs-ops-theirs.XXXXXX";
+	struct bmfs_handle *h;
+	struct bm_error err = {0};
+	size_t i, got = 0;
+	int fd;
+
+	memset(mine, 'A', len);
+	memset(theirs, 'B', len);
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/out", O_WRONLY, &h), 0);
+	for (i = 0; i < len; i += mib)
+		assert_int_equal(bmfs_write(h, mine + i, mib, i), (int)mib);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "out", mine, len);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, theirs, len), (ssize_t)len);
+	assert_int_equal(bm_blob_upload_fd(e->c, CONTAINER, "out", fd, len, 0,
+					   mib, 4, NULL, NULL, &err),
+			 0);
+	close(fd);
+
+	mine[len - 1] = 'Z';
+	assert_int_equal(bmfs_write(h, mine + len - 1, 1, len - 1), 1);
+	if (bmfs_fsync(h) == 0) {
+		assert_int_equal(bmfs_release(h), 0);
+		assert_blob(e, "out", mine, len);
+	} else {
+		bmfs_release(h);
+		back = get_blob(e->c, "out", &got);
+		assert_int_equal(got, len);
+		assert_memory_equal(back, theirs, len);
+		free(back);
+	}
+	free(mine);
+	free(theirs);
+}
+
 static void test_changed_under_reader(void **state)
 {
 	struct env *e = *state;
@@ -883,8 +940,11 @@ static void test_failed_upload_kept_and_recovered(void **state)
 	env_mount(e);
 	assert_int_equal(bmfs_getattr(e->fs, "/keep.txt", &st), 0);
 	assert_int_equal(st.st_size, 8);
-	/* The re-upload runs in the background: wait for it. */
-	for (i = 0; i < 500 && count_files(files, ".pending"); i++)
+	/* The re-upload runs in the background: wait for it (its record
+	 * turns ".open" once uploaded, then goes). */
+	for (i = 0; i < 500 && (count_files(files, ".pending") ||
+				count_files(files, ".open"));
+	     i++)
 		usleep(10000);
 	assert_int_equal(count_files(files, ".pending"), 0);
 	assert_int_equal(count_files(files, ".open"), 0);
@@ -1060,7 +1120,7 @@ static void test_unlinked_while_open(void **state)
 {
 	struct env *e = *state;
 	struct bmfs_handle *h, *h2;
-	char files[128], buf[16] = {0}, *got;
+	char files[128], buf[16] = {0};
 	struct stat st;
 
 	env_mount(e);
@@ -1091,10 +1151,7 @@ static void test_unlinked_while_open(void **state)
 	assert_int_equal(bmfs_release(h2), 0);
 	assert_int_equal(bmfs_fsync(h), 0);
 	assert_int_equal(bmfs_release(h), 0);
-	got = get_blob(e->c, "gone", NULL);
-	assert_non_null(got);
-	assert_string_equal(got, "new");
-	free(got);
+	assert_blob(e, "gone", "new", 3);
 	/* A read-only handle of a streamed blob answers fstat by itself. */
 	assert_int_equal(bmfs_open(e->fs, "/gone", O_RDONLY, &h), 0);
 	assert_int_equal(bmfs_unlink(e->fs, "/gone"), 0);
@@ -1160,6 +1217,152 @@ static void test_unlink_wins_over_upload(void **state)
 	assert_int_equal(bmfs_release(h), 0);
 	assert_null(get_blob(e->c, "race", NULL));
 	assert_int_equal(bmfs_getattr(e->fs, "/race", &st), -ENOENT);
+}
+
+/* libfuse's hiding of a file unlinked while open: the blob goes, the
+ * local copy answers under the hidden name until the last close, and
+ * nothing is uploaded under either name. A file not open is renamed. */
+static void test_unlink_open_hides(void **state)
+{
+	struct env *e = *state;
+	const char *hidden = "/d/.fuse_hidden0000000200000001";
+	struct bmfs_handle *h;
+	struct stat st;
+
+	put_blob(e->c, "d/closed", "c", 1, false);
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/d/open", O_RDWR, &h), 0);
+	assert_int_equal(bmfs_write(h, "xyz", 3, 0), 3);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_int_equal(bmfs_unlink_open(e->fs, "/d/open", hidden), 0);
+	assert_null(get_blob(e->c, "d/open", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/d/open", &st), -ENOENT);
+	assert_int_equal(bmfs_getattr(e->fs, hidden, &st), 0);
+	assert_int_equal(st.st_size, 3);
+	assert_int_equal(bmfs_write(h, "w", 1, 3), 1);
+	assert_int_equal(bmfs_getattr(e->fs, hidden, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	/* The directory is empty for rmdir's purpose: no blob is left. */
+	assert_int_equal(bmfs_release(h), 0);
+	assert_int_equal(bmfs_unlink(e->fs, hidden), -ENOENT);
+	assert_null(get_blob(e->c, "d/open", NULL));
+	assert_null(get_blob(e->c, hidden + 1, NULL));
+	/* Not open: an ordinary rename. */
+	assert_int_equal(bmfs_unlink_open(e->fs, "/d/closed", hidden), 0);
+	assert_null(get_blob(e->c, "d/closed", NULL));
+	free(get_blob(e->c, hidden + 1, NULL));
+}
+
+/* open, write, rename, write, fsync, close: the renamed blob holds both
+ * writes; the old name stays gone; the record names the new blob. */
+static void test_rename_follows_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	struct stat st;
+
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/r1", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "part1", 5, 0), 5);
+	assert_int_equal(bmfs_rename(e->fs, "/r1", "/sub/r2", false), 0);
+	assert_int_equal(bmfs_write(h, "part2", 5, 5), 5);
+	assert_int_equal(bmfs_getattr(e->fs, "/sub/r2", &st), 0);
+	assert_int_equal(st.st_size, 10);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "sub/r2", "part1part2", 10);
+	assert_int_equal(bmfs_write(h, "!", 1, 10), 1);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_blob(e, "sub/r2", "part1part2!", 11);
+	assert_null(get_blob(e->c, "r1", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/r1", &st), -ENOENT);
+}
+
+/* A file renamed over one whose local copy is not uploaded yet: that
+ * copy's later close uploads nothing over the renamed data. */
+static void test_rename_over_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *t, *n;
+
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/target", O_WRONLY, &t), 0);
+	assert_int_equal(bmfs_write(t, "old", 3, 0), 3);
+	assert_int_equal(bmfs_create(e->fs, "/new", O_WRONLY, &n), 0);
+	assert_int_equal(bmfs_write(n, "new", 3, 0), 3);
+	assert_int_equal(bmfs_release(n), 0);
+	assert_int_equal(bmfs_rename(e->fs, "/new", "/target", false), 0);
+	assert_int_equal(bmfs_write(t, " and more", 9, 3), 9);
+	assert_int_equal(bmfs_release(t), 0);
+	assert_blob(e, "target", "new", 3);
+}
+
+/* A directory holding a file open for writing does not move (EBUSY);
+ * the file's writes all reach its blob. */
+static void test_rename_dir_with_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+
+	env_mount(e);
+	assert_int_equal(bmfs_mkdir(e->fs, "/dir"), 0);
+	assert_int_equal(bmfs_create(e->fs, "/dir/f", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "one", 3, 0), 3);
+	assert_int_equal(bmfs_rename(e->fs, "/dir", "/moved", false), -EBUSY);
+	assert_int_equal(bmfs_write(h, "two", 3, 3), 3);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_blob(e, "dir/f", "onetwo", 6);
+	/* Closed, it moves. */
+	assert_int_equal(bmfs_rename(e->fs, "/dir", "/moved", false), 0);
+	assert_blob(e, "moved/f", "onetwo", 6);
+}
+
+/* A write to the local copy fails (here EBADF: the copy's descriptor is
+ * swapped for a read-only one; on a node, ENOSPC in --tmp-path): that
+ * write, every later flush/fsync and the close fail, nothing is uploaded,
+ * the good blob stays, no record is left for a restart, and once closed
+ * the mount shows the blob again. */
+static void test_write_error_never_uploaded(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	char files[128];
+	struct stat st;
+	int ro;
+
+	put_blob(e->c, "good", "good content", 12, false);
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_open(e->fs, "/good", O_WRONLY | O_TRUNC, &h), 0);
+	assert_int_equal(bmfs_write(h, "prefix", 6, 0), 6);
+	ro = open("/dev/null", O_RDONLY);
+	assert_true(ro >= 0);
+	assert_true(dup2(ro, h->wf->fd) == h->wf->fd);
+	close(ro);
+	assert_true(bmfs_write(h, "rest", 4, 6) < 0);
+	assert_true(bmfs_fsync(h) < 0);
+	assert_true(bmfs_flush(h) < 0);
+	assert_int_equal(count_files(files, ".open"), 0);
+	assert_int_equal(count_files(files, ".pending"), 0);
+	assert_true(bmfs_release(h) < 0);
+	assert_blob(e, "good", "good content", 12);
+	assert_int_equal(bmfs_getattr(e->fs, "/good", &st), 0);
+	assert_int_equal(st.st_size, 12);
+	/* A new file that fails is not created either. */
+	assert_int_equal(bmfs_create(e->fs, "/fresh", O_WRONLY, &h), 0);
+	ro = open("/dev/null", O_RDONLY);
+	assert_true(dup2(ro, h->wf->fd) == h->wf->fd);
+	close(ro);
+	assert_true(bmfs_write(h, "x", 1, 0) < 0);
+	assert_true(bmfs_release(h) < 0);
+	assert_null(get_blob(e->c, "fresh", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/fresh", &st), -ENOENT);
+	/* No restart uploads either. */
+	bmfs_free(e->fs);
+	e->fs = NULL;
+	env_mount(e);
+	usleep(100000);
+	assert_blob(e, "good", "good content", 12);
+	assert_null(get_blob(e->c, "fresh", NULL));
 }
 
 /* Reads a whole file through a fresh handle; returns its bytes. */
@@ -1377,6 +1580,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_streaming_read, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_write_behind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_under_reader, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_first_read_is_a_head, setup,
@@ -1392,6 +1596,16 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unlink_wins_over_upload, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unlink_open_hides, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_follows_open_file,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_over_open_file, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_dir_with_open_file,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_error_never_uploaded,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_namespace_ops, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_file_cache, setup, teardown),

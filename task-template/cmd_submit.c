@@ -173,7 +173,8 @@ static bool forwarded(int opt)
 	if (opt >= TT_OPT_FIRST && opt < TT_OPT_LAST)
 		return opt != TT_OPT_SKIP_EXISTING &&
 		       opt != TT_OPT_REGISTRY_PASSWORD_ENV &&
-		       opt != TT_OPT_REGISTRY_PASSWORD_FILE;
+		       opt != TT_OPT_REGISTRY_PASSWORD_FILE &&
+		       opt != TT_OPT_ENV; /* resolved: submit_schedule */
 	return (opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST) ||
 	       opt == SUBMIT_OPT_POOL || opt == SUBMIT_OPT_AUTO_POOL ||
 	       opt == SUBMIT_OPT_REQUESTS;
@@ -861,6 +862,7 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	json_t *sched = NULL, *pi = NULL, *when;
 	struct bm_error err;
 	char *cmd = NULL;
+	size_t i;
 	int rc = CLI_EXIT_USAGE;
 
 	/* Nothing is listed now: the options and the storage configuration
@@ -870,6 +872,13 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 		cli_errorf("submit: %s", err.msg);
 		return CLI_EXIT_USAGE;
 	}
+	/* --env NAME took its value here; the job manager's environment
+	 * does not have it, so it gets NAME=VALUE. */
+	for (i = 0; s->job.topt.env && s->job.topt.env[i]; i++)
+		if (forward(s, "env", s->job.topt.env[i])) {
+			cli_errorf("submit: out of memory");
+			return CLI_EXIT_FAILURE;
+		}
 	s->job.client = cli_open_client(&s->job.cred, &s->job.cfg);
 	if (!s->job.client)
 		return CLI_EXIT_USAGE;

@@ -164,7 +164,11 @@ int cmd_pool(int argc, char **argv)
 		cli_errorf("pool: too many images to prefetch");
 		goto out;
 	}
-	if (tt.registry) {
+	/* With a node identity the registry is reached with it: no
+	 * password is looked for. */
+	if (tt.registry && ps.node_identity) {
+		ps.registry = tt.registry;
+	} else if (tt.registry) {
 		pw = registry_password(&tt);
 		if (!pw)
 			goto out;

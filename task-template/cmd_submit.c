@@ -852,8 +852,12 @@ static char *job_manager_command(const struct submit *s)
 static json_t *job_manager_env(const struct submit *s,
 			       const struct bm_config *cfg)
 {
-	json_t *env =
-	    pool_storage_env(cfg->account, cfg->endpoint, cfg->sas_token);
+	const char *identity = s->pool.node_identity;
+	json_t *env = pool_storage_env(cfg->account, cfg->endpoint,
+				       identity ? NULL : cfg->sas_token);
+
+	/* With the nodes' identity the job manager signs in with it. */
+	pool_identity_env(env, identity);
 
 	pool_env_add(env, SUBMIT_REGISTRY_ENV, s->job.topt.registry_password);
 	return env;
@@ -888,12 +892,13 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	rc = CLI_EXIT_FAILURE;
 	if (s->pool_id && check_pool(bc, s))
 		goto out;
-	if (!cfg->sas_token) {
+	if (!cfg->sas_token && !s->pool.node_identity) {
 		cli_errorf(
 		    "submit: --schedule needs a SAS token "
 		    "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
-		    "file) for the job manager to read '%s' and '%s': "
-		    "an account key never goes into a job",
+		    "file) or the nodes' identity (--node-identity) for the "
+		    "job manager to read '%s' and '%s': an account key never "
+		    "goes into a job",
 		    s->job.topt.input, s->job.topt.output);
 		rc = CLI_EXIT_USAGE;
 		goto out;

@@ -149,6 +149,14 @@ static void submit_usage(FILE *out)
 	fputs(pool_settings_help, out);
 	fputs("\n", out);
 	tasks_job_help(out);
+	fputs("\nexamples:\n"
+	      "  blobmill submit --pool etl --job night-1 --input data-in "
+	      "--image app:1 \\\n"
+	      "      --command 'app {in} {out}' --wait\n"
+	      "  blobmill submit --auto-pool --job night --input data-in "
+	      "--image app:1 \\\n"
+	      "      --command 'app {in} {out}' --schedule PT24H\n",
+	      out);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -339,17 +347,16 @@ static int submit_parse(struct submit *s, int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", submit_longopts, &idx)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, ":" CLI_SHORT_VERBOSE,
+				  submit_longopts, &idx)) != -1) {
 		int rc;
 
 		if (opt == '?' || opt == ':') {
-			cli_errorf("submit: %s option '%s'; see 'blobmill "
-				   "submit --help'",
-				   opt == ':' ? "missing value for" : "unknown",
-				   argv[optind - 1]);
+			cli_bad_option("submit", opt, argv, submit_longopts);
 			return -1;
 		}
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		if (opt == SUBMIT_OPT_HELP) {
 			submit_usage(stdout);
 			return 1;
@@ -845,8 +852,12 @@ static char *job_manager_command(const struct submit *s)
 static json_t *job_manager_env(const struct submit *s,
 			       const struct bm_config *cfg)
 {
-	json_t *env =
-	    pool_storage_env(cfg->account, cfg->endpoint, cfg->sas_token);
+	const char *identity = s->pool.node_identity;
+	json_t *env = pool_storage_env(cfg->account, cfg->endpoint,
+				       identity ? NULL : cfg->sas_token);
+
+	/* With the nodes' identity the job manager signs in with it. */
+	pool_identity_env(env, identity);
 
 	pool_env_add(env, SUBMIT_REGISTRY_ENV, s->job.topt.registry_password);
 	return env;
@@ -881,12 +892,13 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	rc = CLI_EXIT_FAILURE;
 	if (s->pool_id && check_pool(bc, s))
 		goto out;
-	if (!cfg->sas_token) {
+	if (!cfg->sas_token && !s->pool.node_identity) {
 		cli_errorf(
 		    "submit: --schedule needs a SAS token "
 		    "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
-		    "file) for the job manager to read '%s' and '%s': "
-		    "an account key never goes into a job",
+		    "file) or the nodes' identity (--node-identity) for the "
+		    "job manager to read '%s' and '%s': an account key never "
+		    "goes into a job",
 		    s->job.topt.input, s->job.topt.output);
 		rc = CLI_EXIT_USAGE;
 		goto out;

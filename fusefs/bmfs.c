@@ -54,6 +54,7 @@ void bmfs_options_init(struct bmfs_options *o)
 	o->max_concurrency = 8;
 	o->file_cache_timeout = 120;
 	o->retry_interval = 30;
+	o->readahead_blocks = -1;
 }
 
 void bmfs_options_release(struct bmfs_options *o)
@@ -93,13 +94,17 @@ void bmfs_fill_stat(struct bmfs *fs, enum bmfs_kind kind, uint64_t size,
 		    time_t mtime, struct stat *st)
 {
 	mode_t w = fs->opt.read_only ? 0 : 0200;
+	mode_t perm = fs->opt.default_permission & 07777;
 
+	/* A read-only mount shows no write bit, whatever the permission. */
+	if (perm && fs->opt.read_only)
+		perm &= ~(mode_t)0222;
 	memset(st, 0, sizeof(*st));
 	if (kind == BMFS_DIR) {
-		st->st_mode = S_IFDIR | 0555 | w;
+		st->st_mode = S_IFDIR | (perm ? perm : 0555 | w);
 		st->st_nlink = 2;
 	} else {
-		st->st_mode = S_IFREG | 0444 | w;
+		st->st_mode = S_IFREG | (perm ? perm : 0444 | w);
 		st->st_nlink = 1;
 		st->st_size = (off_t)size;
 		st->st_blocks = (blkcnt_t)((size + 511) / 512);
@@ -144,7 +149,9 @@ struct bmfs *bmfs_new(struct bm_blob_client *client, const char *container,
 	pthread_mutex_init(&fs->lock, NULL);
 	init_monotonic_cond(&fs->retry_cond);
 	fs->cache = bmfs_cache_new();
-	fs->rbudget = bmfs_rbudget_new();
+	fs->rbudget = bmfs_rbudget_new(
+	    fs->opt.read_budget_mb ? (uint64_t)fs->opt.read_budget_mb << 20
+				   : 0);
 	if (!fs->container || !fs->cache || !fs->rbudget || !fs->opt.tmp_path) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto fail;
@@ -539,7 +546,7 @@ static bool local_under(struct bmfs *fs, const char *prefix, bool open_only)
 
 	pthread_mutex_lock(&fs->lock);
 	for (wf = fs->wfiles; wf && !found; wf = wf->next)
-		found = strncmp(wf->name, prefix, plen) == 0 &&
+		found = !wf->unlinked && strncmp(wf->name, prefix, plen) == 0 &&
 			(!open_only || wf->refs > 0);
 	pthread_mutex_unlock(&fs->lock);
 	return found;
@@ -681,7 +688,7 @@ static void dir_add_local(struct bmfs *fs, const char *dir)
 		char *wdir;
 		const char *base;
 
-		if (bmfs_split(wf->name, &wdir, &base) != 0)
+		if (wf->unlinked || bmfs_split(wf->name, &wdir, &base) != 0)
 			continue;
 		if (strcmp(wdir, dir) == 0 &&
 		    bmfs_cache_listing_add(fs->cache, dir, base, BMFS_FILE))
@@ -1000,22 +1007,43 @@ static struct bmfs_wfile *wfile_get_ref(struct bmfs *fs, const char *name)
 	return wf;
 }
 
-/* Stops a local copy from ever being uploaded and unlists it (unlink, or
- * the source of a rename). */
-static void wfile_discard(struct bmfs *fs, struct bmfs_wfile *wf)
+/* Locks wf (waiting for an upload in flight to finish) and marks it
+ * unlinked, so no upload of it starts; until wfile_release_blocked. */
+static void wfile_block(struct bmfs *fs, struct bmfs_wfile *wf)
 {
 	pthread_mutex_lock(&wf->lock);
 	pthread_mutex_lock(&fs->lock);
 	wf->unlinked = true;
 	pthread_mutex_unlock(&fs->lock);
-	wf->dirty = false;
+}
+
+/* Ends wfile_block: the copy is dropped (done: its name is gone or
+ * replaced; kept listed as keep_as if given), or uploadable again as
+ * before. Drops the reference. */
+static void wfile_release_blocked(struct bmfs *fs, struct bmfs_wfile *wf,
+				  bool done, const char *keep_as)
+{
+	if (done) {
+		bmfs_wfile_drop(fs, wf, keep_as);
+	} else {
+		pthread_mutex_lock(&fs->lock);
+		wf->unlinked = false;
+		pthread_mutex_unlock(&fs->lock);
+	}
 	pthread_mutex_unlock(&wf->lock);
 	bmfs_wfile_unref(fs, wf);
 }
 
-int bmfs_unlink(struct bmfs *fs, const char *path)
+/*
+ * Unlink wins over every upload of name: with wf->lock held no upload of
+ * the local copy is in flight (one that was has finished, so the Delete
+ * comes after its Put Blob or Put Block List), and with unlinked set none
+ * starts again, from a handle's close or the retry thread. Were the Delete
+ * to fail, the copy is uploadable again as before. keep_as: see
+ * bmfs_wfile_drop.
+ */
+static int unlink_name(struct bmfs *fs, const char *name, const char *keep_as)
 {
-	const char *name = bmfs_name(path);
 	struct bmfs_wfile *wf;
 	struct bmfs_attr a;
 	struct bm_error err;
@@ -1031,15 +1059,15 @@ int bmfs_unlink(struct bmfs *fs, const char *path)
 		return -EISDIR;
 	}
 	wf = wfile_get_ref(fs, name);
+	if (wf)
+		wfile_block(fs, wf);
 	bm_error_clear(&err);
 	if (fs->client->ops->remove(fs->client, fs->container,
 				    a.blob ? a.blob : name, &err) != 0 &&
 	    !(err.code == BM_ERR_NOT_FOUND && wf))
 		rc = -bmfs_errno(BMFS_OP_UNLINK, name, &err);
-	if (wf && rc == 0)
-		wfile_discard(fs, wf);
-	else if (wf)
-		bmfs_wfile_unref(fs, wf);
+	if (wf)
+		wfile_release_blocked(fs, wf, rc == 0, keep_as);
 	if (rc == 0) {
 		bmfs_note_absent(fs, name);
 		bmfs_fcache_forget(fs, a.blob ? a.blob : name, false);
@@ -1048,51 +1076,98 @@ int bmfs_unlink(struct bmfs *fs, const char *path)
 	return rc;
 }
 
-/* ---- rename ---- */
-
-/* Uploads name's local copy, if any, so the service has what the mount
- * shows before it is copied. 0 or -errno. */
-static int flush_local(struct bmfs *fs, const char *name)
+int bmfs_unlink(struct bmfs *fs, const char *path)
 {
-	struct bmfs_wfile *wf = wfile_get_ref(fs, name);
-	int rc = 0;
-
-	if (!wf)
-		return 0;
-	pthread_mutex_lock(&wf->lock);
-	rc = bmfs_wfile_upload(fs, wf);
-	pthread_mutex_unlock(&wf->lock);
-	if (rc == 0)
-		wfile_discard(fs, wf);
-	else
-		bmfs_wfile_unref(fs, wf);
-	return rc;
+	return unlink_name(fs, bmfs_name(path), NULL);
 }
 
+int bmfs_unlink_open(struct bmfs *fs, const char *path, const char *hidden)
+{
+	/* Only an open file is hidden; anything else asked this is a plain
+	 * rename by a user who chose such a name. */
+	if (!bmfs_kcache_is_open(fs, bmfs_name(path)))
+		return bmfs_rename(fs, path, hidden, true);
+	return unlink_name(fs, bmfs_name(path), bmfs_name(hidden));
+}
+
+/* ---- rename ---- */
+
+/*
+ * A file rename is a copy and a delete on the service. Its local copy, if
+ * it has one, is uploaded first (so the copy is what the mount shows) and
+ * then follows the rename, so its open handles keep writing to the file
+ * under its new name. The local copy of a target it replaces is blocked
+ * from the start (as by unlink: no upload of it is in flight or starts
+ * that could land over the renamed data) and dropped when the rename
+ * succeeds. The source's lock is held from its upload until it follows,
+ * so no write or upload falls between.
+ */
 static int rename_file(struct bmfs *fs, const char *from, const char *blob,
 		       const char *to, const struct bmfs_attr *a)
 {
+	struct bmfs_wfile *sw, *tw;
 	struct bm_error err;
-	int rc = flush_local(fs, from);
+	int rc = 0;
 
-	if (rc)
-		return rc;
+	tw = wfile_get_ref(fs, to);
+	if (tw)
+		wfile_block(fs, tw);
+	sw = wfile_get_ref(fs, from);
+	if (sw) {
+		pthread_mutex_lock(&sw->lock);
+		rc = bmfs_wfile_upload(fs, sw);
+	}
 	bm_error_clear(&err);
-	if (fs->client->ops->copy(fs->client, fs->container, blob, to, &err) !=
-	    0)
-		return -bmfs_errno(BMFS_OP_RENAME, from, &err);
-	if (fs->client->ops->remove(fs->client, fs->container, blob, &err) !=
+	if (rc == 0 && fs->client->ops->copy(fs->client, fs->container, blob,
+					     to, &err) != 0)
+		rc = -bmfs_errno(BMFS_OP_RENAME, from, &err);
+	if (rc == 0 &&
+	    fs->client->ops->remove(fs->client, fs->container, blob, &err) !=
 		0 &&
 	    err.code != BM_ERR_NOT_FOUND) {
 		/* Both exist now; the source is intact. */
 		bmfs_note_file(fs, to, a->size, time(NULL), NULL);
-		return -bmfs_errno(BMFS_OP_RENAME, from, &err);
+		rc = -bmfs_errno(BMFS_OP_RENAME, from, &err);
 	}
+	if (sw) {
+		if (rc == 0)
+			rc = bmfs_wfile_rename(fs, sw, to);
+		pthread_mutex_unlock(&sw->lock);
+		bmfs_wfile_unref(fs, sw);
+	}
+	if (tw)
+		wfile_release_blocked(fs, tw, rc == 0, NULL);
+	if (rc)
+		return rc;
 	bmfs_note_absent(fs, from);
 	bmfs_note_file(fs, to, a->size, time(NULL), NULL);
 	bmfs_fcache_forget(fs, blob, false);
 	bmfs_fcache_forget(fs, to, false);
 	return 0;
+}
+
+/* Uploads and drops the local copy of name under a directory being moved,
+ * so the move copies what the mount shows. A copy with handles open (or
+ * an upload queued) makes the move fail with EBUSY: its writes would have
+ * nowhere to go. 0 or -errno. */
+static int flush_moved(struct bmfs *fs, const char *name)
+{
+	struct bmfs_wfile *wf = wfile_get_ref(fs, name);
+	bool busy;
+	int rc = 0;
+
+	if (!wf)
+		return 0;
+	pthread_mutex_lock(&wf->lock);
+	pthread_mutex_lock(&fs->lock);
+	busy = wf->refs > 1;
+	pthread_mutex_unlock(&fs->lock);
+	rc = busy ? -EBUSY : bmfs_wfile_upload(fs, wf);
+	if (rc == 0)
+		bmfs_wfile_drop(fs, wf, NULL);
+	pthread_mutex_unlock(&wf->lock);
+	bmfs_wfile_unref(fs, wf);
+	return rc;
 }
 
 struct names {
@@ -1198,12 +1273,13 @@ static int rename_dir(struct bmfs *fs, const char *from, const char *to,
 			goto out;
 		pthread_mutex_lock(&fs->lock);
 		for (wf = fs->wfiles; wf && !name; wf = wf->next)
-			if (strncmp(wf->name, prefix, plen) == 0)
+			if (!wf->unlinked &&
+			    strncmp(wf->name, prefix, plen) == 0)
 				name = strdup(wf->name);
 		pthread_mutex_unlock(&fs->lock);
 		if (!name)
 			break;
-		rc = flush_local(fs, name);
+		rc = flush_moved(fs, name);
 		free(name);
 	}
 	rc = dir_blobs(fs, from, a->marker, &x);

@@ -57,6 +57,15 @@ struct bmfs_options {
 	unsigned file_cache_timeout; /* --file-cache-timeout-in-seconds */
 	unsigned cache_size_mb;	     /* --cache-size-mb, 0: 80% of free space */
 	bool read_only;		     /* -o ro */
+	unsigned read_budget_mb;     /* all readers' buffers together
+				      * (blobfuse2 block_cache.mem-size-mb);
+				      * 0: 32 */
+	int readahead_blocks;	     /* blocks a sequential reader keeps
+				      * loading ahead (block_cache.prefetch);
+				      * -1: max_concurrency */
+	unsigned default_permission; /* mode bits of every file and
+				      * directory (libfuse.default-permission);
+				      * 0: 0644 files, 0755 directories */
 	double retry_interval; /* seconds between retries of failed uploads
 				* while mounted (30) */
 };
@@ -155,6 +164,9 @@ typedef int (*bmfs_fill_fn)(void *ud, const char *name, const struct stat *st);
 
 /* All return 0 (or a byte count) on success, -errno on failure. */
 int bmfs_getattr(struct bmfs *fs, const char *path, struct stat *st);
+/* fstat: the attributes of an open file, from its handle alone (libfuse
+ * passes no path for a file unlinked while open). */
+int bmfs_fgetattr(struct bmfs_handle *h, struct stat *st);
 int bmfs_readdir(struct bmfs *fs, const char *path, bmfs_fill_fn fill,
 		 void *ud);
 /* An open directory (bmfs_dir.c): the read at offset 0 takes a snapshot
@@ -181,10 +193,17 @@ int bmfs_release(struct bmfs_handle *h);
 /* Whether the kernel may keep the pages it cached of h's file: set by
  * bmfs_open (FOPEN_KEEP_CACHE; see bmfs_kcache.c). */
 bool bmfs_keep_cache(const struct bmfs_handle *h);
-/* h may be NULL (truncate by path). */
+/* h may be NULL (truncate by path); path may be NULL when h is given
+ * (ftruncate of a file unlinked while open). */
 int bmfs_truncate(struct bmfs *fs, const char *path, uint64_t size,
 		  struct bmfs_handle *h);
 int bmfs_unlink(struct bmfs *fs, const char *path);
+/* Unlink of an open file that libfuse (without hard_remove) asks as a
+ * rename to a hidden name in the same directory: the blob is deleted as
+ * by bmfs_unlink, and the file's local copy stays reachable by `hidden`
+ * (stat, open) until its last handle is released; libfuse then unlinks
+ * `hidden`. A file with no handle open is renamed as asked. */
+int bmfs_unlink_open(struct bmfs *fs, const char *path, const char *hidden);
 int bmfs_mkdir(struct bmfs *fs, const char *path);
 int bmfs_rmdir(struct bmfs *fs, const char *path);
 /* noreplace: RENAME_NOREPLACE. */

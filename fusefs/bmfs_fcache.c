@@ -210,6 +210,22 @@ void bmfs_fcache_forget(struct bmfs *fs, const char *name, bool subtree)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+uint64_t bmfs_fcache_evict(struct bmfs *fs)
+{
+	uint64_t bytes;
+
+	pthread_mutex_lock(&fs->lock);
+	bytes = fs->cache_bytes;
+	while (fs->cfiles)
+		drop(fs, &fs->cfiles);
+	pthread_mutex_unlock(&fs->lock);
+	if (bytes)
+		bm_info("tmp-path '%s' is full: dropped %llu bytes of cached "
+			"files",
+			fs->opt.tmp_path, (unsigned long long)bytes);
+	return bytes;
+}
+
 void bmfs_fcache_free(struct bmfs *fs)
 {
 	while (fs->cfiles)

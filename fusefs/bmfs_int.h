@@ -38,7 +38,8 @@ void bmfs_pool_free(struct bmfs_pool *p);
 /* ---- remote reads (bmfs_read.c) ---- */
 
 /* The read buffers of all readers of a mount (bmfs_read.c). */
-struct bmfs_rbudget *bmfs_rbudget_new(void);
+/* limit: bytes of all read buffers together; 0 for the default. */
+struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit);
 void bmfs_rbudget_free(struct bmfs_rbudget *b);
 /* Bytes of read buffers now, and the most ever (tests). */
 void bmfs_rbudget_usage(struct bmfs_rbudget *b, uint64_t *used, uint64_t *peak);
@@ -68,14 +69,17 @@ void bmfs_reader_free(struct bmfs_reader *r);
  * (unlink, rename) it lives on until its last handle is released.
  */
 struct bmfs_wfile {
-	char *name; /* immutable */
+	char *name; /* changed (rename) with both lock and fs->lock held:
+		     * read it holding either */
 	/* Guarded by fs->lock. */
 	struct bmfs_wfile *next; /* fs->wfiles list */
 	bool listed;		 /* in fs->wfiles */
 	int refs;		 /* open handles + running jobs */
 	uint64_t size;		 /* the local copy's size */
 	time_t mtime;
-	bool unlinked; /* removed through the mount: never upload */
+	bool unlinked; /* removed or replaced through the mount: never
+			* upload (set with lock held too, so no upload is
+			* in flight once it is set) */
 
 	pthread_mutex_t lock; /* serializes writes and uploads */
 	/* Guarded by lock. */
@@ -84,6 +88,9 @@ struct bmfs_wfile {
 	char *data_path;	    /* TMP/blobmill/files/ID */
 	char *rec_path;		    /* ID.open or ID.pending */
 	bool dirty;		    /* changed since the last upload */
+	int write_err;		    /* errno of a failed write to the copy:
+				     * never uploaded, dropped at the last
+				     * close */
 	char etag[BM_ETAG_MAX];	    /* of the blob the last upload made */
 	struct bmfs_stream *stream; /* write-behind; set at creation, may be
 				     * NULL */
@@ -102,13 +109,17 @@ void bmfs_stream_free(struct bmfs_stream *s);
  * BMFS_SINGLE_PUT_MAX, complete blocks are queued for sending. */
 void bmfs_stream_wrote(struct bmfs *fs, struct bmfs_wfile *wf, uint64_t off,
 		       uint64_t end, uint64_t size);
-/* For the upload of len bytes in blocks of block_size (wf->lock held):
- * waits for the sends in flight, and returns the bitmap of blocks already
- * there (owned by the stream until the next call), or NULL for none. */
-const uint8_t *bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
-				  uint64_t block_size);
-/* After an upload of len bytes (blocks: as blocks, else one Put Blob). */
-void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len, bool blocks);
+/* For the upload of len bytes in blocks of b->block_size (wf->lock held):
+ * waits for the sends in flight and fills the rest of b: the prefix of
+ * the blocks sent, the bitmap of those already there (owned by the stream
+ * until the next call; NULL for none), and the ETag of the commit that
+ * made the committed ones. */
+void bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
+			struct bm_blocks *b);
+/* After an upload of len bytes: b, the blocks committed (NULL: one Put
+ * Blob), whose commit returned etag. */
+void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len,
+			   const struct bm_blocks *b, const char *etag);
 /* The copy was truncated: nothing sent counts any more. */
 void bmfs_stream_reset(struct bmfs_wfile *wf);
 
@@ -126,6 +137,9 @@ int bmfs_tmp_create(struct bmfs *fs, const char *name, int *fd,
  * *rec_path. */
 int bmfs_tmp_set_state(char **rec_path, const char *suffix,
 		       struct bm_error *err);
+/* Rewrites the record at rec_path to name blob `name` (a rename). */
+int bmfs_tmp_rename(struct bmfs *fs, const char *name, const char *rec_path,
+		    struct bm_error *err);
 /* Removes a local file and its record. */
 void bmfs_tmp_remove(const char *data_path, const char *rec_path);
 /* Calls fn for each ".pending" record of this container that an earlier
@@ -142,6 +156,18 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf);
 /* Drops a reference (fs->lock not held); frees an unlisted wfile with no
  * references left, and unlists a clean one. */
 void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf);
+/* wf->lock held: wf is never uploaded again (unlink, or the target of a
+ * rename): its record and data file removed at once so a restart cannot
+ * upload it either, and unlisted, or, with keep_as, listed under that
+ * name until its last handle goes (libfuse's hidden name of a file
+ * unlinked while open, which getattr asks for). Handles open on it keep
+ * reading and writing its local copy until they close (POSIX). */
+void bmfs_wfile_drop(struct bmfs *fs, struct bmfs_wfile *wf,
+		     const char *keep_as);
+/* wf->lock held: wf becomes the local copy of `to` (a rename): its next
+ * upload goes there, and its record names `to` for a restart. A listed
+ * copy of `to` already unlinked is unlisted. 0 or -ENOMEM. */
+int bmfs_wfile_rename(struct bmfs *fs, struct bmfs_wfile *wf, const char *to);
 /* Registers a pending upload found by bmfs_tmp_scan (bmfs_tmp_scan's fn). */
 int bmfs_wfile_recovered(struct bmfs *fs, const char *name, char *data_path,
 			 char *rec_path);
@@ -166,6 +192,9 @@ void bmfs_fcache_adopt(struct bmfs *fs, const char *name, const char *etag,
 		       const char *path, uint64_t size);
 /* Drops the cached copy of name (and of names under name/ if subtree). */
 void bmfs_fcache_forget(struct bmfs *fs, const char *name, bool subtree);
+/* Drops every entry (a write found the tmp-path full). Returns the bytes
+ * dropped (their space comes back once no reader holds them open). */
+uint64_t bmfs_fcache_evict(struct bmfs *fs);
 /* Drops every entry (unmount). */
 void bmfs_fcache_free(struct bmfs *fs);
 
@@ -177,6 +206,9 @@ void bmfs_fcache_free(struct bmfs *fs);
 bool bmfs_kcache_open(struct bmfs *fs, const char *name, const char *etag,
 		      uint64_t *gen);
 void bmfs_kcache_release(struct bmfs *fs, const char *name, uint64_t gen);
+/* Whether name has open handles (every handle is registered here, under
+ * the name it was opened by). */
+bool bmfs_kcache_is_open(struct bmfs *fs, const char *name);
 /* A handle of name read a version other than the one it opened. */
 void bmfs_kcache_taint(struct bmfs *fs, const char *name);
 /* Drops every record (unmount). */
@@ -191,6 +223,8 @@ struct bmfs_handle {
 	struct bmfs_reader *rd; /* remote reader, or NULL */
 	int cfd;		/* a whole-file cache copy, or -1 */
 	char *name;		/* as opened, for bmfs_kcache_release */
+	uint64_t size;		/* a reader's file as opened (fstat of */
+	time_t mtime;		/* an unlinked file: no name to look up) */
 	uint64_t kgen;		/* from bmfs_kcache_open */
 	bool keep_cache;	/* the kernel keeps its cached pages */
 };

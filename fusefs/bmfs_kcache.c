@@ -132,6 +132,18 @@ void bmfs_kcache_release(struct bmfs *fs, const char *name, uint64_t gen)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+bool bmfs_kcache_is_open(struct bmfs *fs, const char *name)
+{
+	struct bmfs_krec *k;
+	bool open;
+
+	pthread_mutex_lock(&fs->lock);
+	k = krec_find(fs, name);
+	open = k && (k->nopen || k->nforeign);
+	pthread_mutex_unlock(&fs->lock);
+	return open;
+}
+
 void bmfs_kcache_taint(struct bmfs *fs, const char *name)
 {
 	struct bmfs_krec *k;

@@ -2,6 +2,7 @@
  * bmfs_read: reads of one remote blob, and the read buffer budget that all
  * readers of the mount share.
  *
+<<<<<<< HEAD
  * A reader keeps up to MAX_UNITS "units": buffers that each hold one
  * range [off, off + len) of the blob, filled by a GET. A read copies from
  * the units that cover it.
@@ -40,6 +41,34 @@
  * may lose its units to a waiting reader, and refetches them if it comes
  * back. Buffers of 64 KiB and more are mmap()ed, so freed pages go back to
  * the system at once.
+=======
+ * A reader has read-ahead + 2 block slots (read-ahead: max-concurrency,
+ * or blobfuse2's block_cache.prefetch). A block is the range
+ * [k * block size, min((k + 1) * block size, size)); its buffer is
+ * min(block size, blob size) bytes, so a 4 KiB file costs 4 KiB, not a
+ * block. A read copies from the blocks that cover it, loading a missing
+ * block in the calling thread. Until the reader has read half of
+ * HEAD_SIZE in sequence, a load asks only for what the read needs rounded
+ * up to HEAD_SIZE (a "head"; the rest of the block is fetched when a read
+ * gets there): `head -c 4096` of a 1 GiB blob is one GET of 1 MiB. From
+ * then on ("streaming") loads are whole blocks, and each read near the
+ * last one keeps the rest of the current block and the next
+ * read-ahead blocks loading on the worker pool, as far as the budget
+ * allows.
+ *
+ * Budget: the buffers of all readers together stay within READ_BUDGET
+ * bytes (or blobfuse2's block_cache.mem-size-mb; one buffer, when a block
+ * is larger). A buffer is "idle" while
+ * its block is not loading. Prefetch takes only free budget or the
+ * reader's own blocks that lie behind it. A read that needs a buffer when
+ * the budget is spent first reuses its own idle buffers, then frees the
+ * idle buffer of the reader that has waited longest since its last read,
+ * then waits for a load to finish: every loading buffer becomes idle in
+ * bounded time, so a reader always gets at least one buffer and many open
+ * files cannot exhaust memory. Buffers are mmap()ed, so their pages go
+ * back to the system when freed and a short last block touches only what
+ * it holds.
+>>>>>>> main
  *
  * Consistency: the first GET is sent without a condition (unless the
  * opener asked for a version) and its ETag becomes the reader's; every
@@ -172,16 +201,29 @@ struct bmfs_reader {
 	unsigned refs; /* threads about to free one of its buffers */
 };
 
+/* Blocks a streaming reader keeps loading ahead of the one it reads. */
+static unsigned readahead_blocks(const struct bmfs *fs)
+{
+	return fs->opt.readahead_blocks < 0
+		   ? fs->opt.max_concurrency
+		   : (unsigned)fs->opt.readahead_blocks;
+}
+
 /* ---- the budget ---- */
 
-struct bmfs_rbudget *bmfs_rbudget_new(void)
+struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit)
 {
 	struct bmfs_rbudget *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
+<<<<<<< HEAD
 	b->limit = READ_BUDGET;
+=======
+	pthread_cond_init(&b->cond, NULL);
+	b->limit = limit ? limit : READ_BUDGET;
+>>>>>>> main
 	return b;
 }
 
@@ -542,7 +584,13 @@ struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
 	r->blob = strdup(blob);
 	r->kname = strdup(kname);
 	r->bs = (uint64_t)fs->opt.block_size_mb << 20;
+<<<<<<< HEAD
 	if (!r->blob || !r->kname) {
+=======
+	r->nblocks = readahead_blocks(fs) + 2;
+	r->blocks = calloc(r->nblocks, sizeof(*r->blocks));
+	if (!r->blob || !r->kname || !r->blocks) {
+>>>>>>> main
 		free(r->blob);
 		free(r->kname);
 		free(r);
@@ -977,11 +1025,39 @@ static void start_stream(struct bmfs_reader *r, uint64_t pos)
 static void demand_range(struct bmfs_reader *r, uint64_t pos, uint64_t end,
 			 uint64_t *off, size_t *len)
 {
+<<<<<<< HEAD
 	uint64_t start = pos - pos % UNIT_ALIGN, stop, want;
 	unsigned i;
 
 	for (i = 0; i < MAX_UNITS; i++) {
 		struct bmfs_unit *u = &r->units[i];
+=======
+	if (bmfs_pool_submit(r->fs->pool, prefetch_job, b) == 0)
+		return true;
+	b->len = b->got;
+	set_state(b, b->got ? BLK_READY : BLK_FREE);
+	r->inflight--;
+	return false;
+}
+
+/* Completes the current block and keeps up to read-ahead blocks
+ * after `pos` loading, as far as the budget allows. Lock held. */
+static void prefetch(struct bmfs_reader *r, uint64_t pos)
+{
+	uint64_t off = pos - pos % r->bs;
+	struct bmfs_block *cur = find_block(r, off);
+	unsigned i;
+
+	if (cur && cur->state == BLK_READY && cur->got == cur->len &&
+	    cur->len < block_len(r, off)) {
+		extend_block(r, cur);
+		if (!submit(r, cur))
+			return;
+	}
+	for (i = 1; i <= readahead_blocks(r->fs); i++) {
+		struct bmfs_block *b;
+		uint64_t boff = off + i * r->bs;
+>>>>>>> main
 
 		if (u->state != U_FREE && u->off < pos &&
 		    u->off + u->len > start)

@@ -219,6 +219,12 @@ int bmfs_tmp_set_state(char **rec_path, const char *suffix,
 	return 0;
 }
 
+int bmfs_tmp_rename(struct bmfs *fs, const char *name, const char *rec_path,
+		    struct bm_error *err)
+{
+	return write_record(fs, name, rec_path, err);
+}
+
 void bmfs_tmp_remove(const char *data_path, const char *rec_path)
 {
 	if (rec_path && unlink(rec_path) != 0 && errno != ENOENT)

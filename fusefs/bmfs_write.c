@@ -11,9 +11,13 @@
  * mount keeps showing it, the next flush retries, and a restart on the
  * same tmp-path uploads it.
  *
+ * Unlink wins: a file removed through the mount is never uploaded again,
+ * by its handles' closes or by an upload that was in flight (unlink waits
+ * for that one, then deletes). Its handles keep reading and writing the
+ * local copy until they close, as POSIX has it.
+ *
  * Limits: opening an existing blob for writing without O_TRUNC downloads
- * it whole first; a file renamed or removed while open for writing keeps
- * its handle, but what is written through it afterwards is discarded.
+ * it whole first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +75,7 @@ static void wfile_free(struct bmfs *fs, struct bmfs_wfile *wf)
 		bmfs_tmp_remove(NULL, wf->rec_path);
 		bmfs_fcache_adopt(fs, wf->name, wf->etag, wf->data_path,
 				  (uint64_t)st.st_size);
-	} else if (!wf->dirty || wf->unlinked) {
+	} else if (!wf->dirty || wf->unlinked || wf->write_err) {
 		bmfs_tmp_remove(wf->data_path, wf->rec_path);
 	}
 	bmfs_stream_free(wf->stream); /* waits for its sends: they use fd */
@@ -106,6 +110,64 @@ static void wfile_unlist(struct bmfs *fs, struct bmfs_wfile *wf)
 	wf->listed = false;
 }
 
+/* Drops what the caches hold of name and its parent's listing. fs->lock
+ * held. */
+static void forget_attrs(struct bmfs *fs, const char *name)
+{
+	char *dir;
+	const char *base;
+
+	bmfs_cache_forget(fs->cache, name);
+	if (bmfs_split(name, &dir, &base) == 0) {
+		bmfs_cache_listing_drop(fs->cache, dir);
+		free(dir);
+	}
+}
+
+void bmfs_wfile_drop(struct bmfs *fs, struct bmfs_wfile *wf,
+		     const char *keep_as)
+{
+	char *name = keep_as ? strdup(keep_as) : NULL;
+
+	bmfs_tmp_remove(wf->data_path, wf->rec_path);
+	wf->dirty = false;
+	pthread_mutex_lock(&fs->lock);
+	wf->unlinked = true;
+	if (name && wf->listed) {
+		char *old = wf->name;
+
+		wf->name = name;
+		name = old;
+	} else if (wf->listed) {
+		wfile_unlist(fs, wf);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(name);
+}
+
+int bmfs_wfile_rename(struct bmfs *fs, struct bmfs_wfile *wf, const char *to)
+{
+	struct bmfs_wfile *other;
+	struct bm_error err;
+	char *name = strdup(to), *old;
+
+	if (!name)
+		return -ENOMEM;
+	bm_error_clear(&err);
+	if (bmfs_tmp_rename(fs, to, wf->rec_path, &err) != 0)
+		bm_warn("%s (a restart would upload '%s' under its old name)",
+			err.msg, to);
+	pthread_mutex_lock(&fs->lock);
+	other = bmfs_wfile_find(fs, to);
+	if (other && other != wf && other->unlinked)
+		wfile_unlist(fs, other);
+	old = wf->name;
+	wf->name = name;
+	pthread_mutex_unlock(&fs->lock);
+	free(old);
+	return 0;
+}
+
 void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf)
 {
 	bool last;
@@ -113,8 +175,14 @@ void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf)
 	pthread_mutex_lock(&wf->lock);
 	pthread_mutex_lock(&fs->lock);
 	wf->refs--;
-	if (wf->refs == 0 && wf->listed && (!wf->dirty || wf->unlinked))
+	if (wf->refs == 0 && wf->listed &&
+	    (!wf->dirty || wf->unlinked || wf->write_err)) {
 		wfile_unlist(fs, wf);
+		/* What the mount showed of a failed copy was never the
+		 * blob's: ask the service again. */
+		if (wf->write_err)
+			forget_attrs(fs, wf->name);
+	}
 	last = wf->refs == 0 && !wf->listed;
 	pthread_mutex_unlock(&fs->lock);
 	pthread_mutex_unlock(&wf->lock);
@@ -130,6 +198,7 @@ static enum bm_errc io_errc(int e)
 int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 {
 	struct bm_blob_info info = {0};
+	struct bm_blocks b = {0};
 	struct bm_error err;
 	struct stat st;
 	bool unlinked, blocks;
@@ -145,6 +214,13 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 	if (unlinked)
 		return 0;
 	bm_error_clear(&err);
+	if (wf->write_err) {
+		bm_error_set(&err, io_errc(wf->write_err),
+			     "not uploaded: a write to its local copy failed "
+			     "(%s); the blob is left as it was",
+			     strerror(wf->write_err));
+		return -bmfs_errno(BMFS_OP_UPLOAD, wf->name, &err);
+	}
 	/* Recorded as pending before the first byte goes out: from here a
 	 * crash or a failure leaves something a restart uploads. */
 	if (bmfs_tmp_set_state(&wf->rec_path, BMFS_REC_PENDING, &err) != 0)
@@ -157,27 +233,13 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 	len = (uint64_t)st.st_size;
 	blocks = len > BMFS_SINGLE_PUT_MAX;
 	if (blocks) {
-		const uint8_t *sent;
-
-		bs = bm_blob_block_size(len, bs);
-		sent = bmfs_stream_settle(wf, len, bs);
-		for (;;) {
-			rc = bm_blob_upload_blocks_fd(
-			    fs->client, fs->container, wf->name, wf->fd, len,
-			    bs, (int)fs->opt.max_concurrency, sent, NULL, &info,
-			    &err);
-			if (rc == 0 || !sent || err.code != BM_ERR_INVALID)
-				break;
-			/* 400 InvalidBlockList: blocks sent early are gone
-			 * (another writer committed this blob meanwhile).
-			 * Send them all. */
-			bm_info("'%s': blocks sent early were discarded; "
-				"sending every block",
-				wf->name);
-			bmfs_stream_reset(wf);
-			bm_error_clear(&err);
-			sent = NULL;
-		}
+		b.block_size = bm_blob_block_size(len, bs);
+		bmfs_stream_settle(wf, len, &b);
+		/* Blocks sent early or committed before are named again
+		 * only if still ours (the two-writer rule, bm_blob.h). */
+		rc = bm_blob_upload_blocks_fd(
+		    fs->client, fs->container, wf->name, wf->fd, len, &b,
+		    (int)fs->opt.max_concurrency, NULL, &info, &err);
 	} else {
 		rc = bm_blob_upload_fd(fs->client, fs->container, wf->name,
 				       wf->fd, len, BMFS_SINGLE_PUT_MAX, bs, 1,
@@ -187,7 +249,7 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 		bm_error_prefix(&err, "local copy kept in '%s'", wf->data_path);
 		return -bmfs_errno(BMFS_OP_UPLOAD, wf->name, &err);
 	}
-	bmfs_stream_committed(wf, len, blocks);
+	bmfs_stream_committed(wf, len, blocks ? &b : NULL, info.etag);
 	wf->dirty = false;
 	memcpy(wf->etag, info.etag, sizeof(wf->etag));
 	bm_error_clear(&err);
@@ -296,7 +358,13 @@ static int wfile_open(struct bmfs *fs, const char *name,
 	bmfs_fcache_forget(fs, name, false);
 	if (!wf) {
 		bm_error_clear(&err);
-		if (bmfs_tmp_create(fs, name, &fd, &data, &rec, &err) != 0)
+		rc = bmfs_tmp_create(fs, name, &fd, &data, &rec, &err);
+		if (rc != 0 && err.code == BM_ERR_NOSPACE &&
+		    bmfs_fcache_evict(fs) > 0) {
+			bm_error_clear(&err);
+			rc = bmfs_tmp_create(fs, name, &fd, &data, &rec, &err);
+		}
+		if (rc != 0)
 			return -bmfs_errno(BMFS_OP_OPEN, name, &err);
 		if (!trunc && a && a->size > 0 &&
 		    download(fs, name, fd, &size, &err) != 0) {
@@ -428,6 +496,8 @@ int bmfs_open(struct bmfs *fs, const char *path, int flags,
 			goto out;
 		}
 		h->wf = wf;
+		h->size = a.size;
+		h->mtime = a.mtime;
 		/* A fresh cached copy of this version, else stream; a
 		 * handle that keeps the kernel's pages reads their version
 		 * only. */
@@ -493,8 +563,63 @@ int bmfs_read(struct bmfs_handle *h, char *buf, size_t size, uint64_t off)
 	bm_error_clear(&err);
 	bm_error_set(&err, BM_ERR_IO, "cannot read a local copy: %s",
 		     strerror(errno));
-	return -bmfs_errno(BMFS_OP_READ, h->wf ? h->wf->name : "(cached)",
-			   &err);
+	return -bmfs_errno(BMFS_OP_READ, h->name, &err);
+}
+
+int bmfs_fgetattr(struct bmfs_handle *h, struct stat *st)
+{
+	struct bmfs *fs = h->fs;
+	uint64_t size = h->size;
+	time_t mtime = h->mtime;
+	struct stat cst;
+
+	if (h->wf) {
+		pthread_mutex_lock(&fs->lock);
+		size = h->wf->size;
+		mtime = h->wf->mtime;
+		pthread_mutex_unlock(&fs->lock);
+	} else if (h->cfd >= 0 && fstat(h->cfd, &cst) == 0) {
+		size = (uint64_t)cst.st_size;
+	}
+	bmfs_fill_stat(fs, BMFS_FILE, size, mtime, st);
+	return 0;
+}
+
+/* A write to wf's copy failed with e (wf->lock held): from now on the
+ * copy holds what nobody wrote, so it is never uploaded (and a restart
+ * must not upload it either: its record goes). */
+static void wfile_fail(struct bmfs_wfile *wf, int e)
+{
+	if (!wf->write_err)
+		wf->write_err = e;
+	bmfs_tmp_remove(NULL, wf->rec_path);
+}
+
+/* Writes all of buf at off to wf's copy (wf->lock held); *done: bytes
+ * written. A full tmp-path (ENOSPC, EDQUOT) first empties the whole-file
+ * cache and tries once more. 0 or errno. */
+static int copy_write(struct bmfs *fs, struct bmfs_wfile *wf, const char *buf,
+		      size_t size, uint64_t off, size_t *done)
+{
+	bool evicted = false;
+
+	*done = 0;
+	while (*done < size) {
+		ssize_t n = pwrite(wf->fd, buf + *done, size - *done,
+				   (off_t)(off + *done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == ENOSPC || errno == EDQUOT) && !evicted &&
+		    bmfs_fcache_evict(fs) > 0) {
+			evicted = true;
+			continue;
+		}
+		if (n < 0)
+			return errno;
+		*done += (size_t)n;
+	}
+	return 0;
 }
 
 int bmfs_write(struct bmfs_handle *h, const char *buf, size_t size,
@@ -502,23 +627,18 @@ int bmfs_write(struct bmfs_handle *h, const char *buf, size_t size,
 {
 	struct bmfs_wfile *wf = h->wf;
 	struct bm_error err;
-	size_t done = 0;
+	size_t done;
+	int e;
 
 	if (!wf)
 		return -EBADF;
 	pthread_mutex_lock(&wf->lock);
-	while (done < size) {
-		ssize_t n = pwrite(wf->fd, buf + done, size - done,
-				   (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		done += (size_t)n;
-	}
+	e = copy_write(h->fs, wf, buf, size, off, &done);
+	if (e)
+		wfile_fail(wf, e);
 	if (done > 0) {
 		uint64_t len;
+		bool unlinked;
 
 		wf->dirty = true;
 		pthread_mutex_lock(&h->fs->lock);
@@ -526,16 +646,24 @@ int bmfs_write(struct bmfs_handle *h, const char *buf, size_t size,
 			wf->size = off + done;
 		wf->mtime = time(NULL);
 		len = wf->size;
+		unlinked = wf->unlinked;
 		pthread_mutex_unlock(&h->fs->lock);
-		bmfs_stream_wrote(h->fs, wf, off, off + done, len);
+		/* An unlinked file's blocks would go to a name that is gone. */
+		if (!unlinked)
+			bmfs_stream_wrote(h->fs, wf, off, off + done, len);
 	}
-	pthread_mutex_unlock(&wf->lock);
-	if (done > 0 || size == 0)
+	if (!e) {
+		pthread_mutex_unlock(&wf->lock);
 		return (int)done;
+	}
 	bm_error_clear(&err);
-	bm_error_set(&err, io_errc(errno), "cannot write local copy '%s': %s",
-		     wf->data_path, strerror(errno));
-	return -bmfs_errno(BMFS_OP_WRITE, wf->name, &err);
+	bm_error_set(&err, io_errc(e),
+		     "cannot write local copy '%s': %s; the file will not be "
+		     "uploaded",
+		     wf->data_path, strerror(e));
+	e = bmfs_errno(BMFS_OP_WRITE, wf->name, &err);
+	pthread_mutex_unlock(&wf->lock);
+	return -e;
 }
 
 int bmfs_flush(struct bmfs_handle *h)
@@ -582,6 +710,8 @@ int bmfs_truncate(struct bmfs *fs, const char *path, uint64_t size,
 	if (fs->opt.read_only)
 		return -EROFS;
 	if (!h || !h->wf) {
+		if (!path)
+			return h ? -EBADF : -ESTALE; /* not open for writing */
 		rc = bmfs_open(fs, path, O_WRONLY | (size == 0 ? O_TRUNC : 0),
 			       &own);
 		if (rc)
@@ -649,9 +779,9 @@ static void retry_job(void *arg)
 
 	pthread_mutex_lock(&r->wf->lock);
 	rc = bmfs_wfile_upload(r->fs, r->wf);
-	pthread_mutex_unlock(&r->wf->lock);
 	if (rc == 0)
 		bm_info("uploaded pending '%s'", r->wf->name);
+	pthread_mutex_unlock(&r->wf->lock);
 	bmfs_wfile_unref(r->fs, r->wf);
 	free(r);
 }
@@ -693,7 +823,7 @@ void bmfs_wfile_free_all(struct bmfs *fs)
 		if (!wf)
 			break;
 		pthread_mutex_lock(&wf->lock);
-		if (bmfs_wfile_upload(fs, wf) != 0)
+		if (bmfs_wfile_upload(fs, wf) != 0 && !wf->write_err)
 			bm_err("unmount: '%s' not uploaded; kept in '%s' for "
 			       "the next mount",
 			       wf->name, wf->data_path);

@@ -11,6 +11,7 @@
 #include <fuse.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "bm_log.h"
 #include "bmfs.h"
@@ -31,19 +32,25 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	struct bmfs *fs = fs_of();
 
 	(void)conn;
-	/* unlink of an open file is sent as is (no .fuse_hidden rename,
-	 * which would cost a copy and a delete on blob storage). */
-	cfg->hard_remove = 1;
+	/* No hard_remove: libfuse keeps a file unlinked while open reachable
+	 * by a hidden name, so fstat of it (which the kernel sends without
+	 * the handle) still finds it. The hiding rename is no copy here: see
+	 * op_rename. */
+	cfg->hard_remove = 0;
 	cfg->use_ino = 0;
 	if (bmfs_start(fs) != 0)
 		bm_err("cannot start worker threads: reads will not prefetch");
 	return fs;
 }
 
+/* libfuse passes a NULL path, with the handle, for a file unlinked while
+ * open (hard_remove): such an operation works from the handle alone.
+ * Operations without a handle always get a path. */
 static int op_getattr(const char *path, struct stat *st,
 		      struct fuse_file_info *fi)
 {
-	(void)fi;
+	if (!path)
+		return fi ? bmfs_fgetattr(handle_of(fi), st) : -ESTALE;
 	return bmfs_getattr(fs_of(), path, st);
 }
 
@@ -183,10 +190,26 @@ static int op_rmdir(const char *path)
 	return bmfs_rmdir(fs_of(), path);
 }
 
+/* Whether path's last component is a name libfuse's hide_node() makes
+ * for a file unlinked (or renamed over) while open:
+ * ".fuse_hidden%08x%08x". */
+static bool libfuse_hidden(const char *path)
+{
+	static const char prefix[] = ".fuse_hidden";
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strncmp(base, prefix, sizeof(prefix) - 1) == 0 &&
+	       strlen(base) == sizeof(prefix) - 1 + 16 &&
+	       strspn(base + sizeof(prefix) - 1, "0123456789abcdef") == 16;
+}
+
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL; /* RENAME_EXCHANGE cannot be done safely */
+	if (flags == 0 && libfuse_hidden(to))
+		return bmfs_unlink_open(fs_of(), from, to);
 	return bmfs_rename(fs_of(), from, to, (flags & RENAME_NOREPLACE) != 0);
 }
 

@@ -4,8 +4,9 @@
  * bm_auth.h). Pure functions of their arguments: no state, no I/O, so
  * every rule here is unit-tested against fixed vectors.
  *
- * Not done here: user-delegation SAS, account SAS, SharedKeyLite, and
- * Azure AD tokens.
+ * Not done here: user-delegation SAS, account SAS, SharedKeyLite.
+ * Entra ID tokens come from bm_token; this module only puts them in the
+ * Authorization header.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <openssl/hmac.h>
 
 #include "bm_auth.h"
+#include "bm_token.h"
 #include "bm_url.h"
 
 /* A growing string; on allocation failure it goes NULL and stays NULL. */
@@ -172,6 +174,11 @@ int bm_auth_hmac_b64(const unsigned char *key, size_t key_len, const char *msg,
 		memcpy(out, b64, strlen(b64) + 1);
 		rc = 0;
 	}
+	/* A signature is a credential (a SAS's for as long as it is valid):
+	 * no copy is left behind but the caller's. */
+	explicit_bzero(mac, sizeof(mac));
+	if (b64)
+		explicit_bzero(b64, strlen(b64));
 	free(b64);
 	return rc;
 }
@@ -508,9 +515,56 @@ static int sign_shared_key(const struct bm_auth *auth, const char *method,
 	res->headers[res->nheaders++].value = res->authorization;
 	rc = 0;
 out:
+	explicit_bzero(sig, sizeof(sig));
 	free(sts);
 	free(all);
 	return rc;
+}
+
+void bm_auth_result_release(struct bm_auth_result *res)
+{
+	/* The URL carries the SAS under SAS auth. */
+	if (res->url)
+		explicit_bzero(res->url, strlen(res->url));
+	free(res->url);
+	if (res->bearer) {
+		explicit_bzero(res->bearer, strlen(res->bearer));
+		free(res->bearer);
+	}
+	explicit_bzero(res, sizeof(*res));
+}
+
+/* "Authorization: Bearer TOKEN", only ever to an https URL. */
+static int apply_bearer(const struct bm_auth *auth, const char *url,
+			struct bm_auth_result *res, struct bm_error *err)
+{
+	char *tok;
+
+	if (strncasecmp(url, "https://", 8) != 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "refusing to send an Entra ID token over plain "
+			     "HTTP: use an https endpoint");
+		return -1;
+	}
+	if (!auth->token) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "cannot sign request: no token source");
+		return -1;
+	}
+	tok = bm_token_get(auth->token, err);
+	if (!tok)
+		return -1;
+	if (asprintf(&res->bearer, "Bearer %s", tok) < 0) {
+		res->bearer = NULL;
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+	}
+	explicit_bzero(tok, strlen(tok));
+	free(tok);
+	if (!res->bearer)
+		return -1;
+	res->headers[res->nheaders].name = "Authorization";
+	res->headers[res->nheaders++].value = res->bearer;
+	return 0;
 }
 
 int bm_auth_apply(const struct bm_auth *auth, const char *method,
@@ -519,12 +573,22 @@ int bm_auth_apply(const struct bm_auth *auth, const char *method,
 		  struct bm_auth_result *res, struct bm_error *err)
 {
 	enum bm_auth_scheme scheme = auth ? auth->scheme : BM_SCHEME_NONE;
-	bool blob =
-	    scheme == BM_SCHEME_BLOB_KEY || scheme == BM_SCHEME_BLOB_SAS;
+	bool blob = scheme == BM_SCHEME_BLOB_KEY ||
+		    scheme == BM_SCHEME_BLOB_SAS ||
+		    scheme == BM_SCHEME_BLOB_BEARER;
 	const char *date_name;
 
 	memset(res, 0, sizeof(*res));
+	if ((scheme == BM_SCHEME_BLOB_BEARER ||
+	     scheme == BM_SCHEME_BATCH_BEARER) &&
+	    apply_bearer(auth, url, res, err) < 0)
+		return -1;
 	bm_http_date(now, res->date, sizeof(res->date));
+	if (scheme == BM_SCHEME_BLOB_BEARER &&
+	    !has_header(headers, nheaders, "x-ms-date")) {
+		res->headers[res->nheaders].name = "x-ms-date";
+		res->headers[res->nheaders++].value = res->date;
+	}
 	if (scheme == BM_SCHEME_BLOB_KEY || scheme == BM_SCHEME_BATCH_KEY) {
 		if (!auth->account || !auth->key || auth->key_len == 0) {
 			bm_error_set(err, BM_ERR_CONFIG,
@@ -553,6 +617,7 @@ int bm_auth_apply(const struct bm_auth *auth, const char *method,
 	if (!res->url) {
 		bm_error_set(err, BM_ERR_NOMEM, "cannot sign request: %s",
 			     "out of memory");
+		bm_auth_result_release(res);
 		return -1;
 	}
 	if (scheme == BM_SCHEME_BLOB_KEY || scheme == BM_SCHEME_BATCH_KEY) {
@@ -649,6 +714,9 @@ nomem:
 	bm_error_set(err, BM_ERR_NOMEM, "cannot make a SAS for '%s': %s",
 		     container, "out of memory");
 out:
+	explicit_bzero(sig, sizeof(sig));
+	if (enc_sig)
+		explicit_bzero(enc_sig, strlen(enc_sig));
 	free(sts);
 	free(enc_se);
 	free(enc_sig);

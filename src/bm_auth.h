@@ -4,6 +4,9 @@
  *     canonicalized x-ms-* headers and the canonicalized resource.
  *   - SharedKey for Batch: the same scheme with ocp-* headers (ocp-date).
  *   - SAS: the token is appended to the URL's query, nothing is signed.
+ *   - Bearer (Microsoft Entra ID): "Authorization: Bearer TOKEN" with a
+ *     token from bm_token (the one scheme here that may do I/O: fetching
+ *     or refreshing the token), over https only.
  * Also base64 and HMAC-SHA256 helpers and a service-SAS generator (for
  * handing a node a URL to the bundle without handing it the account key).
  *
@@ -31,11 +34,15 @@ struct bm_http_header {
 };
 
 enum bm_auth_scheme {
-	BM_SCHEME_NONE = 0,  /* anonymous (public containers) */
-	BM_SCHEME_BLOB_KEY,  /* SharedKey, x-ms-date + x-ms-version */
-	BM_SCHEME_BLOB_SAS,  /* SAS token in the query, x-ms-version */
-	BM_SCHEME_BATCH_KEY, /* SharedKey, ocp-date; api-version in query */
+	BM_SCHEME_NONE = 0,	/* anonymous (public containers) */
+	BM_SCHEME_BLOB_KEY,	/* SharedKey, x-ms-date + x-ms-version */
+	BM_SCHEME_BLOB_SAS,	/* SAS token in the query, x-ms-version */
+	BM_SCHEME_BATCH_KEY,	/* SharedKey, ocp-date; api-version in query */
+	BM_SCHEME_BLOB_BEARER,	/* Entra ID token, x-ms-version */
+	BM_SCHEME_BATCH_BEARER, /* Entra ID token; api-version in query */
 };
+
+struct bm_token;
 
 /* Borrowed pointers: the bm_auth does not own them. */
 struct bm_auth {
@@ -43,7 +50,8 @@ struct bm_auth {
 	const char *account;
 	const unsigned char *key; /* decoded account key */
 	size_t key_len;
-	const char *sas_token; /* without '?' */
+	const char *sas_token;	/* without '?' */
+	struct bm_token *token; /* the bearer schemes' token source */
 };
 
 /* What bm_auth_apply adds to a request. Fixed buffers: no ownership. */
@@ -53,14 +61,20 @@ struct bm_auth_result {
 	size_t nheaders;
 	char date[40];		 /* storage for the x-ms-date/ocp-date value */
 	char authorization[256]; /* "SharedKey ACCOUNT:SIG" */
+	char *bearer; /* malloc()ed "Bearer TOKEN" (bearer schemes) */
 };
+
+/* Wipes and frees what bm_auth_apply allocated in res. */
+void bm_auth_result_release(struct bm_auth_result *res);
 
 /*
  * Computes the headers to add to one attempt of a request. `headers` are
  * the request's own headers (names case-insensitive); content_length is the
  * body length (0 is signed as the empty string, as the 2015-02-21+ rules
  * say). `now` is the request time (time(NULL) except in tests).
- * On success the caller frees res->url.
+ * On success the caller releases res with bm_auth_result_release (or, for
+ * the schemes without a token, frees res->url). A bearer scheme refuses a
+ * URL that is not https (BM_ERR_CONFIG): a token never travels in clear.
  */
 int bm_auth_apply(const struct bm_auth *auth, const char *method,
 		  const char *url, const struct bm_http_header *headers,

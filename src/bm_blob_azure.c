@@ -21,6 +21,7 @@
 
 #include "bm_blob.h"
 #include "bm_log.h"
+#include "bm_token.h"
 #include "bm_url.h"
 
 struct azure {
@@ -30,7 +31,8 @@ struct azure {
 	char *sas_token;
 	unsigned char *key;
 	size_t key_len;
-	struct bm_auth auth; /* points into the fields above */
+	struct bm_token *token; /* Entra ID auth types, else NULL */
+	struct bm_auth auth;	/* points into the fields above */
 	struct bm_retry_policy retry;
 	struct bm_http *http;
 };
@@ -1015,6 +1017,96 @@ out:
 	return rc;
 }
 
+/* ---- the account ---- */
+
+struct containers_ctx {
+	struct bm_listing_parser *parser;
+	struct bm_error perr; /* the parser's or the callback's error */
+};
+
+static int containers_sink(const void *data, size_t len, void *ud)
+{
+	struct containers_ctx *cc = ud;
+
+	return bm_listing_parser_feed(cc->parser, data, len, &cc->perr);
+}
+
+/* List Containers (GET ENDPOINT/?comp=list), page by page. The listing
+ * parser reads it: <Container> entries carry <Name> and <Properties> as
+ * <Blob> entries do. */
+static int az_list_containers(struct bm_blob_client *c, const char *prefix,
+			      bm_list_cb cb, void *ud, time_t *server_time,
+			      struct bm_error *err)
+{
+	struct azure *az = az_of(c);
+	struct containers_ctx cc;
+	struct bm_http_response resp;
+	char *marker = NULL, *query = NULL, *eprefix = NULL, *emarker = NULL;
+	const char *date;
+	struct call call;
+	int rc = -1;
+
+	if (server_time)
+		*server_time = 0;
+	memset(&cc, 0, sizeof(cc));
+	if (prefix && *prefix && !(eprefix = bm_url_encode_component(prefix)))
+		goto nomem;
+	do {
+		free(query);
+		free(emarker);
+		query = emarker = NULL;
+		if (marker && !(emarker = bm_url_encode_component(marker)))
+			goto nomem;
+		if (asprintf(&query, "comp=list%s%s%s%s",
+			     eprefix ? "&prefix=" : "", eprefix ? eprefix : "",
+			     emarker ? "&marker=" : "",
+			     emarker ? emarker : "") < 0) {
+			query = NULL;
+			goto nomem;
+		}
+		free(marker);
+		marker = NULL;
+		bm_listing_parser_free(cc.parser);
+		cc.parser = bm_listing_parser_new(cb, ud);
+		if (!cc.parser)
+			goto nomem;
+		bm_error_clear(&cc.perr);
+		call = (struct call){.method = "GET",
+				     .op = BM_OP_LIST,
+				     .query = query,
+				     .sink = containers_sink,
+				     .sink_ud = &cc,
+				     .idempotent = true};
+		memset(&resp, 0, sizeof(resp));
+		rc = perform(az, &call, &resp, err);
+		date = bm_http_response_header(&resp, "date");
+		if (date && server_time)
+			bm_parse_http_date(date, server_time);
+		bm_http_response_release(&resp);
+		if (rc < 0) {
+			if (cc.perr.code != BM_OK) {
+				bm_error_clear(err);
+				*err = cc.perr;
+			}
+			goto out;
+		}
+		rc = bm_listing_parser_finish(cc.parser, &marker, err);
+	} while (rc == 0 && marker);
+	goto out;
+nomem:
+	bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+	rc = -1;
+out:
+	if (rc < 0)
+		bm_error_prefix(err, "cannot list containers");
+	bm_listing_parser_free(cc.parser);
+	free(marker);
+	free(query);
+	free(eprefix);
+	free(emarker);
+	return rc;
+}
+
 static void az_get_stats(struct bm_blob_client *c, struct bm_http_stats *out)
 {
 	bm_http_get_stats(az_of(c)->http, out);
@@ -1028,11 +1120,14 @@ static void az_free(struct bm_blob_client *c)
 		return;
 	az = az_of(c);
 	bm_http_free(az->http);
+	bm_token_free(az->token);
+	/* explicit_bzero: a memset before free is a dead store the
+	 * compiler may drop, leaving the key in freed memory. */
 	if (az->key)
-		memset(az->key, 0, az->key_len);
+		explicit_bzero(az->key, az->key_len);
 	free(az->key);
 	if (az->sas_token)
-		memset(az->sas_token, 0, strlen(az->sas_token));
+		explicit_bzero(az->sas_token, strlen(az->sas_token));
 	free(az->sas_token);
 	free(az->endpoint);
 	free(az->account);
@@ -1051,6 +1146,7 @@ static const struct bm_blob_ops azure_ops = {
     .create_container = az_create_container,
     .delete_container = az_delete_container,
     .check_container = az_check_container,
+    .list_containers = az_list_containers,
     .get_stats = az_get_stats,
     .free = az_free,
 };
@@ -1071,7 +1167,21 @@ struct bm_blob_client *bm_blob_client_new_azure(const struct bm_config *cfg,
 	    !(az->account = strdup(cfg->account)))
 		goto nomem;
 	az->auth.account = az->account;
-	if (cfg->auth_type == BM_AUTH_SAS) {
+	if (o)
+		ho = *o;
+	else
+		bm_http_options_default(&ho);
+	if (cfg->ca_cert_file)
+		ho.ca_cert_file = cfg->ca_cert_file;
+	if (cfg->insecure)
+		ho.insecure = true;
+	if (bm_auth_type_is_entra(cfg->auth_type)) {
+		az->token = bm_token_new(cfg, BM_RESOURCE_STORAGE, &ho, err);
+		if (!az->token)
+			goto fail;
+		az->auth.scheme = BM_SCHEME_BLOB_BEARER;
+		az->auth.token = az->token;
+	} else if (cfg->auth_type == BM_AUTH_SAS) {
 		if (!(az->sas_token = strdup(cfg->sas_token)))
 			goto nomem;
 		az->auth.scheme = BM_SCHEME_BLOB_SAS;
@@ -1086,14 +1196,6 @@ struct bm_blob_client *bm_blob_client_new_azure(const struct bm_config *cfg,
 		az->auth.key = az->key;
 		az->auth.key_len = az->key_len;
 	}
-	if (o)
-		ho = *o;
-	else
-		bm_http_options_default(&ho);
-	if (cfg->ca_cert_file)
-		ho.ca_cert_file = cfg->ca_cert_file;
-	if (cfg->insecure)
-		ho.insecure = true;
 	az->retry = ho.retry;
 	az->http = bm_http_new(&ho, err);
 	if (!az->http)

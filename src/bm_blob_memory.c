@@ -1128,6 +1128,56 @@ static int mem_check_container(struct bm_blob_client *c, const char *container,
 	return ok ? 0 : -1;
 }
 
+/* The names are copied under the lock and handed out after it: the
+ * callback may call the client again. */
+static int mem_list_containers(struct bm_blob_client *c, const char *prefix,
+			       bm_list_cb cb, void *ud, time_t *server_time,
+			       struct bm_error *err)
+{
+	struct mem_service *m = svc(c);
+	struct bm_blob_entry e;
+	size_t plen = prefix ? strlen(prefix) : 0, n = 0, i;
+	char **names;
+	int rc = 0;
+
+	if (server_time)
+		*server_time = time(NULL);
+	pthread_mutex_lock(&m->lock);
+	count(m, BM_OP_LIST);
+	names = calloc(m->ncontainers ? m->ncontainers : 1, sizeof(*names));
+	for (i = 0; names && i < m->ncontainers; i++) {
+		if (plen && strncmp(m->containers[i]->name, prefix, plen))
+			continue;
+		if (!(names[n] = strdup(m->containers[i]->name)))
+			break;
+		n++;
+	}
+	if (names && i < m->ncontainers) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		rc = -1;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!names) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		memset(&e, 0, sizeof(e));
+		e.name = names[i];
+		e.etag = "";
+		e.content_type = "";
+		if (cb(&e, ud)) {
+			bm_error_set(err, BM_ERR_ABORTED,
+				     "listing stopped by the caller");
+			rc = -1;
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
 static void mem_get_stats(struct bm_blob_client *c, struct bm_http_stats *out)
 {
 	struct mem_service *m = svc(c);
@@ -1162,6 +1212,7 @@ static const struct bm_blob_ops mem_ops = {
     .create_container = mem_create_container,
     .delete_container = mem_delete_container,
     .check_container = mem_check_container,
+    .list_containers = mem_list_containers,
     .get_stats = mem_get_stats,
     .free = mem_free,
 };

@@ -51,8 +51,24 @@ static void free_secret(char **s)
 	}
 }
 
+static void entra_release(struct bm_entra *e)
+{
+	free(e->identity_client_id);
+	free(e->identity_object_id);
+	free(e->identity_resource_id);
+	free(e->msi_endpoint);
+	free(e->tenant_id);
+	free(e->client_id);
+	free_secret(&e->client_secret);
+	free(e->cert_path);
+	free(e->federated_token_file);
+	free(e->authority_host);
+	memset(e, 0, sizeof(*e));
+}
+
 void bm_config_release(struct bm_config *cfg)
 {
+	entra_release(&cfg->entra);
 	free(cfg->account);
 	free_secret(&cfg->account_key);
 	if (cfg->key) {
@@ -98,21 +114,42 @@ static int set_sas(char **field, const char *value, size_t n,
 	return set_field(field, value, n, true, err);
 }
 
+/* blobfuse v1's names (any case), plus AzCli for blobfuse2's mode azcli. */
+static const struct {
+	const char *name;
+	enum bm_auth_type type;
+} auth_types[] = {
+    {"Key", BM_AUTH_KEY}, {"SAS", BM_AUTH_SAS},	    {"MSI", BM_AUTH_MSI},
+    {"SPN", BM_AUTH_SPN}, {"AzCli", BM_AUTH_AZCLI},
+};
+
+const char *bm_auth_type_name(enum bm_auth_type t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(auth_types) / sizeof(auth_types[0]); i++)
+		if (auth_types[i].type == t)
+			return auth_types[i].name;
+	return "none";
+}
+
 static int set_auth_type(struct bm_config *cfg, const char *value, size_t n,
 			 const char *where, struct bm_error *err)
 {
-	if (n == 3 && strncasecmp(value, "Key", 3) == 0) {
-		cfg->auth_type = BM_AUTH_KEY;
-	} else if (n == 3 && strncasecmp(value, "SAS", 3) == 0) {
-		cfg->auth_type = BM_AUTH_SAS;
-	} else {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "%s: authType '%.*s' is not supported (use Key or "
-			     "SAS)",
-			     where, (int)n, value);
-		return -1;
+	size_t i;
+
+	for (i = 0; i < sizeof(auth_types) / sizeof(auth_types[0]); i++) {
+		if (strlen(auth_types[i].name) == n &&
+		    strncasecmp(value, auth_types[i].name, n) == 0) {
+			cfg->auth_type = auth_types[i].type;
+			return 0;
+		}
 	}
-	return 0;
+	bm_error_set(err, BM_ERR_CONFIG,
+		     "%s: authType '%.*s' is not supported (use Key, SAS, "
+		     "MSI, SPN or AzCli)",
+		     where, (int)n, value);
+	return -1;
 }
 
 /* ---- the config file ----------------------------------------------- */
@@ -124,6 +161,14 @@ enum file_key {
 	KEY_CONTAINER,
 	KEY_AUTH_TYPE,
 	KEY_ENDPOINT,
+	KEY_IDENTITY_CLIENT_ID,
+	KEY_IDENTITY_OBJECT_ID,
+	KEY_IDENTITY_RESOURCE_ID,
+	KEY_MSI_ENDPOINT,
+	KEY_SPN_CLIENT_ID,
+	KEY_SPN_TENANT_ID,
+	KEY_SPN_CLIENT_SECRET,
+	KEY_AAD_ENDPOINT,
 };
 
 /* Exact, case-sensitive names, as blobfuse v1 reads them. */
@@ -131,9 +176,20 @@ static const struct {
 	const char *name;
 	enum file_key key;
 } file_keys[] = {
-    {"accountName", KEY_ACCOUNT}, {"accountKey", KEY_ACCOUNT_KEY},
-    {"sasToken", KEY_SAS},	  {"containerName", KEY_CONTAINER},
-    {"authType", KEY_AUTH_TYPE},  {"blobEndpoint", KEY_ENDPOINT},
+    {"accountName", KEY_ACCOUNT},
+    {"accountKey", KEY_ACCOUNT_KEY},
+    {"sasToken", KEY_SAS},
+    {"containerName", KEY_CONTAINER},
+    {"authType", KEY_AUTH_TYPE},
+    {"blobEndpoint", KEY_ENDPOINT},
+    {"identityClientId", KEY_IDENTITY_CLIENT_ID},
+    {"identityObjectId", KEY_IDENTITY_OBJECT_ID},
+    {"identityResourceId", KEY_IDENTITY_RESOURCE_ID},
+    {"msiEndpoint", KEY_MSI_ENDPOINT},
+    {"servicePrincipalClientId", KEY_SPN_CLIENT_ID},
+    {"servicePrincipalTenantId", KEY_SPN_TENANT_ID},
+    {"servicePrincipalClientSecret", KEY_SPN_CLIENT_SECRET},
+    {"aadEndpoint", KEY_AAD_ENDPOINT},
 };
 
 static int file_set(struct bm_config *cfg, enum file_key key, const char *value,
@@ -152,6 +208,28 @@ static int file_set(struct bm_config *cfg, enum file_key key, const char *value,
 		return set_auth_type(cfg, value, n, where, err);
 	case KEY_ENDPOINT:
 		return set_field(&cfg->endpoint, value, n, false, err);
+	case KEY_IDENTITY_CLIENT_ID:
+		return set_field(&cfg->entra.identity_client_id, value, n,
+				 false, err);
+	case KEY_IDENTITY_OBJECT_ID:
+		return set_field(&cfg->entra.identity_object_id, value, n,
+				 false, err);
+	case KEY_IDENTITY_RESOURCE_ID:
+		return set_field(&cfg->entra.identity_resource_id, value, n,
+				 false, err);
+	case KEY_MSI_ENDPOINT:
+		return set_field(&cfg->entra.msi_endpoint, value, n, false,
+				 err);
+	case KEY_SPN_CLIENT_ID:
+		return set_field(&cfg->entra.client_id, value, n, false, err);
+	case KEY_SPN_TENANT_ID:
+		return set_field(&cfg->entra.tenant_id, value, n, false, err);
+	case KEY_SPN_CLIENT_SECRET:
+		return set_field(&cfg->entra.client_secret, value, n, true,
+				 err);
+	case KEY_AAD_ENDPOINT:
+		return set_field(&cfg->entra.authority_host, value, n, false,
+				 err);
 	}
 	return -1;
 }
@@ -230,11 +308,16 @@ static int parse_line(struct bm_config *cfg, const char *line, size_t len,
 				(size_t)(end - value), where, err);
 	}
 	if (showable_name(key, klen))
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "%s: unknown key '%.*s' (known: accountName, "
-			     "accountKey, sasToken, containerName, authType, "
-			     "blobEndpoint)",
-			     where, (int)klen, key);
+		bm_error_set(
+		    err, BM_ERR_CONFIG,
+		    "%s: unknown key '%.*s' (known: accountName, "
+		    "accountKey, sasToken, containerName, authType, "
+		    "blobEndpoint, identityClientId, identityObjectId, "
+		    "identityResourceId, msiEndpoint, "
+		    "servicePrincipalClientId, "
+		    "servicePrincipalTenantId, "
+		    "servicePrincipalClientSecret, aadEndpoint)",
+		    where, (int)klen, key);
 	else
 		bm_error_set(err, BM_ERR_CONFIG,
 			     "%s: not a 'key value' line (not shown: it may "
@@ -265,8 +348,8 @@ int bm_config_parse_buffer(struct bm_config *cfg, const char *buf, size_t len,
 	return 0;
 }
 
-int bm_config_load_file(struct bm_config *cfg, const char *path,
-			struct bm_error *err)
+static int read_file(const char *path, char **out, size_t *out_len,
+		     struct bm_error *err)
 {
 	char *buf = NULL;
 	struct stat st;
@@ -319,7 +402,11 @@ int bm_config_load_file(struct bm_config *cfg, const char *path,
 			break;
 		len += (size_t)got;
 	}
-	rc = bm_config_parse_buffer(cfg, buf, len, path, err);
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+	rc = 0;
 out:
 	if (buf) {
 		explicit_bzero(buf, len);
@@ -327,6 +414,33 @@ out:
 	}
 	close(fd);
 	return rc;
+}
+
+int bm_config_parse_file(const char *path, bm_config_parse_fn parse, void *ud,
+			 struct bm_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (read_file(path, &buf, &len, err) < 0)
+		return -1;
+	rc = parse(ud, buf, len, path, err);
+	explicit_bzero(buf, len);
+	free(buf);
+	return rc;
+}
+
+static int parse_v1(void *cfg, const char *buf, size_t len, const char *origin,
+		    struct bm_error *err)
+{
+	return bm_config_parse_buffer(cfg, buf, len, origin, err);
+}
+
+int bm_config_load_file(struct bm_config *cfg, const char *path,
+			struct bm_error *err)
+{
+	return bm_config_parse_file(path, parse_v1, cfg, err);
 }
 
 /* ---- connection strings -------------------------------------------- */
@@ -483,11 +597,97 @@ out:
 
 /* ---- the environment ----------------------------------------------- */
 
-/* Copies the fields src has and dst lacks; credentials as one unit. */
+/* Whether any field of a managed identity / a service principal is set. */
+static bool msi_given(const struct bm_entra *e)
+{
+	return e->identity_client_id || e->identity_object_id ||
+	       e->identity_resource_id || e->msi_endpoint;
+}
+
+static bool spn_given(const struct bm_entra *e)
+{
+	return e->tenant_id || e->client_id || e->client_secret ||
+	       e->cert_path || e->federated_token_file;
+}
+
+/* Whether cfg already names a way to authenticate (the credential unit
+ * that a later source may not add to). */
+static bool has_credential(const struct bm_config *cfg)
+{
+	return cfg->account_key || cfg->sas_token ||
+	       bm_auth_type_is_entra(cfg->auth_type) ||
+	       msi_given(&cfg->entra) || spn_given(&cfg->entra);
+}
+
+/* The authType given, else the one the fields imply (identity* alone
+ * means MSI, servicePrincipal* alone SPN, as blobfuse v1's docs pair them). */
+static enum bm_auth_type implied_type(const struct bm_config *c)
+{
+	if (c->auth_type != BM_AUTH_UNSET || c->account_key || c->sas_token)
+		return c->auth_type;
+	if (msi_given(&c->entra) && !spn_given(&c->entra))
+		return BM_AUTH_MSI;
+	if (spn_given(&c->entra) && !msi_given(&c->entra))
+		return BM_AUTH_SPN;
+	return BM_AUTH_UNSET;
+}
+
+/* *dst = copy of src when *dst is unset and src is. */
+static int fill_str(char **dst, const char *src, bool secret,
+		    struct bm_error *err)
+{
+	if (*dst || !src)
+		return 0;
+	return set_field(dst, src, strlen(src), secret, err);
+}
+
+/* The proof of a service principal (secret, certificate or federated
+ * token) moves as one unit: dst keeps its own if it has one. */
+static int fill_spn(struct bm_entra *dst, const struct bm_entra *src,
+		    struct bm_error *err)
+{
+	bool proof =
+	    dst->client_secret || dst->cert_path || dst->federated_token_file;
+
+	if (fill_str(&dst->tenant_id, src->tenant_id, false, err) < 0 ||
+	    fill_str(&dst->client_id, src->client_id, false, err) < 0 ||
+	    fill_str(&dst->authority_host, src->authority_host, false, err) < 0)
+		return -1;
+	if (proof)
+		return 0;
+	if (fill_str(&dst->client_secret, src->client_secret, true, err) < 0 ||
+	    fill_str(&dst->cert_path, src->cert_path, false, err) < 0 ||
+	    fill_str(&dst->federated_token_file, src->federated_token_file,
+		     false, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int fill_msi(struct bm_entra *dst, const struct bm_entra *src,
+		    struct bm_error *err)
+{
+	if (!dst->identity_client_id && !dst->identity_object_id &&
+	    !dst->identity_resource_id &&
+	    (fill_str(&dst->identity_client_id, src->identity_client_id, false,
+		      err) < 0 ||
+	     fill_str(&dst->identity_object_id, src->identity_object_id, false,
+		      err) < 0 ||
+	     fill_str(&dst->identity_resource_id, src->identity_resource_id,
+		      false, err) < 0))
+		return -1;
+	return fill_str(&dst->msi_endpoint, src->msi_endpoint, false, err);
+}
+
+/*
+ * Copies the fields src has and dst lacks; the credential as one unit:
+ * with no credential yet, src's whole credential; with an Entra authType
+ * already chosen (authType SPN in a file, the secret in the environment,
+ * as blobfuse v1 reads it), only the missing parts of that same identity.
+ */
 static int fill_unset(struct bm_config *dst, const struct bm_config *src,
 		      struct bm_error *err)
 {
-	bool creds = !dst->account_key && !dst->sas_token;
+	bool creds = !has_credential(dst);
 
 	if (!dst->account && src->account &&
 	    set_field(&dst->account, src->account, strlen(src->account), false,
@@ -501,6 +701,15 @@ static int fill_unset(struct bm_config *dst, const struct bm_config *src,
 	    set_field(&dst->sas_token, src->sas_token, strlen(src->sas_token),
 		      true, err) < 0)
 		return -1;
+	if (creds && src->auth_type != BM_AUTH_UNSET &&
+	    dst->auth_type == BM_AUTH_UNSET)
+		dst->auth_type = src->auth_type;
+	if ((creds || implied_type(dst) == BM_AUTH_SPN) &&
+	    fill_spn(&dst->entra, &src->entra, err) < 0)
+		return -1;
+	if ((creds || implied_type(dst) == BM_AUTH_MSI) &&
+	    fill_msi(&dst->entra, &src->entra, err) < 0)
+		return -1;
 	if (!dst->endpoint && src->endpoint) {
 		if (set_field(&dst->endpoint, src->endpoint,
 			      strlen(src->endpoint), false, err) < 0)
@@ -510,30 +719,145 @@ static int fill_unset(struct bm_config *dst, const struct bm_config *src,
 	return 0;
 }
 
+/* A variable's value when set and not empty, else NULL. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+static int env_str(char **field, const char *name, bool secret,
+		   struct bm_error *err)
+{
+	const char *v = env(name);
+
+	return v ? set_field(field, v, strlen(v), secret, err) : 0;
+}
+
 /*
- * The AZURE_STORAGE_* variables first, then the connection string for
- * whatever they leave unset.
+ * The account key from the environment: AZURE_STORAGE_ACCESS_KEY (the
+ * SDKs' and blobfuse's name) or AZURE_STORAGE_KEY (the az CLI's). Both
+ * set to different keys is an error rather than a silent pick: one of
+ * them is stale. *key is NULL when neither is set; -1 on that error.
+ */
+static int env_account_key(const char **key, struct bm_error *err)
+{
+	const char *access = getenv("AZURE_STORAGE_ACCESS_KEY");
+	const char *az = getenv("AZURE_STORAGE_KEY");
+
+	if (access && !*access)
+		access = NULL;
+	if (az && !*az)
+		az = NULL;
+	if (access && az && strcmp(access, az) != 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "AZURE_STORAGE_ACCESS_KEY and AZURE_STORAGE_KEY "
+			     "hold different keys: unset one of them");
+		return -1;
+	}
+	*key = access ? access : az;
+	return 0;
+}
+
+/* blobfuse v1's variables (AZURE_STORAGE_*) into vars. */
+static int load_storage_vars(struct bm_config *vars, struct bm_error *err)
+{
+	struct bm_entra *e = &vars->entra;
+	const char *v;
+
+	if (env_str(&vars->account, "AZURE_STORAGE_ACCOUNT", false, err) < 0 ||
+	    env_account_key(&v, err) < 0 ||
+	    (v && set_field(&vars->account_key, v, strlen(v), true, err) < 0) ||
+	    ((v = env("AZURE_STORAGE_SAS_TOKEN")) &&
+	     set_sas(&vars->sas_token, v, strlen(v), err) < 0) ||
+	    env_str(&vars->endpoint, "AZURE_STORAGE_BLOB_ENDPOINT", false,
+		    err) < 0 ||
+	    ((v = env("AZURE_STORAGE_AUTH_TYPE")) &&
+	     set_auth_type(vars, v, strlen(v), "AZURE_STORAGE_AUTH_TYPE", err) <
+		 0) ||
+	    env_str(&e->identity_client_id, "AZURE_STORAGE_IDENTITY_CLIENT_ID",
+		    false, err) < 0 ||
+	    env_str(&e->identity_object_id, "AZURE_STORAGE_IDENTITY_OBJECT_ID",
+		    false, err) < 0 ||
+	    env_str(&e->identity_resource_id,
+		    "AZURE_STORAGE_IDENTITY_RESOURCE_ID", false, err) < 0 ||
+	    env_str(&e->tenant_id, "AZURE_STORAGE_SPN_TENANT_ID", false, err) <
+		0 ||
+	    env_str(&e->client_id, "AZURE_STORAGE_SPN_CLIENT_ID", false, err) <
+		0 ||
+	    env_str(&e->client_secret, "AZURE_STORAGE_SPN_CLIENT_SECRET", true,
+		    err) < 0 ||
+	    env_str(&e->authority_host, "AZURE_STORAGE_AAD_ENDPOINT", false,
+		    err) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The Azure SDK's variables into sdk, as DefaultAzureCredential reads
+ * them, but decided here rather than by trying each at run time:
+ *   1. a service principal: AZURE_TENANT_ID + AZURE_CLIENT_ID with
+ *      AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (both is an
+ *      error);
+ *   2. workload identity: the same ids with AZURE_FEDERATED_TOKEN_FILE;
+ *   3. a managed identity when IDENTITY_ENDPOINT or MSI_ENDPOINT says the
+ *      host has one (AZURE_CLIENT_ID then picks a user-assigned one).
+ * The parts of a service principal are also kept in sdk->entra when no
+ * identity is complete, for an explicit authType SPN to take.
+ */
+static int load_sdk_vars(struct bm_config *sdk, struct bm_error *err)
+{
+	struct bm_entra *e = &sdk->entra;
+	bool ids;
+
+	if (env("AZURE_CLIENT_SECRET") &&
+	    env("AZURE_CLIENT_CERTIFICATE_PATH")) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "both AZURE_CLIENT_SECRET and "
+			     "AZURE_CLIENT_CERTIFICATE_PATH are set: unset one "
+			     "of them");
+		return -1;
+	}
+	if (env_str(&e->tenant_id, "AZURE_TENANT_ID", false, err) < 0 ||
+	    env_str(&e->client_id, "AZURE_CLIENT_ID", false, err) < 0 ||
+	    env_str(&e->client_secret, "AZURE_CLIENT_SECRET", true, err) < 0 ||
+	    env_str(&e->cert_path, "AZURE_CLIENT_CERTIFICATE_PATH", false,
+		    err) < 0 ||
+	    env_str(&e->authority_host, "AZURE_AUTHORITY_HOST", false, err) < 0)
+		return -1;
+	/* Workload identity only when no secret or certificate is given. */
+	if (!e->client_secret && !e->cert_path &&
+	    env_str(&e->federated_token_file, "AZURE_FEDERATED_TOKEN_FILE",
+		    false, err) < 0)
+		return -1;
+	ids = e->tenant_id && e->client_id;
+	if (ids &&
+	    (e->client_secret || e->cert_path || e->federated_token_file))
+		sdk->auth_type = BM_AUTH_SPN;
+	else if (env("IDENTITY_ENDPOINT") || env("MSI_ENDPOINT"))
+		sdk->auth_type = BM_AUTH_MSI;
+	return 0;
+}
+
+/*
+ * The order, first wins, the credential as one unit:
+ *   1. what the caller loaded before (a config file);
+ *   2. blobfuse v1's AZURE_STORAGE_* variables;
+ *   3. AZURE_STORAGE_CONNECTION_STRING;
+ *   4. the Azure SDK variables (load_sdk_vars).
  */
 int bm_config_load_env(struct bm_config *cfg, struct bm_error *err)
 {
-	struct bm_config vars, conn;
+	struct bm_config vars, conn, sdk;
 	bool conn_creds;
 	const char *v;
 	int rc = -1;
 
 	bm_config_init(&vars);
 	bm_config_init(&conn);
-	if ((v = getenv("AZURE_STORAGE_ACCOUNT")) && *v &&
-	    set_field(&vars.account, v, strlen(v), false, err) < 0)
-		goto out;
-	if ((v = getenv("AZURE_STORAGE_ACCESS_KEY")) && *v &&
-	    set_field(&vars.account_key, v, strlen(v), true, err) < 0)
-		goto out;
-	if ((v = getenv("AZURE_STORAGE_SAS_TOKEN")) && *v &&
-	    set_sas(&vars.sas_token, v, strlen(v), err) < 0)
-		goto out;
-	if ((v = getenv("AZURE_STORAGE_BLOB_ENDPOINT")) && *v &&
-	    set_field(&vars.endpoint, v, strlen(v), false, err) < 0)
+	bm_config_init(&sdk);
+	if (load_storage_vars(&vars, err) < 0 || load_sdk_vars(&sdk, err) < 0)
 		goto out;
 	if ((v = getenv("AZURE_STORAGE_CONNECTION_STRING")) && *v) {
 		bm_redact_register(v);
@@ -543,11 +867,24 @@ int bm_config_load_env(struct bm_config *cfg, struct bm_error *err)
 		}
 	}
 	/* Variables win over the connection string: they fill cfg first. */
-	conn_creds = !cfg->account_key && !cfg->sas_token &&
-		     !vars.account_key && !vars.sas_token &&
+	conn_creds = !has_credential(cfg) && !has_credential(&vars) &&
 		     (conn.account_key || conn.sas_token);
 	if (fill_unset(cfg, &vars, err) < 0 || fill_unset(cfg, &conn, err) < 0)
 		goto out;
+	/* The SDK's identity applies only when nothing else named one; its
+	 * parts complete an authType SPN or MSI chosen above. */
+	if (!has_credential(cfg) && sdk.auth_type == BM_AUTH_MSI) {
+		if (fill_str(&cfg->entra.identity_client_id,
+			     sdk.entra.client_id, false, err) < 0)
+			goto out;
+		cfg->auth_type = BM_AUTH_MSI;
+	} else if ((!has_credential(cfg) && sdk.auth_type == BM_AUTH_SPN) ||
+		   implied_type(cfg) == BM_AUTH_SPN) {
+		if (fill_spn(&cfg->entra, &sdk.entra, err) < 0)
+			goto out;
+		if (cfg->auth_type == BM_AUTH_UNSET)
+			cfg->auth_type = BM_AUTH_SPN;
+	}
 	/* A key is only good for its own account. */
 	if (conn_creds && conn.account && cfg->account &&
 	    strcmp(conn.account, cfg->account) != 0) {
@@ -562,6 +899,25 @@ int bm_config_load_env(struct bm_config *cfg, struct bm_error *err)
 out:
 	bm_config_release(&vars);
 	bm_config_release(&conn);
+	bm_config_release(&sdk);
+	return rc;
+}
+
+int bm_config_complete_identity(struct bm_config *cfg, struct bm_error *err)
+{
+	struct bm_config vars, sdk;
+	int rc = 0;
+
+	if (implied_type(cfg) != BM_AUTH_SPN)
+		return 0;
+	bm_config_init(&vars);
+	bm_config_init(&sdk);
+	if (load_storage_vars(&vars, err) < 0 || load_sdk_vars(&sdk, err) < 0 ||
+	    fill_spn(&cfg->entra, &vars.entra, err) < 0 ||
+	    fill_spn(&cfg->entra, &sdk.entra, err) < 0)
+		rc = -1;
+	bm_config_release(&vars);
+	bm_config_release(&sdk);
 	return rc;
 }
 
@@ -658,11 +1014,178 @@ static const char *endpoint_account(const char *endpoint, size_t *len)
 	return NULL;
 }
 
+/* The first Entra setting given, for messages. */
+static const char *msi_setting(const struct bm_entra *e)
+{
+	return e->identity_client_id	 ? "identityClientId"
+	       : e->identity_object_id	 ? "identityObjectId"
+	       : e->identity_resource_id ? "identityResourceId"
+	       : e->msi_endpoint	 ? "msiEndpoint"
+					 : NULL;
+}
+
+static const char *spn_setting(const struct bm_entra *e)
+{
+	return e->client_id		 ? "servicePrincipalClientId"
+	       : e->tenant_id		 ? "servicePrincipalTenantId"
+	       : e->client_secret	 ? "servicePrincipalClientSecret"
+	       : e->cert_path		 ? "AZURE_CLIENT_CERTIFICATE_PATH"
+	       : e->federated_token_file ? "AZURE_FEDERATED_TOKEN_FILE"
+					 : NULL;
+}
+
+/* "authType MSI", "a managed identity (identityClientId)", ... in a
+ * static buffer per call site: messages only. */
+static const char *entra_what(const struct bm_config *cfg,
+			      enum bm_auth_type type)
+{
+	static __thread char buf[96];
+
+	if (bm_auth_type_is_entra(type))
+		snprintf(buf, sizeof(buf), "authType %s",
+			 bm_auth_type_name(type));
+	else if (msi_given(&cfg->entra))
+		snprintf(buf, sizeof(buf), "a managed identity (%s)",
+			 msi_setting(&cfg->entra));
+	else
+		snprintf(buf, sizeof(buf), "a service principal (%s)",
+			 spn_setting(&cfg->entra));
+	return buf;
+}
+
+/* Tenant ids and names go into a URL path: a GUID or a domain name. */
+static bool tenant_valid(const char *t)
+{
+	if (!*t || strlen(t) > 253)
+		return false;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		      (*t >= '0' && *t <= '9') || *t == '-' || *t == '.'))
+			return false;
+	return true;
+}
+
+static bool url_has_scheme(const char *url, bool https_only)
+{
+	return strncasecmp(url, "https://", 8) == 0 ||
+	       (!https_only && strncasecmp(url, "http://", 7) == 0);
+}
+
+/* A file the token source will read later, checked now. */
+static int check_readable(const char *path, const char *what,
+			  struct bm_error *err)
+{
+	if (access(path, R_OK) == 0)
+		return 0;
+	bm_error_set(err, BM_ERR_CONFIG, "cannot read %s '%s': %s", what, path,
+		     strerror(errno));
+	return -1;
+}
+
+/* Exactly one identity, complete, of the type given or implied. */
+static int finish_entra(struct bm_config *cfg, enum bm_auth_type type,
+			struct bm_error *err)
+{
+	struct bm_entra *e = &cfg->entra;
+	int ids = !!e->identity_client_id + !!e->identity_object_id +
+		  !!e->identity_resource_id;
+	int proofs =
+	    !!e->client_secret + !!e->cert_path + !!e->federated_token_file;
+
+	if (type == BM_AUTH_UNSET) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "both a managed identity (%s) and a service "
+			     "principal (%s) are given for '%s': keep only one",
+			     msi_setting(e), spn_setting(e), cfg->account);
+		return -1;
+	}
+	if ((type != BM_AUTH_MSI && msi_given(e)) ||
+	    (type != BM_AUTH_SPN && spn_given(e))) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "authType %s does not take %s: keep only one way "
+			     "to authenticate for '%s'",
+			     bm_auth_type_name(type),
+			     type != BM_AUTH_MSI && msi_given(e)
+				 ? msi_setting(e)
+				 : spn_setting(e),
+			     cfg->account);
+		return -1;
+	}
+	if (ids > 1) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "give only one of identityClientId, "
+			     "identityObjectId and identityResourceId");
+		return -1;
+	}
+	if (e->msi_endpoint && !url_has_scheme(e->msi_endpoint, false)) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "bad msiEndpoint '%s': expected an http(s) URL",
+			     e->msi_endpoint);
+		return -1;
+	}
+	if (e->authority_host && !url_has_scheme(e->authority_host, true)) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "bad aadEndpoint '%s': expected an https URL such "
+			     "as https://login.microsoftonline.com/",
+			     e->authority_host);
+		return -1;
+	}
+	if (type == BM_AUTH_SPN) {
+		if (!e->tenant_id || !e->client_id) {
+			bm_error_set(err, BM_ERR_CONFIG,
+				     "authType SPN needs %s (or %s)",
+				     e->tenant_id ? "servicePrincipalClientId"
+						  : "servicePrincipalTenantId",
+				     e->tenant_id ? "AZURE_CLIENT_ID"
+						  : "AZURE_TENANT_ID");
+			return -1;
+		}
+		if (!tenant_valid(e->tenant_id)) {
+			bm_error_set(err, BM_ERR_CONFIG,
+				     "bad tenant id '%s': expected a GUID or a "
+				     "domain name",
+				     e->tenant_id);
+			return -1;
+		}
+		if (proofs == 0) {
+			bm_error_set(
+			    err, BM_ERR_CONFIG,
+			    "authType SPN needs a client secret "
+			    "(servicePrincipalClientSecret, "
+			    "AZURE_STORAGE_SPN_CLIENT_SECRET or "
+			    "AZURE_CLIENT_SECRET), a certificate "
+			    "(AZURE_CLIENT_CERTIFICATE_PATH) or a "
+			    "federated token (AZURE_FEDERATED_TOKEN_FILE)");
+			return -1;
+		}
+		if (proofs > 1) {
+			bm_error_set(err, BM_ERR_CONFIG,
+				     "give only one of a client secret, a "
+				     "certificate and a federated token file");
+			return -1;
+		}
+		if ((e->cert_path &&
+		     check_readable(e->cert_path, "certificate", err) < 0) ||
+		    (e->federated_token_file &&
+		     check_readable(e->federated_token_file,
+				    "federated token file", err) < 0))
+			return -1;
+	}
+	cfg->auth_type = type;
+	return 0;
+}
+
+static int finish_endpoint_container(struct bm_config *cfg,
+				     bool require_container,
+				     struct bm_error *err);
+
 int bm_config_finish(struct bm_config *cfg, bool require_container,
 		     struct bm_error *err)
 {
 	const char *sig, *named;
+	enum bm_auth_type type;
 	size_t nlen;
+	bool entra;
 
 	if (cfg->endpoint && check_endpoint(cfg, err) < 0)
 		return -1;
@@ -692,6 +1215,9 @@ int bm_config_finish(struct bm_config *cfg, bool require_container,
 		bm_warn("blob endpoint '%s' names account '%.*s', but the "
 			"account is '%s'",
 			cfg->endpoint, (int)nlen, named, cfg->account);
+	type = implied_type(cfg);
+	entra = bm_auth_type_is_entra(type) || msi_given(&cfg->entra) ||
+		spn_given(&cfg->entra);
 	if (cfg->account_key && cfg->sas_token) {
 		bm_error_set(
 		    err, BM_ERR_CONFIG,
@@ -700,13 +1226,28 @@ int bm_config_finish(struct bm_config *cfg, bool require_container,
 		    cfg->account);
 		return -1;
 	}
-	if (!cfg->account_key && !cfg->sas_token) {
+	if ((cfg->account_key || cfg->sas_token) && entra) {
 		bm_error_set(err, BM_ERR_CONFIG,
-			     "no credentials for account '%s': give an account "
-			     "key (accountKey, AZURE_STORAGE_ACCESS_KEY) or a "
-			     "SAS token (sasToken, AZURE_STORAGE_SAS_TOKEN)",
-			     cfg->account);
+			     "both %s and %s are given for '%s': keep only one",
+			     cfg->account_key ? "an account key"
+					      : "a SAS token",
+			     entra_what(cfg, type), cfg->account);
 		return -1;
+	}
+	if (!cfg->account_key && !cfg->sas_token && !entra) {
+		bm_error_set(
+		    err, BM_ERR_CONFIG,
+		    "no credentials for account '%s': give an account "
+		    "key (accountKey, AZURE_STORAGE_ACCESS_KEY), a "
+		    "SAS token (sasToken, AZURE_STORAGE_SAS_TOKEN) or "
+		    "an Entra ID identity (authType MSI, SPN or AzCli)",
+		    cfg->account);
+		return -1;
+	}
+	if (entra) {
+		if (finish_entra(cfg, type, err) < 0)
+			return -1;
+		return finish_endpoint_container(cfg, require_container, err);
 	}
 	if (cfg->auth_type == BM_AUTH_KEY && !cfg->account_key) {
 		bm_error_set(err, BM_ERR_CONFIG,
@@ -752,11 +1293,29 @@ int bm_config_finish(struct bm_config *cfg, bool require_container,
 		}
 		cfg->auth_type = BM_AUTH_SAS;
 	}
+	return finish_endpoint_container(cfg, require_container, err);
+}
+
+/* The default endpoint, https for tokens, and the container's name. */
+static int finish_endpoint_container(struct bm_config *cfg,
+				     bool require_container,
+				     struct bm_error *err)
+{
 	if (!cfg->endpoint &&
 	    asprintf(&cfg->endpoint, "%s://%s.blob.core.windows.net",
 		     cfg->use_https ? "https" : "http", cfg->account) < 0) {
 		cfg->endpoint = NULL;
 		bm_error_set(err, BM_ERR_NOMEM, "configuration: out of memory");
+		return -1;
+	}
+	/* A bearer token is as good as a password for its lifetime: it
+	 * never travels in clear text (nor would Azure accept it so). */
+	if (bm_auth_type_is_entra(cfg->auth_type) &&
+	    strncasecmp(cfg->endpoint, "https://", 8) != 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "refusing to send an Entra ID token over plain "
+			     "HTTP to '%s': use an https blob endpoint",
+			     cfg->endpoint);
 		return -1;
 	}
 	if (require_container && (!cfg->container || !*cfg->container)) {

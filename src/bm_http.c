@@ -27,6 +27,7 @@
 
 #include "bm_http.h"
 #include "bm_log.h"
+#include "bm_token.h"
 
 /* Collected bodies (listings are streamed, errors are small) stop here. */
 #define BM_HTTP_BODY_MAX (8u << 20)
@@ -367,6 +368,41 @@ void bm_http_set_status_error(const struct bm_http_response *r,
 				  clean[0] ? " " : "", clean);
 }
 
+/*
+ * A token the service refused says why in AuthenticationErrorDetail
+ * ("Invalid token audience.", "Lifetime validation failed. The token is
+ * expired."), which the generic message leaves out; the message also
+ * says it was a token, so no one is told to check an account key.
+ */
+static void set_status_error_for(const struct bm_http_request *req,
+				 const struct bm_http_response *r,
+				 struct bm_error *err)
+{
+	char detail[256] = "", code[64] = "", raw[64] = "";
+	const char *hdr = bm_http_response_header(r, "x-ms-error-code");
+	bool bearer = req->auth && req->auth->token;
+
+	if (hdr)
+		copy_text(raw, sizeof(raw), hdr, strlen(hdr));
+	/* Blob's XML gives the detail apart; Batch's JSON only a message. */
+	error_body_fields(r, raw, sizeof(raw), detail, sizeof(detail));
+	copy_text(code, sizeof(code), raw, strcspn(raw, " \"'<>"));
+	if (bearer && bm_http_status_errc(r->status, code[0] ? code : NULL) ==
+			  BM_ERR_AUTH) {
+		if (r->body && strstr(r->body, "<AuthenticationErrorDetail>"))
+			xml_element_text(r->body, "AuthenticationErrorDetail",
+					 detail, sizeof(detail));
+		detail[strcspn(detail, "\r\n")] = '\0';
+		bm_error_set_http(
+		    err, BM_ERR_AUTH, r->status, code,
+		    "%s (%ld%s%s): the Entra ID token was refused%s%s",
+		    bm_errc_str(BM_ERR_AUTH), r->status, code[0] ? " " : "",
+		    code, detail[0] ? ": " : "", detail);
+		return;
+	}
+	bm_http_set_status_error(r, err);
+}
+
 /* ---- the client object ---- */
 
 static void share_lock(CURL *handle, curl_lock_data data,
@@ -682,8 +718,10 @@ static struct curl_slist *build_headers(const struct bm_http_request *req,
 	next = curl_slist_append(list, "Expect:");
 	if (!next)
 		goto fail;
+	explicit_bzero(line, sizeof(line)); /* a signature or a token */
 	return next;
 fail:
+	explicit_bzero(line, sizeof(line));
 	curl_slist_free_all(list);
 	return NULL;
 }
@@ -881,6 +919,16 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* Frees a header list whose entries may hold a credential. */
+static void slist_free_wiped(struct curl_slist *list)
+{
+	struct curl_slist *l;
+
+	for (l = list; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
 /* One attempt: sign, send, receive. Returns the transport outcome; on
  * BM_TRANSPORT_OK resp->status holds the status. err is set only for
  * failures that must not be retried (signing, local I/O). */
@@ -941,10 +989,10 @@ static enum bm_transport attempt_once(struct bm_http *h, struct attempt *a,
 			 t != BM_TRANSPORT_OK ? curl_easy_strerror(rc) : "",
 			 now_ms() - t0);
 out:
-	curl_slist_free_all(headers);
-	free(ar.url);
-	/* ar.authorization holds a signature: wipe it. */
-	memset(&ar, 0, sizeof(ar));
+	/* The headers hold the Authorization signature or token, ar the
+	 * SAS URL and the signature: wiped before they are freed. */
+	slist_free_wiped(headers);
+	bm_auth_result_release(&ar);
 	return t;
 }
 
@@ -964,7 +1012,7 @@ int bm_http_perform(struct bm_http *h, const struct bm_http_request *req,
 	enum bm_transport t = BM_TRANSPORT_ABORTED;
 	long start = now_ms(), delay, retry_after;
 	unsigned seed = atomic_fetch_add(&h->seed_counter, 0x9e3779b9u);
-	bool healthy;
+	bool healthy, reauthorized = false;
 	int attempt, ret = -1;
 
 	if (!resp)
@@ -992,6 +1040,17 @@ int bm_http_perform(struct bm_http *h, const struct bm_http_request *req,
 		    resp->status < 300) {
 			ret = 0;
 			break;
+		}
+		/* A token the service refused (revoked, or expired early by
+		 * a clock that differs from ours): fetch a new one, once. */
+		if (t == BM_TRANSPORT_OK && resp->status == 401 && req->auth &&
+		    req->auth->token && !reauthorized && a.delivered == 0) {
+			reauthorized = true;
+			bm_token_invalidate(req->auth->token);
+			bm_info("http: %s %s: token refused (401), getting a "
+				"new one",
+				req->method, bm_op_name(req->op));
+			continue;
 		}
 		/* Retry only what is safe to repeat, and a streamed GET only
 		 * while the caller's sink has seen nothing of it. */
@@ -1021,7 +1080,7 @@ int bm_http_perform(struct bm_http *h, const struct bm_http_request *req,
 	if (ret < 0 && fatal.code != BM_OK)
 		error_take(err, &fatal);
 	else if (ret < 0 && t == BM_TRANSPORT_OK)
-		bm_http_set_status_error(resp, err);
+		set_status_error_for(req, resp, err);
 	else if (ret < 0)
 		error_take(err, &terr);
 	if (resp == &local)

@@ -145,8 +145,10 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		return;
 	}
 	if (p->depth == 3) {
-		/* Entries sit in <Blobs>; only <Blobs> has depth-3 children. */
-		if (is(localname, "Blob") || is(localname, "BlobPrefix")) {
+		/* Entries sit in <Blobs> (List Blobs) or <Containers> (List
+		 * Containers: same <Name> and <Properties>, no length). */
+		if (is(localname, "Blob") || is(localname, "BlobPrefix") ||
+		    is(localname, "Container")) {
 			entry_reset(p);
 			p->in_entry = true;
 			p->entry.is_prefix = is(localname, "BlobPrefix");

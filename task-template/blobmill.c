@@ -11,15 +11,25 @@
 #include "bm_log.h"
 #include "cli.h"
 #include "config.h"
+#include "tasktemplate.h"
 
 static const struct cli_cmd commands[] = {
     /* storage (cmd_storage.c) */
-    {"ls", cmd_ls, "list blobs: ls CONTAINER[/PREFIX] [-l] [--delimiter /]"},
-    {"get", cmd_get, "download a blob: get CONTAINER/NAME [FILE|-]"},
-    {"put", cmd_put, "upload a file: put FILE|- CONTAINER/NAME"},
-    {"rm", cmd_rm, "delete a blob: rm CONTAINER/NAME"},
+    {"ls", cmd_ls,
+     "list containers, or blobs: ls [CONTAINER[/PREFIX]] [-l] "
+     "[--delimiter /]"},
+    {"get", cmd_get,
+     "download: get CONTAINER/NAME [FILE|DIR|-], get -r CONTAINER[/PREFIX] "
+     "DIR"},
+    {"put", cmd_put,
+     "upload: put FILE|- CONTAINER[/NAME], put -r DIR CONTAINER[/PREFIX]"},
+    {"rm", cmd_rm,
+     "delete blobs: rm CONTAINER/NAME..., rm -r CONTAINER/PREFIX"},
     {"mb", cmd_mb, "create a container: mb CONTAINER"},
-    {"rb", cmd_rb, "delete a container: rb CONTAINER"},
+    {"rb", cmd_rb, "delete an empty container: rb [--force] CONTAINER"},
+    {"doctor", cmd_doctor,
+     "check credentials, endpoint, clock and a container: doctor "
+     "[CONTAINER]"},
 
     /* tasks (cmd_tasks.c, cmd_run.c) */
     {"tasks", cmd_tasks, "print Batch tasks, one per input blob (JSON)"},
@@ -44,7 +54,39 @@ static void usage(FILE *out)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name,
 			commands[i].summary);
-	fprintf(out, "\n'blobmill COMMAND --help' describes a command.\n");
+	fprintf(out, "\n'blobmill help COMMAND' (or 'blobmill COMMAND "
+		     "--help') describes a command;\n"
+		     "'blobmill version' prints the version.\n");
+}
+
+static const struct cli_cmd *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+/* "blobmill: 'lss' is not a command (did you mean ls?); see ..." */
+static int unknown_command(const char *name)
+{
+	const char *names[sizeof(commands) / sizeof(commands[0]) + 2];
+	const char *near;
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		names[i] = commands[i].name;
+	names[i++] = "help";
+	names[i++] = "version";
+	near = tt_suggest(name, strlen(name), names, i);
+	fprintf(stderr,
+		"blobmill: '%s' is not a command%s%s%s; see 'blobmill "
+		"--help'\n",
+		name, near ? " (did you mean " : "", near ? near : "",
+		near ? "?)" : "");
+	return CLI_EXIT_USAGE;
 }
 
 static int run_builtin(const struct cli_cmd *cmd, int argc, char **argv)
@@ -68,7 +110,7 @@ static int run_builtin(const struct cli_cmd *cmd, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	size_t i;
+	const struct cli_cmd *cmd;
 
 	bm_log_init("blobmill", BM_LOG_WARNING, false);
 	if (argc < 2) {
@@ -76,19 +118,30 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
+	    (!strcmp(argv[1], "help") && argc == 2)) {
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	/* "blobmill help CMD" is "blobmill CMD --help", as in git. */
+	if (!strcmp(argv[1], "help")) {
+		char *help_argv[] = {argv[2], "--help", NULL};
+
+		if (argc > 3) {
+			fprintf(stderr, "blobmill: help: one command at a "
+					"time; see 'blobmill --help'\n");
+			return CLI_EXIT_USAGE;
+		}
+		cmd = find_command(argv[2]);
+		if (!cmd)
+			return unknown_command(argv[2]);
+		return run_builtin(cmd, 2, help_argv);
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("blobmill %s\n", PACKAGE_VERSION);
 		return CLI_EXIT_OK;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return run_builtin(&commands[i], argc - 1, argv + 1);
-	fprintf(stderr,
-		"blobmill: '%s' is not a command; see 'blobmill --help'\n",
-		argv[1]);
-	return CLI_EXIT_USAGE;
+	cmd = find_command(argv[1]);
+	if (!cmd)
+		return unknown_command(argv[1]);
+	return run_builtin(cmd, argc - 1, argv + 1);
 }

@@ -7,7 +7,10 @@
 #define BM_CLI_H
 
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "bm_blob.h"
@@ -48,8 +51,14 @@ enum {
 	CLI_OPT_INSECURE,
 	CLI_OPT_MAX_RETRY,
 	CLI_OPT_MAX_RETRY_INTERVAL,
+	CLI_OPT_LOG_LEVEL,
+	CLI_OPT_VERBOSE,
 	CLI_OPT_CRED_LAST,
 };
+
+/* -v is every command's short form of --verbose: add CLI_SHORT_VERBOSE to
+ * the getopt optstring and treat 'v' as CLI_OPT_VERBOSE. */
+#define CLI_SHORT_VERBOSE "v"
 
 #define CLI_CRED_LONGOPTS                                                      \
 	{"config-file", required_argument, NULL, CLI_OPT_CONFIG_FILE},         \
@@ -59,9 +68,11 @@ enum {
 	    {"ca-cert-file", required_argument, NULL, CLI_OPT_CA_CERT},        \
 	    {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                 \
 	    {"max-retry", required_argument, NULL, CLI_OPT_MAX_RETRY},         \
+	    {"max-retry-interval-in-seconds", required_argument, NULL,         \
+	     CLI_OPT_MAX_RETRY_INTERVAL},                                      \
+	    {"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},         \
 	{                                                                      \
-		"max-retry-interval-in-seconds", required_argument, NULL,      \
-		    CLI_OPT_MAX_RETRY_INTERVAL                                 \
+		"verbose", no_argument, NULL, CLI_OPT_VERBOSE                  \
 	}
 
 struct cli_cred {
@@ -77,8 +88,28 @@ struct cli_cred {
 
 void cli_cred_init(struct cli_cred *c);
 
-/* Handles one credential option; -1 (message printed) on a bad value. */
+/* Handles one credential option; -1 (message printed) on a bad value.
+ * --log-level=LOG_* and -v/--verbose (= LOG_DEBUG: every request with its
+ * status and time, every retry; never a key, SAS or signature) set the
+ * process's log level at once. */
 int cli_cred_option(struct cli_cred *c, int opt, const char *arg);
+
+/*
+ * Reports what getopt_long refused (it returned '?' or ':'; the caller set
+ * opterr = 0 and began optstring with ':') in the one format every
+ * command uses, with the nearest long option of longopts when there is
+ * one:
+ *   blobmill: CMD: unknown option '--imgae' (did you mean --image?); see
+ * 'blobmill CMD --help' blobmill: CMD: option '--image' needs a value; see
+ * 'blobmill CMD --help'
+ */
+void cli_bad_option(const char *cmd, int opt, char **argv,
+		    const struct option *longopts);
+
+/* Fills cfg (initialised) from the sources in precedence order, then
+ * bm_config_finish. 0, or -1 with err set; release cfg either way. */
+int cli_load_config(const struct cli_cred *c, struct bm_config *cfg,
+		    struct bm_error *err);
 
 /*
  * Loads the configuration (file, then environment, then the options) and
@@ -87,12 +118,67 @@ int cli_cred_option(struct cli_cred *c, int opt, const char *arg);
  * cfg_out (may be NULL) receives the finished configuration; the caller
  * releases it with bm_config_release.
  */
+/*
+ * An Entra ID token source for Azure Batch (https://batch.core.windows.net/)
+ * with the identity the storage configuration names (the same file,
+ * environment and options as cli_open_client), for `submit` when no Batch
+ * key is given. NULL with err clear when that configuration names no
+ * Entra identity (or none at all); NULL with err set on failure. The
+ * caller frees it with bm_token_free.
+ */
+struct bm_token *cli_batch_token(const struct cli_cred *c,
+				 struct bm_error *err);
+
 struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 				       struct bm_config *cfg_out);
 
 /* Prints "blobmill: WHAT: ERR-MSG" (or "blobmill: WHAT: CATEGORY") to
  * stderr, one line. */
 void cli_report(const char *what, const struct bm_error *err);
+
+/* cli_report for an operation on container: a missing container's line
+ * ends with what to do, ": create it with 'blobmill mb CONTAINER'". */
+void cli_report_container(const char *what, const char *container,
+			  const struct bm_error *err);
+
+/* "12.3 MiB", "512 B": for people, not for parsing. */
+void cli_format_bytes(uint64_t n, char *out, size_t cap);
+
+/*
+ * The progress line of a transfer (cli_progress.c): on stderr, redrawn in
+ * place, only when cli_progress_wanted() (stderr is a terminal and no
+ * --no-progress). Started off, every call is a no-op.
+ * total_bytes 0: unknown (no percentage, no ETA); total_files 0: one file.
+ */
+struct cli_progress {
+	const char *verb;
+	uint64_t total_bytes;
+	unsigned total_files;
+	atomic_uint_least64_t bytes; /* counted by cli_progress_add */
+	atomic_uint files;
+	uint64_t (*sample)(void *ud); /* or bytes sampled from elsewhere */
+	void *sample_ud;
+	uint64_t sample_base;
+	double start;
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards stop */
+	pthread_cond_t wake;
+	bool stop;
+	bool running;
+};
+
+bool cli_progress_wanted(bool no_progress);
+void cli_progress_start(struct cli_progress *p, bool on, const char *verb,
+			uint64_t total_bytes, unsigned total_files);
+/* Counts the bytes sample(ud) returns beyond its value now (e.g. the
+ * client's bytes sent). Call right after cli_progress_start. */
+void cli_progress_sample(struct cli_progress *p, uint64_t (*sample)(void *),
+			 void *ud);
+/* p may be NULL (no display at all). */
+void cli_progress_add(struct cli_progress *p, uint64_t bytes);
+void cli_progress_file_done(struct cli_progress *p);
+/* Draws the final line (ended by a newline) and stops the ticker. */
+void cli_progress_stop(struct cli_progress *p);
 
 /* Prints "blobmill: " + message + "\n" to stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -106,6 +192,12 @@ void cli_cred_help(FILE *out);
 int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min,
 		  long max, int *out);
 
+/* Writes s as it is when it can stand on a line by itself, else C-quoted
+ * in double quotes as git does ("new\nline", \" \\ \t, \ooo for other
+ * control bytes): a name holding a control character or starting with '"'.
+ * So a line shows exactly the bytes, or a quoted form that says so. */
+void cli_print_name(FILE *out, const char *s);
+
 /* --- storage commands (cmd_storage.c) --- */
 int cmd_ls(int argc, char **argv);
 int cmd_get(int argc, char **argv);
@@ -113,6 +205,7 @@ int cmd_put(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_mb(int argc, char **argv);
 int cmd_rb(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /* --- task commands (cmd_tasks.c, cmd_run.c) --- */
 int cmd_tasks(int argc, char **argv);

@@ -26,7 +26,9 @@
 
 #include "bm_http.h"
 #include "bm_log.h"
+#include "bm_token.h"
 #include "cli.h"
+#include "tasktemplate.h"
 
 /* Bounds of the numeric options: enough for any real use, small enough
  * that a typo (an extra zero or two) is caught rather than obeyed. */
@@ -44,17 +46,14 @@ void cli_errorf(const char *fmt, ...)
 {
 	char line[4096]; /* room for a 1,024-character blob name, quoted */
 	va_list ap;
-	char *p;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One line whatever the caller formatted into it (a hostile blob
-	 * name may hold a newline), and never a secret. */
-	for (p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	 * name may hold a newline or ESC), and never a secret. */
 	bm_redact(line, sizeof(line));
+	bm_escape_controls(line, sizeof(line));
 	fprintf(stderr, "blobmill: %s\n", line);
 }
 
@@ -80,8 +79,9 @@ void cli_cred_help(FILE *out)
 	      "(1-3600, default 30)\n"
 	      "the environment fills what the file leaves unset: "
 	      "AZURE_STORAGE_ACCOUNT,\n"
-	      "AZURE_STORAGE_ACCESS_KEY or AZURE_STORAGE_SAS_TOKEN, "
-	      "AZURE_STORAGE_BLOB_ENDPOINT,\n"
+	      "AZURE_STORAGE_ACCESS_KEY (or AZURE_STORAGE_KEY) or "
+	      "AZURE_STORAGE_SAS_TOKEN,\n"
+	      "AZURE_STORAGE_BLOB_ENDPOINT, "
 	      "AZURE_STORAGE_CONNECTION_STRING\n",
 	      out);
 }
@@ -170,6 +170,23 @@ int cli_cred_option(struct cli_cred *c, int opt, const char *arg)
 		return cli_parse_int(NULL, "max-retry-interval-in-seconds", arg,
 				     1, CLI_MAX_RETRY_INTERVAL_LIMIT,
 				     &c->max_retry_interval);
+	case CLI_OPT_LOG_LEVEL: {
+		enum bm_log_level level;
+
+		if (bm_log_level_parse(arg, &level)) {
+			cli_errorf("invalid value '%s' for --log-level: use "
+				   "LOG_OFF, LOG_CRIT, LOG_ERR, LOG_WARNING, "
+				   "LOG_INFO or LOG_DEBUG",
+				   arg);
+			return -1;
+		}
+		/* Option parsing runs before any thread starts. */
+		bm_log_init("blobmill", level, false);
+		return 0;
+	}
+	case CLI_OPT_VERBOSE:
+		bm_log_init("blobmill", BM_LOG_DEBUG, false);
+		return 0;
 	}
 	cli_errorf("internal error: unknown credential option %d", opt);
 	return -1;
@@ -190,12 +207,8 @@ static int override(char **field, const char *value)
 	return 0;
 }
 
-/*
- * Fills cfg from the sources in precedence order (see the file comment).
- * Returns 0, or -1 with err set.
- */
-static int load_config(const struct cli_cred *c, struct bm_config *cfg,
-		       struct bm_error *err)
+int cli_load_config(const struct cli_cred *c, struct bm_config *cfg,
+		    struct bm_error *err)
 {
 	if (c->config_file && bm_config_load_file(cfg, c->config_file, err))
 		return -1;
@@ -226,6 +239,26 @@ static void http_options(const struct cli_cred *c, const struct bm_config *cfg,
 	ho->insecure = cfg->insecure;
 }
 
+struct bm_token *cli_batch_token(const struct cli_cred *c, struct bm_error *err)
+{
+	struct bm_http_options ho;
+	struct bm_token *t = NULL;
+	struct bm_config cfg;
+	struct bm_error cerr;
+
+	bm_config_init(&cfg);
+	bm_error_clear(&cerr);
+	/* A storage configuration that does not load names no identity:
+	 * its error comes later, where storage is used. */
+	if (cli_load_config(c, &cfg, &cerr) == 0 &&
+	    bm_auth_type_is_entra(cfg.auth_type)) {
+		http_options(c, &cfg, &ho);
+		t = bm_token_new(&cfg, BM_RESOURCE_BATCH, &ho, err);
+	}
+	bm_config_release(&cfg);
+	return t;
+}
+
 struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 				       struct bm_config *cfg_out)
 {
@@ -238,7 +271,7 @@ struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 	bm_error_clear(&err);
 	/* bm_config's messages name the file, line or variable and the fix;
 	 * they stand alone. It also registers the key and SAS for redaction. */
-	if (load_config(c, &cfg, &err)) {
+	if (cli_load_config(c, &cfg, &err)) {
 		cli_errorf("%s", err.msg[0] ? err.msg : bm_errc_str(err.code));
 		goto out;
 	}
@@ -255,6 +288,60 @@ out:
 	else
 		bm_config_release(&cfg);
 	return client;
+}
+
+void cli_bad_option(const char *cmd, int opt, char **argv,
+		    const struct option *longopts)
+{
+	const char *bad = argv[optind - 1];
+	const char *names[128];
+	const char *near = NULL;
+	char shortopt[3] = {'-', (char)optopt, 0};
+	size_t n = 0, len;
+
+	/* getopt leaves a bad short option's letter in optopt; the word
+	 * in argv may be a cluster ("-lz"). */
+	if (optopt && strncmp(bad, "--", 2))
+		bad = shortopt;
+	if (opt == ':') {
+		cli_errorf("%s: option '%s' needs a value; see 'blobmill %s "
+			   "--help'",
+			   cmd, bad, cmd);
+		return;
+	}
+	if (!strncmp(bad, "--", 2)) {
+		len = strcspn(bad + 2, "=");
+		for (; longopts[n].name && n < sizeof(names) / sizeof(*names);
+		     n++)
+			names[n] = longopts[n].name;
+		near = tt_suggest(bad + 2, len, names, n);
+		/* getopt reports an ambiguous abbreviation as unknown. */
+		cli_errorf("%s: unknown option '%.*s'%s%s%s; see 'blobmill %s "
+			   "--help'",
+			   cmd, (int)(len + 2), bad,
+			   near ? " (did you mean --" : "", near ? near : "",
+			   near ? "?)" : "", cmd);
+		return;
+	}
+	cli_errorf("%s: unknown option '%s'; see 'blobmill %s --help'", cmd,
+		   bad, cmd);
+}
+
+void cli_report_container(const char *what, const char *container,
+			  const struct bm_error *err)
+{
+	if (err->code != BM_ERR_NO_CONTAINER) {
+		cli_report(what, err);
+		return;
+	}
+	char detail[96] = "";
+
+	if (err->http_status)
+		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
+			 err->azure_code[0] ? " " : "", err->azure_code);
+	cli_errorf("%s: container '%s' not found%s: create it with "
+		   "'blobmill mb %s'",
+		   what, container, detail, container);
 }
 
 /*
@@ -281,7 +368,9 @@ void cli_report(const char *what, const struct bm_error *err)
 	if (err->http_status) {
 		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
 			 err->azure_code[0] ? " " : "", err->azure_code);
-		if (err->code == BM_ERR_AUTH)
+		if (err->code == BM_ERR_AUTH && strstr(msg, "Entra ID token"))
+			cli_errorf("%s: %s", what, from_cat ? from_cat : msg);
+		else if (err->code == BM_ERR_AUTH)
 			cli_errorf("%s: %s%s: check the account key or SAS "
 				   "token",
 				   what, cat, detail);
@@ -306,4 +395,59 @@ void cli_report(const char *what, const struct bm_error *err)
 	} else {
 		cli_errorf("%s: %s", what, msg);
 	}
+}
+
+/* A name that cannot stand on a line by itself byte for byte. */
+static bool needs_quoting(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	if (*p == '"')
+		return true;
+	for (; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* git's quoting (quote_c_style): "...", with \" \\ \n \r \t, and three
+ * octal digits for any other control byte. */
+static void print_quoted(FILE *out, const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	putc('"', out);
+	for (; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(out, "\\%03o", *p);
+			else
+				putc(*p, out);
+		}
+	}
+	putc('"', out);
+}
+
+void cli_print_name(FILE *out, const char *name)
+{
+	if (needs_quoting(name))
+		print_quoted(out, name);
+	else
+		fputs(name, out);
 }

@@ -35,10 +35,12 @@
 
 #include "bm_log.h"
 #include "run_exec.h"
+#include "task_report.h"
 #include "tasks_cli.h"
 
 #define RUN_PARALLEL_MAX 256
 #define RUN_RETRIES_MAX 100
+#define RUN_REFUSED_MAX 20
 
 /* One running task; the iterator's task is copied because it is only
  * valid until the next tt_iter_next. */
@@ -48,6 +50,9 @@ struct run_slot {
 	char *taskdir;
 	unsigned attempt; /* 0 for the first run */
 	struct timespec started;
+	struct timespec first_started; /* of the first attempt (report) */
+	bool exited;		       /* the last attempt exited... */
+	int exit_code;		       /* ...with this status */
 };
 
 struct runner {
@@ -61,6 +66,12 @@ struct runner {
 	struct run_slot *slots;
 	int running;
 	uint64_t started, succeeded, failed, retried;
+	struct task_report *report; /* --report FILE, or NULL */
+	const char *report_path;
+	uint64_t nrefused;		/* outputs the stage-out refused */
+	char *refused[RUN_REFUSED_MAX]; /* the first ones, for the summary */
+	FILE *failed_file;		/* RUN-DIR/failed.txt */
+	char *failed_names[RUN_REFUSED_MAX]; /* the first ones, listed again */
 	bool listing_done;
 	bool listing_failed;
 	bool tty;
@@ -100,6 +111,8 @@ static void progress_show(struct runner *r)
 	uint64_t finished = r->succeeded + r->failed;
 	double rate = el > 0 ? (double)finished / el : 0;
 
+	uint64_t selected;
+
 	if (!r->tty)
 		return;
 	tt_iter_stats(r->job.iter, &st);
@@ -107,13 +120,19 @@ static void progress_show(struct runner *r)
 		"\r\033[Kdone %" PRIu64 ", failed %" PRIu64
 		", running %d, %.1f tasks/s",
 		r->succeeded, r->failed, r->running, rate);
-	if (r->listing_done && rate > 0) {
-		uint64_t total = st.selected - st.skipped;
-		double eta = (double)(total - finished) / rate;
+	/* The total as soon as the last page is in, long before the last
+	 * task starts; blobs skipped later leave it as they are found. */
+	if (tt_iter_listed_all(r->job.iter, &selected)) {
+		uint64_t total = selected - st.skipped - st.invalid;
 
-		fprintf(stderr, ", %" PRIu64 "/%" PRIu64 ", ETA %d:%02d",
-			finished, total, (int)eta / 60, (int)eta % 60);
-	} else if (!r->listing_done) {
+		fprintf(stderr, ", %" PRIu64 "/%" PRIu64, finished, total);
+		if (rate > 0 && total > finished) {
+			double eta = (double)(total - finished) / rate;
+
+			fprintf(stderr, ", ETA %d:%02d", (int)eta / 60,
+				(int)eta % 60);
+		}
+	} else {
 		fputs(", listing...", stderr);
 	}
 	fflush(stderr);
@@ -135,6 +154,61 @@ static void task_line(struct runner *r, const struct run_slot *s,
 	fprintf(out, " %.1fs%s%s\n", since(&s->started), *detail ? ": " : "",
 		detail);
 	fflush(out);
+}
+
+/* ------------------------------------------------------------------ */
+/* The report (--report FILE)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Whether the output blob exists now: known after a staged upload, else
+ * one Get Blob Properties; -1 (null) without --output or on an error. */
+static int output_exists(struct runner *r, const struct run_slot *s,
+			 bool succeeded)
+{
+	struct bm_blob_info info;
+	struct bm_error err;
+
+	if (!r->job.topt.output)
+		return -1;
+	if (r->stage && succeeded)
+		return 1;
+	bm_error_clear(&err);
+	if (!r->job.client->ops->head(r->job.client, r->job.topt.output,
+				      s->task.output_name, &info, &err))
+		return 1;
+	return err.code == BM_ERR_NOT_FOUND ? 0 : -1;
+}
+
+/* The line of a task that ran (or could not start). */
+static void report_task(struct runner *r, const struct run_slot *s,
+			bool succeeded, const char *reason)
+{
+	struct task_report_line l = {
+	    .blob = s->task.blob,
+	    .task_id = s->task.id,
+	    .state = succeeded ? "succeeded" : "failed",
+	    .has_exit_code = s->exited,
+	    .exit_code = s->exit_code,
+	    .duration_s = since(&s->first_started),
+	    .retries = (int)s->attempt,
+	    .output = s->task.output_name,
+	    .reason = reason,
+	};
+
+	if (!r->report)
+		return;
+	l.output_exists = output_exists(r, s, succeeded);
+	task_report_write(r->report, &l);
+}
+
+/* The line of a blob the listing skipped (tasks_job's on_skip). */
+static void report_skip(const struct tt_skip *sk, void *ud)
+{
+	struct runner *r = ud;
+
+	progress_clear(r); /* the invalid blob's line follows */
+	if (r->report)
+		task_report_skip(r->report, sk);
 }
 
 /* ------------------------------------------------------------------ */
@@ -164,8 +238,9 @@ static int slot_take(struct run_slot *s, const struct tt_task *t)
 }
 
 /* In the child: stdin from /dev/null, stdout/stderr to the task's files,
- * then exec. Never returns. */
-static void child_exec(const char *taskdir, char **argv)
+ * then exec with envp (the plan's spawn_env: none of our secrets). Never
+ * returns. */
+static void child_exec(const char *taskdir, char **argv, char **envp)
 {
 	char path[4096];
 	int in, out, err;
@@ -182,7 +257,7 @@ static void child_exec(const char *taskdir, char **argv)
 	dup2(err, 2);
 	/* The default signal dispositions, whatever ours are. */
 	signal(SIGPIPE, SIG_DFL);
-	execvp(argv[0], argv);
+	execvpe(argv[0], argv, envp);
 	dprintf(2, "blobmill: cannot run '%s': %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
@@ -205,7 +280,7 @@ static int slot_spawn(struct runner *r, struct run_slot *s,
 		return -1;
 	}
 	if (pid == 0)
-		child_exec(s->taskdir, argv);
+		child_exec(s->taskdir, argv, r->plan.spawn_env);
 	tt_argv_free(argv);
 	s->pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
@@ -233,9 +308,8 @@ static int slot_prepare(struct runner *r, struct run_slot *s,
 	}
 	if (!r->stage)
 		return 0;
-	why = run_name_unstageable(s->task.blob);
-	if (!why)
-		why = run_name_unstageable(s->task.output_name);
+	/* The output name passed this test in tt_task_make already. */
+	why = tt_name_path_problem(s->task.blob);
 	if (why) {
 		bm_error_set(err, BM_ERR_INVALID, "cannot stage '%s': %s",
 			     s->task.blob, why);
@@ -280,6 +354,34 @@ out:
 	return rc;
 }
 
+/* An output the stage-out refused (a link, not a regular file): kept
+ * for the summary, which names the first RUN_REFUSED_MAX of them. */
+static void refused_add(struct runner *r, const struct run_slot *s,
+			const char *why)
+{
+	r->nrefused++;
+	if (r->nrefused <= RUN_REFUSED_MAX &&
+	    asprintf(&r->refused[r->nrefused - 1], "task %s: %s", s->task.id,
+		     why) < 0)
+		r->refused[r->nrefused - 1] = NULL;
+}
+
+static void refused_summary(struct runner *r)
+{
+	uint64_t i;
+
+	for (i = 0; i < r->nrefused && i < RUN_REFUSED_MAX; i++)
+		if (r->refused[i])
+			cli_errorf("run: %s", r->refused[i]);
+	if (r->nrefused > RUN_REFUSED_MAX)
+		cli_errorf("run: and %" PRIu64 " more refused outputs",
+			   r->nrefused - RUN_REFUSED_MAX);
+	if (r->nrefused)
+		cli_errorf("run: %" PRIu64 " outputs refused (not uploaded, "
+			   "their tasks count as failed)",
+			   r->nrefused);
+}
+
 /* After a successful exit: upload the staged output, drop the input. */
 static int slot_finish_stage(struct runner *r, struct run_slot *s,
 			     struct bm_error *err)
@@ -289,12 +391,16 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 
 	if (!r->stage)
 		return 0;
-	if (asprintf(&path, "%s/out/%s", s->taskdir, s->task.output_name) < 0) {
+	if (asprintf(&path, "%s/out", s->taskdir) < 0) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return -1;
 	}
-	rc = run_stage_out(r->job.client, r->job.topt.output,
-			   s->task.output_name, path, err);
+	rc = run_stage_out(r->job.client, r->job.topt.output, path,
+			   s->task.output_name, err);
+	/* Refused by the stage-out rule, not by the service (which would
+	 * have answered with a status). */
+	if (rc && err->code == BM_ERR_INVALID && !err->http_status)
+		refused_add(r, s, err->msg);
 	free(path);
 	if (asprintf(&path, "%s/in", s->taskdir) >= 0) {
 		run_remove_tree(path);
@@ -305,12 +411,23 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 
 static void task_failed(struct runner *r, struct run_slot *s, const char *why)
 {
+	const char *blob = s->task.blob ? s->task.blob : "?";
 	char detail[700];
 
+	if (r->failed < RUN_REFUSED_MAX)
+		r->failed_names[r->failed] = strdup(blob);
+	if (r->failed_file) {
+		/* One name a line, C-quoted when a line cannot hold it, as
+		 * ls prints names. */
+		cli_print_name(r->failed_file, blob);
+		putc('\n', r->failed_file);
+		fflush(r->failed_file);
+	}
 	r->failed++;
 	snprintf(detail, sizeof(detail), "%s (see %s/stderr.txt)", why,
 		 s->taskdir ? s->taskdir : r->run_dir);
 	task_line(r, s, "FAILED", detail);
+	report_task(r, s, false, why);
 	slot_free(s);
 }
 
@@ -339,6 +456,7 @@ static void start_next(struct runner *r, struct run_slot *s)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	s->first_started = s->started;
 	if (slot_prepare(r, s, &err) || slot_spawn(r, s, &err))
 		task_failed(r, s, err.msg);
 }
@@ -357,6 +475,8 @@ static void reap(struct runner *r, pid_t pid, int status)
 		return; /* not ours (cannot happen: we only fork tasks) */
 	r->running--;
 	s->pid = 0;
+	s->exited = WIFEXITED(status);
+	s->exit_code = s->exited ? WEXITSTATUS(status) : 0;
 	bm_error_clear(&err);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (slot_finish_stage(r, s, &err)) {
@@ -365,6 +485,7 @@ static void reap(struct runner *r, pid_t pid, int status)
 		}
 		r->succeeded++;
 		task_line(r, s, "ok", "");
+		report_task(r, s, true, NULL);
 		slot_free(s);
 		return;
 	}
@@ -393,6 +514,58 @@ static void reap(struct runner *r, pid_t pid, int status)
 			 r->max_retries + 1);
 	}
 	task_failed(r, s, why);
+}
+
+/* The failures again, after the run, where they cannot scroll away:
+ * the first RUN_REFUSED_MAX names and where the whole list is. */
+static void failed_summary(struct runner *r)
+{
+	uint64_t i;
+
+	if (!r->failed)
+		return;
+	fprintf(stderr,
+		"run: %" PRIu64 " task%s failed (all in %s/failed.txt):\n",
+		r->failed, r->failed == 1 ? "" : "s", r->run_dir);
+	for (i = 0; i < r->failed && i < RUN_REFUSED_MAX; i++) {
+		fputs("  ", stderr);
+		cli_print_name(stderr,
+			       r->failed_names[i] ? r->failed_names[i] : "?");
+		putc('\n', stderr);
+	}
+	if (r->failed > RUN_REFUSED_MAX)
+		fprintf(stderr, "  ... and %" PRIu64 " more\n",
+			r->failed - RUN_REFUSED_MAX);
+}
+
+/* Opens RUN-DIR/failed.txt afresh: a rerun's file names only its own
+ * failures (and is removed when there are none, at the end). */
+static int failed_open(struct runner *r)
+{
+	char *path = NULL;
+
+	if (asprintf(&path, "%s/failed.txt", r->run_dir) < 0)
+		return -1;
+	r->failed_file = fopen(path, "w");
+	if (!r->failed_file)
+		cli_errorf("run: cannot create '%s': %s", path,
+			   strerror(errno));
+	free(path);
+	return r->failed_file ? 0 : -1;
+}
+
+static void failed_close(struct runner *r)
+{
+	char *path = NULL;
+
+	if (!r->failed_file)
+		return;
+	fclose(r->failed_file);
+	r->failed_file = NULL;
+	if (!r->failed && asprintf(&path, "%s/failed.txt", r->run_dir) >= 0) {
+		unlink(path);
+		free(path);
+	}
 }
 
 static int run_loop(struct runner *r)
@@ -430,10 +603,17 @@ static int run_loop(struct runner *r)
 	tt_iter_stats(r->job.iter, &st);
 	printf("run: %" PRIu64 " tasks: %" PRIu64 " succeeded, %" PRIu64
 	       " failed, %" PRIu64 " retries; %" PRIu64
-	       " skipped (output exists); %.1fs; task files in %s\n",
+	       " skipped (output exists); %" PRIu64
+	       " skipped (cannot become a task); %.1fs; task files in %s\n",
 	       r->started, r->succeeded, r->failed, r->retried, st.skipped,
-	       since(&r->t0), r->run_dir);
-	return r->failed || r->listing_failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	       st.invalid, since(&r->t0), r->run_dir);
+	fflush(stdout);
+	refused_summary(r);
+	failed_summary(r);
+	return tasks_job_invalid_summary(&r->job) || r->failed ||
+		       r->listing_failed
+		   ? CLI_EXIT_FAILURE
+		   : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -448,6 +628,7 @@ enum {
 	OPT_RUN_DIR,
 	OPT_STAGE,
 	OPT_PAGE_SIZE,
+	OPT_REPORT,
 };
 
 static const struct option run_longopts[] = {
@@ -458,6 +639,7 @@ static const struct option run_longopts[] = {
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
     {"stage", no_argument, NULL, OPT_STAGE},
     {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    {"report", required_argument, NULL, OPT_REPORT},
     TT_TEMPLATE_LONGOPTS,
     CLI_CRED_LONGOPTS,
     {NULL, 0, NULL, 0},
@@ -465,24 +647,46 @@ static const struct option run_longopts[] = {
 
 static void run_usage(FILE *out)
 {
-	fputs(
-	    "usage: blobmill run --input CONTAINER --image IMAGE --command "
-	    "TEMPLATE [options]\n"
-	    "Runs one task per input blob on this machine.\n\n"
-	    "  --runtime auto|docker|podman|host  engine (default auto: "
-	    "the first\n"
-	    "                       that works; host = no engine, "
-	    "bubblewrap)\n"
-	    "  --parallel N         tasks at once (default: CPUs)\n"
-	    "  --max-retries N      restarts of a failing task (default 0)\n"
-	    "  --run-dir DIR        per-task stdout.txt/stderr.txt (default "
-	    "blobmill-run)\n"
-	    "  --stage              download each input and upload its "
-	    "output (needs\n"
-	    "                       --output) instead of using mounts\n"
-	    "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
-	    out);
+	fputs("usage: blobmill run --input CONTAINER --image IMAGE --command "
+	      "TEMPLATE [options]\n"
+	      "       (--image is not needed with --runtime host)\n"
+	      "Runs one task per input blob on this machine.\n\n"
+	      "  --runtime auto|docker|podman|host  engine (default auto: "
+	      "the first\n"
+	      "                       that works; host = no engine, "
+	      "bubblewrap)\n"
+	      "  --parallel N         tasks at once (default: CPUs)\n"
+	      "  --max-retries N      restarts of a failing task (default 0)\n"
+	      "  --run-dir DIR        per-task stdout.txt/stderr.txt (default "
+	      "blobmill-run)\n"
+	      "  --stage              download each input and upload its "
+	      "output (needs\n"
+	      "                       --output) instead of using mounts\n"
+	      "  --page-size N        blobs per List Blobs request (1-5000)\n"
+	      "  --report FILE        one JSON line per selected blob as "
+	      "results arrive:\n"
+	      "                       blob, task_id, state, exit_code, "
+	      "duration_s, retries,\n"
+	      "                       output, output_exists, reason\n\n",
+	      out);
 	tasks_job_help(out);
+	fputs("\nBefore the first task, run checks that the input and output "
+	      "containers exist\n"
+	      "and that the image is here (pulling it once). Failed tasks are "
+	      "listed again\n"
+	      "at the end and written to RUN-DIR/failed.txt, one blob name a "
+	      "line.\n\n"
+	      "examples:\n"
+	      "  blobmill run --input data-in --output data-out --image app:1 "
+	      "\\\n"
+	      "      --command 'app {in} {out}' --stage\n"
+	      "  blobmill run --input data-in --runtime host --command 'wc -c "
+	      "{in}' --parallel 4\n"
+	      "  blobmill run --input data-in --output data-out --image app:1 "
+	      "\\\n"
+	      "      --command 'app {in} {out}' --skip-existing --report "
+	      "run.jsonl\n",
+	      out);
 }
 
 static int run_parse(struct runner *r, int argc, char **argv)
@@ -490,7 +694,15 @@ static int run_parse(struct runner *r, int argc, char **argv)
 	int opt, h;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", run_longopts, NULL)) != -1) {
+	opterr = 0; /* cli_bad_option's one format */
+	while ((opt = getopt_long(argc, argv, ":h" CLI_SHORT_VERBOSE,
+				  run_longopts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			cli_bad_option("run", opt, argv, run_longopts);
+			return CLI_EXIT_USAGE;
+		}
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		h = tasks_job_option(&r->job, opt, optarg);
 		if (h < 0)
 			return CLI_EXIT_USAGE;
@@ -529,6 +741,9 @@ static int run_parse(struct runner *r, int argc, char **argv)
 					  &r->job.page_size))
 				return CLI_EXIT_USAGE;
 			break;
+		case OPT_REPORT:
+			r->report_path = optarg;
+			break;
 		default:
 			fputs("see 'blobmill run --help'\n", stderr);
 			return CLI_EXIT_USAGE;
@@ -551,6 +766,7 @@ int cmd_run(int argc, char **argv)
 	struct runner r;
 	struct bm_error err;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char *run_dir_abs = NULL;
 	int rc, i;
 
 	memset(&r, 0, sizeof(r));
@@ -574,7 +790,14 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* No engine, no image: the host runtime runs the host's programs. */
+	r.job.topt.image_optional = r.rt == RUN_HOST;
+	r.job.on_skip = report_skip;
+	r.job.skip_ud = &r;
 	rc = tasks_job_open(&r.job);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	rc = run_preflight(&r.job, r.rt);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (run_plan_init(&r.plan, r.rt, &r.job.topt, r.stage, &err)) {
@@ -582,9 +805,19 @@ int cmd_run(int argc, char **argv)
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (run_mkdir_p(r.run_dir)) {
+	if (run_mkdir_p(r.run_dir) ||
+	    !(run_dir_abs = realpath(r.run_dir, NULL))) {
 		cli_errorf("run: cannot create '%s': %s", r.run_dir,
 			   strerror(errno));
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	/* Absolute from here on: bwrap --chdir and the engines' --volume
+	 * take paths that a relative run dir would break (podman reads a
+	 * relative volume source as a named volume). */
+	r.run_dir = run_dir_abs;
+	if (r.report_path && task_report_open(r.report_path, &r.report, &err)) {
+		cli_errorf("run: %s", err.msg);
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
@@ -594,15 +827,33 @@ int cmd_run(int argc, char **argv)
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
+	if (failed_open(&r)) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
 	if (!r.tty)
 		printf("run: runtime %s, %d in parallel\n",
 		       run_runtime_name(r.rt), r.parallel);
 	rc = run_loop(&r);
+	failed_close(&r);
+	bm_error_clear(&err);
+	if (task_report_close(r.report, &err)) {
+		cli_errorf("run: %s", err.msg);
+		rc = CLI_EXIT_FAILURE;
+	}
+	r.report = NULL;
 out:
+	task_report_close(r.report, &err);
 	if (r.slots)
 		for (i = 0; i < r.parallel; i++)
 			slot_free(&r.slots[i]);
 	free(r.slots);
+	failed_close(&r);
+	for (i = 0; i < RUN_REFUSED_MAX; i++) {
+		free(r.refused[i]);
+		free(r.failed_names[i]);
+	}
+	free(run_dir_abs);
 	run_plan_release(&r.plan);
 	tasks_job_release(&r.job);
 	return rc;

@@ -23,8 +23,10 @@
 
 #include "batch_add.h"
 #include "batch_client.h"
+#include "batch_report.h"
 #include "batch_wait.h"
 #include "bm_log.h"
+#include "bm_token.h"
 #include "cli.h"
 #include "pool_spec.h"
 #include "tasks_cli.h"
@@ -51,6 +53,7 @@ enum {
 	SUBMIT_OPT_POLL,
 	SUBMIT_OPT_TIMEOUT,
 	SUBMIT_OPT_NODE_BLOBMILL,
+	SUBMIT_OPT_REPORT,
 	SUBMIT_OPT_HELP,
 };
 
@@ -71,6 +74,7 @@ static const struct option submit_longopts[] = {
     {"poll-interval", required_argument, NULL, SUBMIT_OPT_POLL},
     {"timeout", required_argument, NULL, SUBMIT_OPT_TIMEOUT},
     {"node-blobmill", required_argument, NULL, SUBMIT_OPT_NODE_BLOBMILL},
+    {"report", required_argument, NULL, SUBMIT_OPT_REPORT},
     {"help", no_argument, NULL, SUBMIT_OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -86,6 +90,8 @@ struct submit {
 	const char *batch_account;
 	const char *batch_key_file;
 	const char *node_blobmill;
+	const char *report_path;     /* --report FILE (with --wait) */
+	struct batch_report *report; /* open while tasks are added */
 	bool wait;
 	bool auto_pool;
 	struct batch_add_opts add;
@@ -117,6 +123,12 @@ static void submit_usage(FILE *out)
 	      "  --poll-interval SECONDS   shortest wait between polls "
 	      "(default 5)\n"
 	      "  --timeout SECONDS         stop waiting after this long\n"
+	      "  --report FILE             with --wait: one JSON line per "
+	      "selected blob\n"
+	      "                            (blob, task_id, state, exit_code, "
+	      "duration_s,\n"
+	      "                            retries, output, output_exists, "
+	      "reason)\n"
 	      "  --schedule RECURRENCE     create a job schedule instead, "
 	      "e.g. PT24H; each job's\n"
 	      "                            manager task adds the new blobs "
@@ -137,6 +149,14 @@ static void submit_usage(FILE *out)
 	fputs(pool_settings_help, out);
 	fputs("\n", out);
 	tasks_job_help(out);
+	fputs("\nexamples:\n"
+	      "  blobmill submit --pool etl --job night-1 --input data-in "
+	      "--image app:1 \\\n"
+	      "      --command 'app {in} {out}' --wait\n"
+	      "  blobmill submit --auto-pool --job night --input data-in "
+	      "--image app:1 \\\n"
+	      "      --command 'app {in} {out}' --schedule PT24H\n",
+	      out);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -161,7 +181,8 @@ static bool forwarded(int opt)
 	if (opt >= TT_OPT_FIRST && opt < TT_OPT_LAST)
 		return opt != TT_OPT_SKIP_EXISTING &&
 		       opt != TT_OPT_REGISTRY_PASSWORD_ENV &&
-		       opt != TT_OPT_REGISTRY_PASSWORD_FILE;
+		       opt != TT_OPT_REGISTRY_PASSWORD_FILE &&
+		       opt != TT_OPT_ENV; /* resolved: submit_schedule */
 	return (opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST) ||
 	       opt == SUBMIT_OPT_POOL || opt == SUBMIT_OPT_AUTO_POOL ||
 	       opt == SUBMIT_OPT_REQUESTS;
@@ -216,6 +237,9 @@ static int submit_option(struct submit *s, int opt, const char *arg)
 		return 0;
 	case SUBMIT_OPT_NODE_BLOBMILL:
 		s->node_blobmill = arg;
+		return 0;
+	case SUBMIT_OPT_REPORT:
+		s->report_path = arg;
 		return 0;
 	case SUBMIT_OPT_REQUESTS:
 		if (cli_parse_int("submit", "requests", arg, 1, 64, &n))
@@ -297,6 +321,11 @@ static int submit_check(struct submit *s)
 			   s->start);
 		return -1;
 	}
+	if (s->report_path && !s->wait) {
+		cli_errorf("submit: --report needs --wait (the results are "
+			   "known once the tasks end)");
+		return -1;
+	}
 	if (s->schedule && s->wait) {
 		cli_errorf("submit: --wait does not go with --schedule (each "
 			   "scheduled job runs on its own)");
@@ -318,17 +347,16 @@ static int submit_parse(struct submit *s, int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", submit_longopts, &idx)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, ":" CLI_SHORT_VERBOSE,
+				  submit_longopts, &idx)) != -1) {
 		int rc;
 
 		if (opt == '?' || opt == ':') {
-			cli_errorf("submit: %s option '%s'; see 'blobmill "
-				   "submit --help'",
-				   opt == ':' ? "missing value for" : "unknown",
-				   argv[optind - 1]);
+			cli_bad_option("submit", opt, argv, submit_longopts);
 			return -1;
 		}
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		if (opt == SUBMIT_OPT_HELP) {
 			submit_usage(stdout);
 			return 1;
@@ -615,7 +643,8 @@ static int source_open(struct submit *s, struct task_source *src)
 
 /* Streams the tasks into the adder, skipping the ids the job has. */
 static int feed_tasks(struct task_source *src, const struct id_set *existing,
-		      struct batch_adder *adder, struct add_totals *tot)
+		      struct batch_adder *adder, struct batch_report *report,
+		      struct add_totals *tot)
 {
 	struct bm_error err;
 
@@ -624,6 +653,8 @@ static int feed_tasks(struct task_source *src, const struct id_set *existing,
 	     src->more = tt_iter_next(src->job->iter, &src->next, &err)) {
 		json_t *j;
 
+		if (report && batch_report_select(report, src->next, &err))
+			break;
 		if (id_set_has(existing, src->next->id)) {
 			tot->present++;
 			continue;
@@ -660,6 +691,9 @@ static void report_partial(const struct submit *s,
 
 		cli_errorf("submit: task '%s' (blob '%s') not added: %s",
 			   f->task_id, f->blob ? f->blob : "?", f->reason);
+		if (s->report)
+			batch_report_not_added(s->report, f->task_id, f->blob,
+					       f->reason);
 	}
 	cli_errorf("submit: job '%s': %zu of %zu tasks added, %zu not added%s"
 		   "; the job stays open: run the same command again to add "
@@ -702,6 +736,12 @@ static int wait_and_summarize(struct batch_client *bc, struct submit *s,
 		submit_report("cannot list the failed tasks", &err);
 		return CLI_EXIT_FAILURE;
 	}
+	if (s->report &&
+	    batch_report_finish(s->report, bc, s->job_id, s->job.client,
+				s->job.topt.output, &err)) {
+		submit_report("cannot write the report", &err);
+		return CLI_EXIT_FAILURE;
+	}
 	printf("job '%s': %ld tasks completed: %ld succeeded, %ld failed\n",
 	       s->job_id, final.completed, final.succeeded, final.failed);
 	return final.failed || failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
@@ -715,6 +755,7 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 	struct task_source src = {0};
 	struct batch_adder *adder;
 	struct bm_error err;
+	bool invalid;
 	int rc;
 
 	bm_error_clear(&err);
@@ -729,10 +770,16 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 		submit_report("cannot start adding tasks", &err);
 		goto out;
 	}
-	feed_tasks(&src, &existing, adder, &tot);
+	feed_tasks(&src, &existing, adder, s->report, &tot);
 	batch_adder_finish(adder, &rep);
 	if (rep.nfailures || tot.listing_failed) {
 		report_partial(s, &rep, &tot);
+		/* The tasks that are in: their state now, so that every
+		 * selected blob still has its line. */
+		if (s->report &&
+		    batch_report_finish(s->report, bc, s->job_id, s->job.client,
+					s->job.topt.output, &err))
+			submit_report("cannot write the report", &err);
 		goto out;
 	}
 	if (terminate_when_done(bc, s->job_id))
@@ -742,8 +789,11 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 	       s->job_id, rep.added, rep.requests,
 	       (unsigned long long)tot.present);
 	fflush(stdout);
+	invalid = tasks_job_invalid_summary(&s->job);
 	rc = s->wait ? wait_and_summarize(bc, s, (long)(existing.n + rep.added))
 		     : CLI_EXIT_OK;
+	if (invalid)
+		rc = CLI_EXIT_FAILURE;
 out:
 	batch_add_report_release(&rep);
 	id_set_release(&existing);
@@ -802,8 +852,12 @@ static char *job_manager_command(const struct submit *s)
 static json_t *job_manager_env(const struct submit *s,
 			       const struct bm_config *cfg)
 {
-	json_t *env =
-	    pool_storage_env(cfg->account, cfg->endpoint, cfg->sas_token);
+	const char *identity = s->pool.node_identity;
+	json_t *env = pool_storage_env(cfg->account, cfg->endpoint,
+				       identity ? NULL : cfg->sas_token);
+
+	/* With the nodes' identity the job manager signs in with it. */
+	pool_identity_env(env, identity);
 
 	pool_env_add(env, SUBMIT_REGISTRY_ENV, s->job.topt.registry_password);
 	return env;
@@ -815,6 +869,7 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	json_t *sched = NULL, *pi = NULL, *when;
 	struct bm_error err;
 	char *cmd = NULL;
+	size_t i;
 	int rc = CLI_EXIT_USAGE;
 
 	/* Nothing is listed now: the options and the storage configuration
@@ -824,18 +879,26 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 		cli_errorf("submit: %s", err.msg);
 		return CLI_EXIT_USAGE;
 	}
+	/* --env NAME took its value here; the job manager's environment
+	 * does not have it, so it gets NAME=VALUE. */
+	for (i = 0; s->job.topt.env && s->job.topt.env[i]; i++)
+		if (forward(s, "env", s->job.topt.env[i])) {
+			cli_errorf("submit: out of memory");
+			return CLI_EXIT_FAILURE;
+		}
 	s->job.client = cli_open_client(&s->job.cred, &s->job.cfg);
 	if (!s->job.client)
 		return CLI_EXIT_USAGE;
 	rc = CLI_EXIT_FAILURE;
 	if (s->pool_id && check_pool(bc, s))
 		goto out;
-	if (!cfg->sas_token) {
+	if (!cfg->sas_token && !s->pool.node_identity) {
 		cli_errorf(
 		    "submit: --schedule needs a SAS token "
 		    "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
-		    "file) for the job manager to read '%s' and '%s': "
-		    "an account key never goes into a job",
+		    "file) or the nodes' identity (--node-identity) for the "
+		    "job manager to read '%s' and '%s': an account key never "
+		    "goes into a job",
 		    s->job.topt.input, s->job.topt.output);
 		rc = CLI_EXIT_USAGE;
 		goto out;
@@ -896,9 +959,19 @@ out:
 
 /* ---- entry ------------------------------------------------------------ */
 
+/* tasks_job's on_skip: the report's line of a skipped blob. */
+static void submit_skip(const struct tt_skip *sk, void *ud)
+{
+	struct submit *s = ud;
+
+	if (s->report)
+		batch_report_skip(s->report, sk);
+}
+
 int cmd_submit(int argc, char **argv)
 {
 	struct batch_client *bc = NULL;
+	struct bm_token *entra = NULL;
 	struct batch_account acct;
 	struct bm_http_options ho;
 	struct submit s;
@@ -917,8 +990,17 @@ int cmd_submit(int argc, char **argv)
 		goto out;
 	}
 	bm_error_clear(&err);
+	/* No Batch key: the identity that signs in to storage signs in to
+	 * Batch too (a token for the Batch resource). */
+	if (!batch_account_has_secret(s.batch_key_file) &&
+	    !(entra = cli_batch_token(&s.job.cred, &err)) &&
+	    err.code != BM_OK) {
+		cli_errorf("submit: %s", err.msg);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
 	if (batch_account_load(&acct, s.batch_url, s.batch_account,
-			       s.batch_key_file, &err)) {
+			       s.batch_key_file, entra, &err)) {
 		cli_errorf("submit: %s", err.msg);
 		rc = CLI_EXIT_USAGE;
 		goto out;
@@ -929,16 +1011,34 @@ int cmd_submit(int argc, char **argv)
 	if (s.job.cred.max_retry_interval > 0)
 		ho.retry.max_delay_ms =
 		    (long)s.job.cred.max_retry_interval * 1000;
+	ho.ca_cert_file = s.job.cred.ca_cert_file;
+	ho.insecure = s.job.cred.insecure;
 	bc = batch_client_new(&acct, &ho, &err);
 	if (!bc) {
 		submit_report("cannot set up the Batch client", &err);
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
+	if (s.report_path &&
+	    batch_report_open(s.report_path, &s.report, &err)) {
+		cli_errorf("submit: %s", err.msg);
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	s.job.on_skip = submit_skip;
+	s.job.skip_ud = &s;
 	rc = s.schedule ? submit_schedule(bc, &s) : submit_tasks(bc, &s);
+	bm_error_clear(&err);
+	if (batch_report_close(s.report, &err)) {
+		cli_errorf("submit: %s", err.msg);
+		rc = CLI_EXIT_FAILURE;
+	}
+	s.report = NULL;
 out:
+	batch_report_close(s.report, &err);
 	batch_client_free(bc);
 	batch_account_release(&acct);
+	bm_token_free(entra);
 	tasks_job_release(&s.job);
 	free(s.fwd);
 	return rc;

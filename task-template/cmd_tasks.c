@@ -48,6 +48,35 @@ int tasks_job_option(struct tasks_job *j, int opt, const char *arg)
 	return 1;
 }
 
+/* The iterator's skip callback: the command's hook, then one line for a
+ * blob that cannot become a task (once: the iterator passes each blob
+ * once). */
+static void job_skip(const struct tt_skip *sk, void *ud)
+{
+	struct tasks_job *j = ud;
+
+	if (j->on_skip)
+		j->on_skip(sk, j->skip_ud);
+	if (sk->kind == TT_SKIP_INVALID)
+		cli_errorf("%s: skipped blob '%s': %s", j->cmd, sk->blob,
+			   sk->reason);
+}
+
+bool tasks_job_invalid_summary(const struct tasks_job *j)
+{
+	struct tt_iter_stats st;
+
+	if (!j->iter)
+		return false;
+	tt_iter_stats(j->iter, &st);
+	if (st.invalid)
+		cli_errorf("%s: %" PRIu64 " of %" PRIu64
+			   " selected blobs skipped: they cannot become "
+			   "tasks (named above); every other blob did",
+			   j->cmd, st.invalid, st.selected);
+	return st.invalid > 0;
+}
+
 int tasks_job_open(struct tasks_job *j)
 {
 	struct bm_error err;
@@ -74,6 +103,7 @@ int tasks_job_open(struct tasks_job *j)
 		cli_report(j->cmd, &err);
 		return CLI_EXIT_FAILURE;
 	}
+	tt_iter_on_skip(j->iter, job_skip, j);
 	return CLI_EXIT_OK;
 }
 
@@ -91,8 +121,15 @@ void tasks_job_release(struct tasks_job *j)
 void tasks_report(const struct tasks_job *j, bool input,
 		  const struct bm_error *err)
 {
+	const char *name = input ? j->topt.input : j->topt.output;
 	char what[512];
 
+	if (err->code == BM_ERR_NO_CONTAINER) {
+		cli_errorf("%s: %s container '%s' not found: create it with "
+			   "'blobmill mb %s'",
+			   j->cmd, input ? "input" : "output", name, name);
+		return;
+	}
 	if (err->http_status)
 		snprintf(what, sizeof(what), "%s: %s container '%s'", j->cmd,
 			 input ? "input" : "output",
@@ -111,20 +148,7 @@ void tasks_job_help(FILE *out)
 
 void tasks_print_escaped(FILE *out, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (; *p; p++) {
-		if (*p == '\\')
-			fputs("\\\\", out);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p == '\t')
-			fputs("\\t", out);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
-	}
+	cli_print_name(out, s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -164,6 +188,13 @@ static void tasks_usage(FILE *out)
 	    "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
 	    out);
 	tasks_job_help(out);
+	fputs("\nexamples:\n"
+	      "  blobmill tasks --input data-in --image app:1 --command 'app "
+	      "{in} {out}' > tasks.json\n"
+	      "  blobmill tasks --input data-in --image app:1 --command 'app "
+	      "{in} {out}' --dry-run\n"
+	      "  az batch task create --job-id J --json-file tasks.json\n",
+	      out);
 }
 
 static int print_task(const struct tt_task *t, enum tasks_format fmt,
@@ -209,8 +240,15 @@ int cmd_tasks(int argc, char **argv)
 
 	tasks_job_init(&job, "tasks");
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", tasks_longopts, NULL)) !=
-	       -1) {
+	opterr = 0; /* cli_bad_option's one format */
+	while ((opt = getopt_long(argc, argv, ":h" CLI_SHORT_VERBOSE,
+				  tasks_longopts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			cli_bad_option("tasks", opt, argv, tasks_longopts);
+			goto out;
+		}
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		r = tasks_job_option(&job, opt, optarg);
 		if (r < 0)
 			goto out;
@@ -273,9 +311,11 @@ int cmd_tasks(int argc, char **argv)
 	if (fmt == FORMAT_DRY_RUN)
 		printf("%" PRIu64 " tasks from %" PRIu64
 		       " blobs listed (%" PRIu64 " selected, %" PRIu64
-		       " skipped: output exists)\n",
-		       n, st.listed, st.selected, st.skipped);
-	rc = CLI_EXIT_OK;
+		       " skipped: output exists, %" PRIu64
+		       " skipped: cannot become a task)\n",
+		       n, st.listed, st.selected, st.skipped, st.invalid);
+	/* The JSON holds every other task; exit 1 so a script notices. */
+	rc = tasks_job_invalid_summary(&job) ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 out:
 	tasks_job_release(&job);
 	return rc;

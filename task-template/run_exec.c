@@ -6,9 +6,10 @@
  *            --ulimit nproc=32768:32768 RUN-OPTIONS IMAGE ARGV...
  *            (runc and explicit ulimits: podman's defaults fail inside
  *            the unprivileged containers CI machines often are)
- *   host:    bwrap --die-with-parent [every top-level entry of / bound
- *            onto itself] [--bind SRC DST per --volume] --chdir WORKDIR
- *            -- ARGV...
+ *   host:    bwrap --die-with-parent --new-session --unshare-pid
+ *            --clearenv [every top-level entry of / bound onto itself,
+ *            a fresh /proc] [--bind SRC DST per --volume] --chdir
+ *            WORKDIR -- ARGV...
  * ARGV is the task's commandLine split exactly as Batch splits it
  * (tt_cmdline_split), and RUN-OPTIONS are split the same way, so a task
  * behaves here as on a pool node.
@@ -16,12 +17,28 @@
  * Host runtime: bubblewrap gives the task a private mount namespace whose
  * root is a tmpfs holding the host's top-level directories, so a volume's
  * target (/data-in) can be created without touching the host's /. No
- * image, no engine: the task runs the host's programs.
+ * image, no engine: the task runs the host's programs, as the user who
+ * runs blobmill, and reads what that user can read. It also gets its own
+ * pid namespace and /proc, so it cannot read /proc/PID/environ of
+ * blobmill or of the shell that started it.
+ *
+ * Environment (every runtime): a task sees only what we give it, never
+ * the CLI's own environment (which holds AZURE_STORAGE_ACCESS_KEY or a
+ * SAS): AZ_BATCH_TASK_ID; for the host runtime also
+ * AZ_BATCH_TASK_WORKING_DIR, PATH, HOME and LANG (the engines take those
+ * from the image); then the run options' -e/--env and the user's --env.
+ * docker and podman pass nothing else of their caller's environment;
+ * podman would copy the proxy variables, so --http-proxy=false.
  *
  * Staging: with --stage the input blob is downloaded into TASKDIR/in and
  * TASKDIR/out is uploaded afterwards, and those directories replace the
  * sources of the volumes at in-dir and out-dir. Without --stage the
  * volume sources (normally blobmill-fuse mounts) are used as they are.
+ * The task owns TASKDIR/out, and a container task runs as a root we do
+ * not trust: its output is opened beneath TASKDIR/out without following
+ * any symbolic link (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, else
+ * O_NOFOLLOW on every component) and uploaded only if it is a regular
+ * file, so a task cannot make us upload a host file it could not read.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,8 +49,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
 
 #include "bm_log.h"
 #include "run_exec.h"
@@ -248,6 +270,7 @@ void run_plan_release(struct run_plan *p)
 
 	tt_argv_free(p->run_opts);
 	tt_argv_free(p->host_env);
+	tt_argv_free(p->spawn_env);
 	for (i = 0; i < p->nvols; i++) {
 		free(p->vols[i].src);
 		free(p->vols[i].dst);
@@ -342,6 +365,40 @@ static int check_sources(const struct run_plan *p, struct bm_error *err)
 	return 0;
 }
 
+/*
+ * The environment of the process we start for a task: bwrap gets PATH
+ * alone (its pid 1 keeps the environment it was started with, and a task
+ * could read that in /proc/1/environ); an engine gets ours without any
+ * AZURE_* variable (it needs its own: XDG_RUNTIME_DIR, DOCKER_HOST...).
+ */
+static char **spawn_env(enum run_runtime rt)
+{
+	extern char **environ;
+	struct argv_buf a = {0};
+	const char *path = getenv("PATH");
+	char *kv;
+	size_t i;
+
+	if (rt == RUN_HOST) {
+		if (asprintf(&kv, "PATH=%s",
+			     path && *path ? path : RUN_DEFAULT_PATH) < 0)
+			return NULL;
+		av_add(&a, kv);
+		free(kv);
+	} else {
+		for (i = 0; environ && environ[i]; i++)
+			if (strncmp(environ[i], "AZURE_", 6))
+				av_add(&a, environ[i]);
+	}
+	if (!a.failed && !a.v)
+		a.v = calloc(1, sizeof(*a.v));
+	if (a.failed) {
+		tt_argv_free(a.v);
+		return NULL;
+	}
+	return a.v;
+}
+
 int run_plan_init(struct run_plan *p, enum run_runtime rt,
 		  const struct tt_options *o, bool stage, struct bm_error *err)
 {
@@ -350,6 +407,7 @@ int run_plan_init(struct run_plan *p, enum run_runtime rt,
 	p->image = o->image;
 	p->in_dir = o->in_dir;
 	p->out_dir = o->out_dir;
+	p->env = o->env;
 	p->stage = stage;
 	if (tt_cmdline_split(o->run_options, &p->run_opts, NULL, err)) {
 		bm_error_prefix(err, "--run-options");
@@ -368,6 +426,11 @@ int run_plan_init(struct run_plan *p, enum run_runtime rt,
 	}
 	if (check_sources(p, err))
 		goto fail;
+	p->spawn_env = spawn_env(rt);
+	if (!p->spawn_env) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
 	return 0;
 fail:
 	run_plan_release(p);
@@ -438,8 +501,40 @@ static void add_engine_options(struct argv_buf *a, const struct run_plan *p,
 	}
 }
 
+/* The user's --env for an engine: --env NAME=VALUE each. */
+static void add_engine_env(struct argv_buf *a, const struct run_plan *p)
+{
+	size_t i;
+
+	for (i = 0; p->env && p->env[i]; i++)
+		av_add2(a, "--env", p->env[i]);
+}
+
+/* --setenv NAME VALUE for each "NAME=VALUE" (or, from the run options'
+ * -e NAME, the value here; unset: not passed, as docker does). */
+static void add_host_env(struct argv_buf *a, char *const *env)
+{
+	size_t i;
+
+	for (i = 0; env && env[i]; i++) {
+		const char *eq = strchr(env[i], '=');
+		char *k = eq ? strndup(env[i], (size_t)(eq - env[i]))
+			     : strdup(env[i]);
+		const char *v = eq ? eq + 1 : getenv(env[i]);
+
+		if (!k)
+			a->failed = true;
+		else if (v) {
+			av_add(a, "--setenv");
+			av_add2(a, k, v);
+		}
+		free(k);
+	}
+}
+
 /* bwrap's view of /: a tmpfs with the host's top-level entries bound in
- * (symlinks such as /bin -> usr/bin recreated as symlinks). */
+ * (symlinks such as /bin -> usr/bin recreated as symlinks); /proc is
+ * the task's own (--proc), not the host's. */
 static void add_host_root(struct argv_buf *a)
 {
 	DIR *d = opendir("/");
@@ -454,7 +549,8 @@ static void add_host_root(struct argv_buf *a)
 		struct stat st;
 		ssize_t n;
 
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    !strcmp(e->d_name, "proc"))
 			continue;
 		snprintf(path, sizeof(path), "/%s", e->d_name);
 		if (lstat(path, &st))
@@ -472,6 +568,7 @@ static void add_host_root(struct argv_buf *a)
 		}
 	}
 	closedir(d);
+	av_add2(a, "--proc", "/proc");
 }
 
 static void add_host_options(struct argv_buf *a, const struct run_plan *p,
@@ -480,7 +577,24 @@ static void add_host_options(struct argv_buf *a, const struct run_plan *p,
 	bool have_in = false, have_out = false;
 	size_t i;
 
+	const char *path = getenv("PATH");
+
+	/* --unshare-pid: no /proc/PID/environ of ours (or of the shell that
+	 * holds the key) to read; --new-session: no TIOCSTI into our
+	 * terminal. */
 	av_add2(a, "bwrap", "--die-with-parent");
+	av_add2(a, "--new-session", "--unshare-pid");
+	av_add(a, "--clearenv");
+	av_add(a, "--setenv");
+	av_add2(a, "PATH", path && *path ? path : RUN_DEFAULT_PATH);
+	if (getenv("HOME")) {
+		av_add(a, "--setenv");
+		av_add2(a, "HOME", getenv("HOME"));
+	}
+	if (getenv("LANG")) {
+		av_add(a, "--setenv");
+		av_add2(a, "LANG", getenv("LANG"));
+	}
 	av_add(a, "--setenv");
 	av_add2(a, "AZ_BATCH_TASK_ID", t->id);
 	add_host_root(a);
@@ -508,21 +622,10 @@ static void add_host_options(struct argv_buf *a, const struct run_plan *p,
 			free(s);
 		}
 	}
-	for (i = 0; p->host_env[i]; i++) {
-		const char *eq = strchr(p->host_env[i], '=');
-		char *k =
-		    eq ? strndup(p->host_env[i], (size_t)(eq - p->host_env[i]))
-		       : strdup(p->host_env[i]);
-		const char *v = eq ? eq + 1 : getenv(p->host_env[i]);
-
-		if (k && v) {
-			av_add(a, "--setenv");
-			av_add2(a, k, v);
-		}
-		free(k);
-	}
 	av_add(a, "--setenv");
 	av_add2(a, "AZ_BATCH_TASK_WORKING_DIR", taskdir);
+	add_host_env(a, p->host_env);
+	add_host_env(a, p->env);
 	/* Batch starts a task in its task directory unless --workdir. */
 	av_add2(a, "--chdir", p->host_workdir ? p->host_workdir : taskdir);
 	av_add(a, "--");
@@ -550,6 +653,7 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		av_add2(&a, "docker", "run");
 		av_add(&a, "--rm");
 		av_add2(&a, "--env", env_id ? env_id : "");
+		add_engine_env(&a, p);
 		add_engine_options(&a, p, taskdir, err);
 		av_add(&a, p->image);
 		break;
@@ -559,7 +663,10 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		av_add(&a, "--rm");
 		av_add2(&a, "--ulimit", "nofile=1024:20000");
 		av_add2(&a, "--ulimit", "nproc=32768:32768");
+		/* podman copies the caller's proxy variables by default */
+		av_add(&a, "--http-proxy=false");
 		av_add2(&a, "--env", env_id ? env_id : "");
+		add_engine_env(&a, p);
 		add_engine_options(&a, p, taskdir, err);
 		av_add(&a, p->image);
 		break;
@@ -579,29 +686,6 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 /* ------------------------------------------------------------------ */
 /* Files and staging                                                   */
 /* ------------------------------------------------------------------ */
-
-const char *run_name_unstageable(const char *name)
-{
-	const char *p = name;
-
-	if (!*name || *name == '/')
-		return "a name starting with '/' cannot be a relative path";
-	for (;;) {
-		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-
-		if (n == 0 || (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return "an empty, '.' or '..' path component cannot be "
-			       "a local file";
-		if (n > NAME_MAX)
-			return "a path component longer than 255 bytes cannot "
-			       "be a file name";
-		if (!slash)
-			return NULL;
-		p = slash + 1;
-	}
-}
 
 int run_mkdir_p(const char *dir)
 {
@@ -709,25 +793,111 @@ int run_stage_in(struct bm_blob_client *c, const char *container,
 	return rc;
 }
 
+/*
+ * Opens name (relative, checked by tt_name_path_problem) beneath the
+ * directory dirfd without following a symbolic link anywhere: openat2
+ * with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it, else
+ * openat with O_NOFOLLOW on each component. O_NONBLOCK: a FIFO must not
+ * hang the run. -1 with errno set (ELOOP: a symbolic link on the way).
+ */
+static int open_beneath(int dirfd, const char *name)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	char *copy, *comp, *slash;
+	int fd, cur, saved;
+
+#ifdef SYS_openat2
+	{
+		struct open_how how = {
+		    .flags = (uint64_t)flags,
+		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			       RESOLVE_NO_MAGICLINKS,
+		};
+
+		fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+		/* ENOSYS: an older kernel; EPERM: a seccomp filter that
+		 * does not know the call. Both: the portable walk. */
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+			return fd;
+	}
+#endif
+	copy = strdup(name);
+	if (!copy)
+		return -1;
+	cur = dirfd;
+	comp = copy;
+	while ((slash = strchr(comp, '/'))) {
+		*slash = '\0';
+		fd = openat(cur, comp,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		saved = errno;
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0) {
+			free(copy);
+			/* O_DIRECTORY|O_NOFOLLOW on a link: ENOTDIR on some
+			 * kernels; say what it is. */
+			errno = saved == ENOTDIR ? ELOOP : saved;
+			return -1;
+		}
+		cur = fd;
+		comp = slash + 1;
+	}
+	fd = openat(cur, comp, flags);
+	saved = errno;
+	if (cur != dirfd)
+		close(cur);
+	free(copy);
+	errno = saved;
+	return fd;
+}
+
 int run_stage_out(struct bm_blob_client *c, const char *container,
-		  const char *name, const char *path, struct bm_error *err)
+		  const char *out_dir, const char *name, struct bm_error *err)
 {
 	struct stat st;
-	int fd, rc;
+	int dfd, fd = -1, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		if (fd < 0 && errno == ENOENT)
+	/* out_dir is ours, but a host task could swap it for a link. */
+	dfd = open(out_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		bm_error_set(err, BM_ERR_IO, "cannot open '%s': %s", out_dir,
+			     strerror(errno));
+		return -1;
+	}
+	fd = open_beneath(dfd, name);
+	if (fd < 0) {
+		if (errno == ENOENT)
 			bm_error_set(err, BM_ERR_NOT_FOUND,
 				     "task did not write its output '%s'",
 				     name);
+		else if (errno == ELOOP || errno == EXDEV)
+			bm_error_set(err, BM_ERR_INVALID,
+				     "output '%s' refused: it is (or is under) "
+				     "a symbolic link; only regular files are "
+				     "uploaded",
+				     name);
 		else
-			bm_error_set(
-			    err, BM_ERR_IO, "cannot read output '%s': %s", path,
-			    fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return -1;
+			bm_error_set(err, BM_ERR_IO,
+				     "cannot read output '%s': %s", name,
+				     strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st)) {
+		bm_error_set(err, BM_ERR_IO, "cannot read output '%s': %s",
+			     name, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		bm_error_set(err, BM_ERR_INVALID,
+			     "output '%s' refused: it is %s, not a regular "
+			     "file",
+			     name,
+			     S_ISDIR(st.st_mode)    ? "a directory"
+			     : S_ISFIFO(st.st_mode) ? "a FIFO"
+			     : S_ISSOCK(st.st_mode) ? "a socket"
+						    : "a device");
+		goto out;
 	}
 	/* Put Blob up to 64 MiB, else 8 MiB blocks, 4 in flight. */
 	rc = bm_blob_upload_fd(c, container, name, fd, (uint64_t)st.st_size,
@@ -735,6 +905,9 @@ int run_stage_out(struct bm_blob_client *c, const char *container,
 	if (rc)
 		bm_error_prefix(err, "cannot upload output '%s/%s'", container,
 				name);
-	close(fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
 	return rc;
 }

@@ -40,7 +40,10 @@ struct run_plan {
 	bool stage;		  /* in_dir/out_dir are staged per task */
 	const char *host_workdir; /* -w/--workdir for the host runtime */
 	char **host_env;	  /* -e/--env K=V for the host runtime */
-	struct run_volume *vols;  /* host runtime: parsed --volume options */
+	char *const *env;	  /* the user's --env NAME=VALUE (tt_options) */
+	char **spawn_env; /* environment of the process run_task_argv starts:
+			   * never the CLI's AZURE_* (see run_exec.c) */
+	struct run_volume *vols; /* host runtime: parsed --volume options */
 	size_t nvols;
 };
 
@@ -70,14 +73,6 @@ void run_plan_release(struct run_plan *p);
 int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 		  const char *taskdir, char ***argv_out, struct bm_error *err);
 
-/*
- * NULL when a blob name can be a relative path under a staging directory,
- * else why not: an empty, "." or ".." component or a leading '/' (it could
- * escape the directory), or a component longer than NAME_MAX (255 bytes:
- * no Linux file system holds it, a mount neither). Static string.
- */
-const char *run_name_unstageable(const char *name);
-
 /* Creates dir and its parents (mode 0755). -1 with errno set. */
 int run_mkdir_p(const char *dir);
 
@@ -88,9 +83,28 @@ int run_remove_tree(const char *path);
 int run_stage_in(struct bm_blob_client *c, const char *container,
 		 const char *name, const char *path, struct bm_error *err);
 
-/* Uploads path as container/name; a missing file is BM_ERR_NOT_FOUND
- * "task did not write its output '...'". */
+/* The host runtime's PATH when blobmill itself has none. */
+#define RUN_DEFAULT_PATH                                                       \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/*
+ * Uploads out_dir/name as container/name. The file is opened beneath
+ * out_dir without following any symbolic link and must be a regular
+ * file: a task's link to a file elsewhere is BM_ERR_INVALID "output '...'
+ * refused: ..." (never uploaded); a missing file is BM_ERR_NOT_FOUND
+ * "task did not write its output '...'".
+ */
 int run_stage_out(struct bm_blob_client *c, const char *container,
-		  const char *name, const char *path, struct bm_error *err);
+		  const char *out_dir, const char *name, struct bm_error *err);
+
+struct tasks_job;
+
+/*
+ * Before the first task (run_preflight.c): the input and output
+ * containers exist, and with docker or podman the image is in the store
+ * or pulled once. Prints one line saying what to do and returns a
+ * CLI_EXIT_* code.
+ */
+int run_preflight(struct tasks_job *j, enum run_runtime rt);
 
 #endif

@@ -22,6 +22,10 @@ struct tasks_job {
 	struct tt_existing *existing; /* --skip-existing only */
 	struct tt_iter *iter;
 	int page_size; /* 0: service default */
+	/* Called (when set) for every selected blob the listing skips,
+	 * before a blob that cannot become a task is named on stderr. */
+	tt_skip_fn on_skip;
+	void *skip_ud;
 };
 
 void tasks_job_init(struct tasks_job *j, const char *cmd);
@@ -31,9 +35,16 @@ void tasks_job_init(struct tasks_job *j, const char *cmd);
 int tasks_job_option(struct tasks_job *j, int opt, const char *arg);
 
 /* Checks the options, opens the client, lists the output container once
- * for --skip-existing, and opens the iterator. Prints one line and returns
- * CLI_EXIT_USAGE or CLI_EXIT_FAILURE on error, CLI_EXIT_OK otherwise. */
+ * for --skip-existing, and opens the iterator, which names on stderr each
+ * blob that cannot become a task ("CMD: skipped blob 'NAME': REASON"). Prints
+ * one line and returns CLI_EXIT_USAGE or CLI_EXIT_FAILURE on error, CLI_EXIT_OK
+ * otherwise. */
 int tasks_job_open(struct tasks_job *j);
+
+/* The line a command ends with when blobs were skipped as impossible
+ * (nothing when none was). Returns whether any was: the command then
+ * exits 1 so that a script notices. */
+bool tasks_job_invalid_summary(const struct tasks_job *j);
 
 /* Frees everything; safe after a failed open. */
 void tasks_job_release(struct tasks_job *j);
@@ -47,8 +58,8 @@ void tasks_report(const struct tasks_job *j, bool input,
 /* Prints the template and credential options' help. */
 void tasks_job_help(FILE *out);
 
-/* Writes s with every byte that would break a line (control characters,
- * DEL, backslash) escaped C-style, for human-readable listings. */
+/* Writes s exactly, or C-quoted when it holds a byte that would break the
+ * line (cli_print_name): --dry-run shows the very commandLine of the JSON. */
 void tasks_print_escaped(FILE *out, const char *s);
 
 #endif

@@ -67,6 +67,7 @@ enum {
 	TT_OPT_REGISTRY_PASSWORD_ENV,
 	TT_OPT_REGISTRY_PASSWORD_FILE,
 	TT_OPT_SKIP_EXISTING,
+	TT_OPT_ENV,
 	TT_OPT_LAST,
 };
 
@@ -89,7 +90,8 @@ enum {
 	 TT_OPT_REGISTRY_PASSWORD_ENV},                                        \
 	{"registry-password-file", required_argument, NULL,                    \
 	 TT_OPT_REGISTRY_PASSWORD_FILE},                                       \
-	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING}
+	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING},            \
+	{"env", required_argument, NULL, TT_OPT_ENV}
 
 /* Usage text for the options above, for a command's --help. */
 #define TT_OPTIONS_HELP                                                        \
@@ -112,6 +114,9 @@ enum {
 	"                             private registry (password never argv)\n"\
 	"  --skip-existing            skip blobs whose output exists and is\n" \
 	"                             newer (one listing of --output)\n"       \
+	"  --env NAME=VALUE, --env NAME  set NAME in every task (NAME alone:\n"\
+	"                             its value here; unset: not passed);\n"   \
+	"                             repeatable\n"                             \
 	"placeholders: {name} {basename} {stem} {ext} {dir} {url} {index}\n"   \
 	"  {in} {out}; {{ and }} are literal braces\n"
 
@@ -142,6 +147,11 @@ struct tt_options {
 				       * release; registered with bm_redact */
 	bool skip_existing;	      /* needs --output */
 	bool command_set;	      /* --command was given (even as "") */
+	bool image_optional;	      /* `run --runtime host`: no image */
+	/* --env as given, then (tt_options_finish) NAME=VALUE only: a bare
+	 * NAME takes its value from this environment or is dropped, as
+	 * docker's -e does. NULL-ended. */
+	char **env;
 };
 
 /* Sets the defaults above (strdup()ed, so options can replace them). */
@@ -198,12 +208,25 @@ int tt_values_init(struct tt_values *vals, const char *name, uint64_t index,
 		   const char *container, struct bm_error *err);
 void tt_values_release(struct tt_values *vals);
 
+/*
+ * "Did you mean?" (tt_suggest.c). tt_edit_distance: edits (insert, delete,
+ * replace, swap of neighbours) from a to b; (size_t)-1 for words over 64
+ * bytes. tt_suggest: the candidate nearest to word[0..len) when it is
+ * within a third of the word's length (1 to 3 edits), else NULL. NULL
+ * entries of cands are skipped. Returns one of cands (not a copy).
+ */
+size_t tt_edit_distance(const char *a, size_t alen, const char *b, size_t blen);
+const char *tt_suggest(const char *word, size_t len, const char *const *cands,
+		       size_t ncands);
+
 struct tt_template;
 
 /*
  * Parses `text`. `what` names the template in errors, e.g. "--command":
- *   "--command: unknown placeholder '{nmae}' at column 12"
- *   "--command: unclosed '{' at column 5"
+ *   "--command: unknown placeholder '{nmae}' at column 12: did you mean
+ *    {name}? (write '{{nmae}}' for literal braces)"
+ *   "--command: unclosed '{' at column 5 (write '{{' for a literal brace)",
+ *    also for "{in > {out}", whose first brace never closes
  *   "--command: unmatched '}' at column 9 (write '}}' for a literal brace)"
  * shell_words: the template is shell code (--command). Its quoting is
  * tracked so each placeholder expands to one word whatever quotes surround
@@ -278,6 +301,7 @@ struct tt_container {
 	const char *registry;	 /* NULL: public image */
 	const char *registry_user;
 	const char *registry_password; /* goes into the JSON, never argv */
+	char *const *env; /* --env NAME=VALUE, NULL-ended; may be NULL */
 	/* run_options names --workdir/-w: Batch must then use the image's
 	 * working directory (workingDirectory=containerImageDefault) instead
 	 * of the task directory, or it would override the user's choice. */
@@ -313,8 +337,23 @@ struct tt_task {
 	const struct tt_container *container; /* the spec's */
 };
 
-/* Builds the task of one blob (for tests and callers with a name list).
- * Fills *t; release with tt_task_release. */
+/*
+ * NULL when name can be a relative path under a directory (in-dir,
+ * out-dir, a staging directory), else why not, one line: a leading '/'
+ * or an empty, "." or ".." component (it would name another file), or a
+ * component longer than NAME_MAX (255 bytes: no Linux file system, a
+ * mount neither, holds it). Static string.
+ */
+const char *tt_name_path_problem(const char *name);
+
+/*
+ * Builds the task of one blob (for tests and callers with a name list).
+ * Fills *t; release with tt_task_release. A blob that cannot become a
+ * task is BM_ERR_INVALID with the reason (not naming the blob): its
+ * output name empty, over 1,024 bytes or not a relative path
+ * (tt_name_path_problem), or its own name not a relative path while the
+ * command uses {in}. Any other error (allocation) concerns every blob.
+ */
 int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 		 uint64_t size, time_t mtime, struct tt_task *t,
 		 struct bm_error *err);
@@ -342,8 +381,9 @@ bool tt_existing_covers(const struct tt_existing *e, const char *output_name,
 
 struct tt_iter_stats {
 	uint64_t listed;   /* blobs seen in the listing */
-	uint64_t selected; /* passed the filters (tasks + skipped) */
+	uint64_t selected; /* passed the filters (tasks + skipped + invalid) */
 	uint64_t skipped;  /* covered by an existing output */
+	uint64_t invalid;  /* cannot become a task (tt_task_make's rule) */
 	uint64_t pages;	   /* List Blobs pages fetched */
 	size_t page_peak;  /* most entries held at once (one page) */
 };
@@ -368,6 +408,32 @@ int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
 int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
 		 struct bm_error *err);
 void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out);
+
+/* True once the listing's last page is in (the iterator holds one page,
+ * so for most runs that is the first request); *selected is then every
+ * blob the filters pass, handed out or not (skipped and invalid ones
+ * included). */
+bool tt_iter_listed_all(const struct tt_iter *it, uint64_t *selected);
+
+/* A selected blob that tt_iter_next passes over, for the callback. */
+enum tt_skip_kind {
+	TT_SKIP_EXISTING, /* its output exists and is newer */
+	TT_SKIP_INVALID,  /* it cannot become a task */
+};
+
+struct tt_skip {
+	enum tt_skip_kind kind;
+	const char *blob;
+	const char *id;		 /* the task id it has or would have had */
+	const char *output_name; /* NULL when it has none (invalid) */
+	const char *reason;	 /* TT_SKIP_INVALID: why, one line */
+	uint64_t index;		 /* position among the selected blobs */
+};
+
+/* Calls fn for every selected blob the iterator skips, in listing order,
+ * from inside tt_iter_next (the pointers live for the call). */
+typedef void (*tt_skip_fn)(const struct tt_skip *sk, void *ud);
+void tt_iter_on_skip(struct tt_iter *it, tt_skip_fn fn, void *ud);
 void tt_iter_free(struct tt_iter *it);
 
 #endif

@@ -6,10 +6,14 @@
  * page_size entries, 5,000 by default) and the current task. The next page
  * is requested only when the current one is used up, so 100,000 blobs
  * never mean 100,000 tasks in memory; tt_iter_stats().page_peak proves it
- * in the tests. tt_existing is the one structure that grows with the
+ * in the tests. A blob that cannot become a task (tt_task_make says why)
+ * is passed over, counted and handed to the skip callback, so one odd name
+ * never stops the thousands of good ones after it.
+ * tt_existing is the one structure that grows with the
  * container: one name and time per existing output, sorted, searched by
  * bisection, filled by one listing instead of one request per blob.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +153,8 @@ struct tt_iter {
 	bool started;
 	bool nomem; /* set by the page callback */
 	uint64_t next_index;
+	tt_skip_fn on_skip;
+	void *skip_ud;
 	struct tt_task cur;
 	struct tt_iter_stats st;
 };
@@ -246,6 +252,31 @@ static int fetch_page(struct tt_iter *it, struct bm_error *err)
 	return rc;
 }
 
+void tt_iter_on_skip(struct tt_iter *it, tt_skip_fn fn, void *ud)
+{
+	it->on_skip = fn;
+	it->skip_ud = ud;
+}
+
+static void skip(struct tt_iter *it, enum tt_skip_kind kind, const char *name,
+		 const char *output_name, const char *reason)
+{
+	char id[TT_TASK_ID_MAX + 1];
+	struct tt_skip sk = {
+	    .kind = kind,
+	    .blob = name,
+	    .id = id,
+	    .output_name = output_name,
+	    .reason = reason,
+	    .index = it->next_index - 1,
+	};
+
+	if (!it->on_skip)
+		return;
+	tt_task_id(name, id);
+	it->on_skip(&sk, it->skip_ud);
+}
+
 int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
 		 struct bm_error *err)
 {
@@ -263,17 +294,33 @@ int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
 		pe = &it->page[it->pos++];
 		it->st.selected++;
 		if (tt_task_make(it->s, pe->name, it->next_index++, pe->size,
-				 pe->mtime, &it->cur, err))
-			return -1;
+				 pe->mtime, &it->cur, err)) {
+			if (err->code != BM_ERR_INVALID)
+				return -1;
+			it->st.invalid++;
+			skip(it, TT_SKIP_INVALID, pe->name, NULL, err->msg);
+			bm_error_clear(err);
+			continue;
+		}
 		if (tt_existing_covers(it->existing, it->cur.output_name,
 				       pe->mtime)) {
 			it->st.skipped++;
+			skip(it, TT_SKIP_EXISTING, pe->name,
+			     it->cur.output_name, NULL);
 			tt_task_release(&it->cur);
 			continue;
 		}
 		*task = &it->cur;
 		return 1;
 	}
+}
+
+bool tt_iter_listed_all(const struct tt_iter *it, uint64_t *selected)
+{
+	if (!it || !it->started || it->marker)
+		return false;
+	*selected = it->st.selected + (it->n - it->pos);
+	return true;
 }
 
 void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out)

@@ -64,6 +64,7 @@ void tt_options_release(struct tt_options *o)
 	free(o->registry_password_env);
 	free(o->registry_password_file);
 	wipe_free(o->registry_password);
+	free_list(o->env);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -131,6 +132,62 @@ static int set_container(char **field, const char *opt, const char *arg,
 	return set_str(field, arg, err);
 }
 
+/* --env NAME=VALUE or --env NAME; NAME as a shell variable name, so
+ * that every runtime (and Batch's environmentSettings) takes it. */
+static int env_add(char ***list, const char *arg, struct bm_error *err)
+{
+	size_t n = strcspn(arg, "=");
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!(arg[i] == '_' || (arg[i] >= 'A' && arg[i] <= 'Z') ||
+		      (arg[i] >= 'a' && arg[i] <= 'z') ||
+		      (i > 0 && arg[i] >= '0' && arg[i] <= '9')))
+			break;
+	if (n == 0 || i < n) {
+		bm_error_set(err, BM_ERR_INVALID,
+			     "--env '%s': expected NAME=VALUE or NAME, NAME "
+			     "made of letters, digits and '_'",
+			     arg);
+		return -1;
+	}
+	return list_add(list, arg, err);
+}
+
+/* Turns each bare NAME of --env into NAME=VALUE from this environment,
+ * dropping the unset ones (docker's -e NAME does the same). */
+static int env_resolve(char **env, struct bm_error *err)
+{
+	size_t i, j = 0;
+
+	for (i = 0; env && env[i]; i++) {
+		const char *v;
+		char *kv;
+
+		if (strchr(env[i], '=')) {
+			env[j++] = env[i];
+			continue;
+		}
+		v = getenv(env[i]);
+		if (!v) {
+			free(env[i]);
+			continue;
+		}
+		if (asprintf(&kv, "%s=%s", env[i], v) < 0) {
+			bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+			for (; env[i]; i++)
+				env[j++] = env[i];
+			env[j] = NULL;
+			return -1;
+		}
+		free(env[i]);
+		env[j++] = kv;
+	}
+	if (env)
+		env[j] = NULL;
+	return 0;
+}
+
 int tt_options_set(struct tt_options *o, int opt, const char *arg,
 		   struct bm_error *err)
 {
@@ -169,6 +226,8 @@ int tt_options_set(struct tt_options *o, int opt, const char *arg,
 	case TT_OPT_SKIP_EXISTING:
 		o->skip_existing = true;
 		return 0;
+	case TT_OPT_ENV:
+		return env_add(&o->env, arg, err);
 	}
 	bm_error_set(err, BM_ERR_INVALID, "option %d is not a template option",
 		     opt);
@@ -253,7 +312,7 @@ int tt_options_finish(struct tt_options *o, struct bm_error *err)
 			     "--input CONTAINER is required");
 		return -1;
 	}
-	if (!o->image) {
+	if (!o->image && !o->image_optional) {
 		bm_error_set(err, BM_ERR_INVALID, "--image IMAGE is required");
 		return -1;
 	}
@@ -289,6 +348,8 @@ int tt_options_finish(struct tt_options *o, struct bm_error *err)
 		if (load_registry_password(o, err))
 			return -1;
 	}
+	if (env_resolve(o->env, err))
+		return -1;
 	/* Parse now so that a template error stops before any request. */
 	if (tt_template_parse(o->command, "--command", true, &t, err))
 		return -1;

@@ -7,6 +7,7 @@
  */
 #include <fnmatch.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,7 @@ int tt_spec_new(const struct tt_options *o, const char *endpoint,
 	s->container.registry = o->registry;
 	s->container.registry_user = o->registry_user;
 	s->container.registry_password = o->registry_password;
+	s->container.env = o->env;
 	s->container.workdir_image_default =
 	    run_options_set_workdir(s->container.run_options, err, &split_rc);
 	if (split_rc)
@@ -218,6 +220,29 @@ static char *output_parent(const char *out_dir, const char *out_name,
 	return p;
 }
 
+const char *tt_name_path_problem(const char *name)
+{
+	const char *p = name;
+
+	if (!*name || *name == '/')
+		return "a name starting with '/' cannot be a relative path";
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return "an empty, '.' or '..' path component cannot be "
+			       "a local file";
+		if (n > NAME_MAX)
+			return "a path component longer than 255 bytes cannot "
+			       "be a file name";
+		if (!slash)
+			return NULL;
+		p = slash + 1;
+	}
+}
+
 int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 		 uint64_t size, time_t mtime, struct tt_task *t,
 		 struct bm_error *err)
@@ -225,6 +250,7 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 	const struct tt_options *o = s->o;
 	struct tt_values vals;
 	char *parent = NULL;
+	const char *why;
 	bool nomem = false;
 	int rc = -1;
 
@@ -238,8 +264,25 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 		goto out;
 	if (!*t->output_name || strlen(t->output_name) > 1024) {
 		bm_error_set(err, BM_ERR_INVALID,
-			     "output name of '%s' is %s (1 to 1024 bytes)",
-			     name, *t->output_name ? "too long" : "empty");
+			     "its output name is %zu bytes (a blob name is 1 "
+			     "to 1,024)",
+			     strlen(t->output_name));
+		goto out;
+	}
+	why = tt_name_path_problem(t->output_name);
+	if (why) {
+		bm_error_set(err, BM_ERR_INVALID,
+			     "its output name cannot be a file under the out "
+			     "dir: %s",
+			     why);
+		goto out;
+	}
+	why = tt_template_uses(s->command, TT_F_IN) ? tt_name_path_problem(name)
+						    : NULL;
+	if (why) {
+		bm_error_set(err, BM_ERR_INVALID,
+			     "{in} cannot be its path under the in dir: %s",
+			     why);
 		goto out;
 	}
 	if (tt_values_init(&vals, name, index, o->in_dir, o->out_dir,
@@ -283,6 +326,27 @@ static json_t *json_str_cut(const char *s, size_t max)
 	return json_stringn(s, n);
 }
 
+/* --env as Batch's environmentSettings: [{"name", "value"}...]. */
+static json_t *env_settings(char *const *env)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && env[i]; i++) {
+		const char *eq = strchr(env[i], '=');
+		json_t *e =
+		    eq ? json_pack("{s:s%, s:s}", "name", env[i],
+				   (size_t)(eq - env[i]), "value", eq + 1)
+		       : NULL;
+
+		if (!e || json_array_append_new(a, e)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 json_t *tt_task_to_json(const struct tt_task *t)
 {
 	const struct tt_container *c = t->container;
@@ -317,6 +381,9 @@ json_t *tt_task_to_json(const struct tt_task *t)
 						   ? "containerImageDefault"
 						   : "taskWorkingDirectory"));
 	bad |= json_object_set_new(task, "containerSettings", cs);
+	if (c->env && c->env[0])
+		bad |= json_object_set_new(task, "environmentSettings",
+					   env_settings(c->env));
 	if (bad) {
 		json_decref(task);
 		return NULL;

@@ -175,6 +175,34 @@ static int lookup_field(const char *name, size_t len, enum tt_field *out)
 }
 
 /*
+ * "unknown placeholder '{nmae}' at column 12: did you mean {name}? (write
+ * '{{nmae}}' for literal braces)". Shell code ported from scripts holds
+ * braces of its own (awk '{print $1}', ${HOME}): the message shows how to
+ * write exactly that text literally. Long text is cut (the column still
+ * finds it).
+ */
+static void unknown_field(const char *name, size_t len, const char *what,
+			  size_t col, struct bm_error *err)
+{
+	const char *near = tt_suggest(name, len, field_names, TT_F_COUNT);
+	int shown = len > 40 ? 40 : (int)len;
+	const char *cut = len > 40 ? "..." : "";
+
+	if (near)
+		bm_error_set(err, BM_ERR_INVALID,
+			     "%s: unknown placeholder '{%.*s%s}' at column "
+			     "%zu: did you mean {%s}? (write '{{%.*s%s}}' for "
+			     "literal braces)",
+			     what, shown, name, cut, col, near, shown, name,
+			     cut);
+	else
+		bm_error_set(err, BM_ERR_INVALID,
+			     "%s: unknown placeholder '{%.*s%s}' at column "
+			     "%zu (write '{{%.*s%s}}' for literal braces)",
+			     what, shown, name, cut, col, shown, name, cut);
+}
+
+/*
  * The shell quoting state of the user's code, byte by byte. Command
  * substitution ($(...) or `...`) starts a fresh context even inside double
  * quotes, so contexts form a stack: "$(dirname {out})" puts {out} in an
@@ -280,9 +308,14 @@ int tt_template_parse(const char *text, const char *what, bool shell_words,
 			goto out;
 		} else if (c == '{') {
 			const char *close = strchr(text + i + 1, '}');
+			const char *inner =
+			    memchr(text + i + 1, '{',
+				   close ? (size_t)(close - text - i - 1) : 0);
 			struct tt_seg seg = {.is_field = true};
 
-			if (!close) {
+			/* "{in > {out}": the first brace never closed; the
+			 * second one is the placeholder. */
+			if (!close || inner) {
 				bm_error_set(err, BM_ERR_INVALID,
 					     "%s: unclosed '{' at column %zu "
 					     "(write '{{' for a literal brace)",
@@ -292,12 +325,9 @@ int tt_template_parse(const char *text, const char *what, bool shell_words,
 			if (lookup_field(text + i + 1,
 					 (size_t)(close - text - i - 1),
 					 &seg.field)) {
-				bm_error_set(
-				    err, BM_ERR_INVALID,
-				    "%s: unknown placeholder '%.*s' at "
-				    "column %zu",
-				    what, (int)(close - text - i + 1), text + i,
-				    col);
+				unknown_field(text + i + 1,
+					      (size_t)(close - text - i - 1),
+					      what, col, err);
 				goto out;
 			}
 			if (shell_words && sc.escaped) {

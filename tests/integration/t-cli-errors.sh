@@ -37,7 +37,7 @@ AZURE_STORAGE_ACCESS_KEY=$secret expect_fail "wrong key" 1 \
 wrong_key=$(cat last.err)
 secret=
 expect_fail "missing container" 1 \
-	"cannot list 'nosuch': container not found \(404 ContainerNotFound\)" \
+	"cannot list 'nosuch': container 'nosuch' not found \(404 ContainerNotFound\): create it with 'blobmill mb nosuch'\$" \
 	bm ls nosuch
 missing=$(cat last.err)
 port=$(free_port)
@@ -55,13 +55,16 @@ expect_fail "get of a missing blob" 1 "cannot get 'data/nope': .*not found" \
 expect_fail "rm of a missing blob" 1 "cannot delete 'data/nope'.*not found" \
 	bm rm data/nope
 expect_fail "put into a missing container" 1 \
-	"cannot upload 'nosuch/x': container not found" bm put - nosuch/x </dev/null
+	"cannot upload 'nosuch/x': container 'nosuch' not found.*: create it with 'blobmill mb nosuch'" \
+	bm put - nosuch/x </dev/null
 expect_fail "rb of a missing container" 1 "container not found" bm rb nosuch
 expect_fail "mb of an existing container" 1 "already exists" bm mb data
 expect_fail "put of a missing file" 1 "cannot open 'no-such-file'" \
 	bm put no-such-file data/x
 expect_fail "get of a blob name with a newline" 1 \
-	"cannot get 'data/two lines': .*not found" bm get $'data/two\nlines'
+	"cannot get 'data/two\\\\nlines': .*not found" bm get $'data/two\nlines'
+expect_fail "get of a blob name with ESC[2J" 1 \
+	"cannot get 'data/x\\\\x1b\\[2Jy': .*not found" bm get $'data/x\e[2Jy'
 
 echo "--- SAS credentials"
 sas=$(azb sas data rl) || fail "cannot make a SAS"

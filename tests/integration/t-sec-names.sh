@@ -30,7 +30,9 @@ names=('../x' '/abs' 'a/../../b' '.' '..' 'a//b' 'd/./e' 'trail/' './y'
 "$BLOBMILL" mb hostile && "$BLOBMILL" mb other || fail "mb failed"
 for n in "${names[@]}"; do
 	printf 'blob named [%s]\n' "$n" >"$dir/src"
-	"$BLOBMILL" put "$dir/src" "hostile/$n" ||
+	# From stdin a NAME ending in '/' is taken as it is ('trail/');
+	# from a file it would be a folder keeping the file's name.
+	"$BLOBMILL" put - "hostile/$n" <"$dir/src" ||
 		fail "put of 'hostile/$n' failed"
 done
 "$BLOBMILL" ls -0 hostile | tr '\0' '\n' | sort >"$dir/listed"
@@ -46,8 +48,12 @@ echo "ok: 'hostile/a/../other/x' stayed in 'hostile'"
 mkdir -p "$dir/out"
 touch "$dir/marker"
 sleep 1
-"$BLOBMILL" get 'hostile/../x' "$dir/out" 2>"$dir/err" &&
-	fail "get into a directory succeeded"
+# Into a directory, get keeps the name's last component only: '../x'
+# lands in out/x, never in out/../x.
+"$BLOBMILL" get 'hostile/../x' "$dir/out" 2>"$dir/err" ||
+	fail "get into a directory failed: $(cat "$dir/err")"
+[ "$(cat "$dir/out/x")" = "blob named [../x]" ] ||
+	fail "get of 'hostile/../x' into a directory: not in out/x"
 for n in "${names[@]}"; do
 	"$BLOBMILL" get "hostile/$n" "$dir/out/file" ||
 		fail "get of 'hostile/$n' failed"
@@ -56,7 +62,8 @@ for n in "${names[@]}"; do
 done
 # Escapes relative to $dir/out land in $dir, or reach /tmp by name.
 new=$(find "$dir" -newer "$dir/marker" -type f 2>/dev/null |
-	grep -v -e "^$dir/out/file\$" -e "^$dir/err\$" | head -n 5)
+	grep -v -e "^$dir/out/file\$" -e "^$dir/out/x\$" -e "^$dir/err\$" |
+	head -n 5)
 [ -z "$new" ] || fail "get wrote outside the file it was given: $new"
 [ ! -e /tmp/blobmill-escape ] || fail "a blob name escaped to /tmp"
 echo "ok: get writes only the file it is given, with the named blob's bytes"

@@ -217,6 +217,25 @@ expect_grep "bundle: installs the new binary" "install: $prefix/bin/blobmill-fus
 expect_grep "bundle: remounts" "^data-in: .*remounted, blobmill-fuse was updated" "$out"
 expect_listing "bundle"
 
+# `make install` (issue 13): the installed installer, given no bundle and
+# no --fuse/--cli, uses the blobmill-fuse and blobmill installed beside
+# it, and says so.
+MAKEFLAGS='' MAKELEVEL='' make -s -C "$top_builddir" install DESTDIR="$d/dest" \
+	>"$d/make-install.log" 2>&1 ||
+	{ cat "$d/make-install.log"; fail "make install failed"; }
+inst=$(dirname "$(find "$d/dest" -path '*/sbin/blobmill-startup' | head -n 1)")
+[ -x "$inst/blobmill-startup" ] || fail "make install: no sbin/blobmill-startup"
+inst_bin=$(cd "$inst/../bin" && pwd)
+printf 'data-in %s %s %s\n' "$mnt/inst" "$d/fusetmp/inst" "$d/in.cfg" >"$d/mounts-inst"
+"$inst/blobmill-startup" --prefix "$d/opt2" --mounts "$d/mounts-inst" >"$d/out" 2>&1 ||
+	{ cat "$d/out"; fail "installed: the installed installer failed"; }
+cat "$d/out"
+expect_grep "installed: says which binaries" "^install: no bundle: using the blobmill-fuse and blobmill installed beside blobmill-startup in $inst_bin$" "$(cat "$d/out")"
+expect_grep "installed: blobmill-fuse from the installation" "install: $d/opt2/bin/blobmill-fuse: installed from $inst_bin/blobmill-fuse" "$(cat "$d/out")"
+expect_grep "installed: mounted" "^data-in: $mnt/inst: mounted \(2 entries\)" "$(cat "$d/out")"
+"$inst/blobmill-startup" --prefix "$d/opt2" --unmount --mounts "$d/mounts-inst" >/dev/null ||
+	fail "installed: unmount"
+
 # 12. A missing runtime package is installed with apt-get; when apt-get
 # fails, its last line is the cause and nothing is mounted. dpkg-query and
 # apt-get are stand-ins on PATH (this machine's packages stay as they are).

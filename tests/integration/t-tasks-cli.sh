@@ -52,10 +52,27 @@ python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' \
 	"$T/tasks.jsonl" || fail "jsonl parses"
 
 "$BLOBMILL" tasks "${SEED[@]}" --dry-run >"$T/dry" || fail "dry-run"
-grep -qF 'new\nline.txt -> new_line_txt-' "$T/dry" || {
+grep -qF '"new\nline.txt" -> new_line_txt-' "$T/dry" || {
 	cat "$T/dry" >&2
-	fail "dry-run escapes a newline"
+	fail "dry-run quotes a name holding a newline"
 }
+# The command shown is the JSON's commandLine byte for byte (a backslash
+# in the user's shell code stays one backslash).
+"$BLOBMILL" tasks "${SEED[@]}" --command 'sed "s/\.txt$//" {in}' \
+	--format jsonl >"$T/bs.jsonl" || fail "tasks with a backslash"
+"$BLOBMILL" tasks "${SEED[@]}" --command 'sed "s/\.txt$//" {in}' \
+	--dry-run >"$T/bs.dry" || fail "dry-run with a backslash"
+python3 - "$T/bs.jsonl" "$T/bs.dry" <<'EOF' || fail "dry-run differs from the JSON"
+import json, sys
+tasks = [json.loads(l) for l in open(sys.argv[1])]
+lines = open(sys.argv[2]).read().splitlines()
+plain = [t for t in tasks if all(ord(c) >= 32 for c in t["commandLine"])]
+assert plain, "no task"
+for t in plain:
+    want = " -> %s -> %s" % (t["id"], t["commandLine"])
+    assert any(l.endswith(want) for l in lines), (want, lines)
+EOF
+echo "ok: --dry-run shows the JSON's commandLine exactly"
 grep -q "^$N tasks from $N blobs listed" "$T/dry" || fail "dry-run summary"
 echo "ok: --dry-run"
 
@@ -67,7 +84,7 @@ expect_eq "prefix and exclude" 1 "$(wc -l <"$T/f")"
 # Errors: one line, nonzero, naming the cause.
 err=$("$BLOBMILL" tasks "${SEED[@]}" --command 'app {nmae}' 2>&1 >/dev/null)
 expect_eq "unknown placeholder" \
-	"blobmill: tasks: --command: unknown placeholder '{nmae}' at column 5" "$err"
+	"blobmill: tasks: --command: unknown placeholder '{nmae}' at column 5: did you mean {name}? (write '{{nmae}}' for literal braces)" "$err"
 err=$("$BLOBMILL" tasks "${SEED[@]}" --input nosuch 2>&1 >/dev/null) &&
 	fail "missing container must fail"
 case "$err" in

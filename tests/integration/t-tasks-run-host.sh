@@ -39,14 +39,22 @@ tasks_expect "$long" >"$T/want"
 cmp -s "$T/got" "$T/want" || fail "1,024-character name's output differs"
 echo "ok: 1,024-character name"
 
-# One component past NAME_MAX cannot be a file: a clear per-task failure.
+# One component past NAME_MAX cannot be a file: {in} cannot name it, so
+# the blob is skipped with a clear message (exit 1).
 huge=longer-$(printf '%0300d' 0)
 printf x | "$BLOBMILL" put - "data-in/$huge" || fail "put 300-byte name"
 run_host --command '/app/argv.sh {out} {in}' --prefix longer- \
-	>"$T/log" 2>&1 && fail "a 300-byte component cannot be staged"
-grep -q "cannot stage .*: a path component longer than 255 bytes" "$T/log" ||
+	--output-name 'longer.out' >"$T/log" 2>&1 &&
+	fail "a 300-byte component cannot be staged"
+grep -q "skipped blob '$huge': {in} cannot be its path under the in dir: a path component longer than 255 bytes" "$T/log" ||
 	{ cat "$T/log" >&2; fail "NAME_MAX message"; }
-echo "ok: a component past NAME_MAX fails with a clear message"
+# Without {in} the task is made, but staging cannot hold the input.
+run_host --command '/app/argv.sh {out} x' --prefix longer- \
+	--output-name 'longer.out' >"$T/log" 2>&1 &&
+	fail "a 300-byte component cannot be staged"
+grep -q "cannot stage .*: a path component longer than 255 bytes" "$T/log" ||
+	{ cat "$T/log" >&2; fail "staging NAME_MAX message"; }
+echo "ok: a component past NAME_MAX is refused with a clear message"
 
 # A failing task: nonzero exit, retries, the summary says so.
 run_host --command 'exit 3' --max-retries 2 --include 'plain.txt' \

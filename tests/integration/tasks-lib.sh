@@ -112,3 +112,24 @@ tasks_run_hostile() {
 		fail "a blob name ran as a command"
 	echo "ok: --runtime $1: no command substitution ran"
 }
+
+# tasks_podman_image: skips unless podman can run a container here; then
+# imports a one-binary image (busybox-static and its applets as hard
+# links; no registry is reachable) and sets IMAGE. Call after
+# tasks_setup: it replaces the EXIT trap to remove the image too.
+tasks_podman_image() {
+	command -v podman >/dev/null || skip "podman is not installed"
+	[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null |
+		grep -q static ||
+		skip "busybox-static is not installed (/bin/busybox)"
+	IMAGE="localhost/blobmill-tasks-test:$$"
+	mkdir -p "$T/rootfs/bin" "$T/rootfs/tmp"
+	cp /bin/busybox "$T/rootfs/bin/busybox"
+	"$T/rootfs/bin/busybox" --install "$T/rootfs/bin"
+	tar -C "$T/rootfs" -c . | podman import -q - "$IMAGE" >/dev/null \
+		2>"$T/err" || skip "podman import failed: $(head -1 "$T/err")"
+	trap 'podman rmi -f "$IMAGE" >/dev/null 2>&1; azurite_stop; rm -rf "$T"' EXIT
+	podman --runtime runc run --rm --ulimit nofile=1024:20000 \
+		--ulimit nproc=32768:32768 "$IMAGE" /bin/true 2>"$T/err" ||
+		skip "podman cannot run a container here: $(head -1 "$T/err")"
+}

@@ -82,8 +82,8 @@ static void test_batch_vector(void **state)
 /* The Blob vector's string, built by bm_auth_apply from a List request. */
 static void test_blob_apply_list(void **state)
 {
-	struct bm_auth auth = {BM_SCHEME_BLOB_KEY, "devstoreaccount1", NULL, 0,
-			       NULL};
+	struct bm_auth auth = {
+	    BM_SCHEME_BLOB_KEY, "devstoreaccount1", NULL, 0, NULL, NULL};
 	struct bm_auth_result res;
 	struct bm_error err = {0};
 	const char *url = "https://devstoreaccount1.blob.core.windows.net/"
@@ -141,8 +141,8 @@ static void test_batch_string_from_headers(void **state)
 
 static void test_batch_apply(void **state)
 {
-	struct bm_auth auth = {BM_SCHEME_BATCH_KEY, "mybatchaccount", NULL, 0,
-			       NULL};
+	struct bm_auth auth = {
+	    BM_SCHEME_BATCH_KEY, "mybatchaccount", NULL, 0, NULL, NULL};
 	const struct bm_http_header h[] = {
 	    {"Content-Type", "application/json; odata=minimalmetadata"},
 	};
@@ -265,8 +265,8 @@ static void test_bad_urls(void **state)
 
 static void test_sas_append(void **state)
 {
-	struct bm_auth auth = {BM_SCHEME_BLOB_SAS, "acct", NULL, 0,
-			       "sv=2021-08-06&sig=abc%2B"};
+	struct bm_auth auth = {BM_SCHEME_BLOB_SAS,	   "acct", NULL, 0,
+			       "sv=2021-08-06&sig=abc%2B", NULL};
 	struct bm_auth_result res;
 	struct bm_error err = {0};
 
@@ -299,8 +299,9 @@ static void test_sas_append(void **state)
 
 static void test_no_auth_and_missing_key(void **state)
 {
-	struct bm_auth anon = {BM_SCHEME_NONE, NULL, NULL, 0, NULL};
-	struct bm_auth nokey = {BM_SCHEME_BLOB_KEY, "acct", NULL, 0, NULL};
+	struct bm_auth anon = {BM_SCHEME_NONE, NULL, NULL, 0, NULL, NULL};
+	struct bm_auth nokey = {
+	    BM_SCHEME_BLOB_KEY, "acct", NULL, 0, NULL, NULL};
 	struct bm_auth_result res;
 	struct bm_error err = {0};
 
@@ -322,8 +323,8 @@ static void test_no_auth_and_missing_key(void **state)
  * passed in is what libcurl sends, so it is what gets signed. */
 static void test_content_length_from_body(void **state)
 {
-	struct bm_auth auth = {BM_SCHEME_BLOB_KEY, "devstoreaccount1", NULL, 0,
-			       NULL};
+	struct bm_auth auth = {
+	    BM_SCHEME_BLOB_KEY, "devstoreaccount1", NULL, 0, NULL, NULL};
 	const struct bm_http_header h[] = {
 	    {"Content-Length", "999"},
 	    {"Content-Type", "text/plain"},

@@ -20,6 +20,7 @@
 
 #include "bm_config.h"
 #include "cli.h"
+#include "storage.h"
 
 #include "test-env.h"
 
@@ -304,11 +305,126 @@ static void test_reports(void **state)
 		      "blobmill: cannot get 'data/x': disk on fire\n");
 	expect_report("cannot get 'data/x'", BM_ERR_ABORTED, 0, NULL, "",
 		      "blobmill: cannot get 'data/x': aborted\n");
-	/* A name with a newline still makes one line. */
-	expect_report("cannot get 'data/a\nb'", BM_ERR_NOT_FOUND, 404,
+	/* A name with a newline or ESC still makes one safe line. */
+	expect_report("cannot get 'data/a\nb\x1b[2J'", BM_ERR_NOT_FOUND, 404,
 		      "BlobNotFound", "x",
-		      "blobmill: cannot get 'data/a b': not found (404 "
-		      "BlobNotFound)\n");
+		      "blobmill: cannot get 'data/a\\nb\\x1b[2J': not found "
+		      "(404 BlobNotFound)\n");
+}
+
+/* --- names: blob <-> local path (st_names.c) --- */
+
+static void test_local_names(void **state)
+{
+	char long_component[300];
+
+	(void)state;
+	assert_null(st_local_problem("a"));
+	assert_null(st_local_problem("with space/it's \"q\"/$(x)"));
+	assert_null(st_local_problem("new\nline"));
+	assert_null(st_local_problem("dir/")); /* a folder */
+	assert_non_null(st_local_problem(""));
+	assert_non_null(st_local_problem(".."));
+	assert_non_null(st_local_problem("a/../b"));
+	assert_non_null(st_local_problem("a/./b"));
+	assert_non_null(st_local_problem("a//b"));
+	assert_non_null(st_local_problem("/abs"));
+	memset(long_component, 'x', 256);
+	long_component[256] = '\0';
+	assert_non_null(st_local_problem(long_component));
+	long_component[255] = '\0';
+	assert_null(st_local_problem(long_component));
+}
+
+static void test_blob_names(void **state)
+{
+	char name[1100];
+
+	(void)state;
+	assert_int_equal(st_utf8_chars("abc"), 3);
+	assert_int_equal(st_utf8_chars("\xc3\xa9t\xc3\xa9"), 3);
+	assert_int_equal(st_utf8_chars("\xe6\x97\xa5"), 1);
+	assert_int_equal(st_utf8_chars("latin1-\xe9"), -1);
+	assert_int_equal(st_utf8_chars("\xc0\xaf"), -1);     /* overlong '/' */
+	assert_int_equal(st_utf8_chars("\xed\xa0\x80"), -1); /* surrogate */
+	assert_null(st_blob_problem("p/", "a b/$(c)"));
+	assert_non_null(st_blob_problem("p/", "latin1-\xe9"));
+	/* 1,024 characters with the prefix, and not one more. */
+	memset(name, 'a', 1020);
+	name[1020] = '\0';
+	assert_null(st_blob_problem("pre/", name));
+	assert_non_null(st_blob_problem("pre/x", name));
+	assert_string_equal(st_basename("a/b/c.txt"), "c.txt");
+	assert_string_equal(st_basename("c.txt"), "c.txt");
+}
+
+static void test_folder_prefix(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = st_folder_prefix("");
+	assert_string_equal(p, "");
+	free(p);
+	p = st_folder_prefix("x");
+	assert_string_equal(p, "x/");
+	free(p);
+	p = st_folder_prefix("x/y/");
+	assert_string_equal(p, "x/y/");
+	free(p);
+}
+
+/* --- unknown options: one format for every command --- */
+
+static const struct option some_opts[] = {
+    {"image", required_argument, NULL, 1},
+    {"input", required_argument, NULL, 2},
+    {"help", no_argument, NULL, 3},
+    {NULL, 0, NULL, 0},
+};
+
+struct bad_case {
+	char *argv[3];
+	int opt;
+};
+
+static void call_bad_option(void *arg)
+{
+	struct bad_case *c = arg;
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	opt = getopt_long(2, c->argv, ":h", some_opts, NULL);
+	assert_true(opt == '?' || opt == ':');
+	cli_bad_option("run", opt, c->argv, some_opts);
+}
+
+static void expect_bad(char *arg, const char *want)
+{
+	struct bad_case c = {{"run", arg, NULL}, 0};
+	char *out = capture_stderr(call_bad_option, &c);
+
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_bad_option(void **state)
+{
+	(void)state;
+	expect_bad("--imgae",
+		   "blobmill: run: unknown option '--imgae' (did "
+		   "you mean --image?); see 'blobmill run --help'\n");
+	expect_bad("--imgae=x", "blobmill: run: unknown option '--imgae' "
+				"(did you mean --image?); see 'blobmill run "
+				"--help'\n");
+	expect_bad("--frobnicate", "blobmill: run: unknown option "
+				   "'--frobnicate'; see 'blobmill run "
+				   "--help'\n");
+	expect_bad("-z", "blobmill: run: unknown option '-z'; see 'blobmill "
+			 "run --help'\n");
+	expect_bad("--image", "blobmill: run: option '--image' needs a "
+			      "value; see 'blobmill run --help'\n");
 }
 
 int main(void)
@@ -322,6 +438,10 @@ int main(void)
 	    cmocka_unit_test_setup(test_config_error_is_one_line_without_secret,
 				   clear_env),
 	    cmocka_unit_test(test_reports),
+	    cmocka_unit_test(test_local_names),
+	    cmocka_unit_test(test_blob_names),
+	    cmocka_unit_test(test_folder_prefix),
+	    cmocka_unit_test(test_bad_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

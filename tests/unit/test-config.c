@@ -127,11 +127,17 @@ static void test_file_errors(void **state)
 	expect_error("accountName a1b\n\naccountname x\n", false,
 		     "test.cfg:3: unknown key 'accountname' (known: "
 		     "accountName, accountKey, sasToken, containerName, "
-		     "authType, blobEndpoint)");
+		     "authType, blobEndpoint, identityClientId, "
+		     "identityObjectId, identityResourceId, msiEndpoint, "
+		     "servicePrincipalClientId, servicePrincipalTenantId, "
+		     "servicePrincipalClientSecret, aadEndpoint)");
 	expect_error("# c\r\nfoo bar\r\n", false,
 		     "test.cfg:2: unknown key 'foo' (known: accountName, "
 		     "accountKey, sasToken, containerName, authType, "
-		     "blobEndpoint)");
+		     "blobEndpoint, identityClientId, identityObjectId, "
+		     "identityResourceId, msiEndpoint, "
+		     "servicePrincipalClientId, servicePrincipalTenantId, "
+		     "servicePrincipalClientSecret, aadEndpoint)");
 	expect_error("accountName acct\n" DEV_KEY "\n", false,
 		     "test.cfg:2: not a 'key value' line (not shown: it may "
 		     "hold a secret)");
@@ -140,17 +146,18 @@ static void test_file_errors(void **state)
 		     "(comments go on their own line)");
 	expect_error("accountName\n", false,
 		     "test.cfg:1: 'accountName' has no value");
-	expect_error("accountName acct\nauthType MSI\n", false,
-		     "test.cfg:2: authType 'MSI' is not supported (use Key or "
-		     "SAS)");
+	expect_error("accountName acct\nauthType OAuth\n", false,
+		     "test.cfg:2: authType 'OAuth' is not supported (use Key, "
+		     "SAS, MSI, SPN or AzCli)");
 	expect_error("accountKey " DEV_KEY "\n", false,
 		     "no storage account given: set accountName in the config "
 		     "file, AZURE_STORAGE_ACCOUNT or "
 		     "AZURE_STORAGE_CONNECTION_STRING");
 	expect_error("accountName acct\n", false,
 		     "no credentials for account 'acct': give an account key "
-		     "(accountKey, AZURE_STORAGE_ACCESS_KEY) or a SAS token "
-		     "(sasToken, AZURE_STORAGE_SAS_TOKEN)");
+		     "(accountKey, AZURE_STORAGE_ACCESS_KEY), a SAS token "
+		     "(sasToken, AZURE_STORAGE_SAS_TOKEN) or an Entra ID "
+		     "identity (authType MSI, SPN or AzCli)");
 	expect_error("accountName acct\naccountKey " DEV_KEY "\nsasToken " SAS
 		     "\n",
 		     false,
@@ -414,6 +421,39 @@ static void test_env(void **state)
 	assert_int_equal(bm_config_finish(&cfg, false, &err), -1);
 	assert_string_equal(err.msg, "both an account key and a SAS token are "
 				     "given for 'envacct': keep only one");
+	bm_config_release(&cfg);
+	clear_env(NULL);
+}
+
+/* The az CLI's AZURE_STORAGE_KEY stands for AZURE_STORAGE_ACCESS_KEY; two
+ * different keys are an error, not a silent pick. */
+static void test_env_az_cli_key(void **state)
+{
+	struct bm_config cfg;
+	struct bm_error err = {0};
+
+	(void)state;
+	setenv("AZURE_STORAGE_ACCOUNT", "envacct", 1);
+	setenv("AZURE_STORAGE_KEY", DEV_KEY, 1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), 0);
+	assert_int_equal(bm_config_finish(&cfg, false, &err), 0);
+	assert_int_equal(cfg.auth_type, BM_AUTH_KEY);
+	assert_string_equal(cfg.account_key, DEV_KEY);
+	bm_config_release(&cfg);
+
+	/* The same key under both names is fine. */
+	setenv("AZURE_STORAGE_ACCESS_KEY", DEV_KEY, 1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), 0);
+	bm_config_release(&cfg);
+
+	setenv("AZURE_STORAGE_ACCESS_KEY", "AAAA", 1);
+	bm_config_init(&cfg);
+	assert_int_equal(bm_config_load_env(&cfg, &err), -1);
+	assert_string_equal(err.msg, "AZURE_STORAGE_ACCESS_KEY and "
+				     "AZURE_STORAGE_KEY hold different keys: "
+				     "unset one of them");
 	bm_config_release(&cfg);
 	clear_env(NULL);
 }
@@ -682,6 +722,7 @@ int main(void)
 	    cmocka_unit_test(test_names_valid),
 	    cmocka_unit_test_setup(test_load_file_permissions, clear_env),
 	    cmocka_unit_test_setup(test_env, clear_env),
+	    cmocka_unit_test_setup(test_env_az_cli_key, clear_env),
 	    cmocka_unit_test_setup(test_connection_strings, clear_env),
 	    cmocka_unit_test_setup(test_secrets_registered, clear_env),
 	    cmocka_unit_test_setup(test_random_input, clear_env),

@@ -1,7 +1,8 @@
 /*
  * test-env.h: what the credential tests share: Azurite's well-known key and
- * a cmocka setup that clears every AZURE_STORAGE_* variable the
- * configuration reads, so no test sees the caller's environment.
+ * a cmocka setup that clears every variable the configuration reads
+ * (AZURE_STORAGE_*, the Azure SDK's, the managed identity endpoints), so no
+ * test sees the caller's environment.
  */
 #ifndef BM_TEST_ENV_H
 #define BM_TEST_ENV_H
@@ -15,9 +16,30 @@
 static inline int clear_env(void **state)
 {
 	static const char *const names[] = {
-	    "AZURE_STORAGE_ACCOUNT",	       "AZURE_STORAGE_ACCESS_KEY",
-	    "AZURE_STORAGE_SAS_TOKEN",	       "AZURE_STORAGE_BLOB_ENDPOINT",
+	    "AZURE_STORAGE_ACCOUNT",
+	    "AZURE_STORAGE_ACCESS_KEY",
+	    "AZURE_STORAGE_SAS_TOKEN",
+	    "AZURE_STORAGE_BLOB_ENDPOINT",
 	    "AZURE_STORAGE_CONNECTION_STRING",
+	    "AZURE_STORAGE_KEY",
+	    "AZURE_STORAGE_AUTH_TYPE",
+	    "AZURE_STORAGE_IDENTITY_CLIENT_ID",
+	    "AZURE_STORAGE_IDENTITY_OBJECT_ID",
+	    "AZURE_STORAGE_IDENTITY_RESOURCE_ID",
+	    "AZURE_STORAGE_SPN_TENANT_ID",
+	    "AZURE_STORAGE_SPN_CLIENT_ID",
+	    "AZURE_STORAGE_SPN_CLIENT_SECRET",
+	    "AZURE_STORAGE_AAD_ENDPOINT",
+	    "AZURE_CLIENT_ID",
+	    "AZURE_TENANT_ID",
+	    "AZURE_CLIENT_SECRET",
+	    "AZURE_CLIENT_CERTIFICATE_PATH",
+	    "AZURE_FEDERATED_TOKEN_FILE",
+	    "AZURE_AUTHORITY_HOST",
+	    "IDENTITY_ENDPOINT",
+	    "IDENTITY_HEADER",
+	    "MSI_ENDPOINT",
+	    "MSI_SECRET",
 	};
 	size_t i;
 

@@ -61,14 +61,20 @@ static char *get_blob(struct bm_blob_client *c, const char *name, size_t *len);
 
 struct buf {
 	char *p;
-	size_t n;
+	size_t n, cap;
 };
 
 static int buf_sink(const void *data, size_t len, void *ud)
 {
 	struct buf *b = ud;
 
-	b->p = realloc(b->p, b->n + len + 1);
+	/* Doubling: a 40 MiB blob in 64 KiB chunks is not 640 copies of
+	 * the whole (which under ASan took minutes). */
+	if (b->n + len + 1 > b->cap) {
+		b->cap = (b->n + len + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
 	memcpy(b->p + b->n, data, len);
 	b->n += len;
 	b->p[b->n] = '\0';
@@ -77,7 +83,7 @@ static int buf_sink(const void *data, size_t len, void *ud)
 
 static char *get_blob(struct bm_blob_client *c, const char *name, size_t *len)
 {
-	struct buf b = {calloc(1, 1), 0};
+	struct buf b = {calloc(1, 1), 0, 1};
 	struct bm_get_opts o = {0};
 	struct bm_error err = {0};
 
@@ -608,6 +614,57 @@ static void test_write_behind(void **state)
 	free(data);
 }
 
+/* Issue 17, defect 2: the mount commits a large file, another writer
+ * (another node's blobmill put, same block size) replaces the blob, then
+ * the mount changes one byte and flushes again. The blob must hold one
+ * writer's whole content, never the other writer's blocks under the
+ * mount's last one: here the mount's flush succeeds, so its content wins
+ * (last writer wins), with every block sent again. */
+static void test_two_writers(void **state)
+{
+	struct env *e = *state;
+	const size_t mib = 1 << 20, len = 34 * mib;
+	char *mine = malloc(len), *theirs = malloc(len), *back;
+	char path[] = "/tmp/test-fs-ops-theirs.XXXXXX";
+	struct bmfs_handle *h;
+	struct bm_error err = {0};
+	size_t i, got = 0;
+	int fd;
+
+	memset(mine, 'A', len);
+	memset(theirs, 'B', len);
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/out", O_WRONLY, &h), 0);
+	for (i = 0; i < len; i += mib)
+		assert_int_equal(bmfs_write(h, mine + i, mib, i), (int)mib);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "out", mine, len);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, theirs, len), (ssize_t)len);
+	assert_int_equal(bm_blob_upload_fd(e->c, CONTAINER, "out", fd, len, 0,
+					   mib, 4, NULL, NULL, &err),
+			 0);
+	close(fd);
+
+	mine[len - 1] = 'Z';
+	assert_int_equal(bmfs_write(h, mine + len - 1, 1, len - 1), 1);
+	if (bmfs_fsync(h) == 0) {
+		assert_int_equal(bmfs_release(h), 0);
+		assert_blob(e, "out", mine, len);
+	} else {
+		bmfs_release(h);
+		back = get_blob(e->c, "out", &got);
+		assert_int_equal(got, len);
+		assert_memory_equal(back, theirs, len);
+		free(back);
+	}
+	free(mine);
+	free(theirs);
+}
+
 static void test_changed_under_reader(void **state)
 {
 	struct env *e = *state;
@@ -999,8 +1056,11 @@ static void test_failed_upload_kept_and_recovered(void **state)
 	env_mount(e);
 	assert_int_equal(bmfs_getattr(e->fs, "/keep.txt", &st), 0);
 	assert_int_equal(st.st_size, 8);
-	/* The re-upload runs in the background: wait for it. */
-	for (i = 0; i < 500 && count_files(files, ".pending"); i++)
+	/* The re-upload runs in the background: wait for it (its record
+	 * turns ".open" once uploaded, then goes). */
+	for (i = 0; i < 500 && (count_files(files, ".pending") ||
+				count_files(files, ".open"));
+	     i++)
 		usleep(10000);
 	assert_int_equal(count_files(files, ".pending"), 0);
 	assert_int_equal(count_files(files, ".open"), 0);
@@ -1092,6 +1152,333 @@ static void test_namespace_ops(void **state)
 	assert_int_equal(e->c->ops->head(e->c, CONTAINER, "moved", &info, &err),
 			 -1);
 	assert_int_equal(bmfs_unlink(e->fs, "/nothing"), -ENOENT);
+}
+
+/* ---- files removed or renamed while open (issue 17) ---- */
+
+/*
+ * A Put Blob that waits at a gate: the memory service's ops with put
+ * wrapped, sharing its store (c->impl), so a test can hold an upload in
+ * flight while another operation runs.
+ */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool armed, entered, open;
+	const struct bm_blob_ops *inner;
+	struct bm_blob_ops ops;
+	struct bm_blob_client client;
+};
+
+static struct gate the_gate = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			       .cond = PTHREAD_COND_INITIALIZER};
+
+static int gated_put(struct bm_blob_client *c, const char *container,
+		     const char *name, const struct bm_body *body,
+		     const struct bm_put_opts *o, struct bm_blob_info *info,
+		     struct bm_error *err)
+{
+	struct gate *g = &the_gate;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->armed) {
+		g->armed = false;
+		g->entered = true;
+		pthread_cond_broadcast(&g->cond);
+		while (!g->open)
+			pthread_cond_wait(&g->cond, &g->lock);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return g->inner->put(c, container, name, body, o, info, err);
+}
+
+/* Mounts e's service through the gate (closed, not armed). */
+static void env_mount_gated(struct env *e)
+{
+	struct gate *g = &the_gate;
+	struct bm_error err = {0};
+
+	g->armed = g->entered = g->open = false;
+	g->inner = e->c->ops;
+	g->ops = *e->c->ops;
+	g->ops.put = gated_put;
+	g->client.ops = &g->ops;
+	g->client.impl = e->c->impl;
+	e->fs = bmfs_new(&g->client, CONTAINER, &e->o, &err);
+	assert_non_null(e->fs);
+	e->fs->clock = test_clock;
+	e->fs->clock_ud = e;
+	e->fs->client_borrowed = true;
+	assert_int_equal(bmfs_start(e->fs), 0);
+}
+
+static void gate_wait_entered(void)
+{
+	pthread_mutex_lock(&the_gate.lock);
+	while (!the_gate.entered)
+		pthread_cond_wait(&the_gate.cond, &the_gate.lock);
+	pthread_mutex_unlock(&the_gate.lock);
+}
+
+static void gate_open(void)
+{
+	pthread_mutex_lock(&the_gate.lock);
+	the_gate.open = true;
+	pthread_cond_broadcast(&the_gate.cond);
+	pthread_mutex_unlock(&the_gate.lock);
+}
+
+/* open, write, fsync, unlink, then everything through the handle: the
+ * handle answers fstat and reads from the local copy, takes more writes
+ * and ftruncate (libfuse's NULL path), and nothing of it is uploaded
+ * again; a new file of the same name is a new file. */
+static void test_unlinked_while_open(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h, *h2;
+	char files[128], buf[16] = {0};
+	struct stat st;
+
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_create(e->fs, "/gone", O_RDWR, &h), 0);
+	assert_int_equal(bmfs_write(h, "hello", 5, 0), 5);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_int_equal(bmfs_unlink(e->fs, "/gone"), 0);
+	assert_null(get_blob(e->c, "gone", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/gone", &st), -ENOENT);
+
+	assert_int_equal(bmfs_fgetattr(h, &st), 0);
+	assert_int_equal(st.st_size, 5);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(bmfs_read(h, buf, sizeof(buf), 0), 5);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(bmfs_write(h, " world", 6, 5), 6);
+	assert_int_equal(bmfs_truncate(e->fs, NULL, 8, h), 0);
+	assert_int_equal(bmfs_fgetattr(h, &st), 0);
+	assert_int_equal(st.st_size, 8);
+	/* Nothing left for a restart to upload. */
+	assert_int_equal(count_files(files, ".pending"), 0);
+	assert_int_equal(count_files(files, ".open"), 0);
+
+	/* A new file of that name while the old handle is open. */
+	assert_int_equal(bmfs_create(e->fs, "/gone", O_WRONLY, &h2), 0);
+	assert_int_equal(bmfs_write(h2, "new", 3, 0), 3);
+	assert_int_equal(bmfs_release(h2), 0);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_blob(e, "gone", "new", 3);
+	/* A read-only handle of a streamed blob answers fstat by itself. */
+	assert_int_equal(bmfs_open(e->fs, "/gone", O_RDONLY, &h), 0);
+	assert_int_equal(bmfs_unlink(e->fs, "/gone"), 0);
+	assert_int_equal(bmfs_fgetattr(h, &st), 0);
+	assert_int_equal(st.st_size, 3);
+	assert_int_equal(bmfs_truncate(e->fs, NULL, 0, h), -EBADF);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_null(get_blob(e->c, "gone", NULL));
+}
+
+struct job {
+	struct bmfs *fs;
+	struct bmfs_handle *h;
+	const char *path;
+	int rc;
+};
+
+static void *flush_main(void *ud)
+{
+	struct job *j = ud;
+
+	j->rc = bmfs_flush(j->h);
+	return NULL;
+}
+
+static void *unlink_main(void *ud)
+{
+	struct job *j = ud;
+
+	j->rc = bmfs_unlink(j->fs, j->path);
+	return NULL;
+}
+
+/* Unlink wins over an upload already in flight: the Put Blob that
+ * completes after unlink was called does not leave the blob behind, and
+ * the close after it does not upload it again. */
+static void test_unlink_wins_over_upload(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	struct job up = {0}, rm = {0};
+	pthread_t tu, tr;
+	struct stat st;
+
+	env_mount_gated(e);
+	assert_int_equal(bmfs_create(e->fs, "/race", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "data", 4, 0), 4);
+	the_gate.armed = true;
+	up.h = h;
+	assert_int_equal(pthread_create(&tu, NULL, flush_main, &up), 0);
+	gate_wait_entered();
+	rm.fs = e->fs;
+	rm.path = "/race";
+	assert_int_equal(pthread_create(&tr, NULL, unlink_main, &rm), 0);
+	usleep(100000); /* the unlink reaches the service, or waits */
+	gate_open();
+	pthread_join(tu, NULL);
+	pthread_join(tr, NULL);
+	assert_int_equal(up.rc, 0);
+	assert_int_equal(rm.rc, 0);
+	assert_null(get_blob(e->c, "race", NULL));
+	assert_int_equal(bmfs_write(h, "more", 4, 4), 4);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_null(get_blob(e->c, "race", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/race", &st), -ENOENT);
+}
+
+/* libfuse's hiding of a file unlinked while open: the blob goes, the
+ * local copy answers under the hidden name until the last close, and
+ * nothing is uploaded under either name. A file not open is renamed. */
+static void test_unlink_open_hides(void **state)
+{
+	struct env *e = *state;
+	const char *hidden = "/d/.fuse_hidden0000000200000001";
+	struct bmfs_handle *h;
+	struct stat st;
+
+	put_blob(e->c, "d/closed", "c", 1, false);
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/d/open", O_RDWR, &h), 0);
+	assert_int_equal(bmfs_write(h, "xyz", 3, 0), 3);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_int_equal(bmfs_unlink_open(e->fs, "/d/open", hidden), 0);
+	assert_null(get_blob(e->c, "d/open", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/d/open", &st), -ENOENT);
+	assert_int_equal(bmfs_getattr(e->fs, hidden, &st), 0);
+	assert_int_equal(st.st_size, 3);
+	assert_int_equal(bmfs_write(h, "w", 1, 3), 1);
+	assert_int_equal(bmfs_getattr(e->fs, hidden, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	/* The directory is empty for rmdir's purpose: no blob is left. */
+	assert_int_equal(bmfs_release(h), 0);
+	assert_int_equal(bmfs_unlink(e->fs, hidden), -ENOENT);
+	assert_null(get_blob(e->c, "d/open", NULL));
+	assert_null(get_blob(e->c, hidden + 1, NULL));
+	/* Not open: an ordinary rename. */
+	assert_int_equal(bmfs_unlink_open(e->fs, "/d/closed", hidden), 0);
+	assert_null(get_blob(e->c, "d/closed", NULL));
+	free(get_blob(e->c, hidden + 1, NULL));
+}
+
+/* open, write, rename, write, fsync, close: the renamed blob holds both
+ * writes; the old name stays gone; the record names the new blob. */
+static void test_rename_follows_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	struct stat st;
+
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/r1", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "part1", 5, 0), 5);
+	assert_int_equal(bmfs_rename(e->fs, "/r1", "/sub/r2", false), 0);
+	assert_int_equal(bmfs_write(h, "part2", 5, 5), 5);
+	assert_int_equal(bmfs_getattr(e->fs, "/sub/r2", &st), 0);
+	assert_int_equal(st.st_size, 10);
+	assert_int_equal(bmfs_fsync(h), 0);
+	assert_blob(e, "sub/r2", "part1part2", 10);
+	assert_int_equal(bmfs_write(h, "!", 1, 10), 1);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_blob(e, "sub/r2", "part1part2!", 11);
+	assert_null(get_blob(e->c, "r1", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/r1", &st), -ENOENT);
+}
+
+/* A file renamed over one whose local copy is not uploaded yet: that
+ * copy's later close uploads nothing over the renamed data. */
+static void test_rename_over_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *t, *n;
+
+	env_mount(e);
+	assert_int_equal(bmfs_create(e->fs, "/target", O_WRONLY, &t), 0);
+	assert_int_equal(bmfs_write(t, "old", 3, 0), 3);
+	assert_int_equal(bmfs_create(e->fs, "/new", O_WRONLY, &n), 0);
+	assert_int_equal(bmfs_write(n, "new", 3, 0), 3);
+	assert_int_equal(bmfs_release(n), 0);
+	assert_int_equal(bmfs_rename(e->fs, "/new", "/target", false), 0);
+	assert_int_equal(bmfs_write(t, " and more", 9, 3), 9);
+	assert_int_equal(bmfs_release(t), 0);
+	assert_blob(e, "target", "new", 3);
+}
+
+/* A directory holding a file open for writing does not move (EBUSY);
+ * the file's writes all reach its blob. */
+static void test_rename_dir_with_open_file(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+
+	env_mount(e);
+	assert_int_equal(bmfs_mkdir(e->fs, "/dir"), 0);
+	assert_int_equal(bmfs_create(e->fs, "/dir/f", O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "one", 3, 0), 3);
+	assert_int_equal(bmfs_rename(e->fs, "/dir", "/moved", false), -EBUSY);
+	assert_int_equal(bmfs_write(h, "two", 3, 3), 3);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_blob(e, "dir/f", "onetwo", 6);
+	/* Closed, it moves. */
+	assert_int_equal(bmfs_rename(e->fs, "/dir", "/moved", false), 0);
+	assert_blob(e, "moved/f", "onetwo", 6);
+}
+
+/* A write to the local copy fails (here EBADF: the copy's descriptor is
+ * swapped for a read-only one; on a node, ENOSPC in --tmp-path): that
+ * write, every later flush/fsync and the close fail, nothing is uploaded,
+ * the good blob stays, no record is left for a restart, and once closed
+ * the mount shows the blob again. */
+static void test_write_error_never_uploaded(void **state)
+{
+	struct env *e = *state;
+	struct bmfs_handle *h;
+	char files[128];
+	struct stat st;
+	int ro;
+
+	put_blob(e->c, "good", "good content", 12, false);
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_open(e->fs, "/good", O_WRONLY | O_TRUNC, &h), 0);
+	assert_int_equal(bmfs_write(h, "prefix", 6, 0), 6);
+	ro = open("/dev/null", O_RDONLY);
+	assert_true(ro >= 0);
+	assert_true(dup2(ro, h->wf->fd) == h->wf->fd);
+	close(ro);
+	assert_true(bmfs_write(h, "rest", 4, 6) < 0);
+	assert_true(bmfs_fsync(h) < 0);
+	assert_true(bmfs_flush(h) < 0);
+	assert_int_equal(count_files(files, ".open"), 0);
+	assert_int_equal(count_files(files, ".pending"), 0);
+	assert_true(bmfs_release(h) < 0);
+	assert_blob(e, "good", "good content", 12);
+	assert_int_equal(bmfs_getattr(e->fs, "/good", &st), 0);
+	assert_int_equal(st.st_size, 12);
+	/* A new file that fails is not created either. */
+	assert_int_equal(bmfs_create(e->fs, "/fresh", O_WRONLY, &h), 0);
+	ro = open("/dev/null", O_RDONLY);
+	assert_true(dup2(ro, h->wf->fd) == h->wf->fd);
+	close(ro);
+	assert_true(bmfs_write(h, "x", 1, 0) < 0);
+	assert_true(bmfs_release(h) < 0);
+	assert_null(get_blob(e->c, "fresh", NULL));
+	assert_int_equal(bmfs_getattr(e->fs, "/fresh", &st), -ENOENT);
+	/* No restart uploads either. */
+	bmfs_free(e->fs);
+	e->fs = NULL;
+	env_mount(e);
+	usleep(100000);
+	assert_blob(e, "good", "good content", 12);
+	assert_null(get_blob(e->c, "fresh", NULL));
 }
 
 /* Reads a whole file through a fresh handle; returns its bytes. */
@@ -1208,6 +1595,42 @@ static void test_read_only(void **state)
 	assert_int_equal(bmfs_release(h), 0);
 }
 
+/* blobfuse2's block_cache.mem-size-mb and libfuse.default-permission:
+ * a smaller read budget holds, and every entry shows the permission. */
+static void test_blobfuse2_options(void **state)
+{
+	struct env *e = *state;
+	size_t len = 1536 * 1024;
+	char *data = pattern(len, 5), name[32];
+	struct bmfs_handle *h[10];
+	uint64_t used, peak;
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "d/m%d", i);
+		put_blob(e->c, name, data, len, false);
+	}
+	e->o.read_budget_mb = 4;
+	e->o.readahead_blocks = 0;
+	e->o.default_permission = 0770;
+	env_mount(e);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "/d/m%d", i);
+		assert_int_equal(bmfs_open(e->fs, name, O_RDONLY, &h[i]), 0);
+		read_check(h[i], data, 0, len);
+	}
+	bmfs_rbudget_usage(e->fs->rbudget, &used, &peak);
+	assert_true(peak <= (uint64_t)4 << 20);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(bmfs_release(h[i]), 0);
+	assert_int_equal(bmfs_getattr(e->fs, "/d/m1", &st), 0);
+	assert_int_equal(st.st_mode, S_IFREG | 0770);
+	assert_int_equal(bmfs_getattr(e->fs, "/d", &st), 0);
+	assert_int_equal(st.st_mode, S_IFDIR | 0770);
+	free(data);
+}
+
 static void test_stats_xattr(void **state)
 {
 	struct env *e = *state;
@@ -1273,6 +1696,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_streaming_read, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_write_behind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_under_reader, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_first_read_is_a_head, setup,
@@ -1290,10 +1714,26 @@ int main(void)
 		test_failed_upload_kept_and_recovered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_upload_retried, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unlinked_while_open, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unlink_wins_over_upload, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unlink_open_hides, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_follows_open_file,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_over_open_file, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_dir_with_open_file,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_error_never_uploaded,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_namespace_ops, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_file_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_blobfuse2_options, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stats_xattr, setup, teardown),
 	    cmocka_unit_test(test_errno_mapping),
 	};

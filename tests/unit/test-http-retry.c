@@ -363,8 +363,8 @@ static void test_body_resent_and_resigned(void **state)
 			     "0\r\n\r\n",
 			     0, 0}},
 		  .nsteps = 2}};
-	struct bm_auth auth = {BM_SCHEME_BLOB_KEY, "acct", key, sizeof(key) - 1,
-			       NULL};
+	struct bm_auth auth = {BM_SCHEME_BLOB_KEY, "acct", key,
+			       sizeof(key) - 1,	   NULL,   NULL};
 	struct bm_body body = {NULL, temp_file("xxxxBODY-BYTESyyyy", 18), 4,
 			       10};
 	char *d0, *d1;

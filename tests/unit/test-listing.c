@@ -196,6 +196,38 @@ static void test_self_closing_next_marker(void **state)
 	free(xml);
 }
 
+/* List Containers: <Containers><Container> entries, same <Name> and
+ * <Properties> as blobs, no Content-Length. */
+static void test_container_listing(void **state)
+{
+	static const char xml[] =
+	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
+	    "<EnumerationResults ServiceEndpoint=\"http://127.0.0.1/a\">"
+	    "<Prefix/><MaxResults>2</MaxResults><Containers>"
+	    "<Container><Name>data-in</Name><Properties>"
+	    "<Last-Modified>Fri, 26 Jun 2015 23:39:12 GMT</Last-Modified>"
+	    "<Etag>\"0x8D1\"</Etag><LeaseStatus>unlocked</LeaseStatus>"
+	    "</Properties></Container>"
+	    "<Container><Name>data-out</Name><Properties/></Container>"
+	    "</Containers><NextMarker>data-z</NextMarker>"
+	    "</EnumerationResults>";
+	struct seen s = {0};
+	struct bm_error err;
+	char *marker;
+
+	(void)state;
+	assert_int_equal(parse(xml, sizeof(xml) - 1, 0, &s, &marker, &err),
+			 BM_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.name[0], "data-in");
+	assert_int_equal(s.mtime[0], 1435361952);
+	assert_string_equal(s.etag[0], "\"0x8D1\"");
+	assert_string_equal(s.name[1], "data-out");
+	assert_false(s.is_prefix[1]);
+	assert_string_equal(marker, "data-z");
+	free(marker);
+}
+
 static void test_dir_marker_and_encoded_name(void **state)
 {
 	struct seen s = {0};
@@ -374,6 +406,7 @@ int main(void)
 	    cmocka_unit_test(test_page_odd_chunks),
 	    cmocka_unit_test(test_empty_result),
 	    cmocka_unit_test(test_self_closing_next_marker),
+	    cmocka_unit_test(test_container_listing),
 	    cmocka_unit_test(test_dir_marker_and_encoded_name),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_truncated),

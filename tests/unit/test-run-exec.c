@@ -4,12 +4,16 @@
  * runtime's reading of the run options, and which names can be staged.
  * Docker is not installed on CI machines, so its argv is proven here.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 
@@ -109,7 +113,7 @@ static void test_podman_staged_adds_volumes(void **state)
 	assert_true(asprintf(&want,
 			     "podman|--runtime|runc|run|--rm|--ulimit|"
 			     "nofile=1024:20000|--ulimit|nproc=32768:32768|"
-			     "--env|%s|--network|none|"
+			     "--http-proxy=false|--env|%s|--network|none|"
 			     "--volume|/run/T/in:/data-in|"
 			     "--volume|/run/T/out:/data-out|img:1|/bin/sh|-c|"
 			     "app x",
@@ -167,6 +171,135 @@ static void test_host_argv(void **state)
 	tt_options_release(&o);
 }
 
+/* Issue 17 defect 6: the host runtime's task gets a clean environment
+ * (never the CLI's AZURE_STORAGE_*), its own pid namespace and /proc. */
+static void test_host_clean_environment(void **state)
+{
+	struct tt_options o;
+	struct bm_error err;
+	char *s;
+
+	setenv("AZURE_STORAGE_ACCESS_KEY", "c2VjcmV0", 1);
+	setenv("BM_TEST_PASSED", "from-here", 1);
+	unsetenv("BM_TEST_UNSET");
+	opts_make(&o, "app", "-e RUNOPT=1");
+	bm_error_clear(&err);
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "USER_V=a b", &err), 0);
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "BM_TEST_PASSED", &err),
+			 0);
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "BM_TEST_UNSET", &err),
+			 0);
+	assert_int_equal(tt_options_finish(&o, &err), 0);
+	s = task_argv(&o, RUN_HOST, true, "x");
+	assert_int_equal(strncmp(s,
+				 "bwrap|--die-with-parent|--new-session|"
+				 "--unshare-pid|--clearenv|--setenv|PATH|",
+				 62),
+			 0);
+	assert_non_null(strstr(s, "|--proc|/proc|"));
+	assert_null(strstr(s, "|/proc|/proc|"));
+	assert_null(strstr(s, "AZURE"));
+	assert_null(strstr(s, "c2VjcmV0"));
+	assert_non_null(strstr(s, "|--setenv|RUNOPT|1|"));
+	assert_non_null(strstr(s, "|--setenv|USER_V|a b|"));
+	assert_non_null(strstr(s, "|--setenv|BM_TEST_PASSED|from-here|"));
+	assert_null(strstr(s, "BM_TEST_UNSET"));
+	free(s);
+
+	/* the engines get the user's --env, nothing else of ours */
+	s = task_argv(&o, RUN_DOCKER, true, "x");
+	assert_non_null(strstr(s, "|--env|USER_V=a b|"));
+	assert_non_null(strstr(s, "|--env|BM_TEST_PASSED=from-here|"));
+	assert_null(strstr(s, "AZURE"));
+	free(s);
+	tt_options_release(&o);
+	unsetenv("AZURE_STORAGE_ACCESS_KEY");
+
+	/* a bad name is refused where it is given */
+	tt_options_init(&o);
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "1X=y", &err), -1);
+	assert_non_null(strstr(err.msg, "--env '1X=y'"));
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "=y", &err), -1);
+	tt_options_release(&o);
+}
+
+/* Writes DIR/NAME (mode 0600) holding text. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Issue 17 defect 5: the stage-out uploads regular files beneath the
+ * out directory only, never what a link points at. */
+static void test_stage_out_refuses_links(void **state)
+{
+	struct bm_blob_client *c = bm_blob_client_new_memory();
+	char dir[] = "/tmp/test-run-exec-XXXXXX", path[256], out[300];
+	struct bm_blob_info info;
+	struct bm_error err;
+
+	assert_non_null(c);
+	assert_non_null(mkdtemp(dir));
+	bm_error_clear(&err);
+	assert_int_equal(c->ops->create_container(c, "out", &err), 0);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	assert_int_equal(mkdir(out, 0755), 0);
+	write_file(dir, "secret", "secret");
+
+	/* the output itself a link */
+	snprintf(path, sizeof(path), "%s/out/a-result.txt", dir);
+	assert_int_equal(symlink("../secret", path), 0);
+	assert_int_equal(run_stage_out(c, "out", out, "a-result.txt", &err),
+			 -1);
+	assert_int_equal(err.code, BM_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "output 'a-result.txt' refused"));
+	bm_error_clear(&err);
+	assert_int_equal(c->ops->head(c, "out", "a-result.txt", &info, &err),
+			 -1);
+
+	/* a folder of the output a link */
+	snprintf(path, sizeof(path), "%s/out/d", dir);
+	assert_int_equal(symlink(dir, path), 0);
+	bm_error_clear(&err);
+	assert_int_equal(run_stage_out(c, "out", out, "d/secret", &err), -1);
+	assert_int_equal(err.code, BM_ERR_INVALID);
+
+	/* a FIFO neither hangs nor uploads */
+	snprintf(path, sizeof(path), "%s/out/f", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	bm_error_clear(&err);
+	assert_int_equal(run_stage_out(c, "out", out, "f", &err), -1);
+	assert_non_null(strstr(err.msg, "a FIFO, not a regular file"));
+
+	/* the out directory itself swapped for a link */
+	snprintf(path, sizeof(path), "%s/out2", dir);
+	assert_int_equal(symlink(out, path), 0);
+	bm_error_clear(&err);
+	assert_int_equal(run_stage_out(c, "out", path, "b", &err), -1);
+
+	/* a regular file in a real folder is uploaded */
+	snprintf(path, sizeof(path), "%s/out/sub", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	write_file(dir, "out/sub/ok.txt", "ok");
+	bm_error_clear(&err);
+	assert_int_equal(run_stage_out(c, "out", out, "sub/ok.txt", &err), 0);
+	assert_int_equal(c->ops->head(c, "out", "sub/ok.txt", &info, &err), 0);
+	assert_int_equal(info.size, 2);
+	/* missing: the task did not write it */
+	assert_int_equal(run_stage_out(c, "out", out, "none", &err), -1);
+	assert_int_equal(err.code, BM_ERR_NOT_FOUND);
+
+	assert_int_equal(run_remove_tree(dir), 0);
+	bm_blob_client_free(c);
+}
+
 static void test_plan_errors(void **state)
 {
 	struct tt_options o;
@@ -205,18 +338,18 @@ static void test_unstageable_names(void **state)
 {
 	char big[300];
 
-	assert_null(run_name_unstageable("a/b c/it's.txt"));
-	assert_null(run_name_unstageable("..a/b.."));
-	assert_non_null(run_name_unstageable("/abs"));
-	assert_non_null(run_name_unstageable("a//b"));
-	assert_non_null(run_name_unstageable("a/../b"));
-	assert_non_null(run_name_unstageable("./a"));
-	assert_non_null(run_name_unstageable("dir/"));
+	assert_null(tt_name_path_problem("a/b c/it's.txt"));
+	assert_null(tt_name_path_problem("..a/b.."));
+	assert_non_null(tt_name_path_problem("/abs"));
+	assert_non_null(tt_name_path_problem("a//b"));
+	assert_non_null(tt_name_path_problem("a/../b"));
+	assert_non_null(tt_name_path_problem("./a"));
+	assert_non_null(tt_name_path_problem("dir/"));
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_non_null(strstr(run_name_unstageable(big), "255 bytes"));
+	assert_non_null(strstr(tt_name_path_problem(big), "255 bytes"));
 	big[200] = '/';
-	assert_null(run_name_unstageable(big));
+	assert_null(tt_name_path_problem(big));
 }
 
 static void test_runtime_names(void **state)
@@ -237,6 +370,8 @@ int main(void)
 	    cmocka_unit_test(test_podman_staged_adds_volumes),
 	    cmocka_unit_test(test_engine_empty_command_keeps_entrypoint),
 	    cmocka_unit_test(test_host_argv),
+	    cmocka_unit_test(test_host_clean_environment),
+	    cmocka_unit_test(test_stage_out_refuses_links),
 	    cmocka_unit_test(test_plan_errors),
 	    cmocka_unit_test(test_unstageable_names),
 	    cmocka_unit_test(test_runtime_names),

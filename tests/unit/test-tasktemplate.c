@@ -223,13 +223,31 @@ static void test_brace_errors(void **state)
 {
 	expect_parse_error("app {nmae} x", true,
 			   "--command: unknown placeholder '{nmae}' at "
-			   "column 5");
+			   "column 5: did you mean {name}? (write '{{nmae}}' "
+			   "for literal braces)");
 	expect_parse_error("{}", false,
-			   "--command: unknown placeholder '{}' at column 1");
+			   "--command: unknown placeholder '{}' at column 1 "
+			   "(write '{{}}' for literal braces)");
 	expect_parse_error("{NAME}", false,
 			   "--command: unknown placeholder '{NAME}' at "
-			   "column 1");
+			   "column 1 (write '{{NAME}}' for literal braces)");
 	expect_parse_error("app {name", true,
+			   "--command: unclosed '{' at column 5 (write '{{' "
+			   "for a literal brace)");
+	/* Braces of ported shell code: no guess, the literal spelling. */
+	expect_parse_error("awk '{print $1}' {in}", true,
+			   "--command: unknown placeholder '{print $1}' at "
+			   "column 6 (write '{{print $1}}' for literal "
+			   "braces)");
+	expect_parse_error("cp {in} ${HOME}/x", true,
+			   "--command: unknown placeholder '{HOME}' at column "
+			   "10 (write '{{HOME}}' for literal braces)");
+	expect_parse_error("app {bsename}", false,
+			   "--command: unknown placeholder '{bsename}' at "
+			   "column 5: did you mean {basename}? (write "
+			   "'{{bsename}}' for literal braces)");
+	/* The first brace is the one left open, not "{in > {out}". */
+	expect_parse_error("app {in > {out}", true,
 			   "--command: unclosed '{' at column 5 (write '{{' "
 			   "for a literal brace)");
 	expect_parse_error("a {{ b } c", false,
@@ -242,6 +260,23 @@ static void test_brace_errors(void **state)
 	expect_parse_error("echo \\{name}", true,
 			   "--command: placeholder at column 7 follows a "
 			   "backslash");
+}
+
+static void test_suggest(void **state)
+{
+	static const char *const cands[] = {"image", "input", "output", NULL,
+					    "command"};
+
+	(void)state;
+	assert_int_equal(tt_edit_distance("imgae", 5, "image", 5), 1);
+	assert_int_equal(tt_edit_distance("", 0, "abc", 3), 3);
+	assert_int_equal(tt_edit_distance("kitten", 6, "sitting", 7), 3);
+	assert_string_equal(tt_suggest("imgae", 5, cands, 5), "image");
+	assert_string_equal(tt_suggest("outptu", 6, cands, 5), "output");
+	assert_string_equal(tt_suggest("comand", 6, cands, 5), "command");
+	/* Too far to be a typo: no guess. */
+	assert_null(tt_suggest("zzz", 3, cands, 5));
+	assert_null(tt_suggest("print $1", 8, cands, 5));
 }
 
 static void test_options(void **state)
@@ -414,7 +449,8 @@ static const char *const hostile[] = {
     "${HOME}",
 };
 
-/* A 1,024-byte name made of hostile pieces. */
+/* A 1,024-byte name made of hostile pieces, in folders so that no
+ * component passes NAME_MAX and {in} can name it. */
 static char *long_hostile_name(void)
 {
 	static const char piece[] = "a'b\"c$(d)`e` f;g\n";
@@ -424,6 +460,8 @@ static char *long_hostile_name(void)
 	assert_non_null(s);
 	for (i = 0; i < 1024; i++)
 		s[i] = piece[i % (sizeof(piece) - 1)];
+	for (i = 200; i < 1024; i += 200)
+		s[i] = '/';
 	s[1024] = '\0';
 	return s;
 }
@@ -630,6 +668,10 @@ static void test_task_ids(void **state)
 	tt_task_id("a_b", b);
 	assert_true(strcasecmp(a, b) != 0);
 
+	/* one long basename: the id is cut to its maximum */
+	for (i = 0; longname[i]; i++)
+		if (longname[i] == '/')
+			longname[i] = 'x';
 	tt_task_id(longname, a);
 	assert_id_ok(a);
 	assert_int_equal(strlen(a), TT_TASK_ID_MAX);
@@ -690,6 +732,8 @@ static void test_task_json(void **state)
 					"TT_TEST_PW", &err),
 			 0);
 	setenv("TT_TEST_PW", "pw", 1);
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "A=1=2", &err), 0);
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "TT_TEST_PW", &err), 0);
 	assert_int_equal(tt_options_finish(&o, &err), 0);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
 	assert_true(tt_spec_container(spec)->workdir_image_default);
@@ -714,6 +758,21 @@ static void test_task_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 				json_object_get(cs, "registry"), "password")),
 			    "pw");
+	/* --env: Batch's environmentSettings, NAME alone resolved here */
+	{
+		json_t *es = json_object_get(j, "environmentSettings");
+
+		assert_int_equal(json_array_size(es), 2);
+		assert_string_equal(json_string_value(json_object_get(
+					json_array_get(es, 0), "name")),
+				    "A");
+		assert_string_equal(json_string_value(json_object_get(
+					json_array_get(es, 0), "value")),
+				    "1=2");
+		assert_string_equal(json_string_value(json_object_get(
+					json_array_get(es, 1), "value")),
+				    "pw");
+	}
 	json_decref(j);
 	tt_task_release(&t);
 	tt_spec_free(spec);
@@ -756,6 +815,103 @@ static void put_blob(struct bm_blob_client *c, const char *container,
 	bm_error_clear(&err);
 	assert_int_equal(
 	    c->ops->put(c, container, name, &body, &po, NULL, &err), 0);
+}
+
+/* How many tasks the iterator yields over spec, with no error. */
+static size_t count_tasks(struct bm_blob_client *c, const struct tt_spec *spec)
+{
+	const struct tt_task *t;
+	struct tt_iter *it;
+	struct bm_error err;
+	size_t n = 0;
+
+	bm_error_clear(&err);
+	assert_int_equal(tt_iter_open(c, spec, NULL, 0, &it, &err), 0);
+	while (tt_iter_next(it, &t, &err) == 1)
+		n++;
+	assert_int_equal(err.code, BM_OK);
+	tt_iter_free(it);
+	return n;
+}
+
+struct skips {
+	size_t n;
+	char blob[8][1100];
+	char reason[8][200];
+};
+
+static void record_skip(const struct tt_skip *sk, void *ud)
+{
+	struct skips *k = ud;
+
+	assert_int_equal(sk->kind, TT_SKIP_INVALID);
+	assert_null(sk->output_name);
+	assert_true(k->n < 8);
+	snprintf(k->blob[k->n], sizeof(k->blob[0]), "%s", sk->blob);
+	snprintf(k->reason[k->n], sizeof(k->reason[0]), "%s", sk->reason);
+	k->n++;
+}
+
+/* Issue 13: a blob that cannot become a task is skipped with its reason;
+ * the others before and after it still become their tasks. */
+static void test_iterator_skips_impossible_blobs(void **state)
+{
+	struct bm_blob_client *c = bm_blob_client_new_memory();
+	char long_name[1020];
+	struct skips k = {0};
+	struct tt_options o;
+	struct tt_spec *spec;
+	struct tt_iter *it;
+	struct tt_iter_stats st;
+	const struct tt_task *t;
+	struct bm_error err;
+	size_t n = 0;
+
+	/* 1,019 characters: "{name}-result.txt" passes 1,024 bytes */
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	long_name[0] = 'b';
+	for (n = 200; n < 1000; n += 200)
+		long_name[n] = '/';
+	n = 0;
+	bm_error_clear(&err);
+	assert_int_equal(c->ops->create_container(c, "data-in", &err), 0);
+	put_blob(c, "data-in", "a.txt", false);
+	put_blob(c, "data-in", long_name, false);
+	put_blob(c, "data-in", "c/../../etc/passwd", false);
+	put_blob(c, "data-in", "d.txt", false);
+	opts_make(&o, "app {in} {out}", NULL, NULL);
+	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
+	assert_int_equal(tt_iter_open(c, spec, NULL, 2, &it, &err), 0);
+	tt_iter_on_skip(it, record_skip, &k);
+	while (tt_iter_next(it, &t, &err) == 1) {
+		assert_string_equal(t->blob, n ? "d.txt" : "a.txt");
+		n++;
+	}
+	assert_int_equal(err.code, BM_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(k.n, 2);
+	assert_string_equal(k.blob[0], long_name);
+	assert_string_equal(k.reason[0],
+			    "its output name is 1030 bytes (a blob "
+			    "name is 1 to 1,024)");
+	assert_string_equal(k.blob[1], "c/../../etc/passwd");
+	assert_non_null(strstr(k.reason[1], "'..' path component"));
+	tt_iter_stats(it, &st);
+	assert_int_equal(st.selected, 4);
+	assert_int_equal(st.invalid, 2);
+	tt_iter_free(it);
+	tt_spec_free(spec);
+	tt_options_release(&o);
+
+	/* without {in}, the input name need not be a path: only the output
+	 * name's rule applies ("x-{index}" is always fine) */
+	opts_make(&o, "app {name} {out}", "x-{index}", NULL);
+	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
+	assert_int_equal(count_tasks(c, spec), 4);
+	tt_spec_free(spec);
+	tt_options_release(&o);
+	bm_blob_client_free(c);
 }
 
 static void test_iterator_filters_and_pages(void **state)
@@ -808,12 +964,7 @@ static void test_iterator_filters_and_pages(void **state)
 	tt_spec_free(spec);
 	assert_int_equal(tt_options_set(&o, TT_OPT_PREFIX, "dir/", &err), 0);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
-	assert_int_equal(tt_iter_open(c, spec, NULL, 0, &it, &err), 0);
-	n = 0;
-	while (tt_iter_next(it, &t, &err) == 1)
-		n++;
-	assert_int_equal(n, 2);
-	tt_iter_free(it);
+	assert_int_equal(count_tasks(c, spec), 2);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 
@@ -996,6 +1147,7 @@ int main(void)
 	    cmocka_unit_test(test_values_every_placeholder),
 	    cmocka_unit_test(test_expand_plain),
 	    cmocka_unit_test(test_brace_errors),
+	    cmocka_unit_test(test_suggest),
 	    cmocka_unit_test(test_options),
 	    cmocka_unit_test(test_cmdline_split),
 	    cmocka_unit_test(test_shell_quote),
@@ -1005,6 +1157,7 @@ int main(void)
 	    cmocka_unit_test(test_task_ids),
 	    cmocka_unit_test(test_task_json),
 	    cmocka_unit_test(test_iterator_filters_and_pages),
+	    cmocka_unit_test(test_iterator_skips_impossible_blobs),
 	    cmocka_unit_test(test_skip_existing),
 	    cmocka_unit_test(test_streaming_100k),
 	};

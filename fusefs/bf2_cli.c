@@ -1,0 +1,1086 @@
+/*
+ * bf2_cli: blobfuse2's `mount` and `unmount` (see bf2_cli.h).
+ *
+ * Flag spellings are blobfuse2's (cmd/mount.go and the components' flags
+ * in Azure/azure-storage-fuse): a value flag takes "--flag=V" or
+ * "--flag V", a boolean "--flag" or "--flag=true|false" (cobra's rules).
+ * The environment variables are the ones blobfuse2's azstorage binds, and
+ * they override the file as they do there (flags > environment > file);
+ * blobfuse2 reads no connection string, so neither does this form.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bf2_cli.h"
+#include "mount_guard.h"
+
+extern char **environ;
+
+/* ---- flags -------------------------------------------------------- */
+
+enum flag_kind { F_STR, F_UINT, F_BOOL };
+
+#define FOFF(f) offsetof(struct bf2_flags, f)
+
+static const struct {
+	const char *name;
+	enum flag_kind kind;
+	size_t off;
+} flags[] = {
+    {"config-file", F_STR, FOFF(config_file)},
+    {"tmp-path", F_STR, FOFF(tmp_path)},
+    {"container-name", F_STR, FOFF(container_name)},
+    {"log-level", F_STR, FOFF(log_level)},
+    {"log-type", F_STR, FOFF(log_type)},
+    {"ca-cert-file", F_STR, FOFF(ca_cert_file)},
+    {"attr-timeout", F_UINT, FOFF(attr_timeout)},
+    {"entry-timeout", F_UINT, FOFF(entry_timeout)},
+    {"negative-timeout", F_UINT, FOFF(negative_timeout)},
+    {"file-cache-timeout", F_UINT, FOFF(file_cache_timeout)},
+    {"file-cache-timeout-in-seconds", F_UINT, FOFF(file_cache_timeout)},
+    {"cache-size-mb", F_UINT, FOFF(cache_size_mb)},
+    {"max-concurrency", F_UINT, FOFF(max_concurrency)},
+    {"max-retry", F_UINT, FOFF(max_retry)},
+    {"max-retry-interval-in-seconds", F_UINT, FOFF(max_retry_interval)},
+    {"read-only", F_BOOL, FOFF(read_only)},
+    {"foreground", F_BOOL, FOFF(foreground)},
+    {"allow-other", F_BOOL, FOFF(allow_other)},
+    {"use-https", F_BOOL, FOFF(use_https)},
+    {"block-cache", F_BOOL, FOFF(block_cache)},
+    {"use-attr-cache", F_BOOL, FOFF(use_attr_cache)},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void usage(FILE *f)
+{
+	fputs("usage: " PROG " mount MOUNTPOINT --config-file=FILE.yaml "
+	      "[flags]   (blobfuse2's form)\n"
+	      "       " PROG " unmount MOUNTPOINT [-z|--lazy]\n"
+	      "\n"
+	      "  --config-file=FILE     blobfuse2 YAML config (default "
+	      "./config.yaml)\n"
+	      "  --tmp-path=DIR         file_cache.path\n"
+	      "  --container-name=NAME  azstorage.container\n"
+	      "  --read-only --foreground --allow-other\n"
+	      "  --log-level=LOG_WARNING|...  --log-type=syslog|silent\n"
+	      "  --attr-timeout=N --entry-timeout=N --negative-timeout=N\n"
+	      "                         libfuse.*-expiration-sec\n"
+	      "  --file-cache-timeout=N file_cache.timeout-sec\n"
+	      "  --cache-size-mb=N      file_cache.max-size-mb\n"
+	      "  --max-concurrency=N --max-retry=N "
+	      "--max-retry-interval-in-seconds=N\n"
+	      "  --use-https=true|false --ca-cert-file=FILE --block-cache "
+	      "--use-attr-cache=false\n"
+	      "  -o allow_other,attr_timeout=N,entry_timeout=N,"
+	      "negative_timeout=N,ro,...\n"
+	      "  -d                     debug: foreground, FUSE trace\n"
+	      "Environment: AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_ACCESS_KEY, "
+	      "AZURE_STORAGE_SAS_TOKEN,\n"
+	      "AZURE_STORAGE_AUTH_TYPE, AZURE_STORAGE_BLOB_ENDPOINT, "
+	      "AZURE_STORAGE_ACCOUNT_CONTAINER\n"
+	      "(they override the file, as in blobfuse2). See "
+	      "blobmill-fuse(8).\n",
+	      f);
+}
+
+void bf2_flags_release(struct bf2_flags *f)
+{
+	int i;
+
+	free(f->config_file);
+	free(f->tmp_path);
+	free(f->container_name);
+	free(f->log_level);
+	free(f->log_type);
+	free(f->ca_cert_file);
+	for (i = 0; i < f->n_fuse_opts; i++)
+		free(f->fuse_opts[i]);
+	free(f->fuse_opts);
+	free(f->mountpoint);
+	memset(f, 0, sizeof(*f));
+}
+
+static int flag_value(struct bf2_flags *f, size_t i, const char *v)
+{
+	char *field = (char *)f + flags[i].off, *end;
+	unsigned long n;
+
+	switch (flags[i].kind) {
+	case F_STR:
+		free(*(char **)field);
+		*(char **)field = strdup(v);
+		return *(char **)field ? 0 : -1;
+	case F_UINT:
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || *end || errno ||
+		    n > (unsigned long)LONG_MAX) {
+			fprintf(stderr,
+				PROG ": invalid value '%s' for --%s (a whole "
+				     "number)\n",
+				v, flags[i].name);
+			return -1;
+		}
+		*(long *)field = (long)n;
+		return 0;
+	case F_BOOL:
+		if (!strcmp(v, "true") || !strcmp(v, "1")) {
+			*(int *)field = 1;
+		} else if (!strcmp(v, "false") || !strcmp(v, "0")) {
+			*(int *)field = 0;
+		} else {
+			fprintf(stderr,
+				PROG ": invalid value '%s' for --%s (true or "
+				     "false)\n",
+				v, flags[i].name);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* Adds the words of one -o argument (comma-separated). */
+static int add_fuse_opts(struct bf2_flags *f, const char *v)
+{
+	const char *p = v;
+	char **grown;
+	size_t n;
+
+	while (*p) {
+		n = strcspn(p, ",");
+		if (n > 0) {
+			grown = realloc(f->fuse_opts,
+					sizeof(*grown) *
+					    (size_t)(f->n_fuse_opts + 1));
+			if (!grown)
+				return -1;
+			f->fuse_opts = grown;
+			f->fuse_opts[f->n_fuse_opts] = strndup(p, n);
+			if (!f->fuse_opts[f->n_fuse_opts++])
+				return -1;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int bf2_flags_parse(int argc, char **argv, struct bf2_flags *f)
+{
+	const char *a, *eq, *name;
+	size_t i, nlen;
+	int k;
+
+	memset(f, 0, sizeof(*f));
+	f->attr_timeout = f->entry_timeout = f->negative_timeout = -1;
+	f->file_cache_timeout = f->cache_size_mb = f->max_concurrency = -1;
+	f->max_retry = f->max_retry_interval = -1;
+	f->read_only = f->foreground = f->allow_other = f->use_https = -1;
+	f->block_cache = f->use_attr_cache = -1;
+	for (k = 1; k < argc; k++) {
+		a = argv[k];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			f->help = true;
+			continue;
+		}
+		if (!strcmp(a, "-d")) {
+			f->debug = true;
+			continue;
+		}
+		if (!strncmp(a, "-o", 2)) {
+			const char *v = a[2] ? a + 2 + (a[2] == '=') : NULL;
+
+			if (!v && k + 1 >= argc) {
+				fprintf(stderr,
+					PROG ": mount: -o needs a value\n");
+				return -1;
+			}
+			if (add_fuse_opts(f, v ? v : argv[++k]) < 0)
+				goto nomem;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0 || !a[2]) {
+			if (a[0] == '-' && a[1]) {
+				fprintf(stderr,
+					PROG ": mount: unknown option '%s'\n",
+					a);
+				return -1;
+			}
+			if (f->mountpoint) {
+				fprintf(stderr,
+					PROG ": mount: one mount point only "
+					     "('%s' and '%s')\n",
+					f->mountpoint, a);
+				return -1;
+			}
+			f->mountpoint = strdup(a);
+			if (!f->mountpoint)
+				goto nomem;
+			continue;
+		}
+		name = a + 2;
+		eq = strchr(name, '=');
+		nlen = eq ? (size_t)(eq - name) : strlen(name);
+		for (i = 0; i < N(flags); i++)
+			if (strlen(flags[i].name) == nlen &&
+			    !strncmp(flags[i].name, name, nlen))
+				break;
+		if (i == N(flags)) {
+			/* The value may be a secret: print the name only. */
+			fprintf(stderr,
+				PROG ": mount: unknown option '--%.*s'\n",
+				(int)nlen, name);
+			return -1;
+		}
+		if (eq) {
+			if (flag_value(f, i, eq + 1) < 0)
+				return -1;
+		} else if (flags[i].kind == F_BOOL) {
+			*(int *)((char *)f + flags[i].off) = 1;
+		} else if (k + 1 < argc) {
+			if (flag_value(f, i, argv[++k]) < 0)
+				return -1;
+		} else {
+			fprintf(stderr, PROG ": mount: --%s needs a value\n",
+				flags[i].name);
+			return -1;
+		}
+	}
+	return 0;
+nomem:
+	fprintf(stderr, PROG ": out of memory\n");
+	return -1;
+}
+
+/* ---- resolution ----------------------------------------------------- */
+
+/* One credential-ish value and where it came from, for messages. */
+struct src_str {
+	const char *v;
+	char where[300];
+};
+
+static void pick(struct src_str *out, const struct bf2_config *file,
+		 const struct bf2_str *fv, const char *env, bool use_env)
+{
+	const char *e = use_env && env ? getenv(env) : NULL;
+
+	out->v = NULL;
+	out->where[0] = '\0';
+	if (e && *e) {
+		out->v = e;
+		snprintf(out->where, sizeof(out->where), "%s", env);
+		if (!strcmp(env, "AZURE_STORAGE_ACCESS_KEY") ||
+		    !strcmp(env, "AZURE_STORAGE_SAS_TOKEN") ||
+		    !strcmp(env, "AZURE_STORAGE_SPN_CLIENT_SECRET"))
+			bm_redact_register(e);
+	} else if (fv->v) {
+		out->v = fv->v;
+		snprintf(out->where, sizeof(out->where), "%s:%u", file->origin,
+			 fv->line);
+	}
+}
+
+static int set_str(char **field, const char *v, struct bm_error *err)
+{
+	free(*field);
+	*field = v ? strdup(v) : NULL;
+	if (v && !*field) {
+		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* blobfuse2's authentication modes, a bit each. */
+enum { M_KEY = 1, M_SAS = 2, M_MSI = 4, M_SPN = 8, M_AZCLI = 16 };
+
+static const struct {
+	const char *name;
+	unsigned bit;
+	enum bm_auth_type type;
+} modes[] = {
+    {"key", M_KEY, BM_AUTH_KEY},       {"sas", M_SAS, BM_AUTH_SAS},
+    {"msi", M_MSI, BM_AUTH_MSI},       {"spn", M_SPN, BM_AUTH_SPN},
+    {"azcli", M_AZCLI, BM_AUTH_AZCLI},
+};
+
+#define EOFF(f) offsetof(struct bm_entra, f)
+#define NO_ENTRA ((size_t)-1)
+
+/* The credential keys, blobfuse2's variable for each, the modes that use
+ * it, and where it goes (an Entra field, or NO_ENTRA for key and SAS). */
+static const struct {
+	size_t off;
+	const char *key, *env;
+	unsigned modes;
+	size_t entra;
+} cred_keys[] = {
+    {offsetof(struct bf2_config, account_key), "account-key",
+     "AZURE_STORAGE_ACCESS_KEY", M_KEY, NO_ENTRA},
+    {offsetof(struct bf2_config, sas), "sas", "AZURE_STORAGE_SAS_TOKEN", M_SAS,
+     NO_ENTRA},
+    {offsetof(struct bf2_config, appid), "appid",
+     "AZURE_STORAGE_IDENTITY_CLIENT_ID", M_MSI, EOFF(identity_client_id)},
+    {offsetof(struct bf2_config, objid), "objid",
+     "AZURE_STORAGE_IDENTITY_OBJECT_ID", M_MSI, EOFF(identity_object_id)},
+    {offsetof(struct bf2_config, resid), "resid",
+     "AZURE_STORAGE_IDENTITY_RESOURCE_ID", M_MSI, EOFF(identity_resource_id)},
+    {offsetof(struct bf2_config, tenantid), "tenantid",
+     "AZURE_STORAGE_SPN_TENANT_ID", M_SPN, EOFF(tenant_id)},
+    {offsetof(struct bf2_config, clientid), "clientid",
+     "AZURE_STORAGE_SPN_CLIENT_ID", M_SPN, EOFF(client_id)},
+    {offsetof(struct bf2_config, clientsecret), "clientsecret",
+     "AZURE_STORAGE_SPN_CLIENT_SECRET", M_SPN, EOFF(client_secret)},
+    {offsetof(struct bf2_config, oauth_token_path), "oauth-token-path",
+     "AZURE_OAUTH_TOKEN_FILE", M_SPN, EOFF(federated_token_file)},
+    {offsetof(struct bf2_config, aadendpoint), "aadendpoint",
+     "AZURE_STORAGE_AAD_ENDPOINT", M_SPN, EOFF(authority_host)},
+};
+
+enum {
+	CK_KEY,
+	CK_SAS,
+	CK_APPID,
+	CK_OBJID,
+	CK_RESID,
+	CK_TENANT,
+	CK_CLIENT,
+	CK_SECRET,
+	CK_TOKEN_PATH,
+	CK_AAD,
+	CK_N
+};
+
+/*
+ * The mode: given (file or AZURE_STORAGE_AUTH_TYPE), else blobfuse2's
+ * guess from what is there (an identity id: msi; a key; a SAS; a service
+ * principal key: spn). Unlike blobfuse2, nothing at all is an error, not a
+ * silent attempt at a managed identity. Sets *bit and mwhere.
+ */
+static int pick_mode(const struct src_str *mode, const struct src_str *ck,
+		     unsigned *bit, char *mwhere, size_t len,
+		     struct bm_error *err)
+{
+	static const int guess[] = {CK_APPID, CK_OBJID,	 CK_RESID,  CK_KEY,
+				    CK_SAS,   CK_CLIENT, CK_SECRET, CK_TENANT};
+	size_t i;
+
+	if (mode->v) {
+		for (i = 0; i < N(modes); i++)
+			if (!strcasecmp(mode->v, modes[i].name))
+				break;
+		if (i == N(modes)) {
+			bm_error_set(
+			    err, BM_ERR_CONFIG,
+			    "%s: azstorage.mode must be key, sas, msi, "
+			    "spn or azcli",
+			    mode->where);
+			return -1;
+		}
+		*bit = modes[i].bit;
+		snprintf(mwhere, len, "azstorage.mode %s (%s)", modes[i].name,
+			 mode->where);
+		return 0;
+	}
+	if (ck[CK_KEY].v && ck[CK_SAS].v) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "both an account key (%s) and a SAS (%s) are "
+			     "given: keep one, or set azstorage.mode",
+			     ck[CK_KEY].where, ck[CK_SAS].where);
+		return -1;
+	}
+	for (i = 0; i < N(guess); i++) {
+		if (!ck[guess[i]].v)
+			continue;
+		*bit = cred_keys[guess[i]].modes;
+		snprintf(mwhere, len, "mode %s (implied by %s at %s)",
+			 *bit == M_MSI	 ? "msi"
+			 : *bit == M_KEY ? "key"
+			 : *bit == M_SAS ? "sas"
+					 : "spn",
+			 cred_keys[guess[i]].key, ck[guess[i]].where);
+		return 0;
+	}
+	bm_error_set(err, BM_ERR_CONFIG,
+		     "no credentials: set azstorage.account-key or sas (or "
+		     "AZURE_STORAGE_ACCESS_KEY, AZURE_STORAGE_SAS_TOKEN), or "
+		     "azstorage.mode msi, spn or azcli");
+	return -1;
+}
+
+static int resolve_credentials(const struct bf2_config *file, bool use_env,
+			       struct bm_config *cfg, struct bm_error *err)
+{
+	struct src_str account, mode, endpoint, type, ck[CK_N];
+	char mwhere[400];
+	unsigned bit = 0;
+	size_t i;
+	int ids = 0;
+
+	pick(&account, file, &file->account, "AZURE_STORAGE_ACCOUNT", use_env);
+	pick(&mode, file, &file->mode, "AZURE_STORAGE_AUTH_TYPE", use_env);
+	pick(&endpoint, file, &file->endpoint, "AZURE_STORAGE_BLOB_ENDPOINT",
+	     use_env);
+	pick(&type, file, &file->type, "AZURE_STORAGE_ACCOUNT_TYPE", use_env);
+	for (i = 0; i < CK_N; i++)
+		pick(&ck[i], file,
+		     (const struct bf2_str *)((const char *)file +
+					      cred_keys[i].off),
+		     cred_keys[i].env, use_env);
+	if (type.v && strcasecmp(type.v, "block") != 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "%s: azstorage.type '%s' is not supported: "
+			     "blobmill-fuse mounts through the Blob endpoint "
+			     "(type: block, which also works for accounts "
+			     "with a hierarchical namespace)",
+			     type.where, strlen(type.v) < 16 ? type.v : "?");
+		return -1;
+	}
+	if (pick_mode(&mode, ck, &bit, mwhere, sizeof(mwhere), err) < 0)
+		return -1;
+	/* A credential the mode does not use makes no sense beside it. */
+	for (i = 0; i < CK_N; i++) {
+		if (!ck[i].v || (cred_keys[i].modes & bit))
+			continue;
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "%s: azstorage.%s has no use with %s: keep only "
+			     "one credential",
+			     ck[i].where, cred_keys[i].key, mwhere);
+		return -1;
+	}
+	ids = !!ck[CK_APPID].v + !!ck[CK_OBJID].v + !!ck[CK_RESID].v;
+	if ((bit == M_KEY && !ck[CK_KEY].v) ||
+	    (bit == M_SAS && !ck[CK_SAS].v) ||
+	    (bit == M_SPN && (!ck[CK_TENANT].v || !ck[CK_CLIENT].v ||
+			      (!ck[CK_SECRET].v && !ck[CK_TOKEN_PATH].v))) ||
+	    ids > 1) {
+		bm_error_set(err, BM_ERR_CONFIG, "%s needs %s", mwhere,
+			     bit == M_KEY   ? "azstorage.account-key (or "
+					      "AZURE_STORAGE_ACCESS_KEY)"
+			     : bit == M_SAS ? "azstorage.sas (or "
+					      "AZURE_STORAGE_SAS_TOKEN)"
+			     : bit == M_SPN
+				 ? "azstorage.tenantid, clientid and "
+				   "clientsecret (or oauth-token-path)"
+				 : "at most one of azstorage.appid, "
+				   "objid and resid");
+		return -1;
+	}
+	for (i = 0; i < N(modes); i++)
+		if (modes[i].bit == bit)
+			cfg->auth_type = modes[i].type;
+	if (set_str(&cfg->account, account.v, err) < 0 ||
+	    set_str(&cfg->account_key, ck[CK_KEY].v, err) < 0)
+		return -1;
+	if (cfg->account_key)
+		bm_redact_register(cfg->account_key);
+	/* blobfuse2 adds the '?' itself; ours is kept without it. */
+	if (set_str(&cfg->sas_token,
+		    ck[CK_SAS].v ? ck[CK_SAS].v + (*ck[CK_SAS].v == '?') : NULL,
+		    err) < 0)
+		return -1;
+	if (cfg->sas_token)
+		bm_redact_register(cfg->sas_token);
+	for (i = 0; i < CK_N; i++) {
+		if (cred_keys[i].entra == NO_ENTRA || !ck[i].v)
+			continue;
+		if (set_str((char **)((char *)&cfg->entra + cred_keys[i].entra),
+			    ck[i].v, err) < 0)
+			return -1;
+	}
+	if (cfg->entra.client_secret)
+		bm_redact_register(cfg->entra.client_secret);
+	if (file->use_http.line)
+		cfg->use_https = !file->use_http.v;
+	/* blobfuse2 takes an endpoint without its scheme and adds one. */
+	if (endpoint.v && strncasecmp(endpoint.v, "http://", 7) &&
+	    strncasecmp(endpoint.v, "https://", 8)) {
+		free(cfg->endpoint);
+		if (asprintf(&cfg->endpoint, "%s://%s",
+			     cfg->use_https ? "https" : "http",
+			     endpoint.v) < 0) {
+			cfg->endpoint = NULL;
+			bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+	} else if (set_str(&cfg->endpoint, endpoint.v, err) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+/* The first of the values given (>= 0, or a file value with its line). */
+static long first_set(long flag, const struct bf2_num *a,
+		      const struct bf2_num *b, long dflt)
+{
+	if (flag >= 0)
+		return flag;
+	if (a && a->line)
+		return (long)a->v;
+	if (b && b->line)
+		return (long)b->v;
+	return dflt;
+}
+
+static int check_range(const char *what, long v, long min, long max,
+		       struct bm_error *err)
+{
+	if (v >= min && v <= max)
+		return 0;
+	bm_error_set(err, BM_ERR_CONFIG,
+		     "%s must be a whole number from %ld to %ld, not %ld", what,
+		     min, max, v);
+	return -1;
+}
+
+static int parse_timeout_opt(const char *opt, const char *v, double *out,
+			     struct bm_error *err)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(v, &end);
+	if (!*v || *end || errno || *out < 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "invalid value '%s' for -o %s (seconds)", v, opt);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_pass(struct bf2_mount *m, const char *opt, struct bm_error *err)
+{
+	char **grown = realloc(m->pass_opts,
+			       sizeof(*grown) * (size_t)(m->n_pass_opts + 1));
+
+	if (grown) {
+		m->pass_opts = grown;
+		m->pass_opts[m->n_pass_opts] = strdup(opt);
+		if (m->pass_opts[m->n_pass_opts])
+			return m->n_pass_opts++, 0;
+	}
+	bm_error_set(err, BM_ERR_NOMEM, "out of memory");
+	return -1;
+}
+
+/* -o words: blobfuse2's own meanings first, the rest to libfuse. */
+static int apply_fuse_opts(const struct bf2_flags *f, struct bf2_mount *m,
+			   struct bm_error *err)
+{
+	const char *o;
+	int i;
+
+	for (i = 0; i < f->n_fuse_opts; i++) {
+		o = f->fuse_opts[i];
+		if (!strcmp(o, "allow_other") || !strcmp(o, "allow_other=true"))
+			m->allow_other = true;
+		else if (!strcmp(o, "allow_root") ||
+			 !strcmp(o, "allow_root=true"))
+			m->allow_root = true;
+		else if (!strcmp(o, "ro") || !strcmp(o, "ro=true"))
+			m->job.o.read_only = true;
+		else if (!strcmp(o, "nonempty") || !strcmp(o, "nonempty=true"))
+			continue; /* FUSE 3 always allows it */
+		else if (!strncmp(o, "attr_timeout=", 13)) {
+			if (parse_timeout_opt("attr_timeout", o + 13,
+					      &m->kernel_attr, err) < 0)
+				return -1;
+		} else if (!strncmp(o, "entry_timeout=", 14)) {
+			if (parse_timeout_opt("entry_timeout", o + 14,
+					      &m->kernel_entry, err) < 0)
+				return -1;
+		} else if (!strncmp(o, "negative_timeout=", 17)) {
+			if (parse_timeout_opt("negative_timeout", o + 17,
+					      &m->kernel_negative, err) < 0)
+				return -1;
+		} else if (add_pass(m, o, err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* blobfuse2's level names: LOG_WARNING or log_warning; log_trace is our
+ * debug. */
+static int parse_level(const char *s, enum bm_log_level *out)
+{
+	char up[32];
+	size_t i;
+
+	for (i = 0; s[i] && i < sizeof(up) - 1; i++)
+		up[i] = (char)toupper((unsigned char)s[i]);
+	up[i] = '\0';
+	if (!strcmp(up, "LOG_TRACE"))
+		strcpy(up, "LOG_DEBUG");
+	return bm_log_level_parse(up, out);
+}
+
+static int resolve_components(const struct bf2_config *file,
+			      const struct bf2_flags *f, struct bf2_mount *m,
+			      struct bm_error *err)
+{
+	unsigned c = file->components;
+
+	if (!file->components_line) {
+		/* blobfuse2's pipeline when the file lists none. */
+		c = BF2_LIBFUSE | BF2_FILE_CACHE | BF2_ATTR_CACHE |
+		    BF2_AZSTORAGE;
+	} else if (!(c & BF2_LIBFUSE) || !(c & BF2_AZSTORAGE)) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "%s:%u: 'components' must list libfuse and "
+			     "azstorage",
+			     file->origin, file->components_line);
+		return -1;
+	} else if ((c & BF2_FILE_CACHE) && (c & BF2_BLOCK_CACHE)) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "%s:%u: 'components' lists both file_cache and "
+			     "block_cache: keep one (blobfuse2 refuses it "
+			     "too)",
+			     file->origin, file->components_line);
+		return -1;
+	}
+	if (f->block_cache == 1)
+		c = (c & ~(unsigned)BF2_FILE_CACHE) | BF2_BLOCK_CACHE;
+	if (f->use_attr_cache == 0)
+		c &= ~(unsigned)BF2_ATTR_CACHE;
+	m->components = c;
+	return 0;
+}
+
+static int resolve_options(const struct bf2_config *file,
+			   const struct bf2_flags *f, struct bf2_mount *m,
+			   struct bm_error *err)
+{
+	struct bmfs_options *o = &m->job.o;
+	struct bm_http_options *ho = &m->job.ho;
+	bool bc = m->components & BF2_BLOCK_CACHE;
+	const char *tmp = f->tmp_path, *lvl = f->log_level, *type = f->log_type;
+	long v;
+
+	/* The local directory: the flag, the path of the cache in use. */
+	if (!tmp)
+		tmp = bc && file->bc_path.v ? file->bc_path.v
+		      : file->fc_path.v	    ? file->fc_path.v
+					    : file->bc_path.v;
+	if (!tmp) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "no local directory for files being written: "
+			     "set file_cache.path in '%s' or give "
+			     "--tmp-path=DIR",
+			     file->origin ? file->origin : "the config");
+		return -1;
+	}
+	if (set_str(&o->tmp_path, tmp, err) < 0)
+		return -1;
+	m->kernel_attr = (double)first_set(f->attr_timeout,
+					   &file->attr_expiration, NULL, 120);
+	m->kernel_entry = (double)first_set(f->entry_timeout,
+					    &file->entry_expiration, NULL, 120);
+	m->kernel_negative = (double)first_set(
+	    f->negative_timeout, &file->negative_expiration, NULL, 120);
+	o->read_only = f->read_only >= 0
+			   ? f->read_only == 1
+			   : file->read_only.line && file->read_only.v;
+	m->allow_other = f->allow_other >= 0
+			     ? f->allow_other == 1
+			     : file->allow_other.line && file->allow_other.v;
+	m->allow_root = file->allow_root.line && file->allow_root.v;
+	m->foreground = f->foreground >= 0
+			    ? f->foreground == 1
+			    : file->foreground.line && file->foreground.v;
+	if (apply_fuse_opts(f, m, err) < 0)
+		return -1;
+	/* Our own caches: attributes as blobfuse2's attr_cache keeps them
+	 * (none without it); listings and misses as the kernel does. */
+	o->attr_timeout =
+	    m->components & BF2_ATTR_CACHE
+		? (double)first_set(-1, &file->ac_timeout, NULL, 120)
+		: 0;
+	o->entry_timeout = m->kernel_entry;
+	o->negative_timeout = m->kernel_negative;
+	v = first_set(f->file_cache_timeout,
+		      bc ? &file->bc_disk_timeout : &file->fc_timeout, NULL,
+		      (long)o->file_cache_timeout);
+	if (check_range("the file cache timeout", v, 0, 86400L * 366, err) < 0)
+		return -1;
+	o->file_cache_timeout = (unsigned)v;
+	v = first_set(f->cache_size_mb,
+		      bc ? &file->bc_disk_size : &file->fc_max_size, NULL,
+		      (long)o->cache_size_mb);
+	if (check_range("the cache size (MB)", v, 0, (long)UINT_MAX, err) < 0)
+		return -1;
+	o->cache_size_mb = (unsigned)v;
+	/* One block size serves reads and uploads here. */
+	if (bc && file->bc_block_size.line && file->az_block_size.line &&
+	    file->bc_block_size.v != file->az_block_size.v)
+		bm_warn("%s: block_cache.block-size-mb (%lu) and "
+			"azstorage.block-size-mb (%lu) differ: blobmill-fuse "
+			"uses one block size, %lu MB, for reads and uploads",
+			file->origin, file->bc_block_size.v,
+			file->az_block_size.v, file->bc_block_size.v);
+	o->block_size_mb =
+	    (unsigned)first_set(-1, bc ? &file->bc_block_size : NULL,
+				&file->az_block_size, (long)o->block_size_mb);
+	v = first_set(f->max_concurrency, bc ? &file->bc_parallelism : NULL,
+		      &file->az_max_concurrency, (long)o->max_concurrency);
+	if (check_range("--max-concurrency", v, 1, 128, err) < 0)
+		return -1;
+	o->max_concurrency = (unsigned)v;
+	if (bc && file->bc_prefetch.line)
+		o->readahead_blocks = (int)file->bc_prefetch.v;
+	if (bc && file->bc_mem_size.line)
+		o->read_budget_mb = (unsigned)file->bc_mem_size.v;
+	if (file->default_permission.line)
+		o->default_permission = (unsigned)file->default_permission.v;
+	v = first_set(f->max_retry, &file->az_max_retries, NULL,
+		      ho->retry.max_retries);
+	if (check_range("--max-retry", v, 0, 100, err) < 0)
+		return -1;
+	ho->retry.max_retries = (int)v;
+	v = first_set(f->max_retry_interval, &file->az_max_retry_timeout, NULL,
+		      ho->retry.max_delay_ms / 1000);
+	if (check_range("--max-retry-interval-in-seconds", v, 1, 3600, err) < 0)
+		return -1;
+	ho->retry.max_delay_ms = v * 1000;
+	ho->max_handles = (int)o->max_concurrency * 2 + 8;
+	/* Logging: the flag, then the file. */
+	if (!lvl)
+		lvl = file->log_level.v;
+	if (lvl && parse_level(lvl, &m->job.level) < 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "%s%s%u: invalid log level '%s' (log_off, "
+			     "log_crit, log_err, log_warning, log_info, "
+			     "log_trace, log_debug)",
+			     f->log_level ? "--log-level" : file->origin,
+			     f->log_level ? "" : ":",
+			     f->log_level ? 0 : file->log_level.line,
+			     strlen(lvl) < 24 ? lvl : "?");
+		return -1;
+	}
+	if (!type)
+		type = file->log_type.v;
+	if (type && !strcmp(type, "silent"))
+		m->job.level = BM_LOG_OFF;
+	else if (type && !strcmp(type, "base"))
+		bm_warn("logging.type 'base' (a log file) has no effect in "
+			"blobmill-fuse: the log goes to syslog, or to stderr "
+			"in the foreground");
+	else if (type && strcmp(type, "syslog") != 0) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "invalid logging.type '%s' (syslog, silent or "
+			     "base)",
+			     strlen(type) < 24 ? type : "?");
+		return -1;
+	}
+	if (f->debug && m->job.level < BM_LOG_DEBUG)
+		m->job.level = BM_LOG_DEBUG;
+	return 0;
+}
+
+int bf2_resolve(const struct bf2_config *file, const struct bf2_flags *f,
+		bool use_env, struct bf2_mount *m, struct bm_error *err)
+{
+	struct bm_config *cfg = &m->job.cfg;
+	const char *e;
+
+	if (resolve_components(file, f, m, err) < 0 ||
+	    resolve_credentials(file, use_env, cfg, err) < 0 ||
+	    resolve_options(file, f, m, err) < 0)
+		return -1;
+	e = use_env ? getenv("AZURE_STORAGE_ACCOUNT_CONTAINER") : NULL;
+	if (set_str(&cfg->container,
+		    f->container_name ? f->container_name
+		    : e && *e	      ? e
+				      : file->container.v,
+		    err) < 0)
+		return -1;
+	if (f->use_https >= 0)
+		cfg->use_https = f->use_https == 1;
+	if (f->ca_cert_file &&
+	    set_str(&cfg->ca_cert_file, f->ca_cert_file, err) < 0)
+		return -1;
+	return 0;
+}
+
+void bf2_mount_init(struct bf2_mount *m)
+{
+	memset(m, 0, sizeof(*m));
+	mount_job_init(&m->job);
+}
+
+void bf2_mount_release(struct bf2_mount *m)
+{
+	int i;
+
+	mount_job_release(&m->job);
+	for (i = 0; i < m->n_pass_opts; i++)
+		free(m->pass_opts[i]);
+	free(m->pass_opts);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- mount ---------------------------------------------------------- */
+
+static int add_arg(struct fuse_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int add_arg(struct fuse_args *a, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -1;
+	rc = fuse_opt_add_arg(a, s);
+	free(s);
+	return rc;
+}
+
+/* The words libfuse gets: what the options mean, in v1's terms. */
+static int build_args(const char *prog, const struct bf2_flags *f,
+		      struct bf2_mount *m)
+{
+	struct fuse_args *a = &m->job.args;
+	int i;
+
+	if (fuse_opt_add_arg(a, prog) < 0 ||
+	    add_arg(a, "-oattr_timeout=%g", m->kernel_attr) < 0 ||
+	    add_arg(a, "-oentry_timeout=%g", m->kernel_entry) < 0 ||
+	    add_arg(a, "-onegative_timeout=%g", m->kernel_negative) < 0 ||
+	    (m->allow_other && fuse_opt_add_arg(a, "-oallow_other") < 0) ||
+	    (m->allow_root && fuse_opt_add_arg(a, "-oallow_root") < 0) ||
+	    (m->job.o.read_only && fuse_opt_add_arg(a, "-oro") < 0) ||
+	    (m->foreground && fuse_opt_add_arg(a, "-f") < 0) ||
+	    (f->debug && fuse_opt_add_arg(a, "-d") < 0))
+		return -1;
+	for (i = 0; i < m->n_pass_opts; i++)
+		if (add_arg(a, "-o%s", m->pass_opts[i]) < 0)
+			return -1;
+	return fuse_opt_add_arg(a, f->mountpoint);
+}
+
+int bf2_mount_main(const char *prog, int argc, char **argv)
+{
+	struct bf2_flags f;
+	struct bf2_config file;
+	struct bf2_mount m;
+	struct bm_error err;
+	const char *path;
+	int rc = EXIT_USAGE;
+
+	bf2_config_init(&file);
+	bf2_mount_init(&m);
+	bm_error_clear(&err);
+	if (bf2_flags_parse(argc, argv, &f) < 0)
+		goto out;
+	if (f.help) {
+		usage(stdout);
+		rc = 0;
+		goto out;
+	}
+	if (!f.mountpoint) {
+		fprintf(stderr, PROG ": mount: missing mount point\n");
+		usage(stderr);
+		goto out;
+	}
+	/* blobfuse2 reads ./config.yaml when no file is named. */
+	path = f.config_file;
+	if (!path && access("config.yaml", F_OK) == 0)
+		path = "config.yaml";
+	if (path && bf2_config_load_file(&file, path, &err) < 0)
+		goto report;
+	if (!path && !(file.origin = strdup("(no config file)")))
+		goto out;
+	if (bf2_resolve(&file, &f, true, &m, &err) < 0 ||
+	    bm_config_finish(&m.job.cfg, true, &err) < 0)
+		goto report;
+	if (mount_guard_mountpoint(f.mountpoint, &err) < 0) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		rc = EXIT_MOUNT;
+		goto out;
+	}
+	if (build_args(prog, &f, &m) < 0) {
+		fprintf(stderr, PROG ": out of memory\n");
+		goto out;
+	}
+	if (fuse_parse_cmdline(&m.job.args, &m.job.fo) != 0 ||
+	    !m.job.fo.mountpoint)
+		goto out;
+	bm_log_init(PROG, m.job.level, false);
+	rc = mount_run(&m.job);
+	goto out;
+report:
+	fprintf(stderr, PROG ": %s\n", err.msg);
+out:
+	bf2_mount_release(&m);
+	bf2_config_release(&file);
+	bf2_flags_release(&f);
+	return rc;
+}
+
+/* ---- unmount ------------------------------------------------------- */
+
+/* PIDs of blobmill-fuse daemons serving path (either form of command
+ * line); up to max. */
+static int daemons_of(const char *path, pid_t *pids, int max)
+{
+	char proc[300], cwd[4096], buf[8192], *arg, *rp;
+	ssize_t cl;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	FILE *f;
+	size_t n;
+	int count = 0, i;
+
+	while (d && count < max && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(proc, sizeof(proc), "/proc/%s/cmdline", de->d_name);
+		f = fopen(proc, "re");
+		if (!f)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		arg = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+		if (strcmp(arg, PROG) != 0)
+			continue;
+		snprintf(proc, sizeof(proc), "/proc/%s/cwd", de->d_name);
+		cl = readlink(proc, cwd, sizeof(cwd) - 1);
+		cwd[cl > 0 ? cl : 0] = '\0';
+		/* The mount point is the first word that is not an option
+		 * or "mount". Resolved without a stat: another daemon may
+		 * hang. */
+		for (arg = buf + strlen(buf) + 1, i = 0; arg < buf + n;
+		     arg += strlen(arg) + 1, i++) {
+			if (*arg == '-' || (i == 0 && !strcmp(arg, "mount")))
+				continue;
+			rp = mount_guard_resolve(cl > 0 ? cwd : NULL, arg);
+			if (rp && !strcmp(rp, path))
+				pids[count++] = (pid_t)atol(de->d_name);
+			free(rp);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	return count;
+}
+
+int bf2_unmount_main(int argc, char **argv)
+{
+	const char *mp = NULL, *fargv[5];
+	char *path = NULL, *fstype = NULL, why[512] = "";
+	pid_t pids[8], child;
+	int lazy = 0, i, n, status, pipefd[2] = {-1, -1}, rc = EXIT_USAGE;
+	posix_spawn_file_actions_t fa;
+	ssize_t got;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-z") || !strcmp(argv[i], "--lazy"))
+			lazy = 1;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] == '-' || mp) {
+			fprintf(stderr, PROG ": unmount: unexpected '%s'\n",
+				argv[i]);
+			return EXIT_USAGE;
+		} else {
+			mp = argv[i];
+		}
+	}
+	if (!mp) {
+		fprintf(stderr, PROG ": unmount: missing mount point\n");
+		return EXIT_USAGE;
+	}
+	rc = EXIT_MOUNT;
+	if (!mount_guard_find(mp, &path, &fstype)) {
+		fprintf(stderr, PROG ": cannot unmount '%s': not mounted\n",
+			mp);
+		goto out;
+	}
+	if (strncmp(fstype, "fuse.", 5) != 0) {
+		fprintf(stderr,
+			PROG ": cannot unmount '%s': not a FUSE mount (%s)\n",
+			mp, fstype);
+		goto out;
+	}
+	n = daemons_of(path, pids, (int)N(pids));
+	fargv[0] = "fusermount3";
+	fargv[1] = lazy ? "-uz" : "-u";
+	fargv[2] = "--";
+	fargv[3] = path;
+	fargv[4] = NULL;
+	if (pipe2(pipefd, O_CLOEXEC) < 0 ||
+	    posix_spawn_file_actions_init(&fa) != 0)
+		goto spawn_failed;
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	i = posix_spawnp(&child, "fusermount3", &fa, NULL, (char **)fargv,
+			 environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (i != 0)
+		goto spawn_failed;
+	got = read(pipefd[0], why, sizeof(why) - 1);
+	why[got > 0 ? got : 0] = '\0';
+	why[strcspn(why, "\n")] = '\0';
+	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		const char *cause = strrchr(why, ':');
+
+		fprintf(stderr, PROG ": cannot unmount '%s': %s%s\n", mp,
+			cause ? cause + 2 : "fusermount3 failed",
+			strstr(why, "busy") ? " (files are open under it; "
+					      "unmount -z detaches it now)"
+					    : "");
+		goto out;
+	}
+	/* The daemon uploads what is still pending and exits: wait for it,
+	 * so that what follows (a remount, a shutdown) finds it done. */
+	for (i = 0; i < n; i++) {
+		int t;
+
+		for (t = 0; t < 600 && kill(pids[i], 0) == 0; t++)
+			nanosleep(&(struct timespec){0, 100000000}, NULL);
+		if (kill(pids[i], 0) == 0)
+			fprintf(stderr,
+				PROG ": unmounted '%s'; its daemon (pid %ld) "
+				     "is still uploading\n",
+				mp, (long)pids[i]);
+	}
+	rc = 0;
+	goto out;
+spawn_failed:
+	fprintf(stderr,
+		PROG ": cannot unmount '%s': cannot run fusermount3: %s\n", mp,
+		strerror(errno));
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	free(path);
+	free(fstype);
+	return rc;
+}

@@ -2,7 +2,6 @@
  * bmfs_read: reads of one remote blob, and the read buffer budget that all
  * readers of the mount share.
  *
-<<<<<<< HEAD
  * A reader keeps up to MAX_UNITS "units": buffers that each hold one
  * range [off, off + len) of the blob, filled by a GET. A read copies from
  * the units that cover it.
@@ -25,7 +24,10 @@
  * ~10 ms of CPU, as much as several MiB of body), and with many readers
  * sharing a small budget per-block GETs would have to be small.
  *
- * Budget: the buffers of all readers together stay within READ_BUDGET.
+ * Budget: the buffers of all readers together stay within READ_BUDGET
+ * (or blobfuse2's block_cache.mem-size-mb). blobfuse2's
+ * block_cache.prefetch: 0 turns streams off (every read loads what it
+ * needs); any other value streams as above.
  * Each reader that holds buffers or waits for one is "active", and its
  * fair share is READ_BUDGET / active readers; a stream's units are a
  * quarter of its reader's share (a power of two, at least UNIT_MIN), so
@@ -41,34 +43,6 @@
  * may lose its units to a waiting reader, and refetches them if it comes
  * back. Buffers of 64 KiB and more are mmap()ed, so freed pages go back to
  * the system at once.
-=======
- * A reader has read-ahead + 2 block slots (read-ahead: max-concurrency,
- * or blobfuse2's block_cache.prefetch). A block is the range
- * [k * block size, min((k + 1) * block size, size)); its buffer is
- * min(block size, blob size) bytes, so a 4 KiB file costs 4 KiB, not a
- * block. A read copies from the blocks that cover it, loading a missing
- * block in the calling thread. Until the reader has read half of
- * HEAD_SIZE in sequence, a load asks only for what the read needs rounded
- * up to HEAD_SIZE (a "head"; the rest of the block is fetched when a read
- * gets there): `head -c 4096` of a 1 GiB blob is one GET of 1 MiB. From
- * then on ("streaming") loads are whole blocks, and each read near the
- * last one keeps the rest of the current block and the next
- * read-ahead blocks loading on the worker pool, as far as the budget
- * allows.
- *
- * Budget: the buffers of all readers together stay within READ_BUDGET
- * bytes (or blobfuse2's block_cache.mem-size-mb; one buffer, when a block
- * is larger). A buffer is "idle" while
- * its block is not loading. Prefetch takes only free budget or the
- * reader's own blocks that lie behind it. A read that needs a buffer when
- * the budget is spent first reuses its own idle buffers, then frees the
- * idle buffer of the reader that has waited longest since its last read,
- * then waits for a load to finish: every loading buffer becomes idle in
- * bounded time, so a reader always gets at least one buffer and many open
- * files cannot exhaust memory. Buffers are mmap()ed, so their pages go
- * back to the system when freed and a short last block touches only what
- * it holds.
->>>>>>> main
  *
  * Consistency: the first GET is sent without a condition (unless the
  * opener asked for a version) and its ETag becomes the reader's; every
@@ -201,14 +175,6 @@ struct bmfs_reader {
 	unsigned refs; /* threads about to free one of its buffers */
 };
 
-/* Blocks a streaming reader keeps loading ahead of the one it reads. */
-static unsigned readahead_blocks(const struct bmfs *fs)
-{
-	return fs->opt.readahead_blocks < 0
-		   ? fs->opt.max_concurrency
-		   : (unsigned)fs->opt.readahead_blocks;
-}
-
 /* ---- the budget ---- */
 
 struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit)
@@ -218,12 +184,7 @@ struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit)
 	if (!b)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
-<<<<<<< HEAD
-	b->limit = READ_BUDGET;
-=======
-	pthread_cond_init(&b->cond, NULL);
 	b->limit = limit ? limit : READ_BUDGET;
->>>>>>> main
 	return b;
 }
 
@@ -385,11 +346,11 @@ static bool consumed(const struct bmfs_reader *r, const struct bmfs_unit *u)
 }
 
 /*
- * Frees one buffer of the idle reader v for a reader that waits: a unit
- * v consumed first, else the one furthest ahead (v refetches it if it
- * reads on). v->lock not held.
+ * Frees one buffer of reader v for a reader that waits: a unit v has
+ * consumed (or holding nothing), else, when v is idle, the one furthest
+ * ahead (v refetches it if it reads on). v->lock not held.
  */
-static bool steal_one(struct bmfs_reader *v)
+static bool steal_one(struct bmfs_reader *v, bool idle)
 {
 	struct bmfs_unit *best = NULL;
 	unsigned i;
@@ -404,7 +365,7 @@ static bool steal_one(struct bmfs_reader *v)
 			best = u;
 			break;
 		}
-		if (!best || u->off > best->off)
+		if (idle && (!best || u->off > best->off))
 			best = u;
 	}
 	if (best)
@@ -429,29 +390,32 @@ static void poll_wait(struct bmfs_reader *r)
 }
 
 /*
- * Called by a read of r that found no room (r->lock held): waits a moment
- * for room, and frees a buffer of a reader that has not read for IDLE_S if
- * there is one. Drops r->lock meanwhile; the caller looks again.
+ * Called by a read of r that found no room (r->lock held): frees a buffer
+ * of the reader whose last read is oldest (what it has read, or anything
+ * not loading when it has not read for IDLE_S), else waits a moment for
+ * room. Drops r->lock meanwhile; the caller looks again.
  */
 static void wait_room(struct bmfs_reader *r)
 {
 	struct bmfs_rbudget *bud = r->bud;
 	struct bmfs_reader *v, *victim = NULL;
 	double now = bmfs_now(r->fs);
-	bool freed;
+	bool freed, idle = false;
 
 	set_wants(r, true);
 	pthread_mutex_lock(&bud->lock);
 	for (v = bud->readers; v; v = v->bnext)
-		if (v != r && v->held && now - v->last_read >= IDLE_S &&
+		if (v != r && v->held &&
 		    (!victim || v->last_read < victim->last_read))
 			victim = v;
-	if (victim)
+	if (victim) {
 		victim->refs++;
+		idle = now - victim->last_read >= IDLE_S;
+	}
 	pthread_mutex_unlock(&bud->lock);
 	if (victim) {
 		pthread_mutex_unlock(&r->lock);
-		freed = steal_one(victim);
+		freed = steal_one(victim, idle);
 		pthread_mutex_lock(&bud->lock);
 		victim->refs--;
 		pthread_mutex_unlock(&bud->lock);
@@ -584,13 +548,7 @@ struct bmfs_reader *bmfs_reader_new(struct bmfs *fs, const char *blob,
 	r->blob = strdup(blob);
 	r->kname = strdup(kname);
 	r->bs = (uint64_t)fs->opt.block_size_mb << 20;
-<<<<<<< HEAD
 	if (!r->blob || !r->kname) {
-=======
-	r->nblocks = readahead_blocks(fs) + 2;
-	r->blocks = calloc(r->nblocks, sizeof(*r->blocks));
-	if (!r->blob || !r->kname || !r->blocks) {
->>>>>>> main
 		free(r->blob);
 		free(r->kname);
 		free(r);
@@ -1025,39 +983,11 @@ static void start_stream(struct bmfs_reader *r, uint64_t pos)
 static void demand_range(struct bmfs_reader *r, uint64_t pos, uint64_t end,
 			 uint64_t *off, size_t *len)
 {
-<<<<<<< HEAD
 	uint64_t start = pos - pos % UNIT_ALIGN, stop, want;
 	unsigned i;
 
 	for (i = 0; i < MAX_UNITS; i++) {
 		struct bmfs_unit *u = &r->units[i];
-=======
-	if (bmfs_pool_submit(r->fs->pool, prefetch_job, b) == 0)
-		return true;
-	b->len = b->got;
-	set_state(b, b->got ? BLK_READY : BLK_FREE);
-	r->inflight--;
-	return false;
-}
-
-/* Completes the current block and keeps up to read-ahead blocks
- * after `pos` loading, as far as the budget allows. Lock held. */
-static void prefetch(struct bmfs_reader *r, uint64_t pos)
-{
-	uint64_t off = pos - pos % r->bs;
-	struct bmfs_block *cur = find_block(r, off);
-	unsigned i;
-
-	if (cur && cur->state == BLK_READY && cur->got == cur->len &&
-	    cur->len < block_len(r, off)) {
-		extend_block(r, cur);
-		if (!submit(r, cur))
-			return;
-	}
-	for (i = 1; i <= readahead_blocks(r->fs); i++) {
-		struct bmfs_block *b;
-		uint64_t boff = off + i * r->bs;
->>>>>>> main
 
 		if (u->state != U_FREE && u->off < pos &&
 		    u->off + u->len > start)
@@ -1208,7 +1138,8 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 		 * going forward: a peek at the start costs one GET. */
 		if (r->seq_run > HEAD_SIZE / 2)
 			r->streaming = true;
-		if (r->streaming && near && r->etag[0])
+		if (r->streaming && near && r->etag[0] &&
+		    r->fs->opt.readahead_blocks != 0)
 			start_stream(r, off + done);
 	}
 	pthread_mutex_unlock(&r->lock);

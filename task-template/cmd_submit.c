@@ -149,6 +149,14 @@ static void submit_usage(FILE *out)
 	fputs(pool_settings_help, out);
 	fputs("\n", out);
 	tasks_job_help(out);
+	fputs("\nexamples:\n"
+	      "  blobmill submit --pool etl --job night-1 --input data-in "
+	      "--image app:1 \\\n"
+	      "      --command 'app {in} {out}' --wait\n"
+	      "  blobmill submit --auto-pool --job night --input data-in "
+	      "--image app:1 \\\n"
+	      "      --command 'app {in} {out}' --schedule PT24H\n",
+	      out);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -339,17 +347,16 @@ static int submit_parse(struct submit *s, int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", submit_longopts, &idx)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, ":" CLI_SHORT_VERBOSE,
+				  submit_longopts, &idx)) != -1) {
 		int rc;
 
 		if (opt == '?' || opt == ':') {
-			cli_errorf("submit: %s option '%s'; see 'blobmill "
-				   "submit --help'",
-				   opt == ':' ? "missing value for" : "unknown",
-				   argv[optind - 1]);
+			cli_bad_option("submit", opt, argv, submit_longopts);
 			return -1;
 		}
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		if (opt == SUBMIT_OPT_HELP) {
 			submit_usage(stdout);
 			return 1;

@@ -397,7 +397,9 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 	}
 	rc = run_stage_out(r->job.client, r->job.topt.output, path,
 			   s->task.output_name, err);
-	if (rc && err->code == BM_ERR_INVALID)
+	/* Refused by the stage-out rule, not by the service (which would
+	 * have answered with a status). */
+	if (rc && err->code == BM_ERR_INVALID && !err->http_status)
 		refused_add(r, s, err->msg);
 	free(path);
 	if (asprintf(&path, "%s/in", s->taskdir) >= 0) {

@@ -820,6 +820,12 @@ int bf2_resolve(const struct bf2_config *file, const struct bf2_flags *f,
 	return 0;
 }
 
+void bf2_mount_init(struct bf2_mount *m)
+{
+	memset(m, 0, sizeof(*m));
+	mount_job_init(&m->job);
+}
+
 void bf2_mount_release(struct bf2_mount *m)
 {
 	int i;
@@ -885,8 +891,7 @@ int bf2_mount_main(const char *prog, int argc, char **argv)
 	int rc = EXIT_USAGE;
 
 	bf2_config_init(&file);
-	memset(&m, 0, sizeof(m));
-	mount_job_init(&m.job);
+	bf2_mount_init(&m);
 	bm_error_clear(&err);
 	if (bf2_flags_parse(argc, argv, &f) < 0)
 		goto out;
@@ -941,7 +946,8 @@ out:
  * line); up to max. */
 static int daemons_of(const char *path, pid_t *pids, int max)
 {
-	char proc[300], buf[8192], *arg, *rp;
+	char proc[300], cwd[4096], buf[8192], *arg, *rp;
+	ssize_t cl;
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	FILE *f;
@@ -961,13 +967,17 @@ static int daemons_of(const char *path, pid_t *pids, int max)
 		arg = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
 		if (strcmp(arg, PROG) != 0)
 			continue;
+		snprintf(proc, sizeof(proc), "/proc/%s/cwd", de->d_name);
+		cl = readlink(proc, cwd, sizeof(cwd) - 1);
+		cwd[cl > 0 ? cl : 0] = '\0';
 		/* The mount point is the first word that is not an option
-		 * or "mount". */
+		 * or "mount". Resolved without a stat: another daemon may
+		 * hang. */
 		for (arg = buf + strlen(buf) + 1, i = 0; arg < buf + n;
 		     arg += strlen(arg) + 1, i++) {
 			if (*arg == '-' || (i == 0 && !strcmp(arg, "mount")))
 				continue;
-			rp = realpath(arg, NULL);
+			rp = mount_guard_resolve(cl > 0 ? cwd : NULL, arg);
 			if (rp && !strcmp(rp, path))
 				pids[count++] = (pid_t)atol(de->d_name);
 			free(rp);

@@ -54,6 +54,7 @@ void bf2_flags_release(struct bf2_flags *f);
  */
 int bf2_resolve(const struct bf2_config *file, const struct bf2_flags *f,
 		bool use_env, struct bf2_mount *m, struct bm_error *err);
+void bf2_mount_init(struct bf2_mount *m);
 void bf2_mount_release(struct bf2_mount *m);
 
 /* `blobmill-fuse mount ...` and `blobmill-fuse unmount ...`; argv[0] is

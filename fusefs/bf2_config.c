@@ -633,17 +633,14 @@ out:
 	return rc;
 }
 
+static int parse_yaml(void *c, const char *buf, size_t len, const char *origin,
+		      struct bm_error *err)
+{
+	return bf2_config_parse_buffer(c, buf, len, origin, err);
+}
+
 int bf2_config_load_file(struct bf2_config *c, const char *path,
 			 struct bm_error *err)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (bm_config_read_file(path, &buf, &len, err) < 0)
-		return -1;
-	rc = bf2_config_parse_buffer(c, buf, len, path, err);
-	explicit_bzero(buf, len);
-	free(buf);
-	return rc;
+	return bm_config_parse_file(path, parse_yaml, c, err);
 }

@@ -246,8 +246,7 @@ static int yaml_to_v1(int argc, char **argv)
 	int rc = EXIT_USAGE, i;
 
 	bf2_config_init(&file);
-	memset(&m, 0, sizeof(m));
-	mount_job_init(&m.job);
+	bf2_mount_init(&m);
 	bm_error_clear(&err);
 	if (bf2_flags_parse(argc, argv, &f) < 0)
 		goto out;

@@ -109,13 +109,17 @@ void bmfs_stream_free(struct bmfs_stream *s);
  * BMFS_SINGLE_PUT_MAX, complete blocks are queued for sending. */
 void bmfs_stream_wrote(struct bmfs *fs, struct bmfs_wfile *wf, uint64_t off,
 		       uint64_t end, uint64_t size);
-/* For the upload of len bytes in blocks of block_size (wf->lock held):
- * waits for the sends in flight, and returns the bitmap of blocks already
- * there (owned by the stream until the next call), or NULL for none. */
-const uint8_t *bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
-				  uint64_t block_size);
-/* After an upload of len bytes (blocks: as blocks, else one Put Blob). */
-void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len, bool blocks);
+/* For the upload of len bytes in blocks of b->block_size (wf->lock held):
+ * waits for the sends in flight and fills the rest of b: the prefix of
+ * the blocks sent, the bitmap of those already there (owned by the stream
+ * until the next call; NULL for none), and the ETag of the commit that
+ * made the committed ones. */
+void bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
+			struct bm_blocks *b);
+/* After an upload of len bytes: b, the blocks committed (NULL: one Put
+ * Blob), whose commit returned etag. */
+void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len,
+			   const struct bm_blocks *b, const char *etag);
 /* The copy was truncated: nothing sent counts any more. */
 void bmfs_stream_reset(struct bmfs_wfile *wf);
 

@@ -12,6 +12,14 @@
  * (bm_blob_upload_blocks_fd), so a sequential writer's close waits for
  * the last blocks only.
  *
+ * Block ids carry a prefix drawn at random (bm_blob_block_id), kept
+ * from one commit to the next so that a later flush sends only the
+ * blocks that changed and names the others again; that commit is then
+ * conditional on the ETag of the one before (bm_blob_upload_blocks_fd):
+ * blocks this mount committed are its own only while nobody else wrote
+ * the blob. A truncation, or a flush that had to send everything again,
+ * starts a fresh prefix.
+ *
  * Nothing here decides what the blob holds: a block sent early is an
  * uncommitted block until the flush commits it, and a write to a block
  * after it was sent (or while it is being sent: a generation counter
@@ -26,6 +34,7 @@
  * to the wfile: freeing the wfile waits for its jobs instead
  * (bmfs_stream_free), so a job never waits for a writer or a flush.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +54,10 @@ struct bmfs_stream {
 	size_t next;	  /* first block never queued */
 	unsigned sending; /* jobs in flight */
 	uint8_t *bits;	  /* bitmap handed to the flush */
+	/* Of every send; "" when none could be drawn (no early sends). */
+	char prefix[BM_BLOCK_PREFIX_SIZE];
+	/* Of the last commit, when its blocks count as sent; else "". */
+	char etag[BM_ETAG_MAX];
 };
 
 struct send_job {
@@ -52,6 +65,7 @@ struct send_job {
 	struct bmfs_wfile *wf; /* alive until the job ends: see above */
 	size_t i;
 	uint32_t gen;
+	char prefix[BM_BLOCK_PREFIX_SIZE];
 };
 
 struct bmfs_stream *bmfs_stream_new(uint64_t block_size)
@@ -61,6 +75,8 @@ struct bmfs_stream *bmfs_stream_new(uint64_t block_size)
 	if (!s)
 		return NULL;
 	s->bs = block_size;
+	if (bm_blob_block_prefix(s->prefix, NULL) < 0)
+		s->prefix[0] = '\0';
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
 	return s;
@@ -119,7 +135,7 @@ static void send_job(void *arg)
 	struct bmfs_stream *s = j->wf->stream;
 	struct bm_body body = {0};
 	struct bm_error err;
-	char *id = bm_blob_block_id(j->i);
+	char *id = bm_blob_block_id(j->prefix, j->i);
 	size_t i = j->i;
 	uint32_t gen = j->gen;
 	int rc = -1;
@@ -159,12 +175,13 @@ static int queue(struct bmfs *fs, struct bmfs_wfile *wf, size_t i)
 	pthread_mutex_lock(&fs->lock);
 	gone = wf->unlinked;
 	pthread_mutex_unlock(&fs->lock);
-	if (gone)
+	if (gone || !s->prefix[0])
 		return -1; /* never uploaded: nothing to send */
 	j = malloc(sizeof(*j));
 	if (!j)
 		return -1;
-	*j = (struct send_job){fs, wf, i, s->gen[i]};
+	*j = (struct send_job){fs, wf, i, s->gen[i], ""};
+	memcpy(j->prefix, s->prefix, sizeof(j->prefix));
 	s->state[i] = BLK_SENDING;
 	s->sending++;
 	if (bmfs_pool_submit(fs->pool, send_job, j) != 0) {
@@ -208,22 +225,25 @@ out:
 	pthread_mutex_unlock(&s->lock);
 }
 
-const uint8_t *bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
-				  uint64_t block_size)
+void bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
+			struct bm_blocks *b)
 {
 	struct bmfs_stream *s = wf->stream;
-	size_t i, n = (size_t)((len + block_size - 1) / block_size);
+	size_t i, n = (size_t)((len + b->block_size - 1) / b->block_size);
 	bool any = false;
 
+	b->sent = NULL;
+	b->prefix[0] = '\0';
+	b->etag[0] = '\0';
 	if (!s)
-		return NULL;
+		return;
 	pthread_mutex_lock(&s->lock);
 	wait_idle(s);
 	free(s->bits);
 	s->bits = NULL;
 	/* Sent blocks count only at the size they were sent with, and
 	 * only whole (a copy cut short since was reset anyway). */
-	if (block_size == s->bs && len > BMFS_SINGLE_PUT_MAX)
+	if (b->block_size == s->bs && len > BMFS_SINGLE_PUT_MAX)
 		s->bits = calloc((n + 7) / 8, 1);
 	for (i = 0; s->bits && i < n && i < s->cap; i++) {
 		if (s->state[i] == BLK_SENT && (i + 1) * s->bs <= len) {
@@ -231,13 +251,21 @@ const uint8_t *bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
 			any = true;
 		}
 	}
+	if (any) {
+		b->sent = s->bits;
+		memcpy(b->prefix, s->prefix, sizeof(b->prefix));
+		memcpy(b->etag, s->etag, sizeof(b->etag));
+	}
 	pthread_mutex_unlock(&s->lock);
-	return any ? s->bits : NULL;
 }
 
-void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len, bool blocks)
+void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len,
+			   const struct bm_blocks *b, const char *etag)
 {
 	struct bmfs_stream *s = wf->stream;
+	/* Committed blocks are named again only under If-Match on their
+	 * commit's ETag: without one, they count as unsent. */
+	bool keep = b && b->block_size == (s ? s->bs : 0) && etag && etag[0];
 	size_t i;
 
 	if (!s)
@@ -245,16 +273,21 @@ void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len, bool blocks)
 	pthread_mutex_lock(&s->lock);
 	/* No send of an old content may land after this. */
 	wait_idle(s);
-	/* Committed blocks stay addressable by id ("Latest" finds the
-	 * committed one), so a later flush sends only what changes. */
 	for (i = 0; i < s->cap; i++)
 		s->state[i] =
-		    blocks && (i + 1) * s->bs <= len ? BLK_SENT : BLK_UNSENT;
-	s->next = blocks ? (size_t)(len / s->bs) : 0;
+		    keep && (i + 1) * s->bs <= len ? BLK_SENT : BLK_UNSENT;
+	s->next = keep ? (size_t)(len / s->bs) : 0;
+	snprintf(s->etag, sizeof(s->etag), "%s", keep ? etag : "");
+	/* The committed ids' prefix; else a fresh one, so that no id of
+	 * an old content is ever named again. */
+	if (keep)
+		memcpy(s->prefix, b->prefix, sizeof(s->prefix));
+	else if (bm_blob_block_prefix(s->prefix, NULL) < 0)
+		s->prefix[0] = '\0';
 	pthread_mutex_unlock(&s->lock);
 }
 
 void bmfs_stream_reset(struct bmfs_wfile *wf)
 {
-	bmfs_stream_committed(wf, 0, false);
+	bmfs_stream_committed(wf, 0, NULL, NULL);
 }

@@ -198,6 +198,7 @@ static enum bm_errc io_errc(int e)
 int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 {
 	struct bm_blob_info info = {0};
+	struct bm_blocks b = {0};
 	struct bm_error err;
 	struct stat st;
 	bool unlinked, blocks;
@@ -232,27 +233,13 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 	len = (uint64_t)st.st_size;
 	blocks = len > BMFS_SINGLE_PUT_MAX;
 	if (blocks) {
-		const uint8_t *sent;
-
-		bs = bm_blob_block_size(len, bs);
-		sent = bmfs_stream_settle(wf, len, bs);
-		for (;;) {
-			rc = bm_blob_upload_blocks_fd(
-			    fs->client, fs->container, wf->name, wf->fd, len,
-			    bs, (int)fs->opt.max_concurrency, sent, NULL, &info,
-			    &err);
-			if (rc == 0 || !sent || err.code != BM_ERR_INVALID)
-				break;
-			/* 400 InvalidBlockList: blocks sent early are gone
-			 * (another writer committed this blob meanwhile).
-			 * Send them all. */
-			bm_info("'%s': blocks sent early were discarded; "
-				"sending every block",
-				wf->name);
-			bmfs_stream_reset(wf);
-			bm_error_clear(&err);
-			sent = NULL;
-		}
+		b.block_size = bm_blob_block_size(len, bs);
+		bmfs_stream_settle(wf, len, &b);
+		/* Blocks sent early or committed before are named again
+		 * only if still ours (the two-writer rule, bm_blob.h). */
+		rc = bm_blob_upload_blocks_fd(
+		    fs->client, fs->container, wf->name, wf->fd, len, &b,
+		    (int)fs->opt.max_concurrency, NULL, &info, &err);
 	} else {
 		rc = bm_blob_upload_fd(fs->client, fs->container, wf->name,
 				       wf->fd, len, BMFS_SINGLE_PUT_MAX, bs, 1,
@@ -262,7 +249,7 @@ int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf)
 		bm_error_prefix(&err, "local copy kept in '%s'", wf->data_path);
 		return -bmfs_errno(BMFS_OP_UPLOAD, wf->name, &err);
 	}
-	bmfs_stream_committed(wf, len, blocks);
+	bmfs_stream_committed(wf, len, blocks ? &b : NULL, info.etag);
 	wf->dirty = false;
 	memcpy(wf->etag, info.etag, sizeof(wf->etag));
 	bm_error_clear(&err);

@@ -22,22 +22,43 @@
 
 #include "mount_guard.h"
 
-/* The absolute path mp names, without resolving its last component; NULL
- * when its parent cannot be resolved. Caller frees. */
+/* The absolute path mp names, its last component resolved only when it is
+ * a symbolic link: a stat of the mount point itself would wait on a hung
+ * daemon. NULL when its parent cannot be resolved. Caller frees. */
+static char *resolve_mountpoint(const char *mp);
+
+char *mount_guard_resolve(const char *cwd, const char *mp)
+{
+	char *joined = NULL, *out;
+
+	if (cwd && mp[0] != '/') {
+		if (asprintf(&joined, "%s/%s", cwd, mp) < 0)
+			return NULL;
+		mp = joined;
+	}
+	out = resolve_mountpoint(mp);
+	free(joined);
+	return out;
+}
+
 static char *resolve_mountpoint(const char *mp)
 {
 	char *dup_dir = strdup(mp), *dup_base = strdup(mp), *parent = NULL;
-	char *out = NULL;
+	char *out = NULL, link[8];
 	const char *base;
 
 	if (!dup_dir || !dup_base)
 		goto out;
-	out = realpath(mp, NULL);
-	if (out)
+	/* readlink() answers EINVAL for a directory without asking it. */
+	if (readlink(mp, link, sizeof(link)) >= 0) {
+		out = realpath(mp, NULL);
 		goto out;
+	}
 	base = basename(dup_base);
-	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/")) {
+		out = realpath(mp, NULL);
 		goto out;
+	}
 	parent = realpath(dirname(dup_dir), NULL);
 	if (parent && asprintf(&out, "%s/%s", strcmp(parent, "/") ? parent : "",
 			       base) < 0)

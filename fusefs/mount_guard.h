@@ -14,8 +14,14 @@
 #include "bm_error.h"
 
 /* Whether mp (resolved as the kernel shows it) is a mount point; *fstype
- * gets its type (caller frees), *path the resolved path (caller frees). */
+ * gets its type (caller frees), *path the resolved path (caller frees).
+ * Never stats mp itself (its daemon may hang). */
 int mount_guard_find(const char *mp, char **path, char **fstype);
+
+/* The absolute path of what mp names, its last component unresolved
+ * unless a symbolic link, as the kernel's mount table writes it; relative
+ * to cwd (a directory path) when not NULL. Caller frees; NULL on error. */
+char *mount_guard_resolve(const char *cwd, const char *mp);
 
 /* 0 when something may be mounted on mp; -1 with err set otherwise. */
 int mount_guard_mountpoint(const char *mp, struct bm_error *err);

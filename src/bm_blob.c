@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "bm_auth.h"
 #include "bm_blob.h"
+#include "bm_log.h"
 
 int bm_blob_list_all(struct bm_blob_client *c, const char *container,
 		     const struct bm_list_opts *o, bm_list_cb cb, void *ud,
@@ -89,17 +92,35 @@ static void *upload_worker(void *arg)
 	return NULL;
 }
 
-/* Block ids: base64 of a fixed-width counter, so all ids of a blob have
- * the same length as the service requires. */
-char *bm_blob_block_id(size_t i)
+int bm_blob_block_prefix(char prefix[BM_BLOCK_PREFIX_SIZE],
+			 struct bm_error *err)
 {
-	char raw[32];
+	unsigned char r[(BM_BLOCK_PREFIX_SIZE - 1) / 2];
+	size_t i;
 
-	snprintf(raw, sizeof(raw), "blobmill-%08zu", i);
+	/* Unique, not secret: but a clock or a PID repeats across nodes. */
+	if (RAND_bytes(r, (int)sizeof(r)) != 1) {
+		bm_error_set(err, BM_ERR_NOMEM,
+			     "cannot draw random block ids (OpenSSL RAND)");
+		return -1;
+	}
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(prefix + 2 * i, 3, "%02x", r[i]);
+	return 0;
+}
+
+char *bm_blob_block_id(const char *prefix, size_t i)
+{
+	char raw[48];
+
+	/* 9 + 16 + 1 + 7 = 33 bytes: a multiple of 3, so no '=' padding. */
+	if (strlen(prefix) != BM_BLOCK_PREFIX_SIZE - 1 || i >= 10000000)
+		return NULL;
+	snprintf(raw, sizeof(raw), "blobmill-%s-%07zu", prefix, i);
 	return bm_base64_encode((const unsigned char *)raw, strlen(raw));
 }
 
-static char **make_block_ids(size_t n)
+static char **make_block_ids(const char *prefix, size_t n)
 {
 	char **ids = calloc(n, sizeof(*ids));
 	size_t i;
@@ -107,7 +128,7 @@ static char **make_block_ids(size_t n)
 	if (!ids)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		ids[i] = bm_blob_block_id(i);
+		ids[i] = bm_blob_block_id(prefix, i);
 		if (!ids[i]) {
 			while (i--)
 				free(ids[i]);
@@ -162,6 +183,7 @@ int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 		      const struct bm_put_opts *o, struct bm_blob_info *info,
 		      struct bm_error *err)
 {
+	struct bm_blocks b;
 	struct bm_body body;
 
 	if (len <= single_max || block_size == 0) {
@@ -170,40 +192,33 @@ int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 		body.len = len;
 		return c->ops->put(c, container, name, &body, o, info, err);
 	}
-	return bm_blob_upload_blocks_fd(c, container, name, fd, len,
-					bm_blob_block_size(len, block_size),
-					parallel, NULL, o, info, err);
+	memset(&b, 0, sizeof(b));
+	b.block_size = bm_blob_block_size(len, block_size);
+	return bm_blob_upload_blocks_fd(c, container, name, fd, len, &b,
+					parallel, o, info, err);
 }
 
-int bm_blob_upload_blocks_fd(struct bm_blob_client *c, const char *container,
-			     const char *name, int fd, uint64_t len,
-			     uint64_t block_size, int parallel,
-			     const uint8_t *sent, const struct bm_put_opts *o,
-			     struct bm_blob_info *info, struct bm_error *err)
+/* One round: Put Block of what is not sent, then Put Block List. */
+static int upload_round(struct bm_blob_client *c, const char *container,
+			const char *name, int fd, uint64_t len,
+			const struct bm_blocks *b, int parallel,
+			const struct bm_put_opts *o, struct bm_blob_info *info,
+			struct bm_error *err)
 {
 	struct upload u;
 	size_t i;
 	int rc = -1;
 
-	if (block_size == 0 || block_size > BM_MAX_BLOCK_SIZE ||
-	    (len + block_size - 1) / block_size > BM_MAX_BLOCKS) {
-		bm_error_set(
-		    err, BM_ERR_TOO_LARGE,
-		    "cannot upload '%s/%.80s': %llu bytes is more than "
-		    "a block blob holds",
-		    container, name, (unsigned long long)len);
-		return -1;
-	}
 	memset(&u, 0, sizeof(u));
 	u.c = c;
 	u.container = container;
 	u.name = name;
 	u.fd = fd;
 	u.len = len;
-	u.block_size = block_size;
-	u.nblocks = (size_t)((len + block_size - 1) / block_size);
-	u.sent = sent;
-	u.ids = make_block_ids(u.nblocks);
+	u.block_size = b->block_size;
+	u.nblocks = (size_t)((len + b->block_size - 1) / b->block_size);
+	u.sent = b->sent;
+	u.ids = make_block_ids(b->prefix, u.nblocks);
 	if (!u.ids) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return -1;
@@ -217,12 +232,91 @@ int bm_blob_upload_blocks_fd(struct bm_blob_client *c, const char *container,
 	rc = c->ops->put_block_list(c, container, name,
 				    (const char *const *)u.ids, u.nblocks, o,
 				    info, err);
-	if (rc == 0 && info)
-		info->size = len;
 out:
 	pthread_mutex_destroy(&u.lock);
 	for (i = 0; i < u.nblocks; i++)
 		free(u.ids[i]);
 	free(u.ids);
+	return rc;
+}
+
+/* Whether a failed commit is answered by sending every block again (see
+ * bm_blob_upload_blocks_fd). `ours`: the commit carried our If-Match. */
+static bool send_all_again(const struct bm_error *e, bool ours)
+{
+	if (e->code == BM_ERR_INVALID &&
+	    strcmp(e->azure_code, "InvalidBlockList") == 0)
+		return true;
+	if (!ours)
+		return false;
+	switch (e->code) {
+	case BM_ERR_PRECONDITION: /* another writer committed since */
+	case BM_ERR_NOT_FOUND:	  /* or deleted the blob */
+	/* Not retried by bm_http: perhaps committed, response lost. */
+	case BM_ERR_SERVER:
+	case BM_ERR_THROTTLED:
+	case BM_ERR_NETWORK:
+	case BM_ERR_TIMEOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+#define BM_UPLOAD_ROUNDS 3
+
+int bm_blob_upload_blocks_fd(struct bm_blob_client *c, const char *container,
+			     const char *name, int fd, uint64_t len,
+			     struct bm_blocks *b, int parallel,
+			     const struct bm_put_opts *o,
+			     struct bm_blob_info *info, struct bm_error *err)
+{
+	struct bm_put_opts po;
+	struct bm_error e;
+	bool callers = o && (o->if_match || o->if_none_match_any), ours;
+	int round, rc = -1;
+
+	if (b->block_size == 0 || b->block_size > BM_MAX_BLOCK_SIZE ||
+	    (len + b->block_size - 1) / b->block_size > BM_MAX_BLOCKS) {
+		bm_error_set(
+		    err, BM_ERR_TOO_LARGE,
+		    "cannot upload '%s/%.80s': %llu bytes is more than "
+		    "a block blob holds",
+		    container, name, (unsigned long long)len);
+		return -1;
+	}
+	b->resent = false;
+	if (!b->prefix[0] || !b->sent) {
+		b->sent = NULL;
+		b->etag[0] = '\0';
+		if (bm_blob_block_prefix(b->prefix, err) < 0)
+			return -1;
+	}
+	for (round = 1;; round++) {
+		memset(&po, 0, sizeof(po));
+		if (o)
+			po = *o;
+		ours = !callers && b->sent && b->etag[0];
+		if (ours)
+			po.if_match = b->etag;
+		bm_error_clear(&e);
+		rc = upload_round(c, container, name, fd, len, b, parallel, &po,
+				  info, &e);
+		if (rc == 0 || round == BM_UPLOAD_ROUNDS ||
+		    !send_all_again(&e, ours))
+			break;
+		bm_info("'%s': blocks sent before are not ours to commit "
+			"(%s); sending every block again",
+			name, e.msg);
+		b->sent = NULL;
+		b->etag[0] = '\0';
+		b->resent = true;
+		if (bm_blob_block_prefix(b->prefix, &e) < 0)
+			break;
+	}
+	if (rc == 0 && info)
+		info->size = len;
+	if (rc < 0 && err && err->code == BM_OK)
+		*err = e;
 	return rc;
 }

@@ -159,16 +159,58 @@ int bm_blob_upload_fd(struct bm_blob_client *c, const char *container,
 /* The block size bm_blob_upload_fd uses for len bytes: block_size, doubled
  * until the blob fits in the service's 50,000 blocks. */
 uint64_t bm_blob_block_size(uint64_t len, uint64_t block_size);
-/* The id of block i in every upload of ours (malloc()ed base64). */
-char *bm_blob_block_id(size_t i);
-/* The block half of bm_blob_upload_fd, for a writer that already sent
- * some blocks (Put Block with bm_blob_block_id(i), this block_size): a
- * block whose bit is set in `sent` (NULL: none) is not sent again. Then
- * Put Block List of them all. */
+
+/*
+ * Block ids. Each upload draws a prefix at random and names its block i
+ * "blobmill-PREFIX-IIIIIII" (33 bytes; base64, 44 characters): two
+ * writers of one blob never name a block alike, so a block list commits
+ * only its own writer's blocks, and every id of ours has the one length
+ * the service requires of the uncommitted blocks of a blob.
+ */
+#define BM_BLOCK_PREFIX_SIZE 17 /* 16 hex digits and the NUL */
+/* Draws a fresh prefix into prefix. -1 (err set) if no randomness. */
+int bm_blob_block_prefix(char prefix[BM_BLOCK_PREFIX_SIZE],
+			 struct bm_error *err);
+/* The id of block i (< 10,000,000) under prefix: malloc()ed base64 (the
+ * caller frees), or NULL when out of memory. */
+char *bm_blob_block_id(const char *prefix, size_t i);
+
+/* What a writer already has at the service, for the block path of an
+ * upload (bm_blob_upload_blocks_fd). */
+struct bm_blocks {
+	uint64_t block_size;
+	/* In: the prefix of the blocks in `sent` ("" draws one). Out: the
+	 * prefix of the blocks now committed. */
+	char prefix[BM_BLOCK_PREFIX_SIZE];
+	/* Block i is at the service already when its bit is set (NULL:
+	 * none): sent early and still uncommitted, or committed by this
+	 * writer's last commit, whose ETag is etag. */
+	const uint8_t *sent;
+	/* "" when no block in `sent` is a committed one. */
+	char etag[BM_ETAG_MAX];
+	bool resent; /* out: every block was sent again (see below) */
+};
+
+/*
+ * The block half of bm_blob_upload_fd for a writer that may have sent
+ * blocks before: Put Block of every block not in b->sent, then Put Block
+ * List of them all. The two-writer rule (docs/RELIABILITY.md): the blob
+ * ends up holding this file whole, or the call fails; never a mix.
+ *   - A list that names committed blocks again is committed If-Match
+ *     b->etag: another writer's commit since replaced those blocks.
+ *   - When that commit fails (412, 404, or a network or server error,
+ *     which bm_http does not retry on a conditional request), or any
+ *     commit finds blocks gone (400 InvalidBlockList: another writer's
+ *     commit discarded the uncommitted ones), every block is sent again
+ *     under a fresh prefix and committed without condition: this file
+ *     wins whole (last writer wins). At most three rounds.
+ * A condition the caller sets in o (if_match, if_none_match_any) is kept
+ * on every round and its failure returned.
+ */
 int bm_blob_upload_blocks_fd(struct bm_blob_client *c, const char *container,
 			     const char *name, int fd, uint64_t len,
-			     uint64_t block_size, int parallel,
-			     const uint8_t *sent, const struct bm_put_opts *o,
+			     struct bm_blocks *b, int parallel,
+			     const struct bm_put_opts *o,
 			     struct bm_blob_info *info, struct bm_error *err);
 
 #endif

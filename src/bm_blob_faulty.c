@@ -3,7 +3,13 @@
  * they reach the wrapped client, with the categories a real service
  * produces after its retries ran out (server error, network, timeout).
  * For tests of the layers above: their error paths, and that nothing is
- * lost or half-written when a call fails. A failed call has no effect.
+ * lost or half-written when a call fails. A failed call has no effect,
+ * but for one case the real client has too: a conditional write (If-Match,
+ * If-None-Match), which bm_http does not retry because a repeat would fail
+ * its own condition, reports the first attempt's reset or timeout, and
+ * that attempt may have reached the service. One such fault in two is
+ * injected after the wrapped call ran: the write happened, its response
+ * was lost.
  *
  * Thread-safe: the PRNG state is guarded by f->lock.
  */
@@ -96,13 +102,31 @@ static int f_head(struct bm_blob_client *c, const char *container,
 	return inner_of(c)->ops->head(inner_of(c), container, name, info, err);
 }
 
+/* After an injected fault in a write with options o (err set by
+ * inject): whether to run the write anyway, its response lost. */
+static bool lost_response(struct bm_blob_client *c, const struct bm_put_opts *o,
+			  const struct bm_error *err)
+{
+	if (!o || !(o->if_match || o->if_none_match_any) || !err ||
+	    (err->code != BM_ERR_NETWORK && err->code != BM_ERR_TIMEOUT))
+		return false;
+	return draw(c->impl) % 2 == 0;
+}
+
 static int f_put(struct bm_blob_client *c, const char *container,
 		 const char *name, const struct bm_body *body,
 		 const struct bm_put_opts *o, struct bm_blob_info *info,
 		 struct bm_error *err)
 {
-	if (inject(c, "put", err))
+	struct bm_error lost;
+
+	if (inject(c, "put", err)) {
+		bm_error_clear(&lost);
+		if (lost_response(c, o, err))
+			inner_of(c)->ops->put(inner_of(c), container, name,
+					      body, o, NULL, &lost);
 		return -1;
+	}
 	return inner_of(c)->ops->put(inner_of(c), container, name, body, o,
 				     info, err);
 }
@@ -122,8 +146,16 @@ static int f_put_block_list(struct bm_blob_client *c, const char *container,
 			    size_t nblocks, const struct bm_put_opts *o,
 			    struct bm_blob_info *info, struct bm_error *err)
 {
-	if (inject(c, "put_block_list", err))
+	struct bm_error lost;
+
+	if (inject(c, "put_block_list", err)) {
+		bm_error_clear(&lost);
+		if (lost_response(c, o, err))
+			inner_of(c)->ops->put_block_list(
+			    inner_of(c), container, name, block_ids, nblocks, o,
+			    NULL, &lost);
 		return -1;
+	}
 	return inner_of(c)->ops->put_block_list(
 	    inner_of(c), container, name, block_ids, nblocks, o, info, err);
 }

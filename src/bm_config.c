@@ -348,8 +348,8 @@ int bm_config_parse_buffer(struct bm_config *cfg, const char *buf, size_t len,
 	return 0;
 }
 
-int bm_config_read_file(const char *path, char **out, size_t *out_len,
-			struct bm_error *err)
+static int read_file(const char *path, char **out, size_t *out_len,
+		     struct bm_error *err)
 {
 	char *buf = NULL;
 	struct stat st;
@@ -416,19 +416,31 @@ out:
 	return rc;
 }
 
-int bm_config_load_file(struct bm_config *cfg, const char *path,
-			struct bm_error *err)
+int bm_config_parse_file(const char *path, bm_config_parse_fn parse, void *ud,
+			 struct bm_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (bm_config_read_file(path, &buf, &len, err) < 0)
+	if (read_file(path, &buf, &len, err) < 0)
 		return -1;
-	rc = bm_config_parse_buffer(cfg, buf, len, path, err);
+	rc = parse(ud, buf, len, path, err);
 	explicit_bzero(buf, len);
 	free(buf);
 	return rc;
+}
+
+static int parse_v1(void *cfg, const char *buf, size_t len, const char *origin,
+		    struct bm_error *err)
+{
+	return bm_config_parse_buffer(cfg, buf, len, origin, err);
+}
+
+int bm_config_load_file(struct bm_config *cfg, const char *path,
+			struct bm_error *err)
+{
+	return bm_config_parse_file(path, parse_v1, cfg, err);
 }
 
 /* ---- connection strings -------------------------------------------- */
@@ -827,7 +839,6 @@ static int load_sdk_vars(struct bm_config *sdk, struct bm_error *err)
 		sdk->auth_type = BM_AUTH_MSI;
 	return 0;
 }
-
 
 /*
  * The order, first wins, the credential as one unit:

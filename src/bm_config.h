@@ -99,12 +99,16 @@ void bm_config_release(struct bm_config *cfg);
 int bm_config_load_file(struct bm_config *cfg, const char *path,
 			struct bm_error *err);
 
-/* Reads a whole config file (at most 64 KiB, a regular file) into a
- * NUL-terminated buffer the caller wipes and frees; warns (bm_warn) when
- * group/other can read it. For every config format (the blobfuse2 YAML
- * parser in fusefs/ too). */
-int bm_config_read_file(const char *path, char **buf, size_t *len,
-			struct bm_error *err);
+/* A parser of a whole config file's text; origin names it in messages. */
+typedef int (*bm_config_parse_fn)(void *ud, const char *buf, size_t len,
+				  const char *origin, struct bm_error *err);
+
+/* Reads a whole config file (at most 64 KiB, a regular file; warns with
+ * bm_warn when group/other can read it), hands its text to parse, and
+ * wipes it. For every config format: this file's, and blobfuse2's YAML
+ * (fusefs/bf2_config.c). Returns what parse returns, or -1. */
+int bm_config_parse_file(const char *path, bm_config_parse_fn parse, void *ud,
+			 struct bm_error *err);
 
 /* Same grammar, from a buffer (for tests and fuzzing). `origin` names the
  * source in error messages. */

@@ -378,15 +378,18 @@ static void set_status_error_for(const struct bm_http_request *req,
 				 const struct bm_http_response *r,
 				 struct bm_error *err)
 {
-	char detail[256] = "", code[64] = "";
+	char detail[256] = "", code[64] = "", raw[64] = "";
 	const char *hdr = bm_http_response_header(r, "x-ms-error-code");
 	bool bearer = req->auth && req->auth->token;
 
 	if (hdr)
-		copy_text(code, sizeof(code), hdr, strcspn(hdr, " \"'<>"));
+		copy_text(raw, sizeof(raw), hdr, strlen(hdr));
+	/* Blob's XML gives the detail apart; Batch's JSON only a message. */
+	error_body_fields(r, raw, sizeof(raw), detail, sizeof(detail));
+	copy_text(code, sizeof(code), raw, strcspn(raw, " \"'<>"));
 	if (bearer && bm_http_status_errc(r->status, code[0] ? code : NULL) ==
 			  BM_ERR_AUTH) {
-		if (r->body && r->body_len)
+		if (r->body && strstr(r->body, "<AuthenticationErrorDetail>"))
 			xml_element_text(r->body, "AuthenticationErrorDetail",
 					 detail, sizeof(detail));
 		detail[strcspn(detail, "\r\n")] = '\0';
@@ -916,6 +919,16 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* Frees a header list whose entries may hold a credential. */
+static void slist_free_wiped(struct curl_slist *list)
+{
+	struct curl_slist *l;
+
+	for (l = list; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
 /* One attempt: sign, send, receive. Returns the transport outcome; on
  * BM_TRANSPORT_OK resp->status holds the status. err is set only for
  * failures that must not be retried (signing, local I/O). */
@@ -976,8 +989,9 @@ static enum bm_transport attempt_once(struct bm_http *h, struct attempt *a,
 			 t != BM_TRANSPORT_OK ? curl_easy_strerror(rc) : "",
 			 now_ms() - t0);
 out:
-	curl_slist_free_all(headers);
-	/* ar holds a signature or a token: wiped. */
+	/* The headers hold the Authorization signature or token, ar the
+	 * SAS URL and the signature: wiped before they are freed. */
+	slist_free_wiped(headers);
 	bm_auth_result_release(&ar);
 	return t;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -106,9 +107,17 @@ static char *normalize_url(const char *u, struct bm_error *err)
 	return out;
 }
 
+bool batch_account_has_secret(const char *key_file)
+{
+	const char *k = getenv("AZURE_BATCH_ACCESS_KEY"),
+		   *t = getenv("AZ_BATCH_AUTHENTICATION_TOKEN");
+
+	return key_file || (k && *k) || (t && *t);
+}
+
 int batch_account_load(struct batch_account *a, const char *url,
 		       const char *name, const char *key_file,
-		       struct bm_error *err)
+		       struct bm_token *entra, struct bm_error *err)
 {
 	const char *env_key = getenv("AZURE_BATCH_ACCESS_KEY");
 	char *key_b64 = NULL;
@@ -134,6 +143,8 @@ int batch_account_load(struct batch_account *a, const char *url,
 			a->token = strdup(tok);
 			if (!url || !*url)
 				url = getenv("AZ_BATCH_ACCOUNT_URL");
+		} else {
+			a->entra = entra;
 		}
 	}
 	if (!url || !*url) {
@@ -147,7 +158,7 @@ int batch_account_load(struct batch_account *a, const char *url,
 		goto out;
 	a->name = name && *name ? strdup(name) : name_from_host(a->url);
 	/* A bearer token signs nothing: the name is then only a label. */
-	if (!a->name && a->token && !key_b64)
+	if (!a->name && (a->token || a->entra) && !key_b64)
 		a->name = strdup("");
 	if (!a->name) {
 		bm_error_set(err, BM_ERR_CONFIG,
@@ -168,11 +179,23 @@ int batch_account_load(struct batch_account *a, const char *url,
 		}
 	} else if (a->token) {
 		bm_redact_register(a->token);
+	} else if (a->entra) {
+		if (strncasecmp(a->url, "https://", 8) != 0) {
+			bm_error_set(err, BM_ERR_CONFIG,
+				     "refusing to send an Entra ID token over "
+				     "plain HTTP to '%s': use the https Batch "
+				     "account URL",
+				     a->url);
+			goto out;
+		}
 	} else {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "no Batch account key for '%s': give "
-			     "--batch-key-file or set AZURE_BATCH_ACCESS_KEY",
-			     a->name);
+		bm_error_set(
+		    err, BM_ERR_CONFIG,
+		    "no Batch account key for '%s': give "
+		    "--batch-key-file, set AZURE_BATCH_ACCESS_KEY, or "
+		    "sign in with Entra ID (authType MSI, SPN or AzCli, "
+		    "or the AZURE_* variables)",
+		    a->name);
 		goto out;
 	}
 	rc = 0;
@@ -227,7 +250,10 @@ struct batch_client *batch_client_new(const struct batch_account *a,
 		c->bearer = NULL;
 		goto nomem;
 	}
-	c->auth.scheme = BM_SCHEME_BATCH_KEY;
+	c->acct.entra = a->entra;
+	c->auth.scheme =
+	    a->entra ? BM_SCHEME_BATCH_BEARER : BM_SCHEME_BATCH_KEY;
+	c->auth.token = a->entra;
 	c->auth.account = c->acct.name;
 	c->auth.key = c->acct.key;
 	c->auth.key_len = c->acct.key_len;

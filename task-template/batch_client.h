@@ -6,8 +6,10 @@
  *
  * Requests go through bm_http (retries, Retry-After, counters under
  * BM_OP_BATCH) and are signed with the Batch SharedKey scheme of bm_auth,
- * or carry the job-scoped bearer token Batch gives a job manager task
- * (AZ_BATCH_AUTHENTICATION_TOKEN), so a node never needs the account key.
+ * or carry an Entra ID token (BM_SCHEME_BATCH_BEARER, resource
+ * https://batch.core.windows.net/), or carry the job-scoped bearer token Batch
+ * gives a job manager task (AZ_BATCH_AUTHENTICATION_TOKEN), so a node never
+ * needs the account key.
  *
  * Errors: the service's error body ({"code", "message": {"value"}}, or the
  * older {"odata.error": ...}) is kept: err->azure_code gets the code and
@@ -20,6 +22,7 @@
 #define BATCH_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,20 +37,29 @@ struct batch_account {
 	unsigned char *key; /* decoded account key, or NULL with a token */
 	size_t key_len;
 	char *token; /* job-scoped bearer token, or NULL; never logged */
+	struct bm_token *entra; /* Entra ID token source (resource Batch),
+				 * borrowed: the caller frees it after the
+				 * client; or NULL */
 };
 
 /*
  * Fills `a` from the options (any may be NULL), falling back to
  * AZURE_BATCH_ENDPOINT, AZURE_BATCH_ACCOUNT and AZURE_BATCH_ACCESS_KEY, and
  * on a Batch node (no key anywhere) to AZ_BATCH_ACCOUNT_URL and
- * AZ_BATCH_AUTHENTICATION_TOKEN. The key file holds the base64 key (a
+ * AZ_BATCH_AUTHENTICATION_TOKEN; with neither, to `entra` (an Entra ID
+ * token source for BM_RESOURCE_BATCH, borrowed; may be NULL), which needs
+ * an https account URL. The key file holds the base64 key (a
  * trailing newline is fine); one readable by group or others draws a
  * warning. The account name defaults to the first label of a
  * *.batch.azure.com host. Release with batch_account_release.
  */
 int batch_account_load(struct batch_account *a, const char *url,
 		       const char *name, const char *key_file,
-		       struct bm_error *err);
+		       struct bm_token *entra, struct bm_error *err);
+
+/* Whether batch_account_load would find a key or a job token (options or
+ * environment): when not, the caller sets up an Entra ID token. */
+bool batch_account_has_secret(const char *key_file);
 /* Frees every field (wiping the key) and zeroes the struct. */
 void batch_account_release(struct batch_account *a);
 

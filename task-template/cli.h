@@ -118,6 +118,17 @@ int cli_load_config(const struct cli_cred *c, struct bm_config *cfg,
  * cfg_out (may be NULL) receives the finished configuration; the caller
  * releases it with bm_config_release.
  */
+/*
+ * An Entra ID token source for Azure Batch (https://batch.core.windows.net/)
+ * with the identity the storage configuration names (the same file,
+ * environment and options as cli_open_client), for `submit` when no Batch
+ * key is given. NULL with err clear when that configuration names no
+ * Entra identity (or none at all); NULL with err set on failure. The
+ * caller frees it with bm_token_free.
+ */
+struct bm_token *cli_batch_token(const struct cli_cred *c,
+				 struct bm_error *err);
+
 struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 				       struct bm_config *cfg_out);
 

@@ -26,6 +26,7 @@
 
 #include "bm_http.h"
 #include "bm_log.h"
+#include "bm_token.h"
 #include "cli.h"
 #include "tasktemplate.h"
 
@@ -45,17 +46,14 @@ void cli_errorf(const char *fmt, ...)
 {
 	char line[4096]; /* room for a 1,024-character blob name, quoted */
 	va_list ap;
-	char *p;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One line whatever the caller formatted into it (a hostile blob
-	 * name may hold a newline), and never a secret. */
-	for (p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	 * name may hold a newline or ESC), and never a secret. */
 	bm_redact(line, sizeof(line));
+	bm_escape_controls(line, sizeof(line));
 	fprintf(stderr, "blobmill: %s\n", line);
 }
 
@@ -239,6 +237,26 @@ static void http_options(const struct cli_cred *c, const struct bm_config *cfg,
 		ho->retry.max_delay_ms = (long)c->max_retry_interval * 1000;
 	ho->ca_cert_file = cfg->ca_cert_file;
 	ho->insecure = cfg->insecure;
+}
+
+struct bm_token *cli_batch_token(const struct cli_cred *c, struct bm_error *err)
+{
+	struct bm_http_options ho;
+	struct bm_token *t = NULL;
+	struct bm_config cfg;
+	struct bm_error cerr;
+
+	bm_config_init(&cfg);
+	bm_error_clear(&cerr);
+	/* A storage configuration that does not load names no identity:
+	 * its error comes later, where storage is used. */
+	if (cli_load_config(c, &cfg, &cerr) == 0 &&
+	    bm_auth_type_is_entra(cfg.auth_type)) {
+		http_options(c, &cfg, &ho);
+		t = bm_token_new(&cfg, BM_RESOURCE_BATCH, &ho, err);
+	}
+	bm_config_release(&cfg);
+	return t;
 }
 
 struct bm_blob_client *cli_open_client(const struct cli_cred *c,

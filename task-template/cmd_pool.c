@@ -56,6 +56,11 @@ static void pool_usage(FILE *out)
 	      out);
 	fputs(pool_settings_help, out);
 	cli_cred_help(out);
+	fputs("\nexamples:\n"
+	      "  blobmill pool --pool etl --image myacr.azurecr.io/app:1 > "
+	      "pool.json\n"
+	      "  az batch pool create --json-file pool.json\n",
+	      out);
 }
 
 /* The registry password from the variable or the file the options name;
@@ -123,16 +128,15 @@ int cmd_pool(int argc, char **argv)
 	ps.id = "blobmill";
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", pool_longopts, NULL)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, ":" CLI_SHORT_VERBOSE,
+				  pool_longopts, NULL)) != -1) {
 		int bad = 0;
 
 		bm_error_clear(&err);
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		if (opt == '?' || opt == ':') {
-			cli_errorf("pool: %s option '%s'; see 'blobmill pool "
-				   "--help'",
-				   opt == ':' ? "missing value for" : "unknown",
-				   argv[optind - 1]);
+			cli_bad_option("pool", opt, argv, pool_longopts);
 			goto out;
 		} else if (opt == POOLCMD_OPT_HELP) {
 			pool_usage(stdout);
@@ -160,7 +164,11 @@ int cmd_pool(int argc, char **argv)
 		cli_errorf("pool: too many images to prefetch");
 		goto out;
 	}
-	if (tt.registry) {
+	/* With a node identity the registry is reached with it: no
+	 * password is looked for. */
+	if (tt.registry && ps.node_identity) {
+		ps.registry = tt.registry;
+	} else if (tt.registry) {
 		pw = registry_password(&tt);
 		if (!pw)
 			goto out;

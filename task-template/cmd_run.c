@@ -70,6 +70,8 @@ struct runner {
 	const char *report_path;
 	uint64_t nrefused;		/* outputs the stage-out refused */
 	char *refused[RUN_REFUSED_MAX]; /* the first ones, for the summary */
+	FILE *failed_file;		/* RUN-DIR/failed.txt */
+	char *failed_names[RUN_REFUSED_MAX]; /* the first ones, listed again */
 	bool listing_done;
 	bool listing_failed;
 	bool tty;
@@ -109,6 +111,8 @@ static void progress_show(struct runner *r)
 	uint64_t finished = r->succeeded + r->failed;
 	double rate = el > 0 ? (double)finished / el : 0;
 
+	uint64_t selected;
+
 	if (!r->tty)
 		return;
 	tt_iter_stats(r->job.iter, &st);
@@ -116,13 +120,19 @@ static void progress_show(struct runner *r)
 		"\r\033[Kdone %" PRIu64 ", failed %" PRIu64
 		", running %d, %.1f tasks/s",
 		r->succeeded, r->failed, r->running, rate);
-	if (r->listing_done && rate > 0) {
-		uint64_t total = st.selected - st.skipped;
-		double eta = (double)(total - finished) / rate;
+	/* The total as soon as the last page is in, long before the last
+	 * task starts; blobs skipped later leave it as they are found. */
+	if (tt_iter_listed_all(r->job.iter, &selected)) {
+		uint64_t total = selected - st.skipped - st.invalid;
 
-		fprintf(stderr, ", %" PRIu64 "/%" PRIu64 ", ETA %d:%02d",
-			finished, total, (int)eta / 60, (int)eta % 60);
-	} else if (!r->listing_done) {
+		fprintf(stderr, ", %" PRIu64 "/%" PRIu64, finished, total);
+		if (rate > 0 && total > finished) {
+			double eta = (double)(total - finished) / rate;
+
+			fprintf(stderr, ", ETA %d:%02d", (int)eta / 60,
+				(int)eta % 60);
+		}
+	} else {
 		fputs(", listing...", stderr);
 	}
 	fflush(stderr);
@@ -387,7 +397,9 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 	}
 	rc = run_stage_out(r->job.client, r->job.topt.output, path,
 			   s->task.output_name, err);
-	if (rc && err->code == BM_ERR_INVALID)
+	/* Refused by the stage-out rule, not by the service (which would
+	 * have answered with a status). */
+	if (rc && err->code == BM_ERR_INVALID && !err->http_status)
 		refused_add(r, s, err->msg);
 	free(path);
 	if (asprintf(&path, "%s/in", s->taskdir) >= 0) {
@@ -399,8 +411,18 @@ static int slot_finish_stage(struct runner *r, struct run_slot *s,
 
 static void task_failed(struct runner *r, struct run_slot *s, const char *why)
 {
+	const char *blob = s->task.blob ? s->task.blob : "?";
 	char detail[700];
 
+	if (r->failed < RUN_REFUSED_MAX)
+		r->failed_names[r->failed] = strdup(blob);
+	if (r->failed_file) {
+		/* One name a line, C-quoted when a line cannot hold it, as
+		 * ls prints names. */
+		cli_print_name(r->failed_file, blob);
+		putc('\n', r->failed_file);
+		fflush(r->failed_file);
+	}
 	r->failed++;
 	snprintf(detail, sizeof(detail), "%s (see %s/stderr.txt)", why,
 		 s->taskdir ? s->taskdir : r->run_dir);
@@ -494,6 +516,58 @@ static void reap(struct runner *r, pid_t pid, int status)
 	task_failed(r, s, why);
 }
 
+/* The failures again, after the run, where they cannot scroll away:
+ * the first RUN_REFUSED_MAX names and where the whole list is. */
+static void failed_summary(struct runner *r)
+{
+	uint64_t i;
+
+	if (!r->failed)
+		return;
+	fprintf(stderr,
+		"run: %" PRIu64 " task%s failed (all in %s/failed.txt):\n",
+		r->failed, r->failed == 1 ? "" : "s", r->run_dir);
+	for (i = 0; i < r->failed && i < RUN_REFUSED_MAX; i++) {
+		fputs("  ", stderr);
+		cli_print_name(stderr,
+			       r->failed_names[i] ? r->failed_names[i] : "?");
+		putc('\n', stderr);
+	}
+	if (r->failed > RUN_REFUSED_MAX)
+		fprintf(stderr, "  ... and %" PRIu64 " more\n",
+			r->failed - RUN_REFUSED_MAX);
+}
+
+/* Opens RUN-DIR/failed.txt afresh: a rerun's file names only its own
+ * failures (and is removed when there are none, at the end). */
+static int failed_open(struct runner *r)
+{
+	char *path = NULL;
+
+	if (asprintf(&path, "%s/failed.txt", r->run_dir) < 0)
+		return -1;
+	r->failed_file = fopen(path, "w");
+	if (!r->failed_file)
+		cli_errorf("run: cannot create '%s': %s", path,
+			   strerror(errno));
+	free(path);
+	return r->failed_file ? 0 : -1;
+}
+
+static void failed_close(struct runner *r)
+{
+	char *path = NULL;
+
+	if (!r->failed_file)
+		return;
+	fclose(r->failed_file);
+	r->failed_file = NULL;
+	if (!r->failed && asprintf(&path, "%s/failed.txt", r->run_dir) >= 0) {
+		unlink(path);
+		free(path);
+	}
+}
+
 static int run_loop(struct runner *r)
 {
 	struct tt_iter_stats st;
@@ -535,6 +609,7 @@ static int run_loop(struct runner *r)
 	       st.invalid, since(&r->t0), r->run_dir);
 	fflush(stdout);
 	refused_summary(r);
+	failed_summary(r);
 	return tasks_job_invalid_summary(&r->job) || r->failed ||
 		       r->listing_failed
 		   ? CLI_EXIT_FAILURE
@@ -595,6 +670,23 @@ static void run_usage(FILE *out)
 	      "                       output, output_exists, reason\n\n",
 	      out);
 	tasks_job_help(out);
+	fputs("\nBefore the first task, run checks that the input and output "
+	      "containers exist\n"
+	      "and that the image is here (pulling it once). Failed tasks are "
+	      "listed again\n"
+	      "at the end and written to RUN-DIR/failed.txt, one blob name a "
+	      "line.\n\n"
+	      "examples:\n"
+	      "  blobmill run --input data-in --output data-out --image app:1 "
+	      "\\\n"
+	      "      --command 'app {in} {out}' --stage\n"
+	      "  blobmill run --input data-in --runtime host --command 'wc -c "
+	      "{in}' --parallel 4\n"
+	      "  blobmill run --input data-in --output data-out --image app:1 "
+	      "\\\n"
+	      "      --command 'app {in} {out}' --skip-existing --report "
+	      "run.jsonl\n",
+	      out);
 }
 
 static int run_parse(struct runner *r, int argc, char **argv)
@@ -602,7 +694,15 @@ static int run_parse(struct runner *r, int argc, char **argv)
 	int opt, h;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", run_longopts, NULL)) != -1) {
+	opterr = 0; /* cli_bad_option's one format */
+	while ((opt = getopt_long(argc, argv, ":h" CLI_SHORT_VERBOSE,
+				  run_longopts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			cli_bad_option("run", opt, argv, run_longopts);
+			return CLI_EXIT_USAGE;
+		}
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		h = tasks_job_option(&r->job, opt, optarg);
 		if (h < 0)
 			return CLI_EXIT_USAGE;
@@ -697,6 +797,9 @@ int cmd_run(int argc, char **argv)
 	rc = tasks_job_open(&r.job);
 	if (rc != CLI_EXIT_OK)
 		goto out;
+	rc = run_preflight(&r.job, r.rt);
+	if (rc != CLI_EXIT_OK)
+		goto out;
 	if (run_plan_init(&r.plan, r.rt, &r.job.topt, r.stage, &err)) {
 		cli_errorf("run: %s", err.msg);
 		rc = CLI_EXIT_USAGE;
@@ -724,10 +827,15 @@ int cmd_run(int argc, char **argv)
 		rc = CLI_EXIT_FAILURE;
 		goto out;
 	}
+	if (failed_open(&r)) {
+		rc = CLI_EXIT_FAILURE;
+		goto out;
+	}
 	if (!r.tty)
 		printf("run: runtime %s, %d in parallel\n",
 		       run_runtime_name(r.rt), r.parallel);
 	rc = run_loop(&r);
+	failed_close(&r);
 	bm_error_clear(&err);
 	if (task_report_close(r.report, &err)) {
 		cli_errorf("run: %s", err.msg);
@@ -740,8 +848,11 @@ out:
 		for (i = 0; i < r.parallel; i++)
 			slot_free(&r.slots[i]);
 	free(r.slots);
-	for (i = 0; i < RUN_REFUSED_MAX; i++)
+	failed_close(&r);
+	for (i = 0; i < RUN_REFUSED_MAX; i++) {
 		free(r.refused[i]);
+		free(r.failed_names[i]);
+	}
 	free(run_dir_abs);
 	run_plan_release(&r.plan);
 	tasks_job_release(&r.job);

@@ -26,6 +26,7 @@
 #include "batch_report.h"
 #include "batch_wait.h"
 #include "bm_log.h"
+#include "bm_token.h"
 #include "cli.h"
 #include "pool_spec.h"
 #include "tasks_cli.h"
@@ -148,6 +149,14 @@ static void submit_usage(FILE *out)
 	fputs(pool_settings_help, out);
 	fputs("\n", out);
 	tasks_job_help(out);
+	fputs("\nexamples:\n"
+	      "  blobmill submit --pool etl --job night-1 --input data-in "
+	      "--image app:1 \\\n"
+	      "      --command 'app {in} {out}' --wait\n"
+	      "  blobmill submit --auto-pool --job night --input data-in "
+	      "--image app:1 \\\n"
+	      "      --command 'app {in} {out}' --schedule PT24H\n",
+	      out);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -172,7 +181,8 @@ static bool forwarded(int opt)
 	if (opt >= TT_OPT_FIRST && opt < TT_OPT_LAST)
 		return opt != TT_OPT_SKIP_EXISTING &&
 		       opt != TT_OPT_REGISTRY_PASSWORD_ENV &&
-		       opt != TT_OPT_REGISTRY_PASSWORD_FILE;
+		       opt != TT_OPT_REGISTRY_PASSWORD_FILE &&
+		       opt != TT_OPT_ENV; /* resolved: submit_schedule */
 	return (opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST) ||
 	       opt == SUBMIT_OPT_POOL || opt == SUBMIT_OPT_AUTO_POOL ||
 	       opt == SUBMIT_OPT_REQUESTS;
@@ -337,17 +347,16 @@ static int submit_parse(struct submit *s, int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", submit_longopts, &idx)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, ":" CLI_SHORT_VERBOSE,
+				  submit_longopts, &idx)) != -1) {
 		int rc;
 
 		if (opt == '?' || opt == ':') {
-			cli_errorf("submit: %s option '%s'; see 'blobmill "
-				   "submit --help'",
-				   opt == ':' ? "missing value for" : "unknown",
-				   argv[optind - 1]);
+			cli_bad_option("submit", opt, argv, submit_longopts);
 			return -1;
 		}
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		if (opt == SUBMIT_OPT_HELP) {
 			submit_usage(stdout);
 			return 1;
@@ -843,8 +852,12 @@ static char *job_manager_command(const struct submit *s)
 static json_t *job_manager_env(const struct submit *s,
 			       const struct bm_config *cfg)
 {
-	json_t *env =
-	    pool_storage_env(cfg->account, cfg->endpoint, cfg->sas_token);
+	const char *identity = s->pool.node_identity;
+	json_t *env = pool_storage_env(cfg->account, cfg->endpoint,
+				       identity ? NULL : cfg->sas_token);
+
+	/* With the nodes' identity the job manager signs in with it. */
+	pool_identity_env(env, identity);
 
 	pool_env_add(env, SUBMIT_REGISTRY_ENV, s->job.topt.registry_password);
 	return env;
@@ -856,6 +869,7 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	json_t *sched = NULL, *pi = NULL, *when;
 	struct bm_error err;
 	char *cmd = NULL;
+	size_t i;
 	int rc = CLI_EXIT_USAGE;
 
 	/* Nothing is listed now: the options and the storage configuration
@@ -865,18 +879,26 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 		cli_errorf("submit: %s", err.msg);
 		return CLI_EXIT_USAGE;
 	}
+	/* --env NAME took its value here; the job manager's environment
+	 * does not have it, so it gets NAME=VALUE. */
+	for (i = 0; s->job.topt.env && s->job.topt.env[i]; i++)
+		if (forward(s, "env", s->job.topt.env[i])) {
+			cli_errorf("submit: out of memory");
+			return CLI_EXIT_FAILURE;
+		}
 	s->job.client = cli_open_client(&s->job.cred, &s->job.cfg);
 	if (!s->job.client)
 		return CLI_EXIT_USAGE;
 	rc = CLI_EXIT_FAILURE;
 	if (s->pool_id && check_pool(bc, s))
 		goto out;
-	if (!cfg->sas_token) {
+	if (!cfg->sas_token && !s->pool.node_identity) {
 		cli_errorf(
 		    "submit: --schedule needs a SAS token "
 		    "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
-		    "file) for the job manager to read '%s' and '%s': "
-		    "an account key never goes into a job",
+		    "file) or the nodes' identity (--node-identity) for the "
+		    "job manager to read '%s' and '%s': an account key never "
+		    "goes into a job",
 		    s->job.topt.input, s->job.topt.output);
 		rc = CLI_EXIT_USAGE;
 		goto out;
@@ -949,6 +971,7 @@ static void submit_skip(const struct tt_skip *sk, void *ud)
 int cmd_submit(int argc, char **argv)
 {
 	struct batch_client *bc = NULL;
+	struct bm_token *entra = NULL;
 	struct batch_account acct;
 	struct bm_http_options ho;
 	struct submit s;
@@ -967,8 +990,17 @@ int cmd_submit(int argc, char **argv)
 		goto out;
 	}
 	bm_error_clear(&err);
+	/* No Batch key: the identity that signs in to storage signs in to
+	 * Batch too (a token for the Batch resource). */
+	if (!batch_account_has_secret(s.batch_key_file) &&
+	    !(entra = cli_batch_token(&s.job.cred, &err)) &&
+	    err.code != BM_OK) {
+		cli_errorf("submit: %s", err.msg);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
 	if (batch_account_load(&acct, s.batch_url, s.batch_account,
-			       s.batch_key_file, &err)) {
+			       s.batch_key_file, entra, &err)) {
 		cli_errorf("submit: %s", err.msg);
 		rc = CLI_EXIT_USAGE;
 		goto out;
@@ -979,6 +1011,8 @@ int cmd_submit(int argc, char **argv)
 	if (s.job.cred.max_retry_interval > 0)
 		ho.retry.max_delay_ms =
 		    (long)s.job.cred.max_retry_interval * 1000;
+	ho.ca_cert_file = s.job.cred.ca_cert_file;
+	ho.insecure = s.job.cred.insecure;
 	bc = batch_client_new(&acct, &ho, &err);
 	if (!bc) {
 		submit_report("cannot set up the Batch client", &err);
@@ -1004,6 +1038,7 @@ out:
 	batch_report_close(s.report, &err);
 	batch_client_free(bc);
 	batch_account_release(&acct);
+	bm_token_free(entra);
 	tasks_job_release(&s.job);
 	free(s.fwd);
 	return rc;

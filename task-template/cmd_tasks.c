@@ -121,8 +121,15 @@ void tasks_job_release(struct tasks_job *j)
 void tasks_report(const struct tasks_job *j, bool input,
 		  const struct bm_error *err)
 {
+	const char *name = input ? j->topt.input : j->topt.output;
 	char what[512];
 
+	if (err->code == BM_ERR_NO_CONTAINER) {
+		cli_errorf("%s: %s container '%s' not found: create it with "
+			   "'blobmill mb %s'",
+			   j->cmd, input ? "input" : "output", name, name);
+		return;
+	}
 	if (err->http_status)
 		snprintf(what, sizeof(what), "%s: %s container '%s'", j->cmd,
 			 input ? "input" : "output",
@@ -181,6 +188,13 @@ static void tasks_usage(FILE *out)
 	    "  --page-size N        blobs per List Blobs request (1-5000)\n\n",
 	    out);
 	tasks_job_help(out);
+	fputs("\nexamples:\n"
+	      "  blobmill tasks --input data-in --image app:1 --command 'app "
+	      "{in} {out}' > tasks.json\n"
+	      "  blobmill tasks --input data-in --image app:1 --command 'app "
+	      "{in} {out}' --dry-run\n"
+	      "  az batch task create --job-id J --json-file tasks.json\n",
+	      out);
 }
 
 static int print_task(const struct tt_task *t, enum tasks_format fmt,
@@ -226,8 +240,15 @@ int cmd_tasks(int argc, char **argv)
 
 	tasks_job_init(&job, "tasks");
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", tasks_longopts, NULL)) !=
-	       -1) {
+	opterr = 0; /* cli_bad_option's one format */
+	while ((opt = getopt_long(argc, argv, ":h" CLI_SHORT_VERBOSE,
+				  tasks_longopts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			cli_bad_option("tasks", opt, argv, tasks_longopts);
+			goto out;
+		}
+		if (opt == 'v')
+			opt = CLI_OPT_VERBOSE;
 		r = tasks_job_option(&job, opt, optarg);
 		if (r < 0)
 			goto out;

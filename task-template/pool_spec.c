@@ -38,7 +38,13 @@ const char pool_settings_help[] =
     "')\n"
     "  --mounts-url URL          mounts file from a (SAS) URL\n"
     "  --mounts PATH             mounts file on the node (default: the "
-    "bundle's)\n";
+    "bundle's)\n"
+    "  --node-identity ID        user-assigned managed identity (ARM "
+    "resource id)\n"
+    "                            the nodes carry and use for the registry, "
+    "the\n"
+    "                            bundle and the mounts: no SAS or password "
+    "in the pool\n";
 
 void pool_settings_init(struct pool_settings *s)
 {
@@ -118,6 +124,22 @@ int pool_settings_option(struct pool_settings *s, int opt, const char *arg)
 	case POOL_OPT_MOUNTS:
 		s->mounts = arg;
 		return 0;
+	case POOL_OPT_NODE_IDENTITY:
+		/* An ARM id: /subscriptions/.../userAssignedIdentities/NAME */
+		if (arg[0] != '/' ||
+		    !strstr(arg, "/providers/Microsoft.ManagedIdentity/"
+				 "userAssignedIdentities/")) {
+			fprintf(stderr,
+				"blobmill: invalid --node-identity '%s': "
+				"expected the resource id of a user-assigned "
+				"identity (/subscriptions/.../providers/"
+				"Microsoft.ManagedIdentity/"
+				"userAssignedIdentities/NAME)\n",
+				arg);
+			return -1;
+		}
+		s->node_identity = arg;
+		return 0;
 	}
 	fprintf(stderr, "blobmill: internal error: unknown pool option %d\n",
 		opt);
@@ -126,6 +148,11 @@ int pool_settings_option(struct pool_settings *s, int opt, const char *arg)
 
 void pool_settings_storage(struct pool_settings *s, const struct bm_config *cfg)
 {
+	if (s->node_identity) {
+		s->storage_account = cfg->account;
+		s->storage_endpoint = cfg->endpoint;
+		return;
+	}
 	if (!cfg->sas_token) {
 		bm_warn("the pool's nodes get no storage credentials: a pool "
 			"never carries an account key; set "
@@ -169,6 +196,21 @@ static json_t *image_reference(const char *spec, struct bm_error *err)
 			 part[1], "sku", part[2], "version", part[3]);
 }
 
+/* {"resourceId": ID}: how Batch names the node identity to use. */
+static json_t *identity_reference(const struct pool_settings *s)
+{
+	return json_pack("{s:s}", "resourceId", s->node_identity);
+}
+
+/* A resource file fetched with the node identity when there is one. */
+static json_t *with_identity(const struct pool_settings *s, json_t *file)
+{
+	if (file && s->node_identity)
+		json_object_set_new(file, "identityReference",
+				    identity_reference(s));
+	return file;
+}
+
 static json_t *container_configuration(const struct pool_settings *s,
 				       struct bm_error *err)
 {
@@ -181,6 +223,21 @@ static json_t *container_configuration(const struct pool_settings *s,
 		       "containerImageNames", names);
 	if (!cc || !s->registry)
 		return cc;
+	if (s->node_identity && s->registry_password) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "registry '%s': give a password or "
+			     "--node-identity, not both",
+			     s->registry);
+		json_decref(cc);
+		return NULL;
+	}
+	if (s->node_identity) {
+		json_object_set_new(cc, "containerRegistries",
+				    json_pack("[{s:s, s:o}]", "registryServer",
+					      s->registry, "identityReference",
+					      identity_reference(s)));
+		return cc;
+	}
 	if (!s->registry_user || !s->registry_password) {
 		bm_error_set(
 		    err, BM_ERR_CONFIG,
@@ -210,18 +267,21 @@ static json_t *bundle_resource(const struct pool_settings *s,
 		return NULL;
 	}
 	if (s->bundle_url)
-		return json_pack("{s:s, s:s}", "httpUrl", s->bundle_url,
-				 "filePath", POOL_BUNDLE_NAME);
+		return with_identity(s, json_pack("{s:s, s:s}", "httpUrl",
+						  s->bundle_url, "filePath",
+						  POOL_BUNDLE_NAME));
 	/* From a container, only the bundle (blobPrefix) lands in the
 	 * working directory. */
 	if (s->bundle_container_url)
-		return json_pack("{s:s, s:s}", "storageContainerUrl",
+		return with_identity(
+		    s, json_pack("{s:s, s:s}", "storageContainerUrl",
 				 s->bundle_container_url, "blobPrefix",
-				 POOL_BUNDLE_NAME);
-	return json_pack("{s:s, s:s}", "autoStorageContainerName",
+				 POOL_BUNDLE_NAME));
+	return with_identity(
+	    s, json_pack("{s:s, s:s}", "autoStorageContainerName",
 			 s->bundle_storage ? s->bundle_storage
 					   : POOL_DEFAULT_BUNDLE_CONTAINER,
-			 "blobPrefix", POOL_BUNDLE_NAME);
+			 "blobPrefix", POOL_BUNDLE_NAME));
 }
 
 void pool_env_add(json_t *env, const char *name, const char *value)
@@ -242,6 +302,14 @@ json_t *pool_storage_env(const char *account, const char *endpoint,
 	return env;
 }
 
+void pool_identity_env(json_t *env, const char *identity)
+{
+	if (!identity)
+		return;
+	pool_env_add(env, "AZURE_STORAGE_AUTH_TYPE", "MSI");
+	pool_env_add(env, "AZURE_STORAGE_IDENTITY_RESOURCE_ID", identity);
+}
+
 static json_t *start_task(const struct pool_settings *s, struct bm_error *err)
 {
 	const char *mounts = s->mounts	     ? s->mounts
@@ -249,18 +317,21 @@ static json_t *start_task(const struct pool_settings *s, struct bm_error *err)
 					     : POOL_BUNDLE_DIR
 				 "/" POOL_MOUNTS_FILE;
 	json_t *files = json_array(), *bundle, *st = NULL;
-	json_t *env = pool_storage_env(s->storage_account, s->storage_endpoint,
-				       s->storage_sas);
+	json_t *env =
+	    pool_storage_env(s->storage_account, s->storage_endpoint,
+			     s->node_identity ? NULL : s->storage_sas);
 	char *qm = tt_shell_quote(mounts), *cmd = NULL;
 
 	bundle = bundle_resource(s, err);
 	if (!bundle || !qm)
 		goto out;
 	json_array_append_new(files, bundle);
+	pool_identity_env(env, s->node_identity);
 	if (s->mounts_url)
 		json_array_append_new(
-		    files, json_pack("{s:s, s:s}", "httpUrl", s->mounts_url,
-				     "filePath", POOL_MOUNTS_FILE));
+		    files, with_identity(s, json_pack("{s:s, s:s}", "httpUrl",
+						      s->mounts_url, "filePath",
+						      POOL_MOUNTS_FILE)));
 	/* The installer unpacks nothing itself from a path it must guess:
 	 * the start task's working directory holds the bundle. */
 	if (asprintf(&cmd,
@@ -316,6 +387,12 @@ json_t *pool_spec_build(const struct pool_settings *s, bool with_id,
 			    json_integer(s->task_slots));
 	json_object_set_new(pool, "taskSchedulingPolicy",
 			    json_pack("{s:s}", "nodeFillType", "spread"));
+	/* The identity the nodes carry: Batch's pool identity shape. */
+	if (s->node_identity)
+		json_object_set_new(
+		    pool, "identity",
+		    json_pack("{s:s, s:[o]}", "type", "UserAssigned",
+			      "userAssignedIdentities", identity_reference(s)));
 	st = start_task(s, err);
 	if (!st)
 		goto fail;

@@ -60,6 +60,11 @@ struct pool_settings {
 	const char *storage_account;
 	const char *storage_endpoint;
 	const char *storage_sas;
+	/* A user-assigned managed identity the nodes carry (its ARM resource
+	 * id), or NULL. With it the pool holds no SAS and no registry
+	 * password: the nodes pull the image, fetch the bundle and mount
+	 * with that identity (authType MSI). */
+	const char *node_identity;
 };
 
 /* Defaults: 1 dedicated node, 0 spot, 1 slot, the images above. */
@@ -80,6 +85,7 @@ enum {
 	POOL_OPT_BUNDLE_STORAGE,
 	POOL_OPT_MOUNTS_URL,
 	POOL_OPT_MOUNTS,
+	POOL_OPT_NODE_IDENTITY,
 	POOL_OPT_LAST,
 };
 
@@ -97,7 +103,8 @@ enum {
 	 POOL_OPT_BUNDLE_CONTAINER_URL},                                       \
 	{"bundle-storage", required_argument, NULL, POOL_OPT_BUNDLE_STORAGE},  \
 	{"mounts-url", required_argument, NULL, POOL_OPT_MOUNTS_URL},          \
-	{"mounts", required_argument, NULL, POOL_OPT_MOUNTS}
+	{"mounts", required_argument, NULL, POOL_OPT_MOUNTS},                  \
+	{"node-identity", required_argument, NULL, POOL_OPT_NODE_IDENTITY}
 /* clang-format on */
 
 /* One line per option, for --help. */
@@ -111,7 +118,8 @@ int pool_settings_option(struct pool_settings *s, int opt, const char *arg);
  * Copies the storage account, endpoint and SAS token of cfg (borrowed:
  * keep cfg alive) for the start task's environment. A configuration with
  * only an account key gives the nodes nothing, with a warning: a key never
- * goes into pool JSON.
+ * goes into pool JSON. With a node identity, only the account and the
+ * endpoint: the nodes sign in with the identity.
  */
 struct bm_config;
 void pool_settings_storage(struct pool_settings *s,
@@ -126,6 +134,11 @@ void pool_env_add(json_t *env, const char *name, const char *value);
  * reference. */
 json_t *pool_storage_env(const char *account, const char *endpoint,
 			 const char *sas);
+
+/* Adds AZURE_STORAGE_AUTH_TYPE=MSI and AZURE_STORAGE_IDENTITY_RESOURCE_ID
+ * to env when identity (an ARM resource id) is set: blobmill-fuse and the
+ * CLI then sign in with the node's user-assigned identity. */
+void pool_identity_env(json_t *env, const char *identity);
 
 /* Adds an image to prefetch unless it is there already; -1 when full. */
 int pool_settings_add_image(struct pool_settings *s, const char *image);

@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bm_auth.h"
 #include "bm_log.h"
 #include "storage.h"
 
@@ -228,18 +227,6 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-/* Block ids: base64 of a fixed-width counter, so every id of a blob has
- * the same length, as the service requires. */
-#define ST_BLOCK_ID_RAW "blobmill-%010u"
-
-static char *block_id(unsigned idx)
-{
-	char raw[32];
-
-	snprintf(raw, sizeof(raw), ST_BLOCK_ID_RAW, idx);
-	return bm_base64_encode((const unsigned char *)raw, strlen(raw));
-}
-
 /*
  * Uploading a stream (a pipe) in blocks. Workers take turns reading the
  * next whole block under the lock, so blocks get consecutive indexes in
@@ -251,6 +238,9 @@ struct stream_up {
 	const char *name;
 	int fd;
 	size_t block_size;
+	/* Of this upload's block ids (bm_blob_block_id): fresh, so that a
+	 * commit names no other writer's blocks. */
+	char prefix[BM_BLOCK_PREFIX_SIZE];
 	pthread_mutex_t lock; /* guards everything below */
 	unsigned nblocks;     /* non-empty blocks read so far */
 	bool done;	      /* end of input reached, or a failure */
@@ -273,7 +263,7 @@ static void stream_put_block(struct stream_up *u, unsigned idx, const char *buf,
 {
 	struct bm_body body = {.buf = buf, .len = n};
 	struct bm_error e;
-	char *id = block_id(idx);
+	char *id = bm_blob_block_id(u->prefix, idx);
 
 	bm_error_clear(&e);
 	if (!id)
@@ -345,7 +335,7 @@ static int commit_blocks(struct stream_up *u)
 	if (!ids)
 		goto nomem;
 	for (i = 0; i < u->nblocks; i++)
-		if (!(ids[i] = block_id(i)))
+		if (!(ids[i] = bm_blob_block_id(u->prefix, i)))
 			goto nomem;
 	rc = u->c->ops->put_block_list(u->c, u->container, u->name,
 				       (const char *const *)ids, u->nblocks,
@@ -398,6 +388,8 @@ static int upload_stream(struct bm_blob_client *c, const char *container,
 				 NULL, err);
 		goto out;
 	}
+	if (bm_blob_block_prefix(u.prefix, err) < 0)
+		goto out;
 	pthread_mutex_init(&u.lock, NULL);
 	bm_error_clear(&u.err);
 	u.nblocks = 1;

@@ -409,6 +409,12 @@ int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
 		 struct bm_error *err);
 void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out);
 
+/* True once the listing's last page is in (the iterator holds one page,
+ * so for most runs that is the first request); *selected is then every
+ * blob the filters pass, handed out or not (skipped and invalid ones
+ * included). */
+bool tt_iter_listed_all(const struct tt_iter *it, uint64_t *selected);
+
 /* A selected blob that tt_iter_next passes over, for the callback. */
 enum tt_skip_kind {
 	TT_SKIP_EXISTING, /* its output exists and is newer */

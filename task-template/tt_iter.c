@@ -315,6 +315,14 @@ int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
 	}
 }
 
+bool tt_iter_listed_all(const struct tt_iter *it, uint64_t *selected)
+{
+	if (!it || !it->started || it->marker)
+		return false;
+	*selected = it->st.selected + (it->n - it->pos);
+	return true;
+}
+
 void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out)
 {
 	*out = it->st;

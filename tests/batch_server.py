@@ -3,7 +3,10 @@
 
 Python standard library only. It checks every request's SharedKey
 signature (Batch flavour: ocp-date, api-version in the canonicalized
-resource) or a job-scoped bearer token it issued, keeps pools, jobs, tasks
+resource), a job-scoped bearer token it issued, or (with --cert/--key:
+HTTPS) a Microsoft Entra ID token as tests/token_server.py issues them:
+audience https://batch.core.windows.net/, issuer https://sts.windows.net/,
+not before, not expired (401 InvalidAuthenticationToken otherwise), keeps pools, jobs, tasks
 and job schedules in memory, and answers in the shapes of the Batch REST
 API's published examples (odata.metadata, "value" arrays, odata.nextLink,
 TaskAddCollectionResult with success/clienterror/servererror, error
@@ -25,7 +28,7 @@ signature (tests only):
   GET  /_control/state   jobs, tasks and schedules as stored
 
 Usage: batch_server.py --account NAME --key BASE64 --port-file FILE
-       [--pool ID]... [--page-size N]
+       [--pool ID]... [--page-size N] [--cert PEM --key-file PEM]
 The port is chosen by the kernel and written to --port-file once the
 server listens.
 """
@@ -38,6 +41,7 @@ import hmac
 import json
 import os
 import re
+import ssl
 import sys
 import threading
 import time
@@ -228,12 +232,16 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, body, headers)
 
     def base(self):
-        return "http://" + self.headers.get("Host", "127.0.0.1")
+        scheme = "https" if self.server.tls else "http"
+        return scheme + "://" + self.headers.get("Host", "127.0.0.1")
 
     # -- authentication ------------------------------------------------------
     def authenticate(self, raw_path, query, job_id):
         st = self.server.state
         auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer ") and auth[7:] not in st.tokens and \
+                auth[7:].startswith("eyJ"):
+            return self.entra_token(auth[7:])
         if auth.startswith("Bearer "):
             job = st.tokens.get(auth[7:])
             if job is not None and job == job_id:
@@ -263,6 +271,38 @@ class Handler(BaseHTTPRequestHandler):
                          "found in the HTTP request is not the same as any "
                          "computed signature.")])
             return False
+        return True
+
+    def entra_token(self, token):
+        """An Entra ID access token for Batch: the claims Azure checks
+        (the signature is not real in tests and is not checked)."""
+        st = self.server.state
+        problem = None
+        try:
+            payload = token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(
+                payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError):
+            claims, problem = {}, "The token is malformed."
+        now = time.time()
+        if problem is None and not self.server.tls:
+            problem = "Bearer tokens are accepted over HTTPS only."
+        if problem is None and claims.get("aud") not in (
+                "https://batch.core.windows.net/",
+                "https://batch.core.windows.net"):
+            problem = "The audience '%s' is invalid." % claims.get("aud")
+        if problem is None and not str(claims.get("iss", "")).startswith(
+                "https://sts.windows.net/"):
+            problem = "The issuer is invalid."
+        if problem is None and not (claims.get("nbf", now + 1) <= now <
+                                    claims.get("exp", 0)):
+            problem = "The token is expired or not yet valid."
+        if problem:
+            st.stats["auth_failures"] += 1
+            self.error(401, "InvalidAuthenticationToken",
+                       "The access token is invalid: " + problem)
+            return False
+        st.stats["entra_requests"] = st.stats.get("entra_requests", 0) + 1
         return True
 
     # -- dispatch ------------------------------------------------------------
@@ -615,8 +655,15 @@ def main():
     ap.add_argument("--pool", action="append")
     ap.add_argument("--page-size", type=int, default=1000)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--cert")
+    ap.add_argument("--key-file")
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.tls = bool(args.cert)
+    if srv.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key_file)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     srv.state = State(args)
     srv.verbose = args.verbose

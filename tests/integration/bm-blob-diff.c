@@ -59,6 +59,15 @@ static void result(struct script *s, int rc, const struct bm_error *err)
 		say(s, " -> %s\n", bm_errc_str(err->code));
 }
 
+/* Like result, with the Azure error code of a 400 (InvalidBlockList,
+ * InvalidBlobOrBlock: writers tell them apart). */
+static void result_code(struct script *s, int rc, const struct bm_error *err)
+{
+	if (rc != 0 && err->http_status == 400)
+		say(s, " (%s)", err->azure_code);
+	result(s, rc, err);
+}
+
 /* Listing entries of one listing, sorted before they are shown. */
 struct entries {
 	char **line;
@@ -188,8 +197,8 @@ static void block(struct script *s, const char *name, const char *id,
 	struct bm_error err = {0};
 
 	say(s, "put_block '%s' %s", name, id);
-	result(s, s->c->ops->put_block(s->c, CONTAINER, name, id, &b, &err),
-	       &err);
+	result_code(
+	    s, s->c->ops->put_block(s->c, CONTAINER, name, id, &b, &err), &err);
 }
 
 static void commit(struct script *s, const char *name, const char *const *ids,
@@ -201,11 +210,16 @@ static void commit(struct script *s, const char *name, const char *const *ids,
 
 	rc = s->c->ops->put_block_list(s->c, CONTAINER, name, ids, n, o, &info,
 				       &err);
-	say(s, "put_block_list '%s' n=%zu%s", name, n,
+	say(s, "put_block_list '%s' n=%zu%s%s", name, n,
+	    o && o->if_match ? " if-match" : "",
 	    o && o->if_none_match_any ? " if-none-match" : "");
-	if (rc == 0)
-		say(s, " size=%llu", (unsigned long long)info.size);
-	result(s, rc, &err);
+	if (rc == 0) {
+		say(s, " size=%llu etag-changed=%d",
+		    (unsigned long long)info.size,
+		    strcmp(info.etag, s->etag) != 0);
+		snprintf(s->etag, sizeof(s->etag), "%s", info.etag);
+	}
+	result_code(s, rc, &err);
 }
 
 /* The script: the same calls, in the same order, for each client. */
@@ -232,6 +246,10 @@ static void run(struct script *s)
 	struct bm_put_opts cond = {0};
 	const char *ids[] = {"YmxrMDE=", "YmxrMDI=", "YmxrMDM="};
 	const char *mixed[] = {"YmxrMDI=", "YmxrMDE=", "YmxrMDk="};
+	/* Writers A and B: one id length ("wa-0" ...), different ids. */
+	const char *wa[] = {"d2EtMA==", "d2EtMQ=="};
+	const char *wb[] = {"d2ItMA==", "d2ItMQ=="};
+	char tw_etag[BM_ETAG_MAX];
 	struct bm_error err = {0};
 	char stale[BM_ETAG_MAX], longname[1025];
 	size_t i;
@@ -329,6 +347,44 @@ static void run(struct script *s)
 	get(s, CONTAINER, "blocks", 0, 0, NULL);
 	commit(s, "empty-list", NULL, 0, NULL);
 	head(s, CONTAINER, "empty-list");
+
+	/* Two writers of one blob (the two-writer rule, bm_blob.h). A's
+	 * blocks go up; an id of another length is refused while they are
+	 * uncommitted; B's blocks (same length) go up and B commits, which
+	 * discards A's: A's commit finds them gone. */
+	block(s, "tw", wa[0], "A1,");
+	block(s, "tw", "YQ==", "short id");
+	block(s, "tw", wb[0], "B1,");
+	block(s, "tw", wb[1], "B2");
+	block(s, "tw", wa[1], "A2");
+	commit(s, "tw", wb, 2, NULL);
+	commit(s, "tw", wa, 2, NULL);
+	get(s, CONTAINER, "tw", 0, 0, NULL);
+	/* A commit naming committed blocks again, If-Match the ETag of the
+	 * commit that made them: passes while the blob is unchanged, fails
+	 * (412) once another writer has written it. */
+	snprintf(tw_etag, sizeof(tw_etag), "%s", s->etag);
+	cond.if_match = tw_etag;
+	block(s, "tw", wb[1], "b2");
+	commit(s, "tw", wb, 2, &cond);
+	get(s, CONTAINER, "tw", 0, 0, NULL);
+	snprintf(tw_etag, sizeof(tw_etag), "%s", s->etag);
+	put(s, "tw", "another writer", NULL);
+	block(s, "tw", wb[1], "B2");
+	commit(s, "tw", wb, 2, &cond);
+	get(s, CONTAINER, "tw", 0, 0, NULL);
+	block(s, "tw", wa[0], "A1,");
+	block(s, "tw", wa[1], "A2");
+	commit(s, "tw", wa, 2, NULL);
+	get(s, CONTAINER, "tw", 0, 0, NULL);
+	/* The blob deleted meanwhile: If-Match fails as well. */
+	snprintf(tw_etag, sizeof(tw_etag), "%s", s->etag);
+	say(s, "remove tw");
+	result(s, s->c->ops->remove(s->c, CONTAINER, "tw", &err), &err);
+	bm_error_clear(&err);
+	block(s, "tw", wb[0], "B1,");
+	commit(s, "tw", wb, 1, &cond);
+	cond.if_match = NULL;
 
 	/* Copy and delete. */
 	say(s, "copy");

@@ -80,3 +80,38 @@ jq_py 'json.dumps(d["jobs"]["auto1"]["poolInfo"]["autoPoolSpecification"]["pool"
 cmp -s expected-spec.json auto-spec.json || fail "auto pool spec differs from blobmill pool's: $(diff expected-spec.json auto-spec.json)"
 echo "ok: the auto pool is blobmill pool's JSON without the id"
 expect_eq "tasks on the auto pool" 3 "$(jq_py 'len(d["jobs"]["auto1"]["tasks"])' <state.json)"
+
+echo "--- --node-identity: no key, SAS or registry password in the pool"
+uai=/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/blobmill-nodes
+(
+	unset AZURE_STORAGE_ACCESS_KEY
+	export AZURE_STORAGE_SAS_TOKEN=$sas REGPW
+	bm pool --pool p2 --image myreg.azurecr.io/app:1 --registry myreg.azurecr.io \
+		--node-identity "$uai" \
+		--bundle-container-url https://acct.blob.core.windows.net/blobmill \
+		--mounts-url https://acct.blob.core.windows.net/blobmill/mounts.txt
+) >pool-uai.json 2>err.txt || fail "pool --node-identity: $(cat err.txt)"
+UAI="$uai" python3 - pool-uai.json <<'PY' || fail "pool JSON with a node identity"
+import json, os, sys
+p = json.load(open(sys.argv[1]))
+uai = os.environ["UAI"]
+ref = {"resourceId": uai}
+assert p["identity"] == {"type": "UserAssigned",
+                         "userAssignedIdentities": [ref]}, p["identity"]
+reg = p["virtualMachineConfiguration"]["containerConfiguration"]["containerRegistries"]
+assert reg == [{"registryServer": "myreg.azurecr.io", "identityReference": ref}], reg
+for f in p["startTask"]["resourceFiles"]:
+    assert f["identityReference"] == ref, f
+env = {e["name"]: e["value"] for e in p["startTask"]["environmentSettings"]}
+assert env.get("AZURE_STORAGE_AUTH_TYPE") == "MSI", env
+assert env.get("AZURE_STORAGE_IDENTITY_RESOURCE_ID") == uai, env
+assert "AZURE_STORAGE_SAS_TOKEN" not in env, env
+PY
+for secret in "$storage_key" "sig=" "$REGPW" "password"; do
+	grep -qF -- "$secret" pool-uai.json && fail "pool JSON holds '$secret'"
+done
+echo "ok: the pool names its identity for the registry, the bundle and the mounts"
+rc=0
+bm pool --node-identity myidentity 2>err3.txt >/dev/null || rc=$?
+expect_eq "bad node identity: exit" 2 "$rc"
+grep -q "invalid --node-identity 'myidentity'" err3.txt || fail "bad node identity: $(cat err3.txt)"

@@ -30,8 +30,11 @@ bm submit --input data-in --output data-out --image app:1 --command 'app {in} {o
 	--pool pool1 --job later --schedule P1D --start 2030-01-01T02:00:00Z \
 	>out.txt 2>err.txt || fail "schedule with --start: $(cat err.txt)"
 cat out.txt
+# --env NAME takes its value here, where the job manager cannot.
+export BM_NIGHT_MODE=fast
 bm submit --input data-in --output data-out --image app:1 --command 'app {in} {out}' \
 	--pool pool1 --job nightly --schedule PT24H --node-blobmill "$BLOBMILL" \
+	--env BM_NIGHT_MODE --env 'GREETING=a b' \
 	>out.txt 2>err.txt || fail "schedule: $(cat err.txt)"
 cat out.txt
 batch_get state >state.json
@@ -69,6 +72,8 @@ expect_eq "tasks of the night (9 new blobs + the job manager)" 10 \
 	"$(jq_py 'len(d["jobs"]["nightly:job-1"]["tasks"])' <state2.json)"
 expect_eq "blobs with outputs skipped" "in000003 in000011" \
 	"$(jq_py '" ".join(sorted(t["displayName"] for t in d["jobs"]["nightly:job-1"]["tasks"] if t["id"] != "blobmill-submit")[::8])' <state2.json)"
+expect_eq "--env reaches the night's tasks" "BM_NIGHT_MODE=fast GREETING=a b" \
+	"$(jq_py '" ".join(e["name"] + "=" + e["value"] for e in [t for t in d["jobs"]["nightly:job-1"]["tasks"] if t["id"] != "blobmill-submit"][0]["environmentSettings"])' <state2.json)"
 expect_eq "the night's job ends with its tasks" terminatejob \
 	"$(jq_py 'd["jobs"]["nightly:job-1"]["onAllTasksComplete"]' <state2.json)"
 expect_eq "signature failures" 0 "$(batch_get stats | jq_py 'd["auth_failures"]')"

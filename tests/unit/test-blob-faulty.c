@@ -1,8 +1,9 @@
 /*
  * test-blob-faulty: the fault-injecting client over the in-memory one.
  * Rate 0 changes nothing, rate 1 fails every call with a retryable-looking
- * category and no effect on the store, a seed gives the same failures
- * every time, and about `rate` of the calls fail.
+ * category and no effect on the store (but a conditional write, whose
+ * response may be lost after it took effect), a seed gives the same
+ * failures every time, and about `rate` of the calls fail.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -135,12 +136,39 @@ static void test_seeded_rate(void **state)
 	bm_blob_client_free(c);
 }
 
+/* Conditional writes, which bm_http does not retry: a reset or timeout
+ * sometimes comes after the write took effect, as on the network. */
+static void test_conditional_write_lost_response(void **state)
+{
+	struct bm_blob_client *c = faulty_over_memory(3, 1.0);
+	struct bm_body body = {"abc", 0, 0, 3};
+	struct bm_put_opts po = {0};
+	struct bm_http_stats st;
+	struct bm_error err;
+	int i, lost = 0;
+
+	(void)state;
+	po.if_none_match_any = true;
+	for (i = 0; i < 60; i++) {
+		bm_error_clear(&err);
+		assert_int_equal(
+		    c->ops->put(c, "data", "x", &body, &po, NULL, &err), -1);
+		assert_non_null(strstr(err.msg, "injected fault in put"));
+	}
+	c->ops->get_stats(c, &st);
+	lost = (int)st.requests[BM_OP_PUT];
+	/* Only resets and timeouts (2 in 3), one in two of them. */
+	assert_in_range(lost, 8, 32);
+	bm_blob_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rate_zero_delegates),
 	    cmocka_unit_test(test_rate_one_fails_without_effect),
 	    cmocka_unit_test(test_seeded_rate),
+	    cmocka_unit_test(test_conditional_write_lost_response),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,11 @@
  * test-blob-upload: bm_blob_list_all and bm_blob_upload_fd, written on
  * the ops table alone, run here against the in-memory client: paging,
  * a callback that stops a listing, one Put Blob vs parallel blocks, the
- * 50,000-block limit, and a failed block that leaves no blob behind.
+ * 50,000-block limit, a failed block that leaves no blob behind, and the
+ * two-writer rule: block ids unique per upload, a commit that names
+ * blocks committed before made If-Match on that commit's ETag, and a
+ * writer whose blocks are gone or whose condition failed sending all its
+ * blocks again, so the blob holds one writer's whole content.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "bm_auth.h"
 #include "bm_blob.h"
 
 static struct bm_blob_client *memory_with_container(void)
@@ -87,12 +92,13 @@ static void test_list_all_pages(void **state)
 	bm_blob_client_free(c);
 }
 
-/* A temporary file of len pseudo-random bytes (kept in *data). */
-static int temp_file(size_t len, char **data)
+/* A temporary file of len pseudo-random bytes drawn from seed (kept in
+ * *data). */
+static int seeded_file(size_t len, unsigned seed, char **data)
 {
 	char path[] = "/tmp/test-blob-upload.XXXXXX";
 	int fd = mkstemp(path);
-	unsigned x = 99;
+	unsigned x = seed;
 	size_t i;
 
 	assert_true(fd >= 0);
@@ -105,6 +111,11 @@ static int temp_file(size_t len, char **data)
 	}
 	assert_int_equal(write(fd, *data, len), (ssize_t)len);
 	return fd;
+}
+
+static int temp_file(size_t len, char **data)
+{
+	return seeded_file(len, 99, data);
 }
 
 struct buf {
@@ -276,6 +287,277 @@ static void test_failed_block_leaves_nothing(void **state)
 	bm_blob_client_free(c);
 }
 
+/* Ids: 44 base64 characters (33 bytes), the prefix and the index in
+ * them, a fresh prefix per draw. */
+static void test_block_ids(void **state)
+{
+	char p1[BM_BLOCK_PREFIX_SIZE], p2[BM_BLOCK_PREFIX_SIZE];
+	char *a, *b, *c;
+	unsigned char *raw = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(bm_blob_block_prefix(p1, NULL), 0);
+	assert_int_equal(bm_blob_block_prefix(p2, NULL), 0);
+	assert_int_equal(strlen(p1), BM_BLOCK_PREFIX_SIZE - 1);
+	assert_string_not_equal(p1, p2);
+	a = bm_blob_block_id(p1, 0);
+	b = bm_blob_block_id(p1, 49999);
+	c = bm_blob_block_id(p2, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_int_equal(strlen(a), 44);
+	assert_int_equal(strlen(b), 44);
+	assert_null(strchr(a, '='));
+	assert_string_not_equal(a, c);
+	assert_int_equal(bm_base64_decode(b, &raw, &len), 0);
+	assert_int_equal(len, 33);
+	assert_memory_equal(raw, "blobmill-", 9);
+	assert_memory_equal(raw + 9, p1, 16);
+	assert_memory_equal(raw + 25, "-0049999", 8);
+	assert_null(bm_blob_block_id(p1, 10000000));
+	assert_null(bm_blob_block_id("short", 0));
+	free(raw);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/*
+ * A client that delegates to the in-memory one, and can run a hook just
+ * before the next Put Block List of "out" reaches the service (another
+ * writer's upload, between this writer's blocks and its commit), or lose
+ * the response of the next conditional one (the commit happens, the
+ * caller sees a network error, and bm_http does not retry it).
+ */
+struct hooked {
+	struct bm_blob_client base;
+	struct bm_blob_client *inner;
+	void (*before_commit)(struct hooked *h);
+	bool lose_conditional;
+	int other_fd; /* the other writer's file */
+	size_t other_len;
+	unsigned conditional; /* If-Match commits seen */
+};
+
+static int h_put_block(struct bm_blob_client *c, const char *container,
+		       const char *name, const char *id,
+		       const struct bm_body *body, struct bm_error *err)
+{
+	struct hooked *h = c->impl;
+
+	return h->inner->ops->put_block(h->inner, container, name, id, body,
+					err);
+}
+
+static int h_put_block_list(struct bm_blob_client *c, const char *container,
+			    const char *name, const char *const *ids, size_t n,
+			    const struct bm_put_opts *o,
+			    struct bm_blob_info *info, struct bm_error *err)
+{
+	struct hooked *h = c->impl;
+	void (*hook)(struct hooked *) = h->before_commit;
+	int rc;
+
+	h->before_commit = NULL;
+	if (hook)
+		hook(h);
+	if (o && o->if_match)
+		h->conditional++;
+	rc = h->inner->ops->put_block_list(h->inner, container, name, ids, n, o,
+					   info, err);
+	if (rc == 0 && o && o->if_match && h->lose_conditional) {
+		h->lose_conditional = false;
+		bm_error_set(err, BM_ERR_NETWORK, "connection reset");
+		return -1;
+	}
+	return rc;
+}
+
+static int h_put(struct bm_blob_client *c, const char *container,
+		 const char *name, const struct bm_body *body,
+		 const struct bm_put_opts *o, struct bm_blob_info *info,
+		 struct bm_error *err)
+{
+	struct hooked *h = c->impl;
+
+	return h->inner->ops->put(h->inner, container, name, body, o, info,
+				  err);
+}
+
+static const struct bm_blob_ops hooked_ops = {
+    .put = h_put,
+    .put_block = h_put_block,
+    .put_block_list = h_put_block_list,
+};
+
+/* The other writer: a whole upload of its file with its own blocks. */
+static void other_writer_puts(struct hooked *h)
+{
+	struct bm_error err;
+
+	bm_error_clear(&err);
+	assert_int_equal(bm_blob_upload_fd(h->inner, "data", "out", h->other_fd,
+					   h->other_len, 0, 1000, 2, NULL, NULL,
+					   &err),
+			 0);
+}
+
+/* Bitmap of blocks [0, n) but `skip`. */
+static void bits_all_but(uint8_t *bits, size_t n, size_t skip)
+{
+	size_t i;
+
+	memset(bits, 0, (n + 7) / 8);
+	for (i = 0; i < n; i++)
+		if (i != skip)
+			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/* Writer A's file "mine" and writer B's "theirs", 10 blocks of 1000
+ * bytes each, over the hooked in-memory service. */
+struct two {
+	struct bm_blob_client *mem;
+	struct hooked h;
+	int fd;
+	char *mine, *theirs;
+	size_t len;
+	struct bm_blocks b; /* A's */
+	struct bm_blob_info info;
+	struct bm_error err;
+};
+
+static void two_begin(struct two *t, unsigned seed)
+{
+	memset(t, 0, sizeof(*t));
+	t->mem = memory_with_container();
+	t->h = (struct hooked){
+	    {&hooked_ops, &t->h}, t->mem, NULL, false, -1, 0, 0};
+	t->len = 10000;
+	t->fd = seeded_file(t->len, seed, &t->mine);
+	t->h.other_fd = seeded_file(t->len, seed + 1, &t->theirs);
+	t->h.other_len = t->len;
+	t->b.block_size = 1000;
+}
+
+static void two_end(struct two *t)
+{
+	close(t->fd);
+	close(t->h.other_fd);
+	free(t->mine);
+	free(t->theirs);
+	bm_blob_client_free(t->mem);
+}
+
+/* A uploads its file with t->b; returns the call's result. */
+static int two_upload(struct two *t, const struct bm_put_opts *o)
+{
+	bm_error_clear(&t->err);
+	return bm_blob_upload_blocks_fd(&t->h.base, "data", "out", t->fd,
+					t->len, &t->b, 4, o, &t->info, &t->err);
+}
+
+/* A changes byte `off`, and has all its blocks but off's committed by
+ * its last upload (bits: room for them). */
+static void two_change(struct two *t, size_t off, uint8_t *bits)
+{
+	t->mine[off] ^= 0x55;
+	assert_int_equal(pwrite(t->fd, t->mine + off, 1, (off_t)off), 1);
+	snprintf(t->b.etag, sizeof(t->b.etag), "%s", t->info.etag);
+	bits_all_but(bits, 10, off / 1000);
+	t->b.sent = bits;
+}
+
+/* The issue's reproduction at the library level: writer A commits 10
+ * blocks; writer B, with the same block size, replaces the blob; A
+ * changes its last block and commits naming its 9 other blocks again.
+ * Before: B's 9 blocks under A's last one. Now: A's commit is If-Match
+ * its own ETag, fails (412), and A sends all 10 again. */
+static void test_two_writers_commit_after(void **state)
+{
+	struct two t;
+	uint8_t bits[2];
+	uint64_t blocks0;
+
+	(void)state;
+	two_begin(&t, 1);
+	assert_int_equal(two_upload(&t, NULL), 0);
+	assert_false(t.b.resent);
+	check_content(t.mem, "out", t.mine, t.len);
+
+	/* No one else wrote: one block goes, the rest is named again. */
+	two_change(&t, 3500, bits);
+	blocks0 = count(t.mem, BM_OP_PUT_BLOCK);
+	assert_int_equal(two_upload(&t, NULL), 0);
+	assert_int_equal(count(t.mem, BM_OP_PUT_BLOCK) - blocks0, 1);
+	assert_int_equal(t.h.conditional, 1);
+	assert_false(t.b.resent);
+	check_content(t.mem, "out", t.mine, t.len);
+
+	/* B replaces the blob; A changes its last block. */
+	two_change(&t, t.len - 1, bits);
+	other_writer_puts(&t.h);
+	check_content(t.mem, "out", t.theirs, t.len);
+	blocks0 = count(t.mem, BM_OP_PUT_BLOCK);
+	assert_int_equal(two_upload(&t, NULL), 0);
+	assert_true(t.b.resent);
+	assert_int_equal(count(t.mem, BM_OP_PUT_BLOCK) - blocks0, 1 + 10);
+	check_content(t.mem, "out", t.mine, t.len);
+	two_end(&t);
+}
+
+/* Interleaved: A has sent its blocks (uncommitted), B's whole upload
+ * commits before A's commit, which so names blocks that are gone
+ * (InvalidBlockList). A sends all again: its content, whole. With
+ * bm_blob_upload_fd, as the CLI uses it. */
+static void test_two_writers_interleaved(void **state)
+{
+	struct two t;
+
+	(void)state;
+	two_begin(&t, 3);
+	t.h.before_commit = other_writer_puts;
+	assert_int_equal(bm_blob_upload_fd(&t.h.base, "data", "out", t.fd,
+					   t.len, 0, 1000, 4, NULL, NULL,
+					   &t.err),
+			 0);
+	assert_int_equal(count(t.mem, BM_OP_PUT_BLOCK_LIST), 3); /* A, B, A */
+	assert_int_equal(count(t.mem, BM_OP_PUT_BLOCK), 10 + 10 + 10);
+	check_content(t.mem, "out", t.mine, t.len);
+	two_end(&t);
+}
+
+/* A conditional commit whose response is lost (it did commit): not
+ * retried as such; everything goes again without condition, and the
+ * blob is this writer's content. A caller's own If-Match is kept and
+ * its failure returned. */
+static void test_conditional_commit_lost(void **state)
+{
+	struct bm_put_opts po = {0};
+	struct two t;
+	uint8_t bits[2];
+
+	(void)state;
+	two_begin(&t, 5);
+	assert_int_equal(two_upload(&t, NULL), 0);
+	two_change(&t, 0, bits);
+	t.h.lose_conditional = true;
+	assert_int_equal(two_upload(&t, NULL), 0);
+	assert_true(t.b.resent);
+	check_content(t.mem, "out", t.mine, t.len);
+
+	/* The caller's condition: a stale ETag fails, nothing resent. */
+	po.if_match = "\"0x0\"";
+	memset(&t.b, 0, sizeof(t.b));
+	t.b.block_size = 1000;
+	assert_int_equal(two_upload(&t, &po), -1);
+	assert_int_equal(t.err.code, BM_ERR_PRECONDITION);
+	assert_false(t.b.resent);
+	check_content(t.mem, "out", t.mine, t.len);
+	two_end(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +565,10 @@ int main(void)
 	    cmocka_unit_test(test_upload_single_and_blocks),
 	    cmocka_unit_test(test_block_limit),
 	    cmocka_unit_test(test_failed_block_leaves_nothing),
+	    cmocka_unit_test(test_block_ids),
+	    cmocka_unit_test(test_two_writers_commit_after),
+	    cmocka_unit_test(test_two_writers_interleaved),
+	    cmocka_unit_test(test_conditional_commit_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -203,6 +203,69 @@ static void test_refused(void **state)
 	expect_refused(&s, "'r.azurecr.io'");
 }
 
+#define UAI                                                                    \
+	"/subscriptions/0000/resourceGroups/rg/providers/"                     \
+	"Microsoft.ManagedIdentity/userAssignedIdentities/nodes"
+
+/* A node identity: the pool carries it, pulls the image, fetches the
+ * bundle and mounts with it, and holds no SAS and no password. */
+static void test_node_identity(void **state)
+{
+	struct pool_settings s;
+	struct bm_error err;
+	json_t *p, *env;
+	char *text;
+
+	(void)state;
+	pool_settings_init(&s);
+	assert_int_equal(
+	    pool_settings_option(&s, POOL_OPT_NODE_IDENTITY, "nodes"), -1);
+	assert_int_equal(pool_settings_option(&s, POOL_OPT_NODE_IDENTITY, UAI),
+			 0);
+	s.storage_account = "acct";
+	s.storage_endpoint = "https://acct.blob.core.windows.net";
+	s.storage_sas = "sv=2021-08-06&sig=abc";
+	s.registry = "r.azurecr.io";
+	s.bundle_container_url = "https://acct.blob.core.windows.net/blobmill";
+	s.mounts_url = "https://acct.blob.core.windows.net/blobmill/m.txt";
+	p = build(&s, true);
+	assert_string_equal(str_at(p, "identity.type"), "UserAssigned");
+	assert_string_equal(
+	    str_at(p, "identity.userAssignedIdentities.0.resourceId"), UAI);
+	assert_string_equal(
+	    str_at(p, "virtualMachineConfiguration.containerConfiguration."
+		      "containerRegistries.0.identityReference.resourceId"),
+	    UAI);
+	assert_string_equal(
+	    str_at(p, "startTask.resourceFiles.0.identityReference.resourceId"),
+	    UAI);
+	assert_string_equal(
+	    str_at(p, "startTask.resourceFiles.1.identityReference.resourceId"),
+	    UAI);
+	env = json_object_get(json_object_get(p, "startTask"),
+			      "environmentSettings");
+	assert_int_equal(json_array_size(env), 4);
+	assert_string_equal(str_at(env, "2.name"), "AZURE_STORAGE_AUTH_TYPE");
+	assert_string_equal(str_at(env, "2.value"), "MSI");
+	assert_string_equal(str_at(env, "3.name"),
+			    "AZURE_STORAGE_IDENTITY_RESOURCE_ID");
+	assert_string_equal(str_at(env, "3.value"), UAI);
+	text = json_dumps(p, JSON_COMPACT);
+	assert_null(strstr(text, "sig="));
+	assert_null(strstr(text, "password"));
+	assert_null(strstr(text, "SAS_TOKEN"));
+	free(text);
+	json_decref(p);
+
+	/* A password and the identity for one registry: one of them. */
+	s.registry_user = "u";
+	s.registry_password = "pw";
+	bm_error_clear(&err);
+	assert_null(pool_spec_build(&s, true, &err));
+	assert_string_equal(err.msg, "registry 'r.azurecr.io': give a password "
+				     "or --node-identity, not both");
+}
+
 static void test_options(void **state)
 {
 	struct pool_settings s;
@@ -240,6 +303,7 @@ int main(void)
 	    cmocka_unit_test(test_credentials),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_options),
+	    cmocka_unit_test(test_node_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

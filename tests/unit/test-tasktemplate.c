@@ -732,6 +732,8 @@ static void test_task_json(void **state)
 					"TT_TEST_PW", &err),
 			 0);
 	setenv("TT_TEST_PW", "pw", 1);
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "A=1=2", &err), 0);
+	assert_int_equal(tt_options_set(&o, TT_OPT_ENV, "TT_TEST_PW", &err), 0);
 	assert_int_equal(tt_options_finish(&o, &err), 0);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
 	assert_true(tt_spec_container(spec)->workdir_image_default);
@@ -756,6 +758,21 @@ static void test_task_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 				json_object_get(cs, "registry"), "password")),
 			    "pw");
+	/* --env: Batch's environmentSettings, NAME alone resolved here */
+	{
+		json_t *es = json_object_get(j, "environmentSettings");
+
+		assert_int_equal(json_array_size(es), 2);
+		assert_string_equal(json_string_value(json_object_get(
+					json_array_get(es, 0), "name")),
+				    "A");
+		assert_string_equal(json_string_value(json_object_get(
+					json_array_get(es, 0), "value")),
+				    "1=2");
+		assert_string_equal(json_string_value(json_object_get(
+					json_array_get(es, 1), "value")),
+				    "pw");
+	}
 	json_decref(j);
 	tt_task_release(&t);
 	tt_spec_free(spec);

@@ -174,6 +174,11 @@ int bm_auth_hmac_b64(const unsigned char *key, size_t key_len, const char *msg,
 		memcpy(out, b64, strlen(b64) + 1);
 		rc = 0;
 	}
+	/* A signature is a credential (a SAS's for as long as it is valid):
+	 * no copy is left behind but the caller's. */
+	explicit_bzero(mac, sizeof(mac));
+	if (b64)
+		explicit_bzero(b64, strlen(b64));
 	free(b64);
 	return rc;
 }
@@ -510,6 +515,7 @@ static int sign_shared_key(const struct bm_auth *auth, const char *method,
 	res->headers[res->nheaders++].value = res->authorization;
 	rc = 0;
 out:
+	explicit_bzero(sig, sizeof(sig));
 	free(sts);
 	free(all);
 	return rc;
@@ -517,6 +523,9 @@ out:
 
 void bm_auth_result_release(struct bm_auth_result *res)
 {
+	/* The URL carries the SAS under SAS auth. */
+	if (res->url)
+		explicit_bzero(res->url, strlen(res->url));
 	free(res->url);
 	if (res->bearer) {
 		explicit_bzero(res->bearer, strlen(res->bearer));
@@ -705,6 +714,9 @@ nomem:
 	bm_error_set(err, BM_ERR_NOMEM, "cannot make a SAS for '%s': %s",
 		     container, "out of memory");
 out:
+	explicit_bzero(sig, sizeof(sig));
+	if (enc_sig)
+		explicit_bzero(enc_sig, strlen(enc_sig));
 	free(sts);
 	free(enc_se);
 	free(enc_sig);

@@ -1121,11 +1121,13 @@ static void az_free(struct bm_blob_client *c)
 	az = az_of(c);
 	bm_http_free(az->http);
 	bm_token_free(az->token);
+	/* explicit_bzero: a memset before free is a dead store the
+	 * compiler may drop, leaving the key in freed memory. */
 	if (az->key)
-		memset(az->key, 0, az->key_len);
+		explicit_bzero(az->key, az->key_len);
 	free(az->key);
 	if (az->sas_token)
-		memset(az->sas_token, 0, strlen(az->sas_token));
+		explicit_bzero(az->sas_token, strlen(az->sas_token));
 	free(az->sas_token);
 	free(az->endpoint);
 	free(az->account);

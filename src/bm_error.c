@@ -1,6 +1,7 @@
 /*
- * bm_error: see bm_error.h. The message is formatted, redacted and cut to
- * one line here, so no caller can leak a secret or a newline into it.
+ * bm_error: see bm_error.h. The message is formatted, redacted and made
+ * one printable line here (bm_escape_controls), so no caller can leak a
+ * secret, a newline or a terminal escape into it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,13 +15,6 @@ void bm_error_clear(struct bm_error *err)
 		memset(err, 0, sizeof(*err));
 }
 
-static void one_line(char *s)
-{
-	for (; *s; s++)
-		if (*s == '\n' || *s == '\r')
-			*s = ' ';
-}
-
 static void error_vset(struct bm_error *err, enum bm_errc code, long status,
 		       const char *azure_code, const char *fmt, va_list ap)
 {
@@ -31,8 +25,8 @@ static void error_vset(struct bm_error *err, enum bm_errc code, long status,
 	snprintf(err->azure_code, sizeof(err->azure_code), "%s",
 		 azure_code ? azure_code : "");
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	one_line(err->msg);
 	bm_redact(err->msg, sizeof(err->msg));
+	bm_escape_controls(err->msg, sizeof(err->msg));
 }
 
 void bm_error_set(struct bm_error *err, enum bm_errc code, const char *fmt, ...)
@@ -66,8 +60,8 @@ void bm_error_prefix(struct bm_error *err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
 	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
-	one_line(err->msg);
 	bm_redact(err->msg, sizeof(err->msg));
+	bm_escape_controls(err->msg, sizeof(err->msg));
 }
 
 const char *bm_errc_str(enum bm_errc code)

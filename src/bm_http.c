@@ -919,6 +919,16 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* Frees a header list whose entries may hold a credential. */
+static void slist_free_wiped(struct curl_slist *list)
+{
+	struct curl_slist *l;
+
+	for (l = list; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
 /* One attempt: sign, send, receive. Returns the transport outcome; on
  * BM_TRANSPORT_OK resp->status holds the status. err is set only for
  * failures that must not be retried (signing, local I/O). */
@@ -979,8 +989,9 @@ static enum bm_transport attempt_once(struct bm_http *h, struct attempt *a,
 			 t != BM_TRANSPORT_OK ? curl_easy_strerror(rc) : "",
 			 now_ms() - t0);
 out:
-	curl_slist_free_all(headers);
-	/* ar holds a signature or a token: wiped. */
+	/* The headers hold the Authorization signature or token, ar the
+	 * SAS URL and the signature: wiped before they are freed. */
+	slist_free_wiped(headers);
 	bm_auth_result_release(&ar);
 	return t;
 }

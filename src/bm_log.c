@@ -85,7 +85,6 @@ void bm_log(enum bm_log_level level, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
 	va_list ap;
-	char *p;
 
 	if (!bm_log_enabled(level))
 		return;
@@ -94,10 +93,8 @@ void bm_log(enum bm_log_level level, const char *fmt, ...)
 	va_end(ap);
 	/* One event, one line: a newline in a blob name must not forge a
 	 * second log line. */
-	for (p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
 	bm_redact(line, sizeof(line));
+	bm_escape_controls(line, sizeof(line));
 
 	pthread_mutex_lock(&log_lock);
 	if (log_syslog)
@@ -106,6 +103,51 @@ void bm_log(enum bm_log_level level, const char *fmt, ...)
 		fprintf(stderr, "%s: %s: %s\n", log_prog, levels[level].label,
 			line);
 	pthread_mutex_unlock(&log_lock);
+}
+
+/* How a byte is shown: 1 (itself), 2 ("\n"), or 4 ("\x1b"). */
+static size_t shown_width(unsigned char c)
+{
+	if (c == '\n' || c == '\r' || c == '\t')
+		return 2;
+	return c < 0x20 || c == 0x7f ? 4 : 1;
+}
+
+void bm_escape_controls(char *buf, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n, out = 0, w;
+	unsigned char c;
+
+	if (!buf || cap == 0)
+		return;
+	/* The bytes that fit once escaped, then write them back to front:
+	 * an escape is never shorter than its byte, so nothing unread is
+	 * overwritten. */
+	for (n = 0; buf[n]; n++) {
+		w = shown_width((unsigned char)buf[n]);
+		if (out + w > cap - 1)
+			break;
+		out += w;
+	}
+	buf[out] = '\0';
+	while (n--) {
+		c = (unsigned char)buf[n];
+		w = shown_width(c);
+		out -= w;
+		if (w == 1) {
+			buf[out] = (char)c;
+			continue;
+		}
+		buf[out] = '\\';
+		if (w == 2) {
+			buf[out + 1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			continue;
+		}
+		buf[out + 1] = 'x';
+		buf[out + 2] = hex[c >> 4];
+		buf[out + 3] = hex[c & 15];
+	}
 }
 
 void bm_redact_register(const char *secret)

@@ -50,4 +50,14 @@ void bm_redact_register(const char *secret);
 /* Redacts in place within buf (NUL-terminated, capacity cap). */
 void bm_redact(char *buf, size_t cap);
 
+/*
+ * Makes buf one printable line, in place: C0 control bytes and DEL become
+ * "\n", "\r", "\t" or "\xHH", so a blob name holding a newline or an
+ * escape sequence (ESC [2J) can neither forge a second line nor drive the
+ * terminal that shows the message. Cut at a whole escape to fit cap.
+ * Every log line, bm_error message and CLI error passes through it, after
+ * bm_redact.
+ */
+void bm_escape_controls(char *buf, size_t cap);
+
 #endif

@@ -46,17 +46,14 @@ void cli_errorf(const char *fmt, ...)
 {
 	char line[4096]; /* room for a 1,024-character blob name, quoted */
 	va_list ap;
-	char *p;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One line whatever the caller formatted into it (a hostile blob
-	 * name may hold a newline), and never a secret. */
-	for (p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	 * name may hold a newline or ESC), and never a secret. */
 	bm_redact(line, sizeof(line));
+	bm_escape_controls(line, sizeof(line));
 	fprintf(stderr, "blobmill: %s\n", line);
 }
 

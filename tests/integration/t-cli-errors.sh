@@ -62,7 +62,9 @@ expect_fail "mb of an existing container" 1 "already exists" bm mb data
 expect_fail "put of a missing file" 1 "cannot open 'no-such-file'" \
 	bm put no-such-file data/x
 expect_fail "get of a blob name with a newline" 1 \
-	"cannot get 'data/two lines': .*not found" bm get $'data/two\nlines'
+	"cannot get 'data/two\\\\nlines': .*not found" bm get $'data/two\nlines'
+expect_fail "get of a blob name with ESC[2J" 1 \
+	"cannot get 'data/x\\\\x1b\\[2Jy': .*not found" bm get $'data/x\e[2Jy'
 
 echo "--- SAS credentials"
 sas=$(azb sas data rl) || fail "cannot make a SAS"

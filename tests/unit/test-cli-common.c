@@ -305,11 +305,11 @@ static void test_reports(void **state)
 		      "blobmill: cannot get 'data/x': disk on fire\n");
 	expect_report("cannot get 'data/x'", BM_ERR_ABORTED, 0, NULL, "",
 		      "blobmill: cannot get 'data/x': aborted\n");
-	/* A name with a newline still makes one line. */
-	expect_report("cannot get 'data/a\nb'", BM_ERR_NOT_FOUND, 404,
+	/* A name with a newline or ESC still makes one safe line. */
+	expect_report("cannot get 'data/a\nb\x1b[2J'", BM_ERR_NOT_FOUND, 404,
 		      "BlobNotFound", "x",
-		      "blobmill: cannot get 'data/a b': not found (404 "
-		      "BlobNotFound)\n");
+		      "blobmill: cannot get 'data/a\\nb\\x1b[2J': not found "
+		      "(404 BlobNotFound)\n");
 }
 
 /* --- names: blob <-> local path (st_names.c) --- */

@@ -155,7 +155,7 @@ static void test_log_lines(void **state)
 	out = capture_stderr(log_some);
 	assert_string_equal(out, "tlog: info: using key REDACTED and url "
 				 "http://h/c?sig=REDACTED&x=1\n"
-				 "tlog: error: name with a newline\n"
+				 "tlog: error: name with a\\nnewline\n"
 				 "tlog: warning: Authorization: REDACTED\n");
 	free(out);
 	bm_log_init("tlog", BM_LOG_WARNING, false);
@@ -200,9 +200,44 @@ static void test_error_redacted(void **state)
 		     "failed with key %s\nsecond",
 		     KEY);
 	assert_string_equal(err.msg, "request to 'http://h/c?sig=REDACTED' "
-				     "failed with key REDACTED second");
+				     "failed with key REDACTED\\nsecond");
 	bm_error_prefix(&err, "cannot list 'c' (Authorization: x)");
 	assert_null(strstr(err.msg, "sig=abc"));
+}
+
+/* Control bytes in names: a blob name holding ESC[2J (clear screen) and
+ * a newline comes out of an error message and a log line as one line of
+ * printable text, every byte still told apart. */
+static void log_hostile_name(void)
+{
+	bm_log_init("tlog", BM_LOG_INFO, false);
+	bm_err("cannot upload '%s'", "a\x1b[2Jb\nc\r\t\x7f\x01");
+}
+
+static void test_control_bytes_escaped(void **state)
+{
+	struct bm_error err = {0};
+	char small[8], *out;
+
+	(void)state;
+	bm_error_set(&err, BM_ERR_NOT_FOUND, "cannot get 'c/%s'",
+		     "x\x1b[2Jy\nz");
+	assert_string_equal(err.msg, "cannot get 'c/x\\x1b[2Jy\\nz'");
+	bm_error_prefix(&err, "local copy of '%s'", "\x1b]0;title\x07");
+	assert_string_equal(err.msg, "local copy of '\\x1b]0;title\\x07': "
+				     "cannot get 'c/x\\x1b[2Jy\\nz'");
+	out = capture_stderr(log_hostile_name);
+	assert_string_equal(out, "tlog: error: cannot upload "
+				 "'a\\x1b[2Jb\\nc\\r\\t\\x7f\\x01'\n");
+	free(out);
+	bm_log_init("tlog", BM_LOG_WARNING, false);
+	/* UTF-8 and backslashes pass as they are; an escape is never cut. */
+	snprintf(small, sizeof(small), "%s", "\xc3\xa9\\\x1b");
+	bm_escape_controls(small, sizeof(small));
+	assert_string_equal(small, "\xc3\xa9\\\\x1b");
+	snprintf(small, sizeof(small), "%s", "abcd\x1b");
+	bm_escape_controls(small, sizeof(small));
+	assert_string_equal(small, "abcd");
 }
 
 /* Threads log while another registers secrets: every line arrives whole
@@ -282,6 +317,7 @@ int main(void)
 	    cmocka_unit_test(test_log_lines),
 	    cmocka_unit_test(test_levels),
 	    cmocka_unit_test(test_error_redacted),
+	    cmocka_unit_test(test_control_bytes_escaped),
 	    cmocka_unit_test(test_threads),
 	};
 

@@ -30,6 +30,13 @@ err=$(bm ls --delimter / data 2>&1) && fail "unknown option must fail"
 expect_eq "unknown option" \
 	"blobmill: ls: unknown option '--delimter' (did you mean --delimiter?); see 'blobmill ls --help'" "$err"
 
+err=$(bm run --imgae x 2>&1) && fail "run --imgae must fail"
+expect_eq "unknown option of run" \
+	"blobmill: run: unknown option '--imgae' (did you mean --image?); see 'blobmill run --help'" "$err"
+err=$(bm tasks --input 2>&1) && fail "tasks --input without a value must fail"
+expect_eq "missing value" \
+	"blobmill: tasks: option '--input' needs a value; see 'blobmill tasks --help'" "$err"
+
 echo "--- ls -lh and --output json"
 line=$(bm ls -lh data/dir/) || fail "ls -lh"
 case "$line" in *"195.3 KiB"*"dir/payload.bin") echo "ok: ls -lh: $line" ;;

@@ -683,9 +683,11 @@ static int resolve_options(const struct bf2_config *file,
 	if (!tmp) {
 		bm_error_set(err, BM_ERR_CONFIG,
 			     "no local directory for files being written: "
-			     "set file_cache.path in '%s' or give "
-			     "--tmp-path=DIR",
-			     file->origin ? file->origin : "the config");
+			     "give --tmp-path=DIR, or set file_cache.path in "
+			     "%s%s%s",
+			     file->path_given ? "'" : "the config file",
+			     file->path_given ? file->origin : "",
+			     file->path_given ? "'" : "");
 		return -1;
 	}
 	if (set_str(&o->tmp_path, tmp, err) < 0)

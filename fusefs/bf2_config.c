@@ -642,5 +642,6 @@ static int parse_yaml(void *c, const char *buf, size_t len, const char *origin,
 int bf2_config_load_file(struct bf2_config *c, const char *path,
 			 struct bm_error *err)
 {
+	c->path_given = true;
 	return bm_config_parse_file(path, parse_yaml, c, err);
 }

@@ -45,7 +45,8 @@ enum {
 };
 
 struct bf2_config {
-	char *origin; /* the file's name, for messages */
+	char *origin;	 /* the file's name, for messages */
+	bool path_given; /* a file was read (bf2_config_load_file) */
 	/* top level */
 	struct bf2_bool allow_other, allow_root, read_only, foreground;
 	/* logging */

@@ -96,6 +96,13 @@ void bmfs_fill_stat(struct bmfs *fs, enum bmfs_kind kind, uint64_t size,
 	mode_t w = fs->opt.read_only ? 0 : 0200;
 	mode_t perm = fs->opt.default_permission & 07777;
 
+	/* Unless configured, modes show who may do what: the owner only (no
+	 * allow_other: the kernel lets no one else in), or everyone
+	 * (allow_other without default_permissions: the kernel checks
+	 * nothing). With default_permissions, libfuse's -o uid=,gid=,umask=
+	 * set what the kernel then enforces. */
+	if (!perm && fs->opt.open_to_all)
+		perm = 0777;
 	/* A read-only mount shows no write bit, whatever the permission. */
 	if (perm && fs->opt.read_only)
 		perm &= ~(mode_t)0222;

@@ -57,12 +57,15 @@ struct bmfs_options {
 	unsigned file_cache_timeout; /* --file-cache-timeout-in-seconds */
 	unsigned cache_size_mb;	     /* --cache-size-mb, 0: 80% of free space */
 	bool read_only;		     /* -o ro */
-	unsigned read_budget_mb;     /* all readers' buffers together
-				      * (blobfuse2 block_cache.mem-size-mb);
-				      * 0: 32 */
-	int readahead_blocks;	     /* blocks a sequential reader keeps
-				      * loading ahead (block_cache.prefetch);
-				      * -1: max_concurrency */
+	bool open_to_all;	 /* -o allow_other without default_permissions:
+				  * the kernel lets every user read and write, so
+				  * every mode shows 0777 */
+	unsigned read_budget_mb; /* all readers' buffers together
+				  * (blobfuse2 block_cache.mem-size-mb);
+				  * 0: 32 */
+	int readahead_blocks;	 /* blocks a sequential reader keeps
+				  * loading ahead (block_cache.prefetch);
+				  * -1: max_concurrency */
 	unsigned default_permission; /* mode bits of every file and
 				      * directory (libfuse.default-permission);
 				      * 0: 0644 files, 0755 directories */
@@ -119,6 +122,12 @@ struct bmfs {
 	pthread_cond_t retry_cond; /* wakes it to stop; with lock */
 	bool stopping;		   /* guarded by lock */
 };
+
+/* Creates --tmp-path (0700) when missing; refuses (-1, err set, one line)
+ * a tmp-path not owned by the daemon's user or writable by group or
+ * others. bmfs_new checks it too; call it first when anything else is put
+ * there before bmfs_new. */
+int bmfs_tmp_check(const char *path, struct bm_error *err);
 
 /* Takes ownership of client. Creates the tmp-path layout (mode 0700) and
  * lists pending uploads left by an earlier run (bmfs_tmp.c). Returns NULL

@@ -3,7 +3,9 @@
  * restart on the same tmp-path finds and re-uploads what an earlier run
  * had accepted but not uploaded.
  *
- *   TMP/                       created 0700 when missing
+ *   TMP/                       created 0700 when missing; refused when
+ *                              not owned by the daemon's user or writable
+ *                              by group or others
  *   TMP/blobmill/              0700
  *   TMP/blobmill/files/        0700, local copies of files being written
  *     ID                       0600, the file's whole content
@@ -53,20 +55,45 @@ static int make_dir(const char *path, struct bm_error *err)
 	return -1;
 }
 
+int bmfs_tmp_check(const char *path, struct bm_error *err)
+{
+	struct stat st;
+
+	if (make_dir(path, err) != 0)
+		return -1;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "tmp-path '%s' is not a directory", path);
+		return -1;
+	}
+	/* The local copies are the data the daemon uploads: a directory
+	 * another user may write lets that user swap them. */
+	if (st.st_uid != geteuid()) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "tmp-path '%s' is owned by uid %u, not by the "
+			     "daemon's user (uid %u): use a directory of its "
+			     "own (created 0700 when missing)",
+			     path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "tmp-path '%s' is writable by group or others "
+			     "(mode %04o): run 'chmod go-w %s' or use a "
+			     "directory of its own (created 0700 when missing)",
+			     path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
 int bmfs_tmp_init(struct bmfs *fs, struct bm_error *err)
 {
 	char *top = NULL;
-	struct stat st;
 	int rc = -1;
 
-	if (make_dir(fs->opt.tmp_path, err) != 0)
+	if (bmfs_tmp_check(fs->opt.tmp_path, err) != 0)
 		goto out;
-	if (stat(fs->opt.tmp_path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		bm_error_set(err, BM_ERR_CONFIG,
-			     "tmp-path '%s' is not a directory",
-			     fs->opt.tmp_path);
-		goto out;
-	}
 	/* Absolute: the daemon changes to "/" when it detaches. */
 	top = realpath(fs->opt.tmp_path, NULL);
 	if (!top) {
@@ -233,31 +260,44 @@ void bmfs_tmp_remove(const char *data_path, const char *rec_path)
 		bm_warn("cannot remove '%s': %s", data_path, strerror(errno));
 }
 
+/* The longest record: a blob name is up to 1,024 characters of up to 4
+ * bytes of UTF-8 each, a container name up to 63 characters. */
+#define REC_MAX (sizeof(REC_MAGIC) + 63 + 1 + 1024 * 4)
+
 /* Reads a record; *name malloc()ed. 1: a record of this container, 0: of
  * another container or malformed (logged), -1: unreadable. */
 static int read_record(struct bmfs *fs, const char *path, char **name)
 {
-	char buf[2048];
+	char *buf = malloc(REC_MAX + 1);
 	size_t len = 0, clen = strlen(fs->container), mlen = strlen(REC_MAGIC);
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = -1, rc = -1;
 
+	if (!buf)
+		goto out;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
-	while (len < sizeof(buf) &&
-	       (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		goto out;
+	/* One byte more than a record can hold tells one too long. */
+	while (len <= REC_MAX &&
+	       (n = read(fd, buf + len, REC_MAX + 1 - len)) > 0)
 		len += (size_t)n;
-	close(fd);
-	if (len <= mlen + clen + 1 || len == sizeof(buf) ||
+	rc = 0;
+	if (len <= mlen + clen + 1 || len > REC_MAX ||
 	    memcmp(buf, REC_MAGIC, mlen) != 0) {
 		bm_warn("ignoring malformed record '%s'", path);
-		return 0;
+		goto out;
 	}
 	if (memcmp(buf + mlen, fs->container, clen) != 0 ||
 	    buf[mlen + clen] != '\n')
-		return 0;
+		goto out;
 	*name = strndup(buf + mlen + clen + 1, len - mlen - clen - 1);
-	return *name ? 1 : -1;
+	rc = *name ? 1 : -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
 }
 
 int bmfs_tmp_scan(struct bmfs *fs, bmfs_recovered_fn fn)

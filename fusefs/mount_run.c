@@ -89,6 +89,32 @@ void mount_report(const char *container, const struct bm_error *err)
 		fprintf(stderr, "%s: %s: %s\n", what, cat, msg);
 }
 
+/* Whether the -o options in args (as "-oA,B" or "-o" "A,B") hold opt,
+ * exactly. */
+static bool has_fuse_opt(const struct fuse_args *args, const char *opt)
+{
+	size_t len = strlen(opt);
+	int i;
+
+	for (i = 0; i < args->argc; i++) {
+		const char *p = args->argv[i];
+
+		if (strncmp(p, "-o", 2) != 0)
+			continue;
+		p += 2;
+		if (!*p && i + 1 < args->argc)
+			p = args->argv[++i];
+		while (*p) {
+			size_t n = strcspn(p, ",");
+
+			if (n == len && strncmp(p, opt, len) == 0)
+				return true;
+			p += n + (p[n] == ',');
+		}
+	}
+	return false;
+}
+
 int mount_run(struct mount_job *j)
 {
 	struct bm_blob_client *client = NULL;
@@ -103,6 +129,15 @@ int mount_run(struct mount_job *j)
 		fprintf(stderr, PROG ": %s\n", err.msg);
 		goto out;
 	}
+	/* Before anything is put in it (the lock, the local copies). */
+	if (bmfs_tmp_check(j->o.tmp_path, &err) != 0) {
+		fprintf(stderr, PROG ": cannot mount '%s': %s\n",
+			j->cfg.container, err.msg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	j->o.open_to_all = has_fuse_opt(&j->args, "allow_other") &&
+			   !has_fuse_opt(&j->args, "default_permissions");
 	lock_fd = mount_guard_lock_tmp(j->o.tmp_path, &err);
 	if (lock_fd < 0) {
 		fprintf(stderr, PROG ": cannot mount '%s': %s\n",

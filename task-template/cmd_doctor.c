@@ -116,10 +116,16 @@ static void report_sources(const struct st_args *a, const struct bm_config *cfg)
 		bm_config_load_file(&fcfg, file, &err);
 	kind = cfg->auth_type == BM_AUTH_SAS   ? "SAS token"
 	       : cfg->auth_type == BM_AUTH_KEY ? "account key"
-					       : "credential";
-	src = source_of(NULL, fcfg.account_key || fcfg.sas_token, file,
-			key_vars, buf, sizeof(buf));
-	row("credential", "%s from %s", kind, src ? src : "(unknown)");
+					       : NULL;
+	if (kind) {
+		src = source_of(NULL, fcfg.account_key || fcfg.sas_token, file,
+				key_vars, buf, sizeof(buf));
+		row("credential", "%s from %s", kind, src ? src : "(unknown)");
+	} else {
+		/* Entra ID: the identity, never the secret. */
+		row("credential", "Microsoft Entra ID token (authType %s)",
+		    bm_auth_type_name(cfg->auth_type));
+	}
 	src = source_of(a->cred.account ? "--account" : NULL, fcfg.account,
 			file, account_vars, buf, sizeof(buf));
 	row("account", "%s (from %s)", cfg->account, src ? src : "(unknown)");
@@ -163,6 +169,10 @@ static time_t sas_expiry(const char *sas)
 
 static const char *auth_fix(const struct bm_config *cfg)
 {
+	if (bm_auth_type_is_entra(cfg->auth_type))
+		return "give the identity a data role on the account "
+		       "(Storage Blob Data Reader or Contributor), and check "
+		       "its tenant and client id";
 	return cfg->auth_type == BM_AUTH_SAS
 		   ? "check the SAS token: its account, expiry (se=), "
 		     "permissions (sp=) and, for List Containers, an account "

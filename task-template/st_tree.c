@@ -232,7 +232,8 @@ static int list_folder(struct bm_blob_client *c, const char *verb,
 		cli_report_container(what, container, &err);
 		return -1;
 	}
-	qsort(l->v, l->n, sizeof(*l->v), item_cmp);
+	if (l->n) /* qsort of NULL, even of 0 items, is undefined */
+		qsort(l->v, l->n, sizeof(*l->v), item_cmp);
 	return 0;
 }
 
@@ -584,7 +585,8 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 		cli_errorf("put: out of memory");
 		goto out;
 	}
-	qsort(items.v, items.n, sizeof(*items.v), item_cmp);
+	if (items.n)
+		qsort(items.v, items.n, sizeof(*items.v), item_cmp);
 	j->a = a;
 	j->items = &items;
 	j->container = container;

@@ -22,6 +22,8 @@ signature (tests only):
                    "commit_then_503": K,           add, then answer 503
                    "active_secs": S, "run_secs": S,  task timeline
                    "fail_pattern": REGEX, "fail_exit": N,  exit codes
+                   "fail_retries": N,  retryCount of a failed task
+                                       (its maxTaskRetryCount used up)
                    "pools": ["ID", ...],            pools that exist
                    "tokens": {"TOKEN": "JOBID"}}
   GET  /_control/stats   request counts, addtaskcollection sizes
@@ -77,7 +79,8 @@ class State:
         self.config = {"max_body": 0, "servererror": {}, "clienterror": {},
                        "fail503": 0, "retry_after": 1, "commit_then_503": 0,
                        "active_secs": 0.0, "run_secs": 0.0,
-                       "fail_pattern": "", "fail_exit": 1}
+                       "fail_pattern": "", "fail_exit": 1,
+                       "fail_retries": 0}
         self.stats = {"requests": {}, "addtaskcollection_sizes": [],
                       "addtaskcollection_bytes": [], "auth_failures": 0}
         self.etag = 0
@@ -142,7 +145,8 @@ def task_view(state, job, task, base):
         t["executionInfo"] = {"startTime": now_iso(start),
                               "endTime": now_iso(end), "exitCode": code,
                               "result": "success" if code == 0 else "failure",
-                              "retryCount": 0, "requeueCount": 0}
+                              "retryCount": task.get("_retries", 0),
+                              "requeueCount": 0}
         if code:
             t["executionInfo"]["failureInfo"] = {
                 "category": "UserError", "code": "FailureExitCode",
@@ -547,7 +551,8 @@ class Handler(BaseHTTPRequestHandler):
                 "_spec": t, "_added": time.time(), "_etag": st.next_etag(),
                 "_cfg": {"active_secs": cfg["active_secs"],
                          "run_secs": cfg["run_secs"]},
-                "_exit": cfg["fail_exit"] if fail else 0}
+                "_exit": cfg["fail_exit"] if fail else 0,
+                "_retries": cfg["fail_retries"] if fail else 0}
             results.append({"status": "success", "taskId": tid,
                             "eTag": job["_tasks"][tid]["_etag"],
                             "lastModified": now_iso(),

@@ -24,6 +24,24 @@ bm submit --input data-in --output data-out --image app:1 --command 'app {in} {o
 	--pool pool1 --job nokey --schedule PT24H >out.txt 2>err.txt && fail "schedule with a key"
 grep -q "needs a SAS token" err.txt || fail "no SAS message: $(cat err.txt)"
 
+echo "--- the nodes' identity instead of a SAS: the job manager signs in with it"
+uai=/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/nodes
+bm submit --input data-in --output data-out --image app:1 --command 'app {in} {out}' \
+	--pool pool1 --job withidentity --schedule PT24H --node-identity "$uai" \
+	>out.txt 2>err.txt || fail "schedule with --node-identity: $(cat err.txt)"
+batch_get state >state-uai.json
+UAI="$uai" python3 - state-uai.json <<'PY' || fail "job manager environment with a node identity"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+jm = d["schedules"]["withidentity"]["jobSpecification"]["jobManagerTask"]
+env = {e["name"]: e["value"] for e in jm["environmentSettings"]}
+assert env.get("AZURE_STORAGE_AUTH_TYPE") == "MSI", env
+assert env.get("AZURE_STORAGE_IDENTITY_RESOURCE_ID") == os.environ["UAI"], env
+assert "AZURE_STORAGE_SAS_TOKEN" not in env and "AZURE_STORAGE_ACCESS_KEY" not in env, env
+PY
+grep -qF "$storage_key" state-uai.json && fail "the account key reached the job schedule"
+echo "ok: the job manager gets the nodes' identity, no key or SAS"
+
 unset AZURE_STORAGE_ACCESS_KEY
 export AZURE_STORAGE_SAS_TOKEN=$sas
 bm submit --input data-in --output data-out --image app:1 --command 'app {in} {out}' \

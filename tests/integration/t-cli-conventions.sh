@@ -30,6 +30,13 @@ err=$(bm ls --delimter / data 2>&1) && fail "unknown option must fail"
 expect_eq "unknown option" \
 	"blobmill: ls: unknown option '--delimter' (did you mean --delimiter?); see 'blobmill ls --help'" "$err"
 
+err=$(bm run --imgae x 2>&1) && fail "run --imgae must fail"
+expect_eq "unknown option of run" \
+	"blobmill: run: unknown option '--imgae' (did you mean --image?); see 'blobmill run --help'" "$err"
+err=$(bm tasks --input 2>&1) && fail "tasks --input without a value must fail"
+expect_eq "missing value" \
+	"blobmill: tasks: option '--input' needs a value; see 'blobmill tasks --help'" "$err"
+
 echo "--- ls -lh and --output json"
 line=$(bm ls -lh data/dir/) || fail "ls -lh"
 case "$line" in *"195.3 KiB"*"dir/payload.bin") echo "ok: ls -lh: $line" ;;
@@ -123,3 +130,21 @@ bm put payload data/p.bin 2>pipe.err || fail "put to a pipe"
 script -qec "$BLOBMILL get -r data/dir $PWD/tree" /dev/null >tty.out || fail "get -r on a terminal"
 grep -aq "1/1 files" tty.out || fail "get -r: no file count: $(cat -v tty.out)"
 echo "ok: progress lines on a terminal, none in a pipe or with --no-progress"
+
+echo "--- bash completion, as make install puts it"
+make -s -C "$top_builddir/task-template" install-data-local DESTDIR="$PWD/inst" \
+	>/dev/null || fail "make install-data-local"
+comp=$(find inst -path '*/bash-completion/completions/blobmill') && [ -n "$comp" ] ||
+	fail "the completion is not installed under bash-completion/completions"
+# complete WORDS...: what bash would offer for the last word.
+complete_words() {
+	PATH="$(dirname "$BLOBMILL"):$PATH" bash -c '
+		. "$1"; shift
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+		_blobmill; printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" "$@" | sort
+}
+expect_eq "complete a command" "doctor" "$(complete_words blobmill do)"
+expect_eq "complete an option" "--recursive" "$(complete_words blobmill get --recu)"
+expect_eq "complete a container" "data/" "$(complete_words blobmill ls da)"
+expect_eq "complete a folder" "data/dir/" "$(complete_words blobmill get data/d)"
+expect_eq "complete --input" "data/" "$(complete_words blobmill run --input d)"

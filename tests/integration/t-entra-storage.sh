@@ -87,6 +87,32 @@ for pair in "identityClientId $ENTRA_UAI_CLIENT client_id" \
 done
 echo "ok: user-assigned identity by client id, object id, resource id"
 
+echo "# tasks over a token: {url} needs no key"
+bm_cmd put --config-file="$dir/msi.cfg" "$dir/in" "entra-1/task input.txt" || { cat "$dir/err"; fail "put task input"; }
+bm_cmd tasks --config-file="$dir/msi.cfg" --input entra-1 --image app:1 \
+	--command 'fetch {url}' >"$dir/tasks.json" || { cat "$dir/err"; fail "tasks over a token"; }
+python3 - "$dir/tasks.json" "$EP" <<'EOF' || fail "{url} over a token"
+import json, sys
+tasks = json.load(open(sys.argv[1]))
+lines = [t["commandLine"] for t in tasks]
+want = sys.argv[2] + "/entra-1/task%20input.txt"
+assert any(want in l for l in lines), lines
+assert not any("sig=" in l or "eyJ" in l for l in lines), lines
+EOF
+echo "ok: {url} is the plain blob URL; no token in task JSON"
+if command -v bwrap >/dev/null; then
+	bm_cmd mb --config-file="$dir/msi.cfg" entra-out || { cat "$dir/err"; fail "mb entra-out"; }
+	(cd "$dir" && "$BLOBMILL" run --config-file="$dir/msi.cfg" --ca-cert-file="$ENTRA_CA" \
+		--runtime host --stage --input entra-1 --prefix task --output entra-out \
+		--command 'cp {in} {out}' >"$dir/run.out" 2>"$dir/err") ||
+		{ cat "$dir/run.out" "$dir/err"; fail "run over a token"; }
+	cat "$dir/err" >>"$ALL"
+	bm_cmd get --config-file="$dir/msi.cfg" "entra-out/task input.txt-result.txt" "$dir/out" ||
+		{ cat "$dir/err"; fail "run: no output"; }
+	cmp -s "$dir/in" "$dir/out" || fail "run: the output differs from the input"
+	echo "ok: run --stage reads and writes over a token"
+fi
+
 echo "# an identity the service does not know: its own message"
 config "$dir/bad-uai.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS" \
 	"identityClientId 99999999-0000-0000-0000-000000000000"

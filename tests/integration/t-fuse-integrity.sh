@@ -11,7 +11,11 @@
 #   3. writes after a rename of the open file reach the renamed blob; a
 #      file renamed over an open one is not overwritten by that one's
 #      close; a directory holding an open file refuses to move (EBUSY)
-#      and the writer's data stays whole.
+#      and the writer's data stays whole;
+#   4. modes show the truth: 0777 on an allow_other mount (every user may
+#      write); with default_permissions, -o umask= is what the kernel
+#      enforces; a --tmp-path another user owns or may write is refused
+#      with one line, a root-made 0755 one is accepted.
 set -u
 . "$top_srcdir/tests/lib/fuse.sh"
 . "$top_srcdir/tests/lib/faultcheck.sh"
@@ -116,6 +120,51 @@ EOF
 	fail "the file open in a directory that was to move lost data"
 echo "ok: writes after a rename reach the renamed blob; rename over an open file wins; a directory with an open file refuses to move"
 
+# --- 4a. allow_other: every user may write, and the modes say so --------
+expect_eq "file mode on an allow_other mount" 777 "$(stat -c %a "$mnt/r2")"
+expect_eq "directory mode on an allow_other mount" 777 "$(stat -c %a "$mnt/d")"
+as_nobody sh -c "echo x >'$mnt/by-nobody'" ||
+	fail "uid 65534 cannot write on an allow_other mount"
+
+fm_umount "$mnt" || fail "unmount failed or the daemon exited nonzero"
+
+# --- 4b. --tmp-path owner and mode ----------------------------------------
+# refused TMP WHY: the mount is refused with one line naming WHY.
+refused() {
+	local rc=0
+	"$BLOBMILL_FUSE" "$mnt" --tmp-path="$1" --container-name="$c" \
+		-o allow_other >"$dir/refused.out" 2>&1 || rc=$?
+	if mountpoint -q "$mnt"; then
+		fusermount3 -u "$mnt"
+		fail "mounted with tmp-path $1 ($2)"
+	fi
+	[ "$rc" -ne 0 ] || fail "exit 0 with tmp-path $1 ($2)"
+	expect_eq "lines of the refusal ($2)" 1 "$(wc -l <"$dir/refused.out")"
+	grep -q "$2" "$dir/refused.out" ||
+		fail "refusal does not say '$2': $(cat "$dir/refused.out")"
+	echo "ok: refused: $(cat "$dir/refused.out")"
+}
+mkdir -m 0777 "$dir/tmp-open"
+refused "$dir/tmp-open" "writable by group or others"
+mkdir -m 0700 "$dir/tmp-other"
+chown 65534:65534 "$dir/tmp-other"
+refused "$dir/tmp-other" "owned by uid 65534"
+[ ! -e "$dir/tmp-other/blobmill" ] && [ ! -e "$dir/tmp-open/blobmill" ] ||
+	fail "a refused tmp-path was written to"
+
+# --- 4c. default_permissions with a umask, on a root-made 0755 tmp-path --
+mkdir -m 0755 "$dir/tmp-755"
+fm_mount "$mnt" "$dir/tmp-755" "$dir/fuse-perm.log" --container-name="$c" \
+	-o allow_other,default_permissions,umask=0077 ||
+	fail "a 0755 tmp-path of the daemon's user was refused"
+expect_eq "file mode with umask=0077" 700 "$(stat -c %a "$mnt/r2")"
+if as_nobody sh -c "cat '$mnt/r2'" >/dev/null 2>&1; then
+	fail "uid 65534 read a 0700 file under default_permissions"
+fi
+if as_nobody sh -c "echo x >'$mnt/by-nobody'" 2>/dev/null; then
+	fail "uid 65534 wrote a 0700 file under default_permissions"
+fi
+echo "ok: modes show 0777 under allow_other and what the kernel enforces under default_permissions"
 fm_umount "$mnt" || fail "unmount failed or the daemon exited nonzero"
 
 # --- 2. a full --tmp-path ------------------------------------------------

@@ -35,6 +35,14 @@ pending_count() {
 	find "$tmp/blobmill/files" -name '*.pending' | wc -l
 }
 
+# A name of 1,020 two-byte characters (2,039 bytes of UTF-8): 8 path
+# components of 127 x 'é' (254 bytes, under NAME_MAX). Its directories
+# exist already (a blob under the deepest), so only the file is written.
+long=$(python3 -c 'print("/".join(["\u00e9" * 127] * 8))')
+long_enc=$(python3 -c 'import urllib.parse, sys; print(urllib.parse.quote(sys.argv[1]))' "$long")
+printf keep >"$dir/keep"
+az_put out "${long_enc%/*}/keep" "$dir/keep" || fail "cannot put the long directories"
+
 # --- a SAS that may read and list but not write ---------------------------
 sas=$("$sas_tool" out rl) || fail "cannot make a SAS"
 (
@@ -56,6 +64,9 @@ if cp "$dir/sas.cfg" "$m/copy.cfg" 2>"$dir/cp.err"; then
 	fail "cp succeeded without write permission"
 fi
 echo "ok: cp fails: $(cat "$dir/cp.err")"
+expect_eq "close() of a 1,020-character name with a read-only SAS" EACCES \
+	"$(write_close "$m/$long" "long name")"
+expect_eq "pending copies in tmp-path (result.txt, copy.cfg, the long name)" 3 "$(pending_count)"
 fuse_unmount "$m"
 az_get out result.txt "$dir/x" 2>/dev/null && fail "blob exists already?"
 
@@ -66,6 +77,13 @@ for i in $(seq 1 100); do
 	sleep 0.1
 done
 expect_eq "uploaded after the restart" "precious result" "$(cat "$dir/got")"
+rm -f "$dir/got"
+for i in $(seq 1 100); do
+	az_get out "$long_enc" "$dir/got" 2>/dev/null && break
+	sleep 0.1
+done
+expect_eq "1,020-character name uploaded after the restart" "long name" \
+	"$(cat "$dir/got")"
 for i in $(seq 1 50); do
 	[ "$(pending_count)" -eq 0 ] && break
 	sleep 0.1

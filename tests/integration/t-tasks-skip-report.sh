@@ -54,12 +54,13 @@ if command -v bwrap >/dev/null && bwrap --dev-bind / / true 2>/dev/null; then
 	fresh=$(mktemp -d "$batch_test_dir/cwd.XXXXXX")
 	cmd='case {name} in *fail*) exit 4 ;; esac; cat {in} > {out}'
 	(cd "$fresh" && bm run --runtime host --stage --input data-in \
-		--output data-out --command "$cmd" --report report.jsonl) \
+		--output data-out --command "$cmd" --max-retries 1 \
+		--report report.jsonl) \
 		>run.out 2>run.err && fail "run exited 0 with a skipped blob"
 	cat run.out run.err
 	grep -q "Can't chdir" "$fresh"/blobmill-run/*/stderr.txt &&
 		fail "bwrap could not enter the relative run directory"
-	grep -q "^run: 4 tasks: 3 succeeded, 1 failed, 0 retries; 0 skipped (output exists); 1 skipped (cannot become a task); .*; task files in $fresh/blobmill-run$" run.out ||
+	grep -q "^run: 4 tasks: 3 succeeded, 1 failed, 1 retries; 0 skipped (output exists); 1 skipped (cannot become a task); .*; task files in $fresh/blobmill-run$" run.out ||
 		fail "run summary"
 	check_skip_line run.err run
 	for n in a b c; do
@@ -70,8 +71,8 @@ if command -v bwrap >/dev/null && bwrap --dev-bind / / true 2>/dev/null; then
 	expect_eq "run: one report line per selected blob" 5 "$(wc -l <"$r")"
 	expect_eq "run: a succeeded" "succeeded 0 0 True night/a.txt-result.txt" \
 		"$(report_field "$r" night/a.txt 'd["state"], d["exit_code"], d["retries"], d["output_exists"], d["output"]')"
-	expect_eq "run: fail failed" "failed 4 False exit status 4" \
-		"$(report_field "$r" night/fail.txt 'd["state"], d["exit_code"], d["output_exists"], d["reason"]')"
+	expect_eq "run: fail failed after its retry" "failed 4 1 False exit status 4 after 2 attempts" \
+		"$(report_field "$r" night/fail.txt 'd["state"], d["exit_code"], d["retries"], d["output_exists"], d["reason"]')"
 	expect_eq "run: the long name invalid" "invalid None None True" \
 		"$(report_field "$r" "$long" 'd["state"], d["exit_code"], d["output"], d["reason"].startswith("its output name is 1030 bytes")')"
 	expect_eq "run: task id and duration" "True True" \
@@ -91,7 +92,7 @@ fi
 
 echo "--- submit --wait --report against the Batch stand-in"
 batch_start --pool pool1
-batch_ctl '{"active_secs": 0.2, "run_secs": 0.3, "fail_pattern": "fail", "fail_exit": 4}'
+batch_ctl '{"active_secs": 0.2, "run_secs": 0.3, "fail_pattern": "fail", "fail_exit": 4, "fail_retries": 2}'
 submit --pool pool1 --job nightly --output data-out --wait \
 	--report sub.jsonl >sub.out 2>sub.err && fail "submit exited 0 with a skipped blob"
 cat sub.out sub.err
@@ -102,8 +103,8 @@ check_skip_line sub.err submit
 expect_eq "submit: one report line per selected blob" 5 "$(wc -l <sub.jsonl)"
 expect_eq "submit: a succeeded" "succeeded 0 0 night/a.txt-result.txt True" \
 	"$(report_field sub.jsonl night/a.txt 'd["state"], d["exit_code"], d["retries"], d["output"], d["duration_s"] > 0')"
-expect_eq "submit: fail failed" "failed 4" \
-	"$(report_field sub.jsonl night/fail.txt 'd["state"], d["exit_code"]')"
+expect_eq "submit: fail failed after its retries" "failed 4 2" \
+	"$(report_field sub.jsonl night/fail.txt 'd["state"], d["exit_code"], d["retries"]')"
 expect_eq "submit: invalid" "invalid" "$(report_field sub.jsonl "$long" 'd["state"]')"
 
 echo "--- a task the service refuses is reported not-added"

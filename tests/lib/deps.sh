@@ -5,7 +5,7 @@
 BM_DEB_PACKAGES="autoconf automake pkg-config make gcc python3 curl \
 libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev libxml2-dev \
 libjansson-dev libyaml-dev libcmocka-dev valgrind clang time \
-podman runc busybox-static bubblewrap util-linux procps psmisc"
+podman runc busybox-static bubblewrap util-linux procps psmisc openssl"
 
 deps_install() {
 	local missing=() p

@@ -1070,6 +1070,40 @@ static void test_failed_upload_kept_and_recovered(void **state)
 	free(got);
 }
 
+/* A pending upload whose name is 1,020 two-byte characters (2,040 bytes
+ * of UTF-8, past the 2,048-byte record buffer of old with the header) is
+ * uploaded by a restart, under that name. */
+static void test_long_name_recovered(void **state)
+{
+	struct env *e = *state;
+	struct bm_error err = {0};
+	struct bmfs_handle *h;
+	char files[128], path[1 + 1020 * 2 + 1], *got = NULL;
+	size_t i;
+
+	path[0] = '/';
+	for (i = 0; i < 1020; i++)
+		memcpy(path + 1 + 2 * i, "\xc3\xa9", 2); /* é */
+	path[1 + 1020 * 2] = '\0';
+	env_mount(e);
+	snprintf(files, sizeof(files), "%s/blobmill/files", e->tmp);
+	assert_int_equal(bmfs_create(e->fs, path, O_WRONLY, &h), 0);
+	assert_int_equal(bmfs_write(h, "long", 4, 0), 4);
+	assert_int_equal(e->c->ops->delete_container(e->c, CONTAINER, &err), 0);
+	assert_int_equal(bmfs_release(h), -EIO);
+	bmfs_free(e->fs);
+	assert_int_equal(count_files(files, ".pending"), 1);
+	assert_int_equal(e->c->ops->create_container(e->c, CONTAINER, &err), 0);
+	env_mount(e);
+	for (i = 0; i < 500 && !got; i++) {
+		usleep(10000);
+		got = get_blob(e->c, path + 1, NULL);
+	}
+	assert_non_null(got);
+	assert_string_equal(got, "long");
+	free(got);
+}
+
 /* A failed upload is retried while mounted, without another flush. */
 static void test_failed_upload_retried(void **state)
 {
@@ -1712,6 +1746,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_faults, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_failed_upload_kept_and_recovered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_name_recovered, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_upload_retried, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unlinked_while_open, setup,

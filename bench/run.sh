@@ -2,7 +2,11 @@
 # bench/run.sh: blobmill beside raw curl and rclone mount, on one private
 # Azurite, in one run, printed as one table of ratios.
 #
-#   bench/run.sh [--quick] [--repeat N] [--out FILE]
+#   bench/run.sh [--quick] [--repeat N] [--out FILE] [--section all|node|single]
+#
+# --section node runs only the node section (bench/node.sh: N copy tasks
+# at once through two mounts beside N parallel curls); single, only the
+# single-stream figures; all (default), both.
 #
 # Every figure is the median of N rounds (default 3); in each round
 # blobmill, curl and rclone take turns.
@@ -22,12 +26,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 quick=0
 repeat=3
 out=
+section=all
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
 	--repeat) repeat=$2; shift ;;
 	--out) out=$2; shift ;;
-	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	--section) section=$2; shift ;;
+	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) echo "bench: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -35,15 +41,28 @@ done
 for b in "$BLOBMILL" "$BLOBMILL_FUSE"; do
 	[ -x "$b" ] || { echo "bench: '$b' not built: run make first (or set BLOBMILL/BLOBMILL_FUSE)" >&2; exit 2; }
 done
+# rclone is the bench's only extra package (Debian's rclone): installed
+# here when missing and we are root, with what the tests need.
+if ! command -v rclone >/dev/null && [ "$(id -u)" = 0 ]; then
+	# shellcheck source=tests/lib/deps.sh
+	. "$top/tests/lib/deps.sh"
+	BM_EXTRA_PACKAGES=rclone deps_install || true
+fi
 for c in curl rclone python3 fusermount3; do
 	command -v "$c" >/dev/null || { echo "bench: '$c' not found: apt-get install ${c/fusermount3/fuse3}" >&2; exit 2; }
 done
 
 if [ "$quick" = 1 ]; then
 	BIG_MIB=64 N_LS=1000 N_SMALL=100 N_TASKS_LO=1000 N_TASKS_HI=5000
+	NODE_NS="1 2 4 8" NODE_MIB=16
 else
 	BIG_MIB=1024 N_LS=10000 N_SMALL=1000 N_TASKS_LO=10000 N_TASKS_HI=100000
+	NODE_NS="1 2 4 8 16 32" NODE_MIB=64
 fi
+case "$section" in
+all | node | single) ;;
+*) echo "bench: unknown section '$section' (all, node, single)" >&2; exit 2 ;;
+esac
 CONTAINER=bench
 
 : "${TEST_TMPDIR:=${top_builddir:-$top/_build}/bench-work}"
@@ -83,6 +102,7 @@ BASE="$AZURITE_ENDPOINT/$CONTAINER"
 "$BLOBMILL" mb "$CONTAINER" >/dev/null
 
 # ---------------------------------------------------------------- data
+if [ "$section" != node ]; then
 log "bench: creating data ($BIG_MIB MiB file, $N_LS + $N_SMALL + $N_TASKS_HI blobs)"
 head -c "$((BIG_MIB << 20))" /dev/urandom >"$W/big"
 BIG_SHA=$(sha256sum <"$W/big" | cut -d' ' -f1)
@@ -96,6 +116,7 @@ for n in "$N_TASKS_LO" "$N_TASKS_HI"; do
 		"$("$PY" "$top/bench/lib/sas.py" "$AZURITE_ACCOUNT" "$AZURITE_KEY" "tasks$n" rwdlc)" \
 		"in/" "$n" 0
 done
+fi
 
 # ------------------------------------------------------- client helpers
 curl_put_blob() { # FILE NAME
@@ -103,7 +124,7 @@ curl_put_blob() { # FILE NAME
 }
 # The block ids (and the list body) are made once, before any timing:
 # the figure is the upload, not the shell.
-(cd "$W/chunks" && for f in c*; do printf '%s\n' "$f"; done) |
+[ "$section" = node ] || (cd "$W/chunks" && for f in c*; do printf '%s\n' "$f"; done) |
 	"$PY" -c '
 import base64, sys, urllib.parse
 ids = [base64.b64encode(("blk%06d" % int(f.strip()[1:])).encode()).decode() for f in sys.stdin]
@@ -172,6 +193,13 @@ fmt_ratio() { calc "'%.2f' % ($1)"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 
+print_table() {
+	echo "blobmill bench ($( [ "$quick" = 1 ] && echo quick || echo full ), section $section, $(nproc) cores, Azurite $AZURITE_VERSION, $(date -u +%F))"
+	echo "ratio: > 1 means blobmill is faster for rates, < 1 for times (ls, first byte, tasks, node)"
+	printf '%s\n' "figure	blobmill	raw curl	rclone mount	ratio b/curl	ratio b/rclone	HTTP requests (blobmill)	target	met	peak RSS MiB b / rclone" \
+		"${ROWS[@]}" | column -t -s $'\t'
+}
+
 MIB=$BIG_MIB
 # Each figure is measured $repeat times, blobmill, curl and rclone taking
 # turns in every round (so drift on a shared machine hits all of them),
@@ -200,6 +228,16 @@ rclone_cold() { # FIG SNIPPET: measure on a fresh rclone mount; FIG_RSS
 	measure "$1" "$2"
 	_m+=("$(peak_rss_mib "$RC_PID")"); unmount "$RC_MNT" "$RC_PID"
 }
+
+# shellcheck source=bench/node.sh
+. "$top/bench/node.sh"
+if [ "$section" != single ]; then
+	node_section "$NODE_NS" "$NODE_MIB"
+fi
+if [ "$section" = node ]; then
+	print_table | tee ${out:+"$out"}
+	exit 0
+fi
 
 # --- write 1 GiB until it is in storage ---
 log "bench: write"
@@ -328,9 +366,4 @@ row "daemon peak RSS, all figures (MiB)" "$maxrss" "-" "$rss_rc_w (write)" "-" "
 	"<= 64 MiB" "$(calc "'yes' if $maxrss <= 64 else 'NO'")" "-"
 
 # ---------------------------------------------------------------- table
-{
-	echo "blobmill bench ($( [ "$quick" = 1 ] && echo quick || echo full ), $(nproc) cores, Azurite $AZURITE_VERSION, $(date -u +%F))"
-	echo "ratio: > 1 means blobmill is faster for rates, < 1 for times (ls, first byte, tasks)"
-	printf '%s\n' "figure	blobmill	raw curl	rclone mount	ratio b/curl	ratio b/rclone	HTTP requests (blobmill)	target	met	peak RSS MiB b / rclone" \
-		"${ROWS[@]}" | column -t -s $'\t'
-} | tee ${out:+"$out"}
+print_table | tee ${out:+"$out"}

@@ -7,7 +7,9 @@
 #   - bytes fetched (the mount's own counters, user.blobmill.stats
 #     "received") at most 1.05 x the bytes read: no range fetched twice
 #     (it was ~27 x with one shared pool of 8 MiB blocks, issue 12);
-#   - GETs: at most two per reader (the head, then one stream).
+#   - GETs: at most three per reader (the head, then one stream; a stream
+#     may be cut and restarted once when the kernel's readahead jumps
+#     ahead of it, as seen under ASan; it was 131 for 8 x 12 MiB before).
 # 8 x 32 MiB, or 8 x 12 MiB when BLOBMILL_QUICK is set.
 set -u
 . "$top_srcdir/tests/lib/fuse.sh"
@@ -49,6 +51,6 @@ echo "figure: $n readers of $mib MiB at once: $((rx >> 20)) MiB fetched" \
 	"for $((read_bytes >> 20)) MiB read, $gets GETs"
 [ "$rx" -le $((read_bytes + read_bytes / 20)) ] ||
 	fail "fetched $rx bytes for $read_bytes read (max 1.05 x)"
-[ "$gets" -le $((2 * n)) ] || fail "$gets GETs for $n readers (max $((2 * n)))"
+[ "$gets" -le $((3 * n)) ] || fail "$gets GETs for $n readers (max $((3 * n)))"
 fuse_unmount "$m"
 exit 0

@@ -21,10 +21,19 @@
 # On exit (Ctrl-C included) it unmounts and stops what it started. Running
 # it again starts over.
 #
+# With DEMO_AUTH=msi no account key is used anywhere: Azurite serves HTTPS
+# with OAuth on (--oauth basic, a certificate made with openssl), and
+# tests/token_server.py stands in for the node's managed identity (the
+# metadata endpoint, reached through msiEndpoint / MSI_ENDPOINT, since
+# 169.254.169.254 is not here); the config files say `authType MSI`, and
+# every `blobmill` command takes its token from the same stand-in.
+#
 # Environment:
 #   DEMO_DIR       where everything goes (default: _build/demo in the tree)
 #   DEMO_RUNTIME   auto (default), podman or host
 #   DEMO_BIG_MB    size of the large sample in MiB (default 50)
+#   DEMO_AUTH      key (default: the account key) or msi (Entra ID: a
+#                  managed identity; no key anywhere)
 #   BLOBMILL, BLOBMILL_FUSE  already-built binaries: skip steps 1 and 2
 #   AZURITE_HOME   an existing Azurite installation (npm prefix)
 set -euo pipefail
@@ -33,6 +42,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 demo=${DEMO_DIR:-$top/_build/demo}
 runtime=${DEMO_RUNTIME:-auto}
 big_mb=${DEMO_BIG_MB:-50}
+auth=${DEMO_AUTH:-key}
 image=localhost/blobmill-demo:latest
 installer="$top/startup/blobmill-startup"
 run="$demo/run"
@@ -46,6 +56,7 @@ die() {
 
 [ "$(id -u)" -eq 0 ] || die "run as root: mounting with FUSE and installing packages need it"
 case $runtime in auto | podman | host) ;; *) die "DEMO_RUNTIME '$runtime' is not auto, podman or host" ;; esac
+case $auth in key | msi) ;; *) die "DEMO_AUTH '$auth' is not key or msi" ;; esac
 mkdir -p "$demo"
 
 # --- cleanup: mounts first (the daemons finish their uploads), then Azurite
@@ -57,7 +68,11 @@ cleanup() {
 		"$installer" --unmount --mounts "$run/mounts" --prefix "$run/node" \
 			>"$run/unmount.log" 2>&1 || cat "$run/unmount.log" >&2
 	fi
-	declare -F azurite_stop >/dev/null && azurite_stop
+	if declare -F entra_stop >/dev/null; then
+		entra_stop
+	elif declare -F azurite_stop >/dev/null; then
+		azurite_stop
+	fi
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -108,7 +123,9 @@ fi
 for b in "$BLOBMILL" "$BLOBMILL_FUSE"; do
 	[ -x "$b" ] || die "'$b' is not an executable"
 done
-bm() { "$BLOBMILL" "$@"; }
+# Options every command takes after its name (the CA, with DEMO_AUTH=msi).
+cred=()
+bm() { "$BLOBMILL" "$1" "${cred[@]}" "${@:2}"; }
 
 # --- the task's runtime: podman with a busybox image, or the host -------------
 # This image is the app: busybox-static and wordstat.sh, nothing else.
@@ -148,15 +165,32 @@ if [ "$runtime" != host ]; then
 fi
 
 # --- 3: Azurite ----------------------------------------------------------------
-step "starting a private Azurite"
 export TEST_TMPDIR="$run"
+top_srcdir=$top # entra.sh finds tests/token_server.py by it
 top_builddir=$build
 : "${AZURITE_HOME:=$build/tests/.azurite}"
 export AZURITE_HOME
-# shellcheck source=tests/lib/azurite.sh
-. "$top/tests/lib/azurite.sh"
-azurite_start || die "Azurite did not start"
-trap cleanup EXIT # azurite_start set its own
+if [ "$auth" = key ]; then
+	step "starting a private Azurite"
+	# shellcheck source=tests/lib/azurite.sh
+	. "$top/tests/lib/azurite.sh"
+	azurite_start || die "Azurite did not start"
+else
+	step "starting a private Azurite (HTTPS, OAuth) and the managed identity's stand-in"
+	skip() { die "$*"; } # what entra.sh calls when openssl is missing
+	# shellcheck source=tests/lib/entra.sh
+	. "$top/tests/lib/entra.sh"
+	entra_start || die "Azurite or the token service did not start"
+	# The node's environment with a managed identity: account and
+	# endpoint, no key, no SAS; the token comes from the metadata
+	# endpoint (MSI_ENDPOINT without MSI_SECRET: the IMDS protocol).
+	export AZURE_STORAGE_ACCOUNT="$AZURITE_ACCOUNT" \
+		AZURE_STORAGE_BLOB_ENDPOINT="$AZURITE_ENDPOINT" \
+		AZURE_STORAGE_AUTH_TYPE=MSI MSI_ENDPOINT="$ENTRA_IMDS"
+	cred=(--ca-cert-file="$ENTRA_CA")
+	echo "token service (managed identity): $ENTRA_IMDS (pid $ENTRA_PID)"
+fi
+trap cleanup EXIT # azurite_start / entra_start set their own
 echo "Azurite: $AZURITE_ENDPOINT (pid $AZURITE_PID)"
 
 # --- 4: sample data in data-in ---------------------------------------------------
@@ -182,17 +216,23 @@ bm mb data-out
 step "mounting data-in and data-out with the start-task installer"
 # blobfuse config files, CRLF line ends as Windows editors write them.
 for c in data-in data-out; do
-	printf 'accountName %s\r\naccountKey %s\r\ncontainerName %s\r\nauthType Key\r\nblobEndpoint %s\r\n' \
-		"$AZURITE_ACCOUNT" "$AZURITE_KEY" "$c" "$AZURITE_ENDPOINT" >"$run/fuse_conn_$c.cfg"
+	if [ "$auth" = key ]; then
+		printf 'accountName %s\r\naccountKey %s\r\ncontainerName %s\r\nauthType Key\r\nblobEndpoint %s\r\n' \
+			"$AZURITE_ACCOUNT" "$AZURITE_KEY" "$c" "$AZURITE_ENDPOINT"
+	else
+		printf 'accountName %s\r\ncontainerName %s\r\nauthType MSI\r\nmsiEndpoint %s\r\nblobEndpoint %s\r\n' \
+			"$AZURITE_ACCOUNT" "$c" "$ENTRA_IMDS" "$AZURITE_ENDPOINT"
+	fi >"$run/fuse_conn_$c.cfg"
 	chmod 600 "$run/fuse_conn_$c.cfg"
 done
 esc() { printf '%s' "$1" | sed 's/[\\ ]/\\&/g'; } # a mounts-file field
 mnt="$run/mnt"
+fuse_opts="-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120"
+[ "$auth" = key ] || fuse_opts="--ca-cert-file=$(esc "$ENTRA_CA") $fuse_opts"
 {
 	echo "# CONTAINER MOUNTPOINT TMP-PATH CONFIG-FILE [blobmill-fuse options]"
 	for c in data-in data-out; do
-		echo "$c $(esc "$mnt/$c") $(esc "$run/fusetmp/$c") $(esc "$run/fuse_conn_$c.cfg")" \
-			"-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120"
+		echo "$c $(esc "$mnt/$c") $(esc "$run/fusetmp/$c") $(esc "$run/fuse_conn_$c.cfg") $fuse_opts"
 	done
 } >"$run/mounts"
 echo "\$ blobmill-startup --mounts $run/mounts --prefix $run/node"
@@ -233,4 +273,5 @@ mkdir -p "$run/results"
 echo "\$ blobmill get data-out/hello.txt-result.txt"
 bm get data-out/hello.txt-result.txt
 
+[ "$auth" = key ] || echo "tokens the managed identity's stand-in issued: $(entra_issued)"
 step "done in $(($(date +%s) - started))s; outputs downloaded to $run/results"

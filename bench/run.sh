@@ -54,10 +54,10 @@ done
 
 if [ "$quick" = 1 ]; then
 	BIG_MIB=64 N_LS=1000 N_SMALL=100 N_TASKS_LO=1000 N_TASKS_HI=5000
-	NODE_NS="1 2 4 8" NODE_MIB=16
+	NODE_NS="1 2 4 8" NODE_MIB=16 NODE_CAT_NS="1 2 4 8"
 else
 	BIG_MIB=1024 N_LS=10000 N_SMALL=1000 N_TASKS_LO=10000 N_TASKS_HI=100000
-	NODE_NS="1 2 4 8 16 32" NODE_MIB=64
+	NODE_NS="1 2 4 8 16 32" NODE_MIB=64 NODE_CAT_NS="1 2 4 8"
 fi
 case "$section" in
 all | node | single) ;;
@@ -233,6 +233,8 @@ rclone_cold() { # FIG SNIPPET: measure on a fresh rclone mount; FIG_RSS
 . "$top/bench/node.sh"
 if [ "$section" != single ]; then
 	node_section "$NODE_NS" "$NODE_MIB"
+	node_cat_section "$NODE_CAT_NS" "$N_SMALL"
+	node_ls_section "$N_LS"
 fi
 if [ "$section" = node ]; then
 	print_table | tee ${out:+"$out"}

@@ -26,6 +26,18 @@ failed=0
 ran=0
 limit=${VALGRIND_TIMEOUT:-300} # seconds per program under memcheck
 
+# drop_known_warnings LOG: Debian 12's valgrind 3.19 does not know
+# openat2 (syscall 437) and warns in five lines; the call fails with ENOSYS
+# and run_exec.c's stage-out falls back to its O_NOFOLLOW walk, which
+# memcheck then checks. Only that warning is dropped; any other line still
+# fails the program.
+drop_known_warnings() {
+	[ -s "$1" ] || return 0
+	awk '/WARNING: unhandled amd64-linux syscall: 437$/ { skip = 5 }
+		skip > 0 { skip--; next } { print }' "$1" >"$1.tmp" &&
+		mv "$1.tmp" "$1"
+}
+
 # run_vg NAME CMD...: runs CMD under memcheck; the report goes to
 # $logdir/NAME.log and is shown on failure.
 run_vg() {
@@ -35,6 +47,7 @@ run_vg() {
 		>"$logdir/$name.out" 2>&1
 	rc=$?
 	ran=$((ran + 1))
+	drop_known_warnings "$logdir/$name.log"
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		echo "FAIL: valgrind: $name still running after $limit s:"
 		tail -n 20 "$logdir/$name.out"

@@ -217,4 +217,51 @@ int cmd_submit(int argc, char **argv);
 /* --- pool JSON (cmd_pool.c) --- */
 int cmd_pool(int argc, char **argv);
 
+/* --- pool settings' options (cli_pool.c), for pool and submit --- */
+struct pool_settings;
+
+/* Option values handled by pool_settings_option(). */
+enum {
+	POOL_OPT_FIRST = 0x5100,
+	POOL_OPT_VM_SIZE = POOL_OPT_FIRST,
+	POOL_OPT_NODE_IMAGE,
+	POOL_OPT_NODE_AGENT,
+	POOL_OPT_DEDICATED,
+	POOL_OPT_SPOT,
+	POOL_OPT_TASK_SLOTS,
+	POOL_OPT_PREFETCH,
+	POOL_OPT_BUNDLE_URL,
+	POOL_OPT_BUNDLE_CONTAINER_URL,
+	POOL_OPT_BUNDLE_STORAGE,
+	POOL_OPT_MOUNTS_URL,
+	POOL_OPT_MOUNTS,
+	POOL_OPT_NODE_IDENTITY,
+	POOL_OPT_LAST,
+};
+
+/* clang-format off */
+#define POOL_SETTINGS_LONGOPTS                                                 \
+	{"vm-size", required_argument, NULL, POOL_OPT_VM_SIZE},                \
+	{"node-image", required_argument, NULL, POOL_OPT_NODE_IMAGE},          \
+	{"node-agent-sku", required_argument, NULL, POOL_OPT_NODE_AGENT},      \
+	{"dedicated", required_argument, NULL, POOL_OPT_DEDICATED},            \
+	{"spot", required_argument, NULL, POOL_OPT_SPOT},                      \
+	{"task-slots", required_argument, NULL, POOL_OPT_TASK_SLOTS},          \
+	{"prefetch", required_argument, NULL, POOL_OPT_PREFETCH},              \
+	{"bundle-url", required_argument, NULL, POOL_OPT_BUNDLE_URL},          \
+	{"bundle-container-url", required_argument, NULL,                      \
+	 POOL_OPT_BUNDLE_CONTAINER_URL},                                       \
+	{"bundle-storage", required_argument, NULL, POOL_OPT_BUNDLE_STORAGE},  \
+	{"mounts-url", required_argument, NULL, POOL_OPT_MOUNTS_URL},          \
+	{"mounts", required_argument, NULL, POOL_OPT_MOUNTS},                  \
+	{"node-identity", required_argument, NULL, POOL_OPT_NODE_IDENTITY}
+/* clang-format on */
+
+/* One line per option, for --help. */
+extern const char pool_settings_help[];
+
+/* Handles one option (POOL_OPT_FIRST <= opt < POOL_OPT_LAST); -1 with a
+ * message printed on a bad value. arg must outlive s. */
+int pool_settings_option(struct pool_settings *s, int opt, const char *arg);
+
 #endif

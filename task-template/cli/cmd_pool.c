@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "pool_spec.h"
+#include "batch_client.h"
 #include "tasktemplate.h"
 
 enum {

@@ -35,7 +35,7 @@
 
 #include "bm_log.h"
 #include "run_exec.h"
-#include "task_report.h"
+#include "tasktemplate.h"
 #include "tasks_cli.h"
 
 #define RUN_PARALLEL_MAX 256

@@ -21,14 +21,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "batch_add.h"
 #include "batch_client.h"
-#include "batch_report.h"
-#include "batch_wait.h"
 #include "bm_log.h"
 #include "bm_token.h"
 #include "cli.h"
-#include "pool_spec.h"
 #include "tasks_cli.h"
 #include "tasktemplate.h"
 

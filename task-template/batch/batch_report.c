@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "batch_client.h"
+#include "batch.h"
 #include "tasktemplate.h"
 
 struct selected {

@@ -9,7 +9,7 @@
 #include "bm_config.h"
 #include "bm_log.h"
 #include "config.h"
-#include "batch_client.h"
+#include "batch.h"
 #include "tasktemplate.h"
 
 /* What `make bundle` produces and what it unpacks to. */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "batch_client.h"
+#include "batch.h"
 #include "cli.h"
 
 const char pool_settings_help[] =

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "batch_client.h"
+#include "batch.h"
 #include "tasktemplate.h"
 
 enum {

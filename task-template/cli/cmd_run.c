@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "bm_log.h"
-#include "run_exec.h"
+#include "runner.h"
 #include "tasktemplate.h"
 #include "tasks_cli.h"
 

@@ -21,7 +21,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "batch_client.h"
+#include "batch.h"
 #include "bm_log.h"
 #include "bm_token.h"
 #include "cli.h"

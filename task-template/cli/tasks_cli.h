@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "run_exec.h"
+#include "runner.h"
 #include "tasktemplate.h"
 
 struct tasks_job {

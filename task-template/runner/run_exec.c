@@ -58,7 +58,7 @@
 #endif
 
 #include "bm_log.h"
-#include "run_exec.h"
+#include "runner.h"
 
 /* ------------------------------------------------------------------ */
 /* Runtimes                                                            */

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "batch_client.h"
+#include "batch.h"
 #include "cli.h"
 #include "tasktemplate.h"
 

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "bm_log.h"
-#include "run_exec.h"
+#include "runner.h"
 
 static void opts_make(struct tt_options *o, const char *command,
 		      const char *run_options)

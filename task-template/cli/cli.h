@@ -111,6 +111,26 @@ void cli_bad_option(const char *cmd, int opt, char **argv,
 int cli_load_config(const struct cli_cred *c, struct bm_config *cfg,
 		    struct bm_error *err);
 
+/* What the config file itself set, apart from the environment and the
+ * options (doctor says where each value came from). */
+struct cli_config_origin {
+	bool credential; /* an account key or a SAS token */
+	bool account;
+	bool endpoint;
+};
+
+/* cli_load_config that also tells (file_set, may be NULL) what the file
+ * set: the file is read once, so its warnings print once. */
+int cli_load_config_from(const struct cli_cred *c, struct bm_config *cfg,
+			 struct cli_config_origin *file_set,
+			 struct bm_error *err);
+
+/* The Azure client for a configuration cli_load_config finished (the
+ * --insecure warning, the HTTP options). On failure prints one line
+ * "blobmill: ..." and returns NULL. cfg is not kept. */
+struct bm_blob_client *cli_client_new(const struct cli_cred *c,
+				      const struct bm_config *cfg);
+
 /*
  * Loads the configuration (file, then environment, then the options) and
  * validates it with bm_config_finish, then makes the Azure client. On

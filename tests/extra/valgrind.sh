@@ -28,7 +28,7 @@ limit=${VALGRIND_TIMEOUT:-300} # seconds per program under memcheck
 
 # drop_known_warnings LOG: Debian 12's valgrind 3.19 does not know
 # openat2 (syscall 437) and warns in five lines; the call fails with ENOSYS
-# and run_exec.c's stage-out falls back to its O_NOFOLLOW walk, which
+# and run_stage.c's stage-out falls back to its O_NOFOLLOW walk, which
 # memcheck then checks. Only that warning is dropped; any other line still
 # fails the program.
 drop_known_warnings() {

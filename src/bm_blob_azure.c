@@ -321,6 +321,46 @@ static long mono_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ---- one blob operation ---- */
+
+/*
+ * What a blob operation holds from start to end: the subject of its
+ * messages, its request (method, names, headers) and its final response.
+ * op_begin checks the names; op_end names the operation in a failure ("cannot
+ * upload 'c/name': ...") and releases the rest.
+ */
+struct op {
+	char what[128];
+	struct hdrs h;
+	struct bm_http_response resp;
+	struct call call; /* its headers are h */
+};
+
+static int op_begin(struct op *op, const char *method, enum bm_op kind,
+		    const char *container, const char *name,
+		    struct bm_error *err)
+{
+	memset(op, 0, sizeof(*op));
+	op->call.method = method;
+	op->call.op = kind;
+	op->call.container = container;
+	op->call.name = name;
+	op->call.hdrs = &op->h;
+	subject(container, name, op->what, sizeof(op->what));
+	return check_names(container, name, err);
+}
+
+/* Returns rc; `doing` is the verb of the message: "upload", "delete"... */
+static int op_end(struct op *op, int rc, const char *doing,
+		  struct bm_error *err)
+{
+	if (rc < 0)
+		bm_error_prefix(err, "cannot %s '%s'", doing, op->what);
+	bm_http_response_release(&op->resp);
+	hdrs_release(&op->h);
+	return rc;
+}
+
 /* ---- list ---- */
 
 struct list_ctx {
@@ -490,36 +530,26 @@ static int az_get(struct bm_blob_client *c, const char *container,
 		  struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
 	struct bm_blob_info first;
 	struct bm_error herr;
 	struct get_ctx g = {sink, ud, 0};
-	struct hdrs h;
-	struct call call;
-	char what[128], range[64], etag[BM_ETAG_MAX] = "";
+	struct op op;
+	char range[64], etag[BM_ETAG_MAX] = "";
 	uint64_t off = o ? o->offset : 0, left = o ? o->length : 0;
 	bool bounded = o && o->length > 0, have_info = false;
 	long start = mono_ms();
 	unsigned seed = (unsigned)start;
 	int attempt, rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	memset(&resp, 0, sizeof(resp));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "GET", BM_OP_GET, container, name, err) < 0)
 		goto out;
 	if (o && o->if_match)
 		snprintf(etag, sizeof(etag), "%s", o->if_match);
-	call = (struct call){.method = "GET",
-			     .op = BM_OP_GET,
-			     .container = container,
-			     .name = name,
-			     .hdrs = &h,
-			     .sink = get_sink,
-			     .sink_ud = &g,
-			     .idempotent = true};
+	op.call.sink = get_sink;
+	op.call.sink_ud = &g;
+	op.call.idempotent = true;
 	for (attempt = 1;; attempt++) {
-		hdrs_release(&h);
+		hdrs_release(&op.h);
 		/* No Range for a whole blob (a range on a 0-byte blob is
 		 * 416). */
 		if (off > 0 || bounded) {
@@ -531,16 +561,17 @@ static int az_get(struct bm_blob_client *c, const char *container,
 			else
 				snprintf(range, sizeof(range), "bytes=%llu-",
 					 (unsigned long long)off);
-			hdr_add(&h, "x-ms-range", range);
+			hdr_add(&op.h, "x-ms-range", range);
 		}
 		if (etag[0])
-			hdr_add(&h, "If-Match", etag);
+			hdr_add(&op.h, "If-Match", etag);
 		g.delivered = 0;
 		bm_error_clear(&herr);
-		bm_http_response_release(&resp);
-		rc = perform(az, &call, &resp, &herr);
-		if (!have_info && resp.status >= 200 && resp.status < 300) {
-			info_from_headers(&resp, &first);
+		bm_http_response_release(&op.resp);
+		rc = perform(az, &op.call, &op.resp, &herr);
+		if (!have_info && op.resp.status >= 200 &&
+		    op.resp.status < 300) {
+			info_from_headers(&op.resp, &first);
 			have_info = true;
 		}
 		if (rc == 0)
@@ -563,17 +594,13 @@ static int az_get(struct bm_blob_client *c, const char *container,
 		off += g.delivered;
 		if (bounded)
 			left -= g.delivered;
-		bm_info("cannot get '%s': %s; resuming at byte %llu", what,
+		bm_info("cannot get '%s': %s; resuming at byte %llu", op.what,
 			herr.msg, (unsigned long long)off);
 	}
 	if (rc == 0 && info)
 		*info = first;
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot get '%s'", what);
-	bm_http_response_release(&resp);
-	hdrs_release(&h);
-	return rc;
+	return op_end(&op, rc, "get", err);
 }
 
 /* ---- head ---- */
@@ -583,28 +610,17 @@ static int az_head(struct bm_blob_client *c, const char *container,
 		   struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
-	struct call call;
-	char what[128];
+	struct op op;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "HEAD", BM_OP_HEAD, container, name, err) < 0)
 		goto out;
-	call = (struct call){.method = "HEAD",
-			     .op = BM_OP_HEAD,
-			     .container = container,
-			     .name = name,
-			     .idempotent = true};
-	rc = perform(az, &call, &resp, err);
+	op.call.idempotent = true;
+	rc = perform(az, &op.call, &op.resp, err);
 	if (rc == 0 && info)
-		info_from_headers(&resp, info);
+		info_from_headers(&op.resp, info);
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot get properties of '%s'", what);
-	bm_http_response_release(&resp);
-	return rc;
+	return op_end(&op, rc, "get properties of", err);
 }
 
 /* ---- put ---- */
@@ -635,40 +651,25 @@ static int az_put(struct bm_blob_client *c, const char *container,
 		  struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
-	struct hdrs h;
-	struct call call;
-	char what[128];
+	struct op op;
 	int rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	memset(&resp, 0, sizeof(resp));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "PUT", BM_OP_PUT, container, name, err) < 0)
 		goto out;
-	hdr_add(&h, "x-ms-blob-type", "BlockBlob");
-	if (add_put_headers(&h, o, "Content-Type", err) < 0)
+	hdr_add(&op.h, "x-ms-blob-type", "BlockBlob");
+	if (add_put_headers(&op.h, o, "Content-Type", err) < 0)
 		goto out;
-	call = (struct call){.method = "PUT",
-			     .op = BM_OP_PUT,
-			     .container = container,
-			     .name = name,
-			     .hdrs = &h,
-			     .body = body};
+	op.call.body = body;
 	/* A conditional put repeated after a lost success would fail its
 	 * own condition; an unconditional one just writes the same bytes. */
-	call.idempotent = !(o && (o->if_match || o->if_none_match_any));
-	rc = perform(az, &call, &resp, err);
+	op.call.idempotent = !(o && (o->if_match || o->if_none_match_any));
+	rc = perform(az, &op.call, &op.resp, err);
 	if (rc == 0 && info) {
-		info_from_write(&resp, body ? body->len : 0, info);
+		info_from_write(&op.resp, body ? body->len : 0, info);
 		info->is_dir_marker = is_dir_marker_put(o);
 	}
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot upload '%s'", what);
-	bm_http_response_release(&resp);
-	hdrs_release(&h);
-	return rc;
+	return op_end(&op, rc, "upload", err);
 }
 
 static int az_put_block(struct bm_blob_client *c, const char *container,
@@ -676,12 +677,11 @@ static int az_put_block(struct bm_blob_client *c, const char *container,
 			const struct bm_body *body, struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct call call;
-	char what[128], *id = NULL, *query = NULL;
+	struct op op;
+	char *id = NULL, *query = NULL;
 	int rc = -1;
 
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "PUT", BM_OP_PUT_BLOCK, container, name, err) < 0)
 		goto out;
 	id = bm_url_encode_component(block_id);
 	if (!id || asprintf(&query, "comp=block&blockid=%s", id) < 0) {
@@ -690,20 +690,14 @@ static int az_put_block(struct bm_blob_client *c, const char *container,
 		goto out;
 	}
 	/* Idempotent: a staged block is invisible until committed. */
-	call = (struct call){.method = "PUT",
-			     .op = BM_OP_PUT_BLOCK,
-			     .container = container,
-			     .name = name,
-			     .query = query,
-			     .body = body,
-			     .idempotent = true};
-	rc = perform(az, &call, NULL, err);
+	op.call.query = query;
+	op.call.body = body;
+	op.call.idempotent = true;
+	rc = perform(az, &op.call, NULL, err);
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot upload a block of '%s'", what);
 	free(id);
 	free(query);
-	return rc;
+	return op_end(&op, rc, "upload a block of", err);
 }
 
 static char *block_list_xml(const char *const *ids, size_t n)
@@ -733,52 +727,38 @@ static int az_put_block_list(struct bm_blob_client *c, const char *container,
 			     struct bm_blob_info *info, struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
 	struct bm_body body;
-	struct hdrs h;
-	struct call call;
-	char what[128], *xml = NULL;
+	struct op op;
+	char *xml = NULL;
 	int rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	memset(&resp, 0, sizeof(resp));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "PUT", BM_OP_PUT_BLOCK_LIST, container, name, err) <
+	    0)
 		goto out;
 	xml = block_list_xml(block_ids, nblocks);
 	if (!xml) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	hdr_add(&h, "Content-Type", "application/xml");
-	if (add_put_headers(&h, o, "x-ms-blob-content-type", err) < 0)
+	hdr_add(&op.h, "Content-Type", "application/xml");
+	if (add_put_headers(&op.h, o, "x-ms-blob-content-type", err) < 0)
 		goto out;
 	memset(&body, 0, sizeof(body));
 	body.buf = xml;
 	body.len = strlen(xml);
-	call = (struct call){.method = "PUT",
-			     .op = BM_OP_PUT_BLOCK_LIST,
-			     .container = container,
-			     .name = name,
-			     .query = "comp=blocklist",
-			     .hdrs = &h,
-			     .body = &body,
-			     .idempotent =
-				 !(o && (o->if_match || o->if_none_match_any))};
-	rc = perform(az, &call, &resp, err);
+	op.call.query = "comp=blocklist";
+	op.call.body = &body;
+	op.call.idempotent = !(o && (o->if_match || o->if_none_match_any));
+	rc = perform(az, &op.call, &op.resp, err);
 	if (rc == 0 && info) {
 		/* The size is the blocks' total, which only the caller
 		 * knows; a Get Blob Properties would cost a request. */
-		info_from_write(&resp, 0, info);
+		info_from_write(&op.resp, 0, info);
 		info->is_dir_marker = is_dir_marker_put(o);
 	}
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot commit the blocks of '%s'", what);
-	bm_http_response_release(&resp);
-	hdrs_release(&h);
 	free(xml);
-	return rc;
+	return op_end(&op, rc, "commit the blocks of", err);
 }
 
 /* ---- delete, copy ---- */
@@ -796,33 +776,22 @@ static int az_remove(struct bm_blob_client *c, const char *container,
 		     const char *name, struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
 	struct bm_error herr;
-	struct call call;
-	char what[128];
+	struct op op;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	bm_error_clear(&herr);
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "DELETE", BM_OP_DELETE, container, name, err) < 0)
 		goto out;
-	call = (struct call){.method = "DELETE",
-			     .op = BM_OP_DELETE,
-			     .container = container,
-			     .name = name,
-			     .idempotent = true};
-	rc = perform(az, &call, &resp, &herr);
+	op.call.idempotent = true;
+	rc = perform(az, &op.call, &op.resp, &herr);
 	if (rc < 0 &&
-	    lost_success(&resp, &herr, BM_ERR_NOT_FOUND, BM_ERR_NOT_FOUND))
+	    lost_success(&op.resp, &herr, BM_ERR_NOT_FOUND, BM_ERR_NOT_FOUND))
 		rc = 0;
 	if (rc < 0)
 		error_take(err, &herr);
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot delete '%s'", what);
-	bm_http_response_release(&resp);
-	return rc;
+	return op_end(&op, rc, "delete", err);
 }
 
 /* Polls Get Blob Properties until an asynchronous copy ends. Bounded:
@@ -881,19 +850,15 @@ static int az_copy(struct bm_blob_client *c, const char *container,
 		   const char *src, const char *dst, struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
-	struct hdrs h;
-	struct call call;
-	char what[128], what_dst[128], *source = NULL;
+	struct op op;
+	char what_src[128], doing[160], *source = NULL;
 	const char *status;
 	int rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	memset(&resp, 0, sizeof(resp));
-	subject(container, src, what, sizeof(what));
-	subject(container, dst, what_dst, sizeof(what_dst));
-	if (check_names(container, src, err) < 0 ||
-	    check_names(container, dst, err) < 0)
+	subject(container, src, what_src, sizeof(what_src));
+	snprintf(doing, sizeof(doing), "copy '%s' to", what_src);
+	if (op_begin(&op, "PUT", BM_OP_COPY, container, dst, err) < 0 ||
+	    check_names(container, src, err) < 0)
 		goto out;
 	/* Under SAS the source must carry the token too; it travels in a
 	 * signed header, which is never logged. */
@@ -904,28 +869,18 @@ static int az_copy(struct bm_blob_client *c, const char *container,
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	hdr_add(&h, "x-ms-copy-source", source);
+	hdr_add(&op.h, "x-ms-copy-source", source);
 	/* Idempotent: copying the same source again gives the same blob. */
-	call = (struct call){.method = "PUT",
-			     .op = BM_OP_COPY,
-			     .container = container,
-			     .name = dst,
-			     .hdrs = &h,
-			     .idempotent = true};
-	rc = perform(az, &call, &resp, err);
+	op.call.idempotent = true;
+	rc = perform(az, &op.call, &op.resp, err);
 	if (rc == 0) {
-		status = bm_http_response_header(&resp, "x-ms-copy-status");
+		status = bm_http_response_header(&op.resp, "x-ms-copy-status");
 		if (status && strcmp(status, "pending") == 0)
 			rc = copy_wait(az, container, dst, err);
 	}
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot copy '%s' to '%s'", what,
-				what_dst);
-	bm_http_response_release(&resp);
-	hdrs_release(&h);
 	free(source);
-	return rc;
+	return op_end(&op, rc, doing, err);
 }
 
 /* ---- containers ---- */

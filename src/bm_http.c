@@ -738,6 +738,15 @@ static void error_take(struct bm_error *err, const struct bm_error *e)
 		*err = *e;
 }
 
+/* 400 Md5Mismatch: the body that arrived is not the one whose
+ * Content-MD5 was sent (bm_md5.h), and the service stored nothing. */
+static bool body_damaged(const struct bm_http_response *r)
+{
+	const char *code = bm_http_response_header(r, "x-ms-error-code");
+
+	return r->status == 400 && code && strcmp(code, "Md5Mismatch") == 0;
+}
+
 int bm_http_perform(struct bm_http *h, const struct bm_http_request *req,
 		    struct bm_http_response *resp, struct bm_error *err)
 {
@@ -788,9 +797,13 @@ int bm_http_perform(struct bm_http *h, const struct bm_http_request *req,
 			continue;
 		}
 		/* Retry only what is safe to repeat, and a streamed GET only
-		 * while the caller's sink has seen nothing of it. */
-		if (!req->idempotent || a.delivered > 0 ||
-		    !bm_retry_retryable(t, resp->status))
+		 * while the caller's sink has seen nothing of it. A body the
+		 * service refused as damaged on the way changed nothing
+		 * there, so it is sent again (read again from its source)
+		 * even when the request is conditional. */
+		if (!(t == BM_TRANSPORT_OK && body_damaged(resp)) &&
+		    (!req->idempotent || a.delivered > 0 ||
+		     !bm_retry_retryable(t, resp->status)))
 			break;
 		retry_after = -1;
 		if (t == BM_TRANSPORT_OK)

@@ -17,6 +17,9 @@ requests, does one of:
              (past the client's timeout), then closes; never forwarded
   stall_mid  sends the head and part of the body, then stalls and closes
   drop       resets the connection without forwarding the request
+  corrupt    forwards the request with one byte of its body flipped (a
+             body damaged on the way), and the server's answer as it is;
+             not among the defaults
 
 When the response has no body, reset_mid/truncate/stall_mid cut the
 response head instead, so every injected fault really breaks the exchange.
@@ -55,7 +58,7 @@ import threading
 import time
 
 ALL_FAULTS = ("reset", "reset_mid", "truncate", "http500", "http503",
-              "stall", "stall_mid", "drop")
+              "stall", "stall_mid", "drop", "corrupt")
 DEFAULT_FAULTS = "reset,reset_mid,truncate,http500,http503,stall"
 MAX_HEAD = 64 * 1024
 CHUNK = 256 * 1024
@@ -433,7 +436,19 @@ class Connection(threading.Thread):
             up = self.upstream()
             up.sendall(req.build(drop=("expect", "proxy-connection")))
             n = 0
+            flip = None
+            if fault == "corrupt" and req.framing_req[0] == "length" and \
+                    req.framing_req[1] > 0:
+                flip = int(frac * req.framing_req[1])
+                rec["detail"] = "request body byte %d of %d flipped" % (
+                    flip, req.framing_req[1])
+            elif fault == "corrupt":
+                rec["detail"] = "no body to corrupt"
             for data in body_chunks(self.cr, req.framing_req):
+                if flip is not None and n <= flip < n + len(data):
+                    data = bytearray(data)
+                    data[flip - n] ^= 0xff
+                    data = bytes(data)
                 up.sendall(data)
                 n += len(data)
             rec["req_bytes"] = n
@@ -459,7 +474,7 @@ class Connection(threading.Thread):
             not resp.has_token("connection", "close")
         keep = keep and up_keep
 
-        if fault is None:
+        if fault in (None, "corrupt"):
             self.c.sendall(resp.raw)
             n = 0
             for data in body_chunks(self.ur, framing):

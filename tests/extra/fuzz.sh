@@ -24,17 +24,19 @@ clang -fsanitize=fuzzer "$out/probe.c" -o "$out/probe" 2>"$out/probe.err" || {
 }
 
 pkgs="libcurl libxml-2.0 jansson libcrypto"
+tt="$top/task-template"
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-	-I$top/src -I$top/task-template -I$top/tests/fuzz
+	-I$top/src -I$tt/template -I$tt/batch -I$tt/runner -I$tt/storage
+	-I$tt/cli -I$top/tests/fuzz
 	$(pkg-config --cflags $pkgs)"
 [ -f "$top_builddir/config.h" ] && cflags+=" -I$top_builddir"
 libs="$(pkg-config --libs $pkgs) -lpthread"
 
-# The libraries under test: every C file of src/ and task-template/ except
+# The libraries under test: every C file of src/ and task-template/*/ except
 # those with a main().
 srcs=()
-for f in "$top"/src/*.c "$top"/task-template/*.c; do
+for f in "$top"/src/*.c "$top"/task-template/*/*.c; do
 	[ -e "$f" ] || continue
 	grep -Eq '^(int|static int)[[:space:]]+main[[:space:]]*\(' "$f" && continue
 	srcs+=("$f")
@@ -50,7 +52,7 @@ ar rcs "$out/libfuzzed.a" "$out"/obj/*.o
 failed=0
 for t in $targets; do
 	src="$top/tests/fuzz/fuzz-$t.c"
-	if [ "$t" = template ] && ! [ -e "$top/task-template/tt_template.c" ]; then
+	if [ "$t" = template ] && ! [ -e "$top/task-template/template/tt_template.c" ]; then
 		echo "note: fuzz-template: libtasktemplate not in the tree yet"
 		continue
 	fi

@@ -4,7 +4,9 @@
 # truncated, stalled) resumes from the next byte with If-Match on the first
 # ETag, and a 503 with Retry-After is retried: the file arrives byte for
 # byte, each byte once. A listing page cut mid-body is fetched again and
-# no entry is repeated or lost. Uploads survive lost responses.
+# no entry is repeated or lost. Uploads survive lost responses, and a
+# body damaged on the way is refused by the service (its Content-MD5)
+# and sent again, never stored.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/azurite.sh"
 . "$top_srcdir/tests/lib/faultproxy.sh"
@@ -82,3 +84,28 @@ cmp "$dir/src" "$dir/got" || fail "uploaded content differs"
 n=$(faultproxy_count any)
 [ "$n" -ge 1 ] || fail "no fault was injected"
 echo "ok: 4 Put Block + Put Block List survived $n injected fault(s)"
+
+echo "# upload: a body damaged on the way is refused and sent again"
+# The proxy flips one byte of the body of requests 1 and 3 (two of the
+# four Put Block), then of the single Put Blob. Every upload carries its
+# Content-MD5, so the service refuses the damaged body (400 Md5Mismatch)
+# instead of storing it, and the client sends it again.
+faultproxy_start --script 1:corrupt,3:corrupt,8:corrupt ||
+	fail "faultproxy did not start"
+AZURE_STORAGE_BLOB_ENDPOINT=$FAULTPROXY_ENDPOINT \
+	"$check" put resume "md5/blocks" "$dir/src" 2>"$dir/err" ||
+	{ cat "$dir/err" "$FAULTPROXY_ERR"; fail "block upload through the proxy"; }
+grep -q '^stats: requests=7 .* retries=2 ' "$dir/err" ||
+	{ cat "$dir/err"; fail "expected 4 Put Block + list + 2 sent again"; }
+AZURE_STORAGE_BLOB_ENDPOINT=$FAULTPROXY_ENDPOINT \
+	"$check" put resume "md5/single" "$dir/other" 2>"$dir/err" ||
+	{ cat "$dir/err" "$FAULTPROXY_ERR"; fail "Put Blob through the proxy"; }
+grep -q '^stats: requests=2 .* retries=1 ' "$dir/err" ||
+	{ cat "$dir/err"; fail "expected the Put Blob sent twice"; }
+expect_eq "bodies damaged" 3 "$(faultproxy_count corrupt)"
+faultproxy_stop
+"$check" get resume "md5/blocks" >"$dir/got" || fail "get md5/blocks"
+cmp "$dir/src" "$dir/got" || fail "a damaged block was stored"
+"$check" get resume "md5/single" >"$dir/got" || fail "get md5/single"
+cmp "$dir/other" "$dir/got" || fail "a damaged Put Blob was stored"
+echo "ok: 3 damaged bodies refused by the service and sent again"

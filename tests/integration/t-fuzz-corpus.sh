@@ -12,7 +12,7 @@ for src in "$top_srcdir"/tests/fuzz/fuzz-*.c; do
 	bin="$top_builddir/tests/fuzz/replay-$t"
 	if ! [ -x "$bin" ]; then
 		# The template target needs libtasktemplate (task-template/).
-		[ "$t" = template ] && ! [ -e "$top_srcdir/task-template/tt_template.c" ] &&
+		[ "$t" = template ] && ! [ -e "$top_srcdir/task-template/template/tt_template.c" ] &&
 			continue
 		fail "replay-$t not built"
 	fi

@@ -260,6 +260,41 @@ static void test_404_not_retried(void **state)
 	run_end(&r);
 }
 
+#define MD5_400                                                                \
+	"HTTP/1.1 400 Bad Request\r\nx-ms-error-code: Md5Mismatch\r\n"         \
+	"Content-Length: 0\r\n\r\n"
+
+/* A body the service refused as damaged on the way (its Content-MD5 did
+ * not match) is sent again, even by a conditional, non-idempotent
+ * request: the service stored nothing. Any other 400 is final. */
+static void test_damaged_body_resent(void **state)
+{
+	struct run r = {
+	    .s = {.steps = {{MD5_400, 0, 0}, {OK_200, 0, 0}}, .nsteps = 2}};
+	struct run bad = {
+	    .s = {.steps = {{"HTTP/1.1 400 Bad Request\r\nx-ms-error-code: "
+			     "InvalidHeaderValue\r\nContent-Length: 0\r\n\r\n",
+			     0, 0},
+			    {OK_200, 0, 0}},
+		  .nsteps = 2}};
+	struct bm_body body = {.buf = "hello", .len = 5};
+
+	run_start(&r, "PUT", 3, 10000);
+	r.req.idempotent = false;
+	r.req.body = &body;
+	assert_int_equal(run_perform(&r), 0);
+	assert_int_equal(r.resp.attempts, 2);
+	assert_string_equal(r.s.body[1], "hello");
+	run_end(&r);
+
+	run_start(&bad, "PUT", 3, 10000);
+	bad.req.body = &body;
+	assert_int_equal(run_perform(&bad), -1);
+	assert_int_equal(bad.resp.attempts, 1);
+	assert_int_equal(bad.err.http_status, 400);
+	run_end(&bad);
+}
+
 /* A Retry-After that does not fit in what is left of the budget ends the
  * request at once instead of sleeping and failing anyway. */
 static void test_retry_after_past_budget(void **state)
@@ -455,6 +490,7 @@ int main(void)
 	    cmocka_unit_test(test_500_until_budget),
 	    cmocka_unit_test(test_not_idempotent_not_retried),
 	    cmocka_unit_test(test_404_not_retried),
+	    cmocka_unit_test(test_damaged_body_resent),
 	    cmocka_unit_test(test_retry_after_past_budget),
 	    cmocka_unit_test(test_sink_not_repeated),
 	    cmocka_unit_test(test_sink_error_body_collected),

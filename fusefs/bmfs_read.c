@@ -76,6 +76,7 @@
 
 #include "bm_log.h"
 #include "bmfs_int.h"
+#include "bmfs_mount.h"
 
 /* The first GET of a reader that has not shown it reads on, and the
  * sequential run after which it streams. */

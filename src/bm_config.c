@@ -241,6 +241,18 @@ static int file_set(struct bm_config *cfg, enum file_key key, const char *value,
 	return -1;
 }
 
+/* "accountName, accountKey, ...": file_keys' names, for messages. */
+static void known_keys(char *out, size_t cap)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(file_keys) / sizeof(file_keys[0]) && n < cap;
+	     i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : "",
+				      file_keys[i].name);
+}
+
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -314,22 +326,19 @@ static int parse_line(struct bm_config *cfg, const char *line, size_t len,
 		return file_set(cfg, file_keys[i].key, value,
 				(size_t)(end - value), where, err);
 	}
-	if (showable_name(key, klen))
-		bm_error_set(
-		    err, BM_ERR_CONFIG,
-		    "%s: unknown key '%.*s' (known: accountName, "
-		    "accountKey, sasToken, containerName, authType, "
-		    "blobEndpoint, identityClientId, identityObjectId, "
-		    "identityResourceId, msiEndpoint, "
-		    "servicePrincipalClientId, "
-		    "servicePrincipalTenantId, "
-		    "servicePrincipalClientSecret, aadEndpoint)",
-		    where, (int)klen, key);
-	else
+	if (showable_name(key, klen)) {
+		char known[512];
+
+		known_keys(known, sizeof(known));
+		bm_error_set(err, BM_ERR_CONFIG,
+			     "%s: unknown key '%.*s' (known: %s)", where,
+			     (int)klen, key, known);
+	} else {
 		bm_error_set(err, BM_ERR_CONFIG,
 			     "%s: not a 'key value' line (not shown: it may "
 			     "hold a secret)",
 			     where);
+	}
 	return -1;
 }
 

@@ -84,14 +84,19 @@ enum {
 	{"output-name", required_argument, NULL, TT_OPT_OUTPUT_NAME},          \
 	{"in-dir", required_argument, NULL, TT_OPT_IN_DIR},                    \
 	{"out-dir", required_argument, NULL, TT_OPT_OUT_DIR},                  \
+	TT_REGISTRY_LONGOPTS,                                                  \
+	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING},            \
+	{"env", required_argument, NULL, TT_OPT_ENV}
+
+/* The private registry's options, part of the above; `blobmill pool`
+ * takes them too, for the images its nodes pull. */
+#define TT_REGISTRY_LONGOPTS                                                   \
 	{"registry", required_argument, NULL, TT_OPT_REGISTRY},                \
 	{"registry-user", required_argument, NULL, TT_OPT_REGISTRY_USER},      \
 	{"registry-password-env", required_argument, NULL,                     \
 	 TT_OPT_REGISTRY_PASSWORD_ENV},                                        \
 	{"registry-password-file", required_argument, NULL,                    \
-	 TT_OPT_REGISTRY_PASSWORD_FILE},                                       \
-	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING},            \
-	{"env", required_argument, NULL, TT_OPT_ENV}
+	 TT_OPT_REGISTRY_PASSWORD_FILE}
 
 /* Usage text for the options above, for a command's --help. */
 #define TT_OPTIONS_HELP                                                        \

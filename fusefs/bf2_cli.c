@@ -116,6 +116,14 @@ void bf2_flags_release(struct bf2_flags *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* The error line of a value flag i does not take; -1. */
+static int invalid_value(size_t i, const char *v, const char *expected)
+{
+	fprintf(stderr, PROG ": invalid value '%s' for --%s (%s)\n", v,
+		flags[i].name, expected);
+	return -1;
+}
+
 static int flag_value(struct bf2_flags *f, size_t i, const char *v)
 {
 	char *field = (char *)f + flags[i].off, *end;
@@ -130,13 +138,8 @@ static int flag_value(struct bf2_flags *f, size_t i, const char *v)
 		errno = 0;
 		n = strtoul(v, &end, 10);
 		if (!isdigit((unsigned char)*v) || *end || errno ||
-		    n > (unsigned long)LONG_MAX) {
-			fprintf(stderr,
-				PROG ": invalid value '%s' for --%s (a whole "
-				     "number)\n",
-				v, flags[i].name);
-			return -1;
-		}
+		    n > (unsigned long)LONG_MAX)
+			return invalid_value(i, v, "a whole number");
 		*(long *)field = (long)n;
 		return 0;
 	case F_BOOL:
@@ -145,11 +148,7 @@ static int flag_value(struct bf2_flags *f, size_t i, const char *v)
 		} else if (!strcmp(v, "false") || !strcmp(v, "0")) {
 			*(int *)field = 0;
 		} else {
-			fprintf(stderr,
-				PROG ": invalid value '%s' for --%s (true or "
-				     "false)\n",
-				v, flags[i].name);
-			return -1;
+			return invalid_value(i, v, "true or false");
 		}
 		return 0;
 	}

@@ -5,7 +5,8 @@
  * and what a blobfuse2 config means here. Precedence is blobfuse2's:
  * -o options, then flags, then its environment variables, then the file,
  * then blobfuse2's defaults (kernel timeouts 120 s, attribute cache 120 s,
- * file cache 120 s).
+ * file cache 120 s). Flags, mount and unmount: bf2_cli.c; the resolution
+ * (bf2_resolve, struct bf2_mount): bf2_resolve.c.
  */
 #ifndef BF2_CLI_H
 #define BF2_CLI_H

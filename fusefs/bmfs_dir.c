@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "bmfs_int.h"
+#include "bmfs_mount.h"
 
 struct dir_item {
 	char *name;

@@ -29,6 +29,7 @@
 
 #include "bm_log.h"
 #include "bmfs_int.h"
+#include "bmfs_mount.h"
 
 struct bmfs_cfile {
 	struct bmfs_cfile *next;

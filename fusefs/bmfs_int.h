@@ -1,7 +1,9 @@
 /*
- * bmfs_int.h: what the bmfs_*.c files share and nothing else sees: open
- * handles, files being written, remote readers, the worker pool, the
- * tmp-path layout, name helpers. Lock order: see bmfs.h.
+ * bmfs_int.h: what the bmfs_*.c modules offer each other and nothing else
+ * sees: open handles, files being written, remote readers, the worker
+ * pool, write-behind, the tmp-path layout, the file and page caches. The
+ * mount itself (clock, names, attributes, cache updates) is reached
+ * through bmfs_mount.h only. Lock order: see bmfs.h.
  */
 #ifndef BMFS_INT_H
 #define BMFS_INT_H
@@ -12,19 +14,6 @@
 
 #include "bmfs.h"
 #include "bmfs_cache.h"
-
-/* ---- names ---- */
-
-/* "/a/b" -> "a/b", "/" -> "". Returns a pointer into path. */
-const char *bmfs_name(const char *path);
-/* Parent directory's name and the last component; malloc()ed, the caller
- * frees *dir. "a/b" -> "a" + "b"; "b" -> "" + "b". -1 on ENOMEM. */
-int bmfs_split(const char *name, char **dir, const char **base);
-/* "a" -> "a/" (the listing prefix of a directory); "" stays "".
- * malloc()ed; the caller frees it. */
-char *bmfs_dir_prefix(const char *name);
-
-double bmfs_now(struct bmfs *fs);
 
 /* ---- worker pool (bmfs_pool.c) ---- */
 
@@ -149,8 +138,6 @@ typedef int (*bmfs_recovered_fn)(struct bmfs *fs, const char *name,
 				 char *data_path, char *rec_path);
 int bmfs_tmp_scan(struct bmfs *fs, bmfs_recovered_fn fn);
 
-/* The listed wfile for name, or NULL; fs->lock held by the caller. */
-struct bmfs_wfile *bmfs_wfile_find(struct bmfs *fs, const char *name);
 /* Uploads wf if dirty; wf->lock held by the caller. 0 or -errno. */
 int bmfs_wfile_upload(struct bmfs *fs, struct bmfs_wfile *wf);
 /* Drops a reference (fs->lock not held); frees an unlisted wfile with no
@@ -228,17 +215,5 @@ struct bmfs_handle {
 	uint64_t kgen;		/* from bmfs_kcache_open */
 	bool keep_cache;	/* the kernel keeps its cached pages */
 };
-
-/* ---- attributes ---- */
-
-void bmfs_fill_stat(struct bmfs *fs, enum bmfs_kind kind, uint64_t size,
-		    time_t mtime, struct stat *st);
-/* Attributes of name (cache, local copy, or one listing request). 0 or
- * -errno; out->blob is malloc()ed (caller frees) or NULL. */
-int bmfs_lookup(struct bmfs *fs, const char *name, struct bmfs_attr *out);
-/* Records what the mount just did to name (fs->lock not held). */
-void bmfs_note_file(struct bmfs *fs, const char *name, uint64_t size,
-		    time_t mtime, const char *etag);
-void bmfs_note_absent(struct bmfs *fs, const char *name);
 
 #endif

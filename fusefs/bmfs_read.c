@@ -1,6 +1,6 @@
 /*
- * bmfs_read: reads of one remote blob, and the read buffer budget that all
- * readers of the mount share.
+ * bmfs_read: reads of one remote blob (the read buffer budget that all
+ * readers of the mount share: bmfs_rbudget.c; what both see: bmfs_reader.h).
  *
  * A reader keeps up to MAX_UNITS "units": buffers that each hold one
  * range [off, off + len) of the blob, filled by a GET. A read copies from
@@ -25,24 +25,8 @@
  * sharing a small budget per-block GETs would have to be small.
  *
  * Budget: the buffers of all readers together stay within READ_BUDGET
- * (or blobfuse2's block_cache.mem-size-mb). blobfuse2's
- * block_cache.prefetch: 0 turns streams off (every read loads what it
- * needs); any other value streams as above.
- * Each reader that holds buffers or waits for one is "active", and its
- * fair share is READ_BUDGET / active readers; a stream's units are a
- * quarter of its reader's share (a power of two, at least UNIT_MIN), so
- * a lone reader streams through 4 units of 8 MiB and 64 readers through
- * 4 of 128 KiB each. A stream takes a new unit only within its share; a
- * unit its reader has consumed is reused, or freed when the reader is
- * over its share (the share shrank because readers came). A unit that is
- * loading or holds bytes its reader has not read is never taken from an
- * active reader. A read that needs a unit and finds no room waits: readers
- * over their share free units as they consume them, so room comes in
- * bounded time while they read on. Only a reader that has not read for
- * IDLE_S (paused, or a process that holds many files open and reads one)
- * may lose its units to a waiting reader, and refetches them if it comes
- * back. Buffers of 64 KiB and more are mmap()ed, so freed pages go back to
- * the system at once.
+ * (or blobfuse2's block_cache.mem-size-mb), shared fairly among the
+ * readers that hold or wait for buffers; how: bmfs_rbudget.c.
  *
  * Consistency: the first GET is sent without a condition (unless the
  * opener asked for a version) and its ETag becomes the reader's; every
@@ -70,363 +54,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bm_log.h"
 #include "bmfs_int.h"
+#include "bmfs_mount.h"
+#include "bmfs_reader.h"
 
-/* The first GET of a reader that has not shown it reads on, and the
- * sequential run after which it streams. */
-#define HEAD_SIZE ((uint64_t)1 << 20)
-/* All read buffers of a mount together (see the header comment). */
-#define READ_BUDGET ((uint64_t)32 << 20)
-/* Buffers at least this large come from mmap (returned on free). */
-#define MMAP_MIN ((size_t)64 << 10)
-/* The smallest stream unit, and what loads are aligned to. */
-#define UNIT_MIN ((uint64_t)128 << 10)
-#define UNIT_ALIGN ((uint64_t)64 << 10)
-/* A stream's units per share: one being read, the rest filling. */
-#define SHARE_UNITS 4
-#define MAX_UNITS 16
 /* A stream that gets no unit for this long (its reader stopped reading)
  * ends; the next sequential read starts another. */
 #define STREAM_WAIT_S 10
-/* A reader that has not read for this long may lose its units. */
-#define IDLE_S 0.5
-/* How often a waiting reader looks at the budget again. */
-#define POLL_NS 5000000L
 /* A stream thread's stack: curl and TLS need far less. */
 #define STREAM_STACK ((size_t)256 << 10)
-
-enum unit_state { U_FREE = 0, U_LOADING, U_READY, U_FAILED };
-
-struct bmfs_unit {
-	/* Guarded by r->lock, except buf[ready..len) and got, which only the
-	 * loading thread touches while state == U_LOADING. */
-	uint64_t off;
-	size_t len;    /* bytes asked for */
-	size_t got;    /* bytes received */
-	size_t ready;  /* bytes readers may copy */
-	size_t copied; /* bytes readers copied (consumed once >= len) */
-	char *buf;     /* cap bytes, or NULL */
-	size_t cap;    /* counted in the budget while buf is set */
-	enum unit_state state;
-	struct bm_error err;
-	uint64_t stamp; /* last use, for reuse */
-};
-
-struct bmfs_rbudget {
-	pthread_mutex_t lock;
-	uint64_t limit; /* immutable */
-	/* Guarded by lock. */
-	uint64_t used;		     /* bytes of all buffers */
-	uint64_t peak;		     /* the most used ever (tests) */
-	unsigned active;	     /* readers holding or waiting */
-	struct bmfs_reader *readers; /* all open readers */
-};
-
-struct bmfs_reader {
-	/* Immutable. */
-	struct bmfs *fs;
-	struct bmfs_rbudget *bud;
-	char *blob;
-	char *kname; /* the name whose page cache records it feeds */
-	uint64_t bs;
-	atomic_bool closing; /* read by sinks without the lock */
-	char *tee_path;	     /* the cache file being filled, or NULL */
-	int tee_fd;	     /* its fd (pwrite by loaders), or -1 */
-	bool tee_wanted;     /* a reread: copy it at the first read */
-	/* Only the stream thread touches sunit's buffer and got. */
-	struct bmfs_unit *sunit; /* the unit the stream fills, or NULL */
-
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* a unit loaded, filled more, or consumed */
-	/* Guarded by lock. */
-	struct bmfs_unit units[MAX_UNITS];
-	char etag[BM_ETAG_MAX]; /* "" until the first GET answered */
-	char want[BM_ETAG_MAX]; /* the version the opener believed */
-	uint64_t size;
-	unsigned inflight; /* GETs running (demand loads and the stream) */
-	uint64_t next_seq; /* where a sequential read starts next */
-	uint64_t seq_run;  /* bytes read in sequence up to next_seq */
-	bool streaming;	   /* it once read more than half a head in
-			    * sequence: it streams from now */
-	uint64_t clock;
-	bool stale; /* a GET found the blob changed */
-	struct bm_error stale_err;
-	bool sactive;	     /* a stream thread runs */
-	bool sjoin;	     /* sthread is to be joined */
-	pthread_t sthread;   /* the stream's thread */
-	unsigned sgen;	     /* bumped to stop the stream */
-	uint64_t spos;	     /* where the stream's next unit starts */
-	uint8_t *tee_done;   /* one bit per UNIT_ALIGN granule written */
-	bool tee_ok;	     /* no write failed, size as believed */
-	unsigned waiters;    /* reads waiting on cond */
-	bool stream_waiting; /* the stream waits for a unit */
-
-	/* Guarded by bud->lock. */
-	struct bmfs_reader *bnext, *bprev; /* bud->readers */
-	uint64_t held;			   /* bytes of its buffers */
-	bool wants;			   /* a read waits for room */
-	bool counted;			   /* in bud->active */
-	double last_read;		   /* bmfs_now() at its last read */
-	unsigned refs; /* threads about to free one of its buffers */
-};
-
-/* ---- the budget ---- */
-
-struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit)
-{
-	struct bmfs_rbudget *b = calloc(1, sizeof(*b));
-
-	if (!b)
-		return NULL;
-	pthread_mutex_init(&b->lock, NULL);
-	b->limit = limit ? limit : READ_BUDGET;
-	return b;
-}
-
-void bmfs_rbudget_free(struct bmfs_rbudget *b)
-{
-	if (!b)
-		return;
-	pthread_mutex_destroy(&b->lock);
-	free(b);
-}
-
-void bmfs_rbudget_usage(struct bmfs_rbudget *b, uint64_t *used, uint64_t *peak)
-{
-	pthread_mutex_lock(&b->lock);
-	*used = b->used;
-	*peak = b->peak;
-	pthread_mutex_unlock(&b->lock);
-}
-
-/* Keeps bud->active in step with r's holding or wanting. bud->lock held. */
-static void recount(struct bmfs_reader *r)
-{
-	bool active = r->held > 0 || r->wants;
-
-	if (active != r->counted) {
-		r->counted = active;
-		if (active)
-			r->bud->active++;
-		else
-			r->bud->active--;
-	}
-}
-
-/* r's fair share of the budget. bud->lock held. */
-static uint64_t share_of(const struct bmfs_rbudget *bud)
-{
-	return bud->limit / (bud->active ? bud->active : 1);
-}
-
-/* The size of a stream unit for r now: a quarter of its share, a power of
- * two of at least UNIT_MIN. Not the block size: the stream is one GET
- * whatever its units, and a unit of a small block size would leave a
- * lone reader's share unused (MAX_UNITS). */
-static uint64_t stream_unit(struct bmfs_reader *r)
-{
-	uint64_t s, u = UNIT_MIN;
-
-	pthread_mutex_lock(&r->bud->lock);
-	s = share_of(r->bud) / SHARE_UNITS;
-	pthread_mutex_unlock(&r->bud->lock);
-	while (u * 2 <= s)
-		u *= 2;
-	return u;
-}
-
-/* Whether r holds more than its share. */
-static bool over_share(struct bmfs_reader *r)
-{
-	bool over;
-
-	pthread_mutex_lock(&r->bud->lock);
-	over = r->held > share_of(r->bud);
-	pthread_mutex_unlock(&r->bud->lock);
-	return over;
-}
-
-/* Marks r as waiting for room (counted as active) or done waiting. */
-static void set_wants(struct bmfs_reader *r, bool wants)
-{
-	pthread_mutex_lock(&r->bud->lock);
-	r->wants = wants;
-	recount(r);
-	pthread_mutex_unlock(&r->bud->lock);
-}
-
-static char *buf_alloc(size_t n)
-{
-	void *p;
-
-	if (n < MMAP_MIN)
-		return malloc(n);
-	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void buf_release(char *p, size_t n)
-{
-	if (n < MMAP_MIN)
-		free(p);
-	else if (p)
-		munmap(p, n);
-}
-
-/* Frees a unit's buffer (not loading); the unit is forgotten. r->lock
- * held. */
-static void drop_buf(struct bmfs_reader *r, struct bmfs_unit *u)
-{
-	struct bmfs_rbudget *bud = r->bud;
-
-	u->state = U_FREE;
-	if (!u->buf)
-		return;
-	buf_release(u->buf, u->cap);
-	pthread_mutex_lock(&bud->lock);
-	bud->used -= u->cap;
-	r->held -= u->cap;
-	recount(r);
-	pthread_mutex_unlock(&bud->lock);
-	u->buf = NULL;
-	u->cap = 0;
-}
-
-/*
- * Gives the free unit u (no buffer) a buffer of n bytes if the budget has
- * room: within r's share, or any room when r holds nothing (so every
- * reader gets a unit). r->lock held.
- */
-static bool grant_buf(struct bmfs_reader *r, struct bmfs_unit *u, size_t n)
-{
-	struct bmfs_rbudget *bud = r->bud;
-	bool ok;
-
-	pthread_mutex_lock(&bud->lock);
-	ok = bud->used + n <= bud->limit &&
-	     (r->held == 0 || r->held + n <= share_of(bud));
-	/* A unit larger than the whole budget (a block size over 32 MiB)
-	 * may be the only one. */
-	ok = ok || (bud->used == 0 && n > bud->limit);
-	if (ok) {
-		bud->used += n;
-		if (bud->used > bud->peak)
-			bud->peak = bud->used;
-		r->held += n;
-		recount(r);
-	}
-	pthread_mutex_unlock(&bud->lock);
-	if (!ok)
-		return false;
-	u->buf = buf_alloc(n);
-	if (!u->buf) {
-		pthread_mutex_lock(&bud->lock);
-		bud->used -= n;
-		r->held -= n;
-		recount(r);
-		pthread_mutex_unlock(&bud->lock);
-		return false;
-	}
-	u->cap = n;
-	return true;
-}
-
-/* Whether r has read all of u (or left it well behind). */
-static bool consumed(const struct bmfs_reader *r, const struct bmfs_unit *u)
-{
-	return u->state == U_READY &&
-	       (u->copied >= u->len ||
-		u->off + u->len + HEAD_SIZE <= r->next_seq);
-}
-
-/*
- * Frees one buffer of reader v for a reader that waits: a unit v has
- * consumed (or holding nothing), else, when v is idle, the one furthest
- * ahead (v refetches it if it reads on). v->lock not held.
- */
-static bool steal_one(struct bmfs_reader *v, bool idle)
-{
-	struct bmfs_unit *best = NULL;
-	unsigned i;
-
-	pthread_mutex_lock(&v->lock);
-	for (i = 0; i < MAX_UNITS; i++) {
-		struct bmfs_unit *u = &v->units[i];
-
-		if (!u->buf || u->state == U_LOADING || u == v->sunit)
-			continue;
-		if (u->state != U_READY || consumed(v, u)) {
-			best = u;
-			break;
-		}
-		if (idle && (!best || u->off > best->off))
-			best = u;
-	}
-	if (best)
-		drop_buf(v, best);
-	pthread_mutex_unlock(&v->lock);
-	return best != NULL;
-}
-
-/* Waits on r->cond for at most POLL_NS (r->lock held): room in the budget
- * is not signalled, so whoever waits for it looks again. */
-static void poll_wait(struct bmfs_reader *r)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += POLL_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&r->cond, &r->lock, &until);
-}
-
-/*
- * Called by a read of r that found no room (r->lock held): frees a buffer
- * of the reader whose last read is oldest (what it has read, or anything
- * not loading when it has not read for IDLE_S), else waits a moment for
- * room. Drops r->lock meanwhile; the caller looks again.
- */
-static void wait_room(struct bmfs_reader *r)
-{
-	struct bmfs_rbudget *bud = r->bud;
-	struct bmfs_reader *v, *victim = NULL;
-	double now = bmfs_now(r->fs);
-	bool freed, idle = false;
-
-	set_wants(r, true);
-	pthread_mutex_lock(&bud->lock);
-	for (v = bud->readers; v; v = v->bnext)
-		if (v != r && v->held &&
-		    (!victim || v->last_read < victim->last_read))
-			victim = v;
-	if (victim) {
-		victim->refs++;
-		idle = now - victim->last_read >= IDLE_S;
-	}
-	pthread_mutex_unlock(&bud->lock);
-	if (victim) {
-		pthread_mutex_unlock(&r->lock);
-		freed = steal_one(victim, idle);
-		pthread_mutex_lock(&bud->lock);
-		victim->refs--;
-		pthread_mutex_unlock(&bud->lock);
-		pthread_mutex_lock(&r->lock);
-		if (freed)
-			return;
-	}
-	r->waiters++;
-	poll_wait(r);
-	r->waiters--;
-}
 
 /* ---- the whole-file cache tee ---- */
 
@@ -607,11 +247,11 @@ void bmfs_reader_free(struct bmfs_reader *r)
 		pthread_join(r->sthread, NULL);
 	tee_finish(r);
 	for (i = 0; i < MAX_UNITS; i++)
-		drop_buf(r, &r->units[i]);
+		bmfs_rbudget_drop(r, &r->units[i]);
 	pthread_mutex_unlock(&r->lock);
 	pthread_mutex_lock(&bud->lock);
 	r->wants = false;
-	recount(r);
+	bmfs_rbudget_recount(r);
 	pthread_mutex_unlock(&bud->lock);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
@@ -759,9 +399,10 @@ static struct bmfs_unit *claim_unit(struct bmfs_reader *r, size_t n,
 			empty = empty ? empty : u;
 			continue;
 		}
-		if (u->state == U_READY && !consumed(r, u) && !demand)
+		if (u->state == U_READY && !bmfs_rbudget_consumed(r, u) &&
+		    !demand)
 			continue;
-		if (u->state == U_READY && !consumed(r, u) &&
+		if (u->state == U_READY && !bmfs_rbudget_consumed(r, u) &&
 		    (!spare || u->stamp < spare->stamp)) {
 			spare = u; /* demand only: the reader's own bytes */
 			continue;
@@ -769,17 +410,19 @@ static struct bmfs_unit *claim_unit(struct bmfs_reader *r, size_t n,
 		if (!reuse || u->stamp < reuse->stamp)
 			reuse = u;
 	}
-	if (reuse && reuse->cap >= n && reuse->cap <= 2 * n && !over_share(r))
+	if (reuse && reuse->cap >= n && reuse->cap <= 2 * n &&
+	    !bmfs_rbudget_over_share(r))
 		return reuse;
 	if (reuse) {
-		drop_buf(r, reuse); /* the wrong size, or over the share */
+		bmfs_rbudget_drop(
+		    r, reuse); /* the wrong size, or over the share */
 		empty = reuse;
 	}
-	if (empty && grant_buf(r, empty, n))
+	if (empty && bmfs_rbudget_grant(r, empty, n))
 		return empty;
 	if (spare) {
-		drop_buf(r, spare);
-		if (grant_buf(r, spare, n))
+		bmfs_rbudget_drop(r, spare);
+		if (bmfs_rbudget_grant(r, spare, n))
 			return spare;
 	}
 	return NULL;
@@ -817,7 +460,7 @@ static struct bmfs_unit *stream_next(struct bmfs_reader *r, unsigned gen)
 	pthread_mutex_lock(&r->lock);
 	while (r->spos < r->size && !atomic_load(&r->closing) && !r->stale &&
 	       r->sgen == gen) {
-		n = (size_t)stream_unit(r);
+		n = (size_t)bmfs_rbudget_unit_size(r);
 		if (n > r->size - r->spos)
 			n = (size_t)(r->size - r->spos);
 		u = claim_unit(r, n, false);
@@ -827,7 +470,7 @@ static struct bmfs_unit *stream_next(struct bmfs_reader *r, unsigned gen)
 		if (now.tv_sec - t0.tv_sec >= STREAM_WAIT_S)
 			break;
 		r->stream_waiting = true;
-		poll_wait(r);
+		bmfs_rbudget_poll_wait(r);
 	}
 	r->stream_waiting = false;
 	if (u && (r->spos >= r->size || atomic_load(&r->closing) || r->stale ||
@@ -995,7 +638,7 @@ static void demand_range(struct bmfs_reader *r, uint64_t pos, uint64_t end,
 	}
 	want = (end - start + UNIT_ALIGN - 1) / UNIT_ALIGN * UNIT_ALIGN;
 	if (r->streaming) {
-		uint64_t su = stream_unit(r);
+		uint64_t su = bmfs_rbudget_unit_size(r);
 
 		want = want > su ? want : su;
 	} else {
@@ -1025,14 +668,14 @@ static void note_read(struct bmfs_reader *r)
  * share. r->lock held. */
 static void copied_from(struct bmfs_reader *r, struct bmfs_unit *u, size_t n)
 {
-	bool was = consumed(r, u);
+	bool was = bmfs_rbudget_consumed(r, u);
 
 	u->copied += n;
 	u->stamp = ++r->clock;
-	if (was || !consumed(r, u))
+	if (was || !bmfs_rbudget_consumed(r, u))
 		return;
-	if (over_share(r))
-		drop_buf(r, u);
+	if (bmfs_rbudget_over_share(r))
+		bmfs_rbudget_drop(r, u);
 	if (r->stream_waiting)
 		pthread_cond_broadcast(&r->cond);
 }
@@ -1089,7 +732,7 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 		if (u && u->state == U_FAILED) {
 			struct bm_error e = u->err;
 
-			drop_buf(r, u);
+			bmfs_rbudget_drop(r, u);
 			if (e.code == BM_ERR_RANGE)
 				break; /* the blob is shorter than believed */
 			err = e;
@@ -1104,9 +747,9 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 		}
 		/* The stream is about to bring it. */
 		if (r->sactive && pos >= r->spos &&
-		    pos < r->spos + (HEAD_SIZE > stream_unit(r)
+		    pos < r->spos + (HEAD_SIZE > bmfs_rbudget_unit_size(r)
 					 ? HEAD_SIZE
-					 : stream_unit(r))) {
+					 : bmfs_rbudget_unit_size(r))) {
 			wait_change(r);
 			continue;
 		}
@@ -1116,7 +759,7 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 		demand_range(r, pos, off + size, &uoff, &n);
 		u = claim_unit(r, n, true);
 		if (!u) {
-			wait_room(r);
+			bmfs_rbudget_wait_room(r);
 			waited = true;
 			continue;
 		}
@@ -1125,7 +768,7 @@ int bmfs_reader_read(struct bmfs_reader *r, char *buf, size_t size,
 		load_unit(r, u);
 	}
 	if (waited)
-		set_wants(r, false);
+		bmfs_rbudget_set_wants(r, false);
 	if (r->stale && err.code == BM_OK)
 		err = r->stale_err;
 	/* A failure after some bytes fails the read: a short count would

@@ -28,16 +28,7 @@
 
 #include "bm_log.h"
 #include "bmfs_int.h"
-
-struct bmfs_wfile *bmfs_wfile_find(struct bmfs *fs, const char *name)
-{
-	struct bmfs_wfile *wf;
-
-	for (wf = fs->wfiles; wf; wf = wf->next)
-		if (strcmp(wf->name, name) == 0)
-			return wf;
-	return NULL;
-}
+#include "bmfs_mount.h"
 
 /* Takes ownership of fd, data_path and rec_path. */
 static struct bmfs_wfile *wfile_new(const char *name, int fd, char *data_path,
@@ -110,20 +101,6 @@ static void wfile_unlist(struct bmfs *fs, struct bmfs_wfile *wf)
 	wf->listed = false;
 }
 
-/* Drops what the caches hold of name and its parent's listing. fs->lock
- * held. */
-static void forget_attrs(struct bmfs *fs, const char *name)
-{
-	char *dir;
-	const char *base;
-
-	bmfs_cache_forget(fs->cache, name);
-	if (bmfs_split(name, &dir, &base) == 0) {
-		bmfs_cache_listing_drop(fs->cache, dir);
-		free(dir);
-	}
-}
-
 void bmfs_wfile_drop(struct bmfs *fs, struct bmfs_wfile *wf,
 		     const char *keep_as)
 {
@@ -181,7 +158,7 @@ void bmfs_wfile_unref(struct bmfs *fs, struct bmfs_wfile *wf)
 		/* What the mount showed of a failed copy was never the
 		 * blob's: ask the service again. */
 		if (wf->write_err)
-			forget_attrs(fs, wf->name);
+			bmfs_forget_attrs(fs, wf->name);
 	}
 	last = wf->refs == 0 && !wf->listed;
 	pthread_mutex_unlock(&fs->lock);

@@ -12,6 +12,10 @@
  * caller resumes from the next byte (If-Match on the first ETag), and a
  * listing page that broke mid-body is fetched again with the entries
  * already handed out skipped. Both follow the same bm_retry policy.
+ *
+ * This file holds the client object, how one request is made, and the
+ * blob operations; listings and container/account operations are in
+ * bm_blob_azure_containers.c (shared parts: bm_blob_azure_impl.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,36 +23,17 @@
 #include <strings.h>
 #include <time.h>
 
-#include "bm_blob.h"
+#include "bm_blob_azure_impl.h"
 #include "bm_log.h"
 #include "bm_md5.h"
-#include "bm_token.h"
 #include "bm_url.h"
-
-struct azure {
-	struct bm_blob_client base;
-	char *endpoint;
-	char *account;
-	char *sas_token;
-	unsigned char *key;
-	size_t key_len;
-	struct bm_token *token; /* Entra ID auth types, else NULL */
-	struct bm_auth auth;	/* points into the fields above */
-	struct bm_retry_policy retry;
-	struct bm_http *http;
-};
-
-static struct azure *az_of(struct bm_blob_client *c)
-{
-	return c->impl;
-}
 
 /* ---- names and messages ---- */
 
 /* "container/name" for messages, cut at a UTF-8 boundary after about 80
  * bytes ("...") so a 1,024-character name leaves room for the cause. */
-static void subject(const char *container, const char *name, char *out,
-		    size_t cap)
+void bm_az_subject(const char *container, const char *name, char *out,
+		   size_t cap)
 {
 	size_t n;
 
@@ -65,7 +50,7 @@ static void subject(const char *container, const char *name, char *out,
 
 /* Azure's rule: 3-63 of [a-z0-9-], starting with a letter or digit, no
  * "--" and no trailing '-'; plus the three special '$' containers. */
-static int check_container_name(const char *container, struct bm_error *err)
+int bm_az_check_container_name(const char *container, struct bm_error *err)
 {
 	size_t n = container ? strlen(container) : 0, i;
 	bool ok = n >= 3 && n <= 63;
@@ -92,10 +77,10 @@ static int check_container_name(const char *container, struct bm_error *err)
 	return -1;
 }
 
-static int check_names(const char *container, const char *name,
-		       struct bm_error *err)
+int bm_az_check_names(const char *container, const char *name,
+		      struct bm_error *err)
 {
-	if (check_container_name(container, err) < 0)
+	if (bm_az_check_container_name(container, err) < 0)
 		return -1;
 	if (name && (!name[0] || strlen(name) > 1024 * 4)) {
 		bm_error_set(err, BM_ERR_INVALID,
@@ -214,27 +199,14 @@ static int add_put_headers(struct hdrs *h, const struct bm_put_opts *o,
 /* ---- one request ---- */
 
 /* First message wins: an error the caller already holds stays. */
-static void error_take(struct bm_error *err, const struct bm_error *e)
+void bm_az_error_take(struct bm_error *err, const struct bm_error *e)
 {
 	if (err && err->code == BM_OK)
 		*err = *e;
 }
 
-struct call {
-	const char *method;
-	enum bm_op op;
-	const char *container;
-	const char *name;  /* NULL: container-level */
-	const char *query; /* already encoded, or NULL */
-	struct hdrs *hdrs;
-	const struct bm_body *body;
-	bm_sink_fn sink;
-	void *sink_ud;
-	bool idempotent;
-};
-
-static int perform(struct azure *az, const struct call *call,
-		   struct bm_http_response *resp, struct bm_error *err)
+int bm_az_perform(struct azure *az, const struct call *call,
+		  struct bm_http_response *resp, struct bm_error *err)
 {
 	struct bm_http_request req;
 	char *url;
@@ -289,15 +261,15 @@ static void info_from_headers(const struct bm_http_response *r,
 	info->is_dir_marker = v && strcasecmp(v, "true") == 0;
 }
 
-static bool transport_failure(const struct bm_error *e)
+bool bm_az_transport_failure(const struct bm_error *e)
 {
 	return e->code == BM_ERR_NETWORK || e->code == BM_ERR_TIMEOUT;
 }
 
 /* Waits before a resume/refetch attempt per the retry policy; false when
  * the policy says to give up. */
-static bool resume_wait(struct azure *az, int attempt, long start_ms,
-			unsigned *seed)
+bool bm_az_resume_wait(struct azure *az, int attempt, long start_ms,
+		       unsigned *seed)
 {
 	struct timespec ts;
 	long now, delay;
@@ -314,7 +286,7 @@ static bool resume_wait(struct azure *az, int attempt, long start_ms,
 	return true;
 }
 
-static long mono_ms(void)
+long bm_az_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -322,148 +294,43 @@ static long mono_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- list ---- */
+/* ---- one blob operation ---- */
 
-struct list_ctx {
-	struct bm_listing_parser *parser;
-	bm_list_cb cb;
-	void *ud;
-	uint64_t skip;	      /* entries handed out by an earlier attempt */
-	uint64_t emitted;     /* entries handed out in total */
-	uint64_t bytes;	      /* body bytes of this attempt */
-	struct bm_error perr; /* the parser's or the callback's error */
+/*
+ * What a blob operation holds from start to end: the subject of its
+ * messages, its request (method, names, headers) and its final response.
+ * op_begin checks the names; op_end names the operation in a failure ("cannot
+ * upload 'c/name': ...") and releases the rest.
+ */
+struct op {
+	char what[128];
+	struct hdrs h;
+	struct bm_http_response resp;
+	struct call call; /* its headers are h */
 };
 
-static int list_entry(const struct bm_blob_entry *e, void *ud)
+static int op_begin(struct op *op, const char *method, enum bm_op kind,
+		    const char *container, const char *name,
+		    struct bm_error *err)
 {
-	struct list_ctx *lc = ud;
-
-	if (lc->skip) {
-		lc->skip--;
-		return 0;
-	}
-	lc->emitted++;
-	return lc->cb(e, lc->ud);
+	memset(op, 0, sizeof(*op));
+	op->call.method = method;
+	op->call.op = kind;
+	op->call.container = container;
+	op->call.name = name;
+	op->call.hdrs = &op->h;
+	bm_az_subject(container, name, op->what, sizeof(op->what));
+	return bm_az_check_names(container, name, err);
 }
 
-static int list_sink(const void *data, size_t len, void *ud)
+/* Returns rc; `doing` is the verb of the message: "upload", "delete"... */
+static int op_end(struct op *op, int rc, const char *doing,
+		  struct bm_error *err)
 {
-	struct list_ctx *lc = ud;
-
-	lc->bytes += len;
-	return bm_listing_parser_feed(lc->parser, data, len, &lc->perr);
-}
-
-static char *list_query(const struct bm_list_opts *o, struct bm_error *err)
-{
-	char *prefix = NULL, *delim = NULL, *marker = NULL, *q = NULL;
-	char max[32] = "";
-
-	if ((o->prefix && *o->prefix &&
-	     !(prefix = bm_url_encode_component(o->prefix))) ||
-	    (o->delimiter && *o->delimiter &&
-	     !(delim = bm_url_encode_component(o->delimiter))) ||
-	    (o->marker && *o->marker &&
-	     !(marker = bm_url_encode_component(o->marker))))
-		goto out;
-	if (o->max_results > 0)
-		snprintf(max, sizeof(max), "&maxresults=%d", o->max_results);
-	if (asprintf(&q, "restype=container&comp=list%s%s%s%s%s%s%s%s",
-		     prefix ? "&prefix=" : "", prefix ? prefix : "",
-		     delim ? "&delimiter=" : "", delim ? delim : "",
-		     marker ? "&marker=" : "", marker ? marker : "", max,
-		     o->include_metadata ? "&include=metadata" : "") < 0)
-		q = NULL;
-out:
-	if (!q)
-		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
-	free(prefix);
-	free(delim);
-	free(marker);
-	return q;
-}
-
-/* One page; errors unprefixed (the callers name the operation). */
-static int list_page(struct azure *az, const char *container,
-		     const struct bm_list_opts *o, bm_list_cb cb, void *ud,
-		     char **next_marker, struct bm_error *err)
-{
-	struct list_ctx lc;
-	struct bm_error herr;
-	struct call call;
-	char *query = NULL, what[128];
-	long start = mono_ms();
-	unsigned seed = (unsigned)start;
-	int attempt, rc = -1;
-
-	*next_marker = NULL;
-	memset(&lc, 0, sizeof(lc));
-	lc.cb = cb;
-	lc.ud = ud;
-	subject(container, o->prefix && *o->prefix ? o->prefix : NULL, what,
-		sizeof(what));
-	if (check_names(container, NULL, err) < 0)
-		goto out;
-	query = list_query(o, err);
-	if (!query)
-		goto out;
-	call = (struct call){.method = "GET",
-			     .op = BM_OP_LIST,
-			     .container = container,
-			     .query = query,
-			     .sink = list_sink,
-			     .sink_ud = &lc,
-			     .idempotent = true};
-	for (attempt = 1;; attempt++) {
-		bm_listing_parser_free(lc.parser);
-		lc.parser = bm_listing_parser_new(list_entry, &lc);
-		if (!lc.parser) {
-			bm_error_set(err, BM_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		lc.skip = lc.emitted;
-		lc.bytes = 0;
-		bm_error_clear(&lc.perr);
-		bm_error_clear(&herr);
-		if (perform(az, &call, NULL, &herr) == 0) {
-			rc = bm_listing_parser_finish(lc.parser, next_marker,
-						      err);
-			break;
-		}
-		if (lc.perr.code != BM_OK) {
-			/* The parser or the caller stopped the transfer. */
-			error_take(err, &lc.perr);
-			break;
-		}
-		/* A page broken mid-body: fetch it again, skipping what the
-		 * caller already has (the same marker gives the same page). */
-		if (!transport_failure(&herr) || lc.bytes == 0 ||
-		    !resume_wait(az, attempt, start, &seed)) {
-			error_take(err, &herr);
-			break;
-		}
-		bm_info("cannot list '%s': %s; fetching the page again", what,
-			herr.msg);
-	}
-out:
-	bm_listing_parser_free(lc.parser);
-	free(query);
-	return rc;
-}
-
-static int az_list_page(struct bm_blob_client *c, const char *container,
-			const struct bm_list_opts *o, bm_list_cb cb, void *ud,
-			char **next_marker, struct bm_error *err)
-{
-	char what[128];
-	int rc;
-
-	rc = list_page(az_of(c), container, o, cb, ud, next_marker, err);
-	if (rc < 0) {
-		subject(container, o->prefix && *o->prefix ? o->prefix : NULL,
-			what, sizeof(what));
-		bm_error_prefix(err, "cannot list '%s'", what);
-	}
+	if (rc < 0)
+		bm_error_prefix(err, "cannot %s '%s'", doing, op->what);
+	bm_http_response_release(&op->resp);
+	hdrs_release(&op->h);
 	return rc;
 }
 
@@ -491,36 +358,26 @@ static int az_get(struct bm_blob_client *c, const char *container,
 		  struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
 	struct bm_blob_info first;
 	struct bm_error herr;
 	struct get_ctx g = {sink, ud, 0};
-	struct hdrs h;
-	struct call call;
-	char what[128], range[64], etag[BM_ETAG_MAX] = "";
+	struct op op;
+	char range[64], etag[BM_ETAG_MAX] = "";
 	uint64_t off = o ? o->offset : 0, left = o ? o->length : 0;
 	bool bounded = o && o->length > 0, have_info = false;
-	long start = mono_ms();
+	long start = bm_az_mono_ms();
 	unsigned seed = (unsigned)start;
 	int attempt, rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	memset(&resp, 0, sizeof(resp));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "GET", BM_OP_GET, container, name, err) < 0)
 		goto out;
 	if (o && o->if_match)
 		snprintf(etag, sizeof(etag), "%s", o->if_match);
-	call = (struct call){.method = "GET",
-			     .op = BM_OP_GET,
-			     .container = container,
-			     .name = name,
-			     .hdrs = &h,
-			     .sink = get_sink,
-			     .sink_ud = &g,
-			     .idempotent = true};
+	op.call.sink = get_sink;
+	op.call.sink_ud = &g;
+	op.call.idempotent = true;
 	for (attempt = 1;; attempt++) {
-		hdrs_release(&h);
+		hdrs_release(&op.h);
 		/* No Range for a whole blob (a range on a 0-byte blob is
 		 * 416). */
 		if (off > 0 || bounded) {
@@ -532,22 +389,23 @@ static int az_get(struct bm_blob_client *c, const char *container,
 			else
 				snprintf(range, sizeof(range), "bytes=%llu-",
 					 (unsigned long long)off);
-			hdr_add(&h, "x-ms-range", range);
+			hdr_add(&op.h, "x-ms-range", range);
 		}
 		if (etag[0])
-			hdr_add(&h, "If-Match", etag);
+			hdr_add(&op.h, "If-Match", etag);
 		g.delivered = 0;
 		bm_error_clear(&herr);
-		bm_http_response_release(&resp);
-		rc = perform(az, &call, &resp, &herr);
-		if (!have_info && resp.status >= 200 && resp.status < 300) {
-			info_from_headers(&resp, &first);
+		bm_http_response_release(&op.resp);
+		rc = bm_az_perform(az, &op.call, &op.resp, &herr);
+		if (!have_info && op.resp.status >= 200 &&
+		    op.resp.status < 300) {
+			info_from_headers(&op.resp, &first);
 			have_info = true;
 		}
 		if (rc == 0)
 			break;
 		/* The connection broke after the last byte of the range. */
-		if (transport_failure(&herr) && bounded &&
+		if (bm_az_transport_failure(&herr) && bounded &&
 		    g.delivered == left) {
 			rc = 0;
 			break;
@@ -556,25 +414,21 @@ static int az_get(struct bm_blob_client *c, const char *container,
 		 * version of the blob: never mix two. */
 		if (!etag[0] && have_info)
 			snprintf(etag, sizeof(etag), "%s", first.etag);
-		if (!transport_failure(&herr) || g.delivered == 0 || !etag[0] ||
-		    !resume_wait(az, attempt, start, &seed)) {
-			error_take(err, &herr);
+		if (!bm_az_transport_failure(&herr) || g.delivered == 0 ||
+		    !etag[0] || !bm_az_resume_wait(az, attempt, start, &seed)) {
+			bm_az_error_take(err, &herr);
 			break;
 		}
 		off += g.delivered;
 		if (bounded)
 			left -= g.delivered;
-		bm_info("cannot get '%s': %s; resuming at byte %llu", what,
+		bm_info("cannot get '%s': %s; resuming at byte %llu", op.what,
 			herr.msg, (unsigned long long)off);
 	}
 	if (rc == 0 && info)
 		*info = first;
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot get '%s'", what);
-	bm_http_response_release(&resp);
-	hdrs_release(&h);
-	return rc;
+	return op_end(&op, rc, "get", err);
 }
 
 /* ---- head ---- */
@@ -584,28 +438,17 @@ static int az_head(struct bm_blob_client *c, const char *container,
 		   struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
-	struct call call;
-	char what[128];
+	struct op op;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "HEAD", BM_OP_HEAD, container, name, err) < 0)
 		goto out;
-	call = (struct call){.method = "HEAD",
-			     .op = BM_OP_HEAD,
-			     .container = container,
-			     .name = name,
-			     .idempotent = true};
-	rc = perform(az, &call, &resp, err);
+	op.call.idempotent = true;
+	rc = bm_az_perform(az, &op.call, &op.resp, err);
 	if (rc == 0 && info)
-		info_from_headers(&resp, info);
+		info_from_headers(&op.resp, info);
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot get properties of '%s'", what);
-	bm_http_response_release(&resp);
-	return rc;
+	return op_end(&op, rc, "get properties of", err);
 }
 
 /* ---- put ---- */
@@ -652,41 +495,27 @@ static int az_put(struct bm_blob_client *c, const char *container,
 		  struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
-	struct hdrs h;
-	struct call call;
-	char what[128], md5[BM_MD5_B64_SIZE];
+	struct op op;
+	char md5[BM_MD5_B64_SIZE];
 	int rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	memset(&resp, 0, sizeof(resp));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "PUT", BM_OP_PUT, container, name, err) < 0)
 		goto out;
-	hdr_add(&h, "x-ms-blob-type", "BlockBlob");
-	if (add_put_headers(&h, o, "Content-Type", err) < 0 ||
-	    add_content_md5(&h, body, md5, err) < 0)
+	hdr_add(&op.h, "x-ms-blob-type", "BlockBlob");
+	if (add_put_headers(&op.h, o, "Content-Type", err) < 0 ||
+	    add_content_md5(&op.h, body, md5, err) < 0)
 		goto out;
-	call = (struct call){.method = "PUT",
-			     .op = BM_OP_PUT,
-			     .container = container,
-			     .name = name,
-			     .hdrs = &h,
-			     .body = body};
+	op.call.body = body;
 	/* A conditional put repeated after a lost success would fail its
 	 * own condition; an unconditional one just writes the same bytes. */
-	call.idempotent = !(o && (o->if_match || o->if_none_match_any));
-	rc = perform(az, &call, &resp, err);
+	op.call.idempotent = !(o && (o->if_match || o->if_none_match_any));
+	rc = bm_az_perform(az, &op.call, &op.resp, err);
 	if (rc == 0 && info) {
-		info_from_write(&resp, body ? body->len : 0, info);
+		info_from_write(&op.resp, body ? body->len : 0, info);
 		info->is_dir_marker = is_dir_marker_put(o);
 	}
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot upload '%s'", what);
-	bm_http_response_release(&resp);
-	hdrs_release(&h);
-	return rc;
+	return op_end(&op, rc, "upload", err);
 }
 
 static int az_put_block(struct bm_blob_client *c, const char *container,
@@ -694,14 +523,11 @@ static int az_put_block(struct bm_blob_client *c, const char *container,
 			const struct bm_body *body, struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct hdrs h;
-	struct call call;
-	char what[128], md5[BM_MD5_B64_SIZE], *id = NULL, *query = NULL;
+	struct op op;
+	char md5[BM_MD5_B64_SIZE], *id = NULL, *query = NULL;
 	int rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "PUT", BM_OP_PUT_BLOCK, container, name, err) < 0)
 		goto out;
 	id = bm_url_encode_component(block_id);
 	if (!id || asprintf(&query, "comp=block&blockid=%s", id) < 0) {
@@ -709,25 +535,17 @@ static int az_put_block(struct bm_blob_client *c, const char *container,
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (add_content_md5(&h, body, md5, err) < 0)
+	if (add_content_md5(&op.h, body, md5, err) < 0)
 		goto out;
 	/* Idempotent: a staged block is invisible until committed. */
-	call = (struct call){.method = "PUT",
-			     .op = BM_OP_PUT_BLOCK,
-			     .container = container,
-			     .name = name,
-			     .query = query,
-			     .hdrs = &h,
-			     .body = body,
-			     .idempotent = true};
-	rc = perform(az, &call, NULL, err);
+	op.call.query = query;
+	op.call.body = body;
+	op.call.idempotent = true;
+	rc = bm_az_perform(az, &op.call, NULL, err);
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot upload a block of '%s'", what);
-	hdrs_release(&h);
 	free(id);
 	free(query);
-	return rc;
+	return op_end(&op, rc, "upload a block of", err);
 }
 
 static char *block_list_xml(const char *const *ids, size_t n)
@@ -757,63 +575,49 @@ static int az_put_block_list(struct bm_blob_client *c, const char *container,
 			     struct bm_blob_info *info, struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
 	struct bm_body body;
-	struct hdrs h;
-	struct call call;
-	char what[128], md5[BM_MD5_B64_SIZE], *xml = NULL;
+	struct op op;
+	char md5[BM_MD5_B64_SIZE], *xml = NULL;
 	int rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	memset(&resp, 0, sizeof(resp));
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "PUT", BM_OP_PUT_BLOCK_LIST, container, name, err) <
+	    0)
 		goto out;
 	xml = block_list_xml(block_ids, nblocks);
 	if (!xml) {
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	hdr_add(&h, "Content-Type", "application/xml");
-	if (add_put_headers(&h, o, "x-ms-blob-content-type", err) < 0)
+	hdr_add(&op.h, "Content-Type", "application/xml");
+	if (add_put_headers(&op.h, o, "x-ms-blob-content-type", err) < 0)
 		goto out;
 	memset(&body, 0, sizeof(body));
 	body.buf = xml;
 	body.len = strlen(xml);
-	if (add_content_md5(&h, &body, md5, err) < 0)
+	if (add_content_md5(&op.h, &body, md5, err) < 0)
 		goto out;
-	call = (struct call){.method = "PUT",
-			     .op = BM_OP_PUT_BLOCK_LIST,
-			     .container = container,
-			     .name = name,
-			     .query = "comp=blocklist",
-			     .hdrs = &h,
-			     .body = &body,
-			     .idempotent =
-				 !(o && (o->if_match || o->if_none_match_any))};
-	rc = perform(az, &call, &resp, err);
+	op.call.query = "comp=blocklist";
+	op.call.body = &body;
+	op.call.idempotent = !(o && (o->if_match || o->if_none_match_any));
+	rc = bm_az_perform(az, &op.call, &op.resp, err);
 	if (rc == 0 && info) {
 		/* The size is the blocks' total, which only the caller
 		 * knows; a Get Blob Properties would cost a request. */
-		info_from_write(&resp, 0, info);
+		info_from_write(&op.resp, 0, info);
 		info->is_dir_marker = is_dir_marker_put(o);
 	}
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot commit the blocks of '%s'", what);
-	bm_http_response_release(&resp);
-	hdrs_release(&h);
 	free(xml);
-	return rc;
+	return op_end(&op, rc, "commit the blocks of", err);
 }
 
 /* ---- delete, copy ---- */
 
 /* A delete or create that was retried may have succeeded on an attempt
  * whose response was lost: the retry then sees "gone" / "exists". */
-static bool lost_success(const struct bm_http_response *r,
-			 const struct bm_error *e, enum bm_errc a,
-			 enum bm_errc b)
+bool bm_az_lost_success(const struct bm_http_response *r,
+			const struct bm_error *e, enum bm_errc a,
+			enum bm_errc b)
 {
 	return r->attempts > 1 && (e->code == a || e->code == b);
 }
@@ -822,33 +626,22 @@ static int az_remove(struct bm_blob_client *c, const char *container,
 		     const char *name, struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
 	struct bm_error herr;
-	struct call call;
-	char what[128];
+	struct op op;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	bm_error_clear(&herr);
-	subject(container, name, what, sizeof(what));
-	if (check_names(container, name, err) < 0)
+	if (op_begin(&op, "DELETE", BM_OP_DELETE, container, name, err) < 0)
 		goto out;
-	call = (struct call){.method = "DELETE",
-			     .op = BM_OP_DELETE,
-			     .container = container,
-			     .name = name,
-			     .idempotent = true};
-	rc = perform(az, &call, &resp, &herr);
-	if (rc < 0 &&
-	    lost_success(&resp, &herr, BM_ERR_NOT_FOUND, BM_ERR_NOT_FOUND))
+	op.call.idempotent = true;
+	rc = bm_az_perform(az, &op.call, &op.resp, &herr);
+	if (rc < 0 && bm_az_lost_success(&op.resp, &herr, BM_ERR_NOT_FOUND,
+					 BM_ERR_NOT_FOUND))
 		rc = 0;
 	if (rc < 0)
-		error_take(err, &herr);
+		bm_az_error_take(err, &herr);
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot delete '%s'", what);
-	bm_http_response_release(&resp);
-	return rc;
+	return op_end(&op, rc, "delete", err);
 }
 
 /* Polls Get Blob Properties until an asynchronous copy ends. Bounded:
@@ -862,7 +655,7 @@ static int copy_wait(struct azure *az, const char *container, const char *dst,
 	struct call call;
 	struct timespec ts;
 	const char *status;
-	long start = mono_ms(), delay = 100;
+	long start = bm_az_mono_ms(), delay = 100;
 	int rc = -1;
 
 	memset(&resp, 0, sizeof(resp));
@@ -872,7 +665,7 @@ static int copy_wait(struct azure *az, const char *container, const char *dst,
 			     .name = dst,
 			     .idempotent = true};
 	for (;;) {
-		if (mono_ms() - start > BM_COPY_WAIT_MAX_MS) {
+		if (bm_az_mono_ms() - start > BM_COPY_WAIT_MAX_MS) {
 			bm_error_set(err, BM_ERR_TIMEOUT,
 				     "copy still pending after %ld minutes",
 				     BM_COPY_WAIT_MAX_MS / 60000);
@@ -883,7 +676,7 @@ static int copy_wait(struct azure *az, const char *container, const char *dst,
 		nanosleep(&ts, NULL);
 		delay = delay < 2000 ? delay * 2 : 2000;
 		bm_http_response_release(&resp);
-		if (perform(az, &call, &resp, err) < 0)
+		if (bm_az_perform(az, &call, &resp, err) < 0)
 			break;
 		status = bm_http_response_header(&resp, "x-ms-copy-status");
 		if (!status || strcmp(status, "success") == 0) {
@@ -907,19 +700,15 @@ static int az_copy(struct bm_blob_client *c, const char *container,
 		   const char *src, const char *dst, struct bm_error *err)
 {
 	struct azure *az = az_of(c);
-	struct bm_http_response resp;
-	struct hdrs h;
-	struct call call;
-	char what[128], what_dst[128], *source = NULL;
+	struct op op;
+	char what_src[128], doing[160], *source = NULL;
 	const char *status;
 	int rc = -1;
 
-	memset(&h, 0, sizeof(h));
-	memset(&resp, 0, sizeof(resp));
-	subject(container, src, what, sizeof(what));
-	subject(container, dst, what_dst, sizeof(what_dst));
-	if (check_names(container, src, err) < 0 ||
-	    check_names(container, dst, err) < 0)
+	bm_az_subject(container, src, what_src, sizeof(what_src));
+	snprintf(doing, sizeof(doing), "copy '%s' to", what_src);
+	if (op_begin(&op, "PUT", BM_OP_COPY, container, dst, err) < 0 ||
+	    bm_az_check_names(container, src, err) < 0)
 		goto out;
 	/* Under SAS the source must carry the token too; it travels in a
 	 * signed header, which is never logged. */
@@ -930,207 +719,18 @@ static int az_copy(struct bm_blob_client *c, const char *container,
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	hdr_add(&h, "x-ms-copy-source", source);
+	hdr_add(&op.h, "x-ms-copy-source", source);
 	/* Idempotent: copying the same source again gives the same blob. */
-	call = (struct call){.method = "PUT",
-			     .op = BM_OP_COPY,
-			     .container = container,
-			     .name = dst,
-			     .hdrs = &h,
-			     .idempotent = true};
-	rc = perform(az, &call, &resp, err);
+	op.call.idempotent = true;
+	rc = bm_az_perform(az, &op.call, &op.resp, err);
 	if (rc == 0) {
-		status = bm_http_response_header(&resp, "x-ms-copy-status");
+		status = bm_http_response_header(&op.resp, "x-ms-copy-status");
 		if (status && strcmp(status, "pending") == 0)
 			rc = copy_wait(az, container, dst, err);
 	}
 out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot copy '%s' to '%s'", what,
-				what_dst);
-	bm_http_response_release(&resp);
-	hdrs_release(&h);
 	free(source);
-	return rc;
-}
-
-/* ---- containers ---- */
-
-static int container_call(struct azure *az, const char *method,
-			  const char *container, enum bm_errc lost_a,
-			  enum bm_errc lost_b, struct bm_error *err)
-{
-	struct bm_http_response resp;
-	struct bm_error herr;
-	struct call call;
-	int rc;
-
-	memset(&resp, 0, sizeof(resp));
-	bm_error_clear(&herr);
-	call = (struct call){.method = method,
-			     .op = BM_OP_CONTAINER,
-			     .container = container,
-			     .query = "restype=container",
-			     .idempotent = true};
-	rc = perform(az, &call, &resp, &herr);
-	if (rc < 0 && lost_a != BM_OK &&
-	    lost_success(&resp, &herr, lost_a, lost_b))
-		rc = 0;
-	if (rc < 0)
-		error_take(err, &herr);
-	bm_http_response_release(&resp);
-	return rc;
-}
-
-static int az_create_container(struct bm_blob_client *c, const char *container,
-			       struct bm_error *err)
-{
-	int rc = -1;
-
-	if (check_container_name(container, err) == 0)
-		rc = container_call(az_of(c), "PUT", container, BM_ERR_EXISTS,
-				    BM_ERR_EXISTS, err);
-	if (rc < 0)
-		bm_error_prefix(err, "cannot create container '%.80s'",
-				container ? container : "");
-	return rc;
-}
-
-static int az_delete_container(struct bm_blob_client *c, const char *container,
-			       struct bm_error *err)
-{
-	int rc = -1;
-
-	if (check_container_name(container, err) == 0)
-		rc = container_call(az_of(c), "DELETE", container,
-				    BM_ERR_NO_CONTAINER, BM_ERR_NOT_FOUND, err);
-	if (rc < 0)
-		bm_error_prefix(err, "cannot delete container '%.80s'",
-				container ? container : "");
-	return rc;
-}
-
-static int discard_entry(const struct bm_blob_entry *e, void *ud)
-{
-	return 0;
-}
-
-static int az_check_container(struct bm_blob_client *c, const char *container,
-			      struct bm_error *err)
-{
-	struct azure *az = az_of(c);
-	struct bm_list_opts lo;
-	char *marker = NULL;
-	int rc = -1;
-
-	if (check_container_name(container, err) < 0)
-		goto out;
-	if (az->auth.scheme == BM_SCHEME_BLOB_KEY) {
-		/* Get Container Properties: one request, no body. */
-		rc = container_call(az, "GET", container, BM_OK, BM_OK, err);
-		goto out;
-	}
-	/* A container SAS authorises List Blobs ('l') but not Get
-	 * Container Properties: list one entry instead. */
-	memset(&lo, 0, sizeof(lo));
-	lo.max_results = 1;
-	rc = list_page(az, container, &lo, discard_entry, NULL, &marker, err);
-	free(marker);
-out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot access container '%.80s'",
-				container ? container : "");
-	return rc;
-}
-
-/* ---- the account ---- */
-
-struct containers_ctx {
-	struct bm_listing_parser *parser;
-	struct bm_error perr; /* the parser's or the callback's error */
-};
-
-static int containers_sink(const void *data, size_t len, void *ud)
-{
-	struct containers_ctx *cc = ud;
-
-	return bm_listing_parser_feed(cc->parser, data, len, &cc->perr);
-}
-
-/* List Containers (GET ENDPOINT/?comp=list), page by page. The listing
- * parser reads it: <Container> entries carry <Name> and <Properties> as
- * <Blob> entries do. */
-static int az_list_containers(struct bm_blob_client *c, const char *prefix,
-			      bm_list_cb cb, void *ud, time_t *server_time,
-			      struct bm_error *err)
-{
-	struct azure *az = az_of(c);
-	struct containers_ctx cc;
-	struct bm_http_response resp;
-	char *marker = NULL, *query = NULL, *eprefix = NULL, *emarker = NULL;
-	const char *date;
-	struct call call;
-	int rc = -1;
-
-	if (server_time)
-		*server_time = 0;
-	memset(&cc, 0, sizeof(cc));
-	if (prefix && *prefix && !(eprefix = bm_url_encode_component(prefix)))
-		goto nomem;
-	do {
-		free(query);
-		free(emarker);
-		query = emarker = NULL;
-		if (marker && !(emarker = bm_url_encode_component(marker)))
-			goto nomem;
-		if (asprintf(&query, "comp=list%s%s%s%s",
-			     eprefix ? "&prefix=" : "", eprefix ? eprefix : "",
-			     emarker ? "&marker=" : "",
-			     emarker ? emarker : "") < 0) {
-			query = NULL;
-			goto nomem;
-		}
-		free(marker);
-		marker = NULL;
-		bm_listing_parser_free(cc.parser);
-		cc.parser = bm_listing_parser_new(cb, ud);
-		if (!cc.parser)
-			goto nomem;
-		bm_error_clear(&cc.perr);
-		call = (struct call){.method = "GET",
-				     .op = BM_OP_LIST,
-				     .query = query,
-				     .sink = containers_sink,
-				     .sink_ud = &cc,
-				     .idempotent = true};
-		memset(&resp, 0, sizeof(resp));
-		rc = perform(az, &call, &resp, err);
-		date = bm_http_response_header(&resp, "date");
-		if (date && server_time)
-			bm_parse_http_date(date, server_time);
-		bm_http_response_release(&resp);
-		if (rc < 0) {
-			if (cc.perr.code != BM_OK) {
-				bm_error_clear(err);
-				*err = cc.perr;
-			}
-			goto out;
-		}
-		rc = bm_listing_parser_finish(cc.parser, &marker, err);
-	} while (rc == 0 && marker);
-	goto out;
-nomem:
-	bm_error_set(err, BM_ERR_NOMEM, "out of memory");
-	rc = -1;
-out:
-	if (rc < 0)
-		bm_error_prefix(err, "cannot list containers");
-	bm_listing_parser_free(cc.parser);
-	free(marker);
-	free(query);
-	free(eprefix);
-	free(emarker);
-	return rc;
+	return op_end(&op, rc, doing, err);
 }
 
 static void az_get_stats(struct bm_blob_client *c, struct bm_http_stats *out)
@@ -1161,7 +761,7 @@ static void az_free(struct bm_blob_client *c)
 }
 
 static const struct bm_blob_ops azure_ops = {
-    .list_page = az_list_page,
+    .list_page = bm_az_list_page,
     .get = az_get,
     .head = az_head,
     .put = az_put,
@@ -1169,10 +769,10 @@ static const struct bm_blob_ops azure_ops = {
     .put_block_list = az_put_block_list,
     .remove = az_remove,
     .copy = az_copy,
-    .create_container = az_create_container,
-    .delete_container = az_delete_container,
-    .check_container = az_check_container,
-    .list_containers = az_list_containers,
+    .create_container = bm_az_create_container,
+    .delete_container = bm_az_delete_container,
+    .check_container = bm_az_check_container,
+    .list_containers = bm_az_list_containers,
     .get_stats = az_get_stats,
     .free = az_free,
 };

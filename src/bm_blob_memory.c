@@ -14,6 +14,10 @@
  * Limits: containers and blobs are sorted arrays (insertion is O(n), fine
  * for tests up to ~10^5 blobs); markers are plain blob names, which the
  * real service does not promise (callers must treat them as opaque).
+ *
+ * This file holds the model, lookups, reads, listings and containers;
+ * the writes are in bm_blob_memory_write.c (shared parts:
+ * bm_blob_memory_impl.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,76 +27,14 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "bm_auth.h"
-#include "bm_blob.h"
+#include "bm_blob_memory_impl.h"
 
 #define LIST_DEFAULT_MAX 5000
 #define SINK_CHUNK (64 * 1024)
-#define BLOCK_ID_MAX 64	     /* decoded bytes */
-#define BLOCK_LIST_MAX 50000 /* committed blocks per blob */
-
-/* Immutable blob contents, shared by the blob and running gets. */
-struct mem_data {
-	size_t refs; /* guarded by mem->lock */
-	size_t len;
-	unsigned char bytes[];
-};
-
-struct mem_block {
-	char *id;
-	struct mem_data *data;
-};
-
-struct mem_meta {
-	char *name;
-	char *value;
-};
-
-struct mem_blob {
-	char *name;
-	struct mem_data *data;
-	char etag[BM_ETAG_MAX];
-	time_t mtime;
-	char *content_type;
-	struct mem_meta *meta;
-	size_t nmeta;
-	/* The committed block list (empty after Put Blob): Put Block List may
-	 * name committed blocks again, as on Azure. */
-	struct mem_block *committed;
-	size_t ncommitted;
-};
-
-/* Blocks uploaded with Put Block for one blob name, not yet committed. */
-struct mem_pending {
-	char *name;
-	struct mem_block *blocks;
-	size_t nblocks;
-};
-
-struct mem_container {
-	char *name;
-	struct mem_blob **blobs; /* sorted by strcmp (bytes) */
-	size_t nblobs, cap;
-	struct mem_pending *pending;
-	size_t npending;
-};
-
-struct mem_service {
-	pthread_mutex_t lock;
-	struct mem_container **containers; /* sorted by name */
-	size_t ncontainers;
-	unsigned long long etag_seq;
-	struct bm_http_stats stats;
-};
-
-static struct mem_service *svc(struct bm_blob_client *c)
-{
-	return c->impl;
-}
 
 /* ---- data, blocks, metadata ---------------------------------------- */
 
-static struct mem_data *data_new(size_t len)
+struct mem_data *bm_mem_data_new(size_t len)
 {
 	struct mem_data *d = malloc(sizeof(*d) + len);
 
@@ -104,24 +46,24 @@ static struct mem_data *data_new(size_t len)
 }
 
 /* Under mem->lock (or before the data is shared). */
-static void data_unref(struct mem_data *d)
+void bm_mem_data_unref(struct mem_data *d)
 {
 	if (d && --d->refs == 0)
 		free(d);
 }
 
-static void blocks_free(struct mem_block *b, size_t n)
+void bm_mem_blocks_free(struct mem_block *b, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		free(b[i].id);
-		data_unref(b[i].data);
+		bm_mem_data_unref(b[i].data);
 	}
 	free(b);
 }
 
-static void meta_free(struct mem_meta *m, size_t n)
+void bm_mem_meta_free(struct mem_meta *m, size_t n)
 {
 	size_t i;
 
@@ -132,22 +74,22 @@ static void meta_free(struct mem_meta *m, size_t n)
 	free(m);
 }
 
-static void blob_free(struct mem_blob *b)
+void bm_mem_blob_free(struct mem_blob *b)
 {
 	if (!b)
 		return;
 	free(b->name);
-	data_unref(b->data);
+	bm_mem_data_unref(b->data);
 	free(b->content_type);
-	meta_free(b->meta, b->nmeta);
-	blocks_free(b->committed, b->ncommitted);
+	bm_mem_meta_free(b->meta, b->nmeta);
+	bm_mem_blocks_free(b->committed, b->ncommitted);
 	free(b);
 }
 
 static void pending_release(struct mem_pending *p)
 {
 	free(p->name);
-	blocks_free(p->blocks, p->nblocks);
+	bm_mem_blocks_free(p->blocks, p->nblocks);
 }
 
 static void container_free(struct mem_container *k)
@@ -155,7 +97,7 @@ static void container_free(struct mem_container *k)
 	size_t i;
 
 	for (i = 0; i < k->nblobs; i++)
-		blob_free(k->blobs[i]);
+		bm_mem_blob_free(k->blobs[i]);
 	for (i = 0; i < k->npending; i++)
 		pending_release(&k->pending[i]);
 	free(k->blobs);
@@ -181,7 +123,7 @@ static size_t blob_lower_bound(const struct mem_container *k, const char *name)
 	return lo;
 }
 
-static struct mem_blob *blob_find(const struct mem_container *k,
+struct mem_blob *bm_mem_blob_find(const struct mem_container *k,
 				  const char *name, size_t *at)
 {
 	size_t i = blob_lower_bound(k, name);
@@ -214,8 +156,9 @@ static struct mem_container *container_find(struct mem_service *m,
 }
 
 /* The container or NULL with BM_ERR_NO_CONTAINER (404 ContainerNotFound). */
-static struct mem_container *
-container_get(struct mem_service *m, const char *name, struct bm_error *err)
+struct mem_container *bm_mem_container_get(struct mem_service *m,
+					   const char *name,
+					   struct bm_error *err)
 {
 	struct mem_container *k = container_find(m, name);
 
@@ -226,7 +169,7 @@ container_get(struct mem_service *m, const char *name, struct bm_error *err)
 	return k;
 }
 
-static struct mem_pending *pending_find(struct mem_container *k,
+struct mem_pending *bm_mem_pending_find(struct mem_container *k,
 					const char *name)
 {
 	size_t i;
@@ -237,9 +180,9 @@ static struct mem_pending *pending_find(struct mem_container *k,
 	return NULL;
 }
 
-static void pending_drop(struct mem_container *k, const char *name)
+void bm_mem_pending_drop(struct mem_container *k, const char *name)
 {
-	struct mem_pending *p = pending_find(k, name);
+	struct mem_pending *p = bm_mem_pending_find(k, name);
 
 	if (!p)
 		return;
@@ -247,12 +190,12 @@ static void pending_drop(struct mem_container *k, const char *name)
 	*p = k->pending[--k->npending];
 }
 
-static void count(struct mem_service *m, enum bm_op op)
+void bm_mem_count(struct mem_service *m, enum bm_op op)
 {
 	m->stats.requests[op]++;
 }
 
-static void next_etag(struct mem_service *m, char *etag)
+void bm_mem_next_etag(struct mem_service *m, char *etag)
 {
 	snprintf(etag, BM_ETAG_MAX, "\"0x8DC%013llX\"", ++m->etag_seq);
 }
@@ -268,7 +211,7 @@ static bool is_dir_marker(const struct mem_blob *b)
 	return false;
 }
 
-static void fill_info(const struct mem_blob *b, struct bm_blob_info *info)
+void bm_mem_fill_info(const struct mem_blob *b, struct bm_blob_info *info)
 {
 	if (!info)
 		return;
@@ -310,7 +253,7 @@ static bool blob_name_valid(const char *name)
 	return units <= 1024;
 }
 
-static int check_names(const char *container, const char *name,
+int bm_mem_check_names(const char *container, const char *name,
 		       struct bm_error *err)
 {
 	if (!bm_container_name_valid(container)) {
@@ -330,70 +273,8 @@ static int check_names(const char *container, const char *name,
 	return 0;
 }
 
-/* Metadata names are C# identifiers; values are single-line ASCII. */
-static int check_metadata(const struct bm_put_opts *o, struct bm_error *err)
-{
-	const char *s;
-	size_t i;
-
-	for (i = 0; o && i < o->nmetadata; i++) {
-		s = o->metadata[i].name;
-		if (!s || !*s || (*s >= '0' && *s <= '9'))
-			goto bad;
-		for (; *s; s++)
-			if (!((*s >= 'a' && *s <= 'z') ||
-			      (*s >= 'A' && *s <= 'Z') ||
-			      (*s >= '0' && *s <= '9') || *s == '_'))
-				goto bad;
-		for (s = o->metadata[i].value; s && *s; s++)
-			if ((unsigned char)*s < ' ' || (unsigned char)*s > '~')
-				goto bad;
-	}
-	return 0;
-bad:
-	bm_error_set_http(err, BM_ERR_INVALID, 400, "InvalidMetadata",
-			  "bad metadata '%s'",
-			  o->metadata[i].name ? o->metadata[i].name : "");
-	return -1;
-}
-
-/* Reads a request body (memory or pread from fd) into a new buffer. */
-static struct mem_data *read_body(const struct bm_body *body,
-				  struct bm_error *err)
-{
-	size_t len = body ? (size_t)body->len : 0, got = 0;
-	struct mem_data *d = data_new(len);
-	ssize_t n;
-
-	if (!d) {
-		bm_error_set(err, BM_ERR_NOMEM, "cannot buffer a %zu-byte body",
-			     len);
-		return NULL;
-	}
-	if (len > 0 && body->buf) {
-		memcpy(d->bytes, body->buf, len);
-		return d;
-	}
-	while (got < len) {
-		n = pread(body->fd, d->bytes + got, len - got,
-			  (off_t)(body->offset + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			bm_error_set(err, BM_ERR_IO,
-				     "cannot read the upload body: %s",
-				     n < 0 ? strerror(errno)
-					   : "file shorter than expected");
-			free(d);
-			return NULL;
-		}
-		got += (size_t)n;
-	}
-	return d;
-}
-
 /* If-Match: fails (412) when the blob is missing or has another ETag. */
-static bool if_match_fails(const struct mem_blob *b, const char *if_match,
+bool bm_mem_if_match_fails(const struct mem_blob *b, const char *if_match,
 			   const char *name, struct bm_error *err)
 {
 	if (!if_match || (b && strcmp(if_match, b->etag) == 0))
@@ -401,104 +282,6 @@ static bool if_match_fails(const struct mem_blob *b, const char *if_match,
 	bm_error_set_http(err, BM_ERR_PRECONDITION, 412, "ConditionNotMet",
 			  "blob '%s' changed (ETag does not match)", name);
 	return true;
-}
-
-/* ETag conditions of a write (If-Match, If-None-Match: *). */
-static int check_write_conditions(const struct mem_blob *b,
-				  const struct bm_put_opts *o, const char *name,
-				  struct bm_error *err)
-{
-	if (!o)
-		return 0;
-	if (o->if_none_match_any && b) {
-		bm_error_set_http(err, BM_ERR_EXISTS, 409, "BlobAlreadyExists",
-				  "blob '%s' already exists", name);
-		return -1;
-	}
-	return if_match_fails(b, o->if_match, name, err) ? -1 : 0;
-}
-
-/*
- * Stores data as the new contents of container/name (creating the blob if
- * needed) with o's content type and metadata. Takes ownership of data and
- * of committed (on success and on failure). Under mem->lock.
- */
-static int blob_store(struct mem_service *m, struct mem_container *k,
-		      const char *name, struct mem_data *data,
-		      struct mem_block *committed, size_t ncommitted,
-		      const struct bm_put_opts *o, struct bm_blob_info *info,
-		      struct bm_error *err)
-{
-	struct mem_blob *b, *fresh = NULL, **grown;
-	struct mem_meta *meta = NULL;
-	char *ctype = NULL;
-	size_t at, i, nmeta = o ? o->nmetadata : 0;
-
-	b = blob_find(k, name, &at);
-	if (check_write_conditions(b, o, name, err) < 0)
-		goto fail;
-	ctype = strdup(o && o->content_type ? o->content_type
-					    : "application/octet-stream");
-	meta = calloc(nmeta ? nmeta : 1, sizeof(*meta));
-	if (!ctype || !meta)
-		goto nomem;
-	for (i = 0; i < nmeta; i++) {
-		meta[i].name = strdup(o->metadata[i].name);
-		meta[i].value =
-		    strdup(o->metadata[i].value ? o->metadata[i].value : "");
-		if (!meta[i].name || !meta[i].value) {
-			nmeta = i + 1;
-			goto nomem;
-		}
-	}
-	if (!b) {
-		fresh = calloc(1, sizeof(*fresh));
-		if (!fresh || !(fresh->name = strdup(name)))
-			goto nomem;
-		if (k->nblobs == k->cap) {
-			size_t cap = k->cap ? k->cap * 2 : 64;
-
-			grown = realloc(k->blobs, cap * sizeof(*grown));
-			if (!grown)
-				goto nomem;
-			k->blobs = grown;
-			k->cap = cap;
-		}
-		memmove(&k->blobs[at + 1], &k->blobs[at],
-			(k->nblobs - at) * sizeof(*k->blobs));
-		k->blobs[at] = fresh;
-		k->nblobs++;
-		b = fresh;
-		fresh = NULL;
-	}
-	data_unref(b->data);
-	b->data = data;
-	free(b->content_type);
-	b->content_type = ctype;
-	meta_free(b->meta, b->nmeta);
-	b->meta = meta;
-	b->nmeta = o ? o->nmetadata : 0;
-	blocks_free(b->committed, b->ncommitted);
-	b->committed = committed;
-	b->ncommitted = ncommitted;
-	b->mtime = time(NULL);
-	next_etag(m, b->etag);
-	/* A write discards the blob's uncommitted blocks, as on Azure. */
-	pending_drop(k, name);
-	fill_info(b, info);
-	return 0;
-nomem:
-	bm_error_set(err, BM_ERR_NOMEM, "cannot store blob '%s': out of memory",
-		     name);
-fail:
-	if (fresh)
-		free(fresh->name);
-	free(fresh);
-	free(ctype);
-	meta_free(meta, meta ? nmeta : 0);
-	data_unref(data);
-	blocks_free(committed, ncommitted);
-	return -1;
 }
 
 /* ---- list ----------------------------------------------------------- */
@@ -610,8 +393,8 @@ static int mem_list_page(struct bm_blob_client *c, const char *container,
 		o = &none;
 	max = o->max_results ? o->max_results : LIST_DEFAULT_MAX;
 	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_LIST);
-	if (check_names(container, NULL, err) < 0)
+	bm_mem_count(m, BM_OP_LIST);
+	if (bm_mem_check_names(container, NULL, err) < 0)
 		goto unlock;
 	if (max < 1 || max > LIST_DEFAULT_MAX) {
 		bm_error_set_http(err, BM_ERR_INVALID, 400,
@@ -621,7 +404,7 @@ static int mem_list_page(struct bm_blob_client *c, const char *container,
 				  container, max);
 		goto unlock;
 	}
-	k = container_get(m, container, err);
+	k = bm_mem_container_get(m, container, err);
 	if (k)
 		rc = list_collect(k, o, max, &items, &n, next_marker, err);
 unlock:
@@ -667,16 +450,16 @@ static int mem_get(struct bm_blob_client *c, const char *container,
 	int rc = -1;
 
 	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_GET);
-	if (check_names(container, name, err) < 0)
+	bm_mem_count(m, BM_OP_GET);
+	if (bm_mem_check_names(container, name, err) < 0)
 		goto unlock;
-	k = container_get(m, container, err);
+	k = bm_mem_container_get(m, container, err);
 	if (!k)
 		goto unlock;
-	b = blob_find(k, name, NULL);
+	b = bm_mem_blob_find(k, name, NULL);
 	/* If-Match is checked first: a blob that is gone fails it (412),
 	 * as the service answers. */
-	if (o && if_match_fails(b, o->if_match, name, err)) {
+	if (o && bm_mem_if_match_fails(b, o->if_match, name, err)) {
 		b = NULL;
 		goto unlock;
 	}
@@ -698,7 +481,7 @@ static int mem_get(struct bm_blob_client *c, const char *container,
 	}
 	d = b->data;
 	d->refs++;
-	fill_info(b, info);
+	bm_mem_fill_info(b, info);
 	rc = 0;
 unlock:
 	pthread_mutex_unlock(&m->lock);
@@ -718,7 +501,7 @@ unlock:
 	}
 	pthread_mutex_lock(&m->lock);
 	m->stats.bytes_received += rc == 0 ? end - (off < end ? off : end) : 0;
-	data_unref(d);
+	bm_mem_data_unref(d);
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }
@@ -732,322 +515,16 @@ static int mem_head(struct bm_blob_client *c, const char *container,
 	struct mem_blob *b = NULL;
 
 	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_HEAD);
-	if (check_names(container, name, err) == 0 &&
-	    (k = container_get(m, container, err)) &&
-	    !(b = blob_find(k, name, NULL)))
+	bm_mem_count(m, BM_OP_HEAD);
+	if (bm_mem_check_names(container, name, err) == 0 &&
+	    (k = bm_mem_container_get(m, container, err)) &&
+	    !(b = bm_mem_blob_find(k, name, NULL)))
 		bm_error_set_http(err, BM_ERR_NOT_FOUND, 404, "BlobNotFound",
 				  "blob '%s' not found", name);
 	if (b)
-		fill_info(b, info);
+		bm_mem_fill_info(b, info);
 	pthread_mutex_unlock(&m->lock);
 	return b ? 0 : -1;
-}
-
-/* ---- put, blocks ---------------------------------------------------- */
-
-/*
- * The common start of a write whose body d was read (or is NULL after a
- * failed read): takes mem->lock, counts the call, and returns the
- * container, or NULL with d released. The caller unlocks.
- */
-static struct mem_container *write_begin(struct mem_service *m, enum bm_op op,
-					 const char *container,
-					 struct mem_data *d,
-					 struct bm_error *err)
-{
-	struct mem_container *k = NULL;
-
-	pthread_mutex_lock(&m->lock);
-	count(m, op);
-	if (!d)
-		return NULL;
-	m->stats.bytes_sent += d->len;
-	k = container_get(m, container, err);
-	if (!k)
-		data_unref(d);
-	return k;
-}
-
-static int mem_put(struct bm_blob_client *c, const char *container,
-		   const char *name, const struct bm_body *body,
-		   const struct bm_put_opts *o, struct bm_blob_info *info,
-		   struct bm_error *err)
-{
-	struct mem_service *m = svc(c);
-	struct mem_container *k;
-	struct mem_data *d = NULL;
-	int rc = -1;
-
-	if (check_names(container, name, err) == 0 &&
-	    check_metadata(o, err) == 0)
-		d = read_body(body, err);
-	k = write_begin(m, BM_OP_PUT, container, d, err);
-	if (k)
-		rc = blob_store(m, k, name, d, NULL, 0, o, info, err);
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-/* Block ids: base64 of at most 64 bytes (Azure's InvalidBlockId). */
-static int check_block_id(const char *id, struct bm_error *err)
-{
-	unsigned char *raw = NULL;
-	size_t len = 0;
-
-	if (!id || bm_base64_decode(id, &raw, &len) < 0 || len > BLOCK_ID_MAX) {
-		free(raw);
-		bm_error_set_http(err, BM_ERR_INVALID, 400, "InvalidBlockId",
-				  "bad block id '%s' (base64 of at most 64 "
-				  "bytes)",
-				  id ? id : "");
-		return -1;
-	}
-	free(raw);
-	return 0;
-}
-
-/* Adds or replaces block `id` of the pending list for name. Under lock. */
-static int pending_put(struct mem_container *k, const char *name,
-		       const char *id, struct mem_data *d, struct bm_error *err)
-{
-	struct mem_pending *p = pending_find(k, name), *grown_p;
-	struct mem_block *grown_b;
-	size_t i;
-
-	if (p && p->nblocks > 0 && strlen(p->blocks[0].id) != strlen(id)) {
-		bm_error_set_http(
-		    err, BM_ERR_INVALID, 400, "InvalidBlobOrBlock",
-		    "block id '%s' of blob '%s' differs in length "
-		    "from the blob's other block ids",
-		    id, name);
-		goto fail;
-	}
-	if (!p) {
-		grown_p = realloc(k->pending,
-				  (k->npending + 1) * sizeof(*k->pending));
-		if (!grown_p)
-			goto nomem;
-		k->pending = grown_p;
-		p = &k->pending[k->npending];
-		memset(p, 0, sizeof(*p));
-		if (!(p->name = strdup(name)))
-			goto nomem;
-		k->npending++;
-	}
-	for (i = 0; i < p->nblocks; i++) {
-		if (strcmp(p->blocks[i].id, id) == 0) {
-			data_unref(p->blocks[i].data);
-			p->blocks[i].data = d;
-			return 0;
-		}
-	}
-	grown_b = realloc(p->blocks, (p->nblocks + 1) * sizeof(*p->blocks));
-	if (!grown_b)
-		goto nomem;
-	p->blocks = grown_b;
-	if (!(p->blocks[p->nblocks].id = strdup(id)))
-		goto nomem;
-	p->blocks[p->nblocks++].data = d;
-	return 0;
-nomem:
-	bm_error_set(err, BM_ERR_NOMEM,
-		     "cannot store a block of '%s': out of "
-		     "memory",
-		     name);
-fail:
-	data_unref(d);
-	return -1;
-}
-
-static int mem_put_block(struct bm_blob_client *c, const char *container,
-			 const char *name, const char *block_id,
-			 const struct bm_body *body, struct bm_error *err)
-{
-	struct mem_service *m = svc(c);
-	struct mem_container *k;
-	struct mem_data *d = NULL;
-	int rc = -1;
-
-	if (check_names(container, name, err) == 0 &&
-	    check_block_id(block_id, err) == 0)
-		d = read_body(body, err);
-	k = write_begin(m, BM_OP_PUT_BLOCK, container, d, err);
-	if (k)
-		rc = pending_put(k, name, block_id, d, err);
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-/* The newest block with this id: uncommitted first, then committed. */
-static struct mem_data *block_lookup(struct mem_pending *p,
-				     const struct mem_blob *b, const char *id)
-{
-	size_t i;
-
-	for (i = 0; p && i < p->nblocks; i++)
-		if (strcmp(p->blocks[i].id, id) == 0)
-			return p->blocks[i].data;
-	for (i = 0; b && i < b->ncommitted; i++)
-		if (strcmp(b->committed[i].id, id) == 0)
-			return b->committed[i].data;
-	return NULL;
-}
-
-static int mem_put_block_list(struct bm_blob_client *c, const char *container,
-			      const char *name, const char *const *block_ids,
-			      size_t nblocks, const struct bm_put_opts *o,
-			      struct bm_blob_info *info, struct bm_error *err)
-{
-	struct mem_service *m = svc(c);
-	struct mem_container *k;
-	struct mem_pending *p;
-	struct mem_blob *b;
-	struct mem_block *list = NULL;
-	struct mem_data *d = NULL, *part;
-	size_t i, total = 0, at = 0;
-	int rc = -1;
-
-	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_PUT_BLOCK_LIST);
-	if (check_names(container, name, err) < 0 ||
-	    check_metadata(o, err) < 0 ||
-	    !(k = container_get(m, container, err)))
-		goto unlock;
-	p = pending_find(k, name);
-	b = blob_find(k, name, NULL);
-	if (check_write_conditions(b, o, name, err) < 0)
-		goto unlock;
-	/* Azure's limit; an uploader whose block size is too small for a
-	 * large file must fail here as it will there. */
-	if (nblocks > BLOCK_LIST_MAX) {
-		bm_error_set_http(err, BM_ERR_INVALID, 400,
-				  "BlockCountExceedsLimit",
-				  "cannot commit '%s': %zu blocks, at most %d",
-				  name, nblocks, BLOCK_LIST_MAX);
-		goto unlock;
-	}
-	list = calloc(nblocks ? nblocks : 1, sizeof(*list));
-	if (!list)
-		goto nomem;
-	for (i = 0; i < nblocks; i++) {
-		part = block_lookup(p, b, block_ids[i]);
-		if (!part) {
-			bm_error_set_http(err, BM_ERR_INVALID, 400,
-					  "InvalidBlockList",
-					  "block '%s' of blob '%s' was never "
-					  "uploaded",
-					  block_ids[i], name);
-			goto unlock;
-		}
-		list[i].data = part;
-		part->refs++;
-		if (!(list[i].id = strdup(block_ids[i])))
-			goto nomem;
-		total += part->len;
-	}
-	d = data_new(total);
-	if (!d)
-		goto nomem;
-	for (i = 0; i < nblocks; i++) {
-		memcpy(d->bytes + at, list[i].data->bytes, list[i].data->len);
-		at += list[i].data->len;
-	}
-	rc = blob_store(m, k, name, d, list, nblocks, o, info, err);
-	/* Put Block List's response does not carry the size, so the Azure
-	 * client reports 0; so does this one, or a caller relying on it
-	 * would pass here and fail against Azure. */
-	if (rc == 0 && info)
-		info->size = 0;
-	list = NULL;
-	goto unlock;
-nomem:
-	bm_error_set(err, BM_ERR_NOMEM,
-		     "cannot commit blob '%s': out of memory", name);
-unlock:
-	if (list)
-		blocks_free(list, nblocks);
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-/* ---- remove, copy --------------------------------------------------- */
-
-static int mem_remove(struct bm_blob_client *c, const char *container,
-		      const char *name, struct bm_error *err)
-{
-	struct mem_service *m = svc(c);
-	struct mem_container *k;
-	struct mem_blob *b = NULL;
-	size_t at;
-
-	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_DELETE);
-	if (check_names(container, name, err) == 0 &&
-	    (k = container_get(m, container, err))) {
-		b = blob_find(k, name, &at);
-		if (!b) {
-			bm_error_set_http(err, BM_ERR_NOT_FOUND, 404,
-					  "BlobNotFound", "blob '%s' not found",
-					  name);
-		} else {
-			memmove(&k->blobs[at], &k->blobs[at + 1],
-				(k->nblobs - at - 1) * sizeof(*k->blobs));
-			k->nblobs--;
-			pending_drop(k, name);
-			blob_free(b);
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-	return b ? 0 : -1;
-}
-
-static int mem_copy(struct bm_blob_client *c, const char *container,
-		    const char *src, const char *dst, struct bm_error *err)
-{
-	struct mem_service *m = svc(c);
-	struct mem_container *k;
-	struct mem_blob *b;
-	struct bm_metadata *md = NULL;
-	struct bm_put_opts o = {0};
-	size_t i;
-	int rc = -1;
-
-	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_COPY);
-	if (check_names(container, src, err) < 0 ||
-	    check_names(container, dst, err) < 0 ||
-	    !(k = container_get(m, container, err)))
-		goto unlock;
-	b = blob_find(k, src, NULL);
-	if (!b) {
-		bm_error_set_http(err, BM_ERR_NOT_FOUND, 404,
-				  "CannotVerifyCopySource",
-				  "copy source '%s' not found", src);
-		goto unlock;
-	}
-	/* The copy carries the source's contents, type and metadata. */
-	md = calloc(b->nmeta ? b->nmeta : 1, sizeof(*md));
-	if (!md) {
-		bm_error_set(err, BM_ERR_NOMEM,
-			     "cannot copy '%s': out of "
-			     "memory",
-			     src);
-		goto unlock;
-	}
-	for (i = 0; i < b->nmeta; i++) {
-		md[i].name = b->meta[i].name;
-		md[i].value = b->meta[i].value;
-	}
-	o.content_type = b->content_type;
-	o.metadata = md;
-	o.nmetadata = b->nmeta;
-	b->data->refs++;
-	rc = blob_store(m, k, dst, b->data, NULL, 0, &o, NULL, err);
-unlock:
-	pthread_mutex_unlock(&m->lock);
-	free(md);
-	return rc;
 }
 
 /* ---- containers ------------------------------------------------------ */
@@ -1061,8 +538,8 @@ static int mem_create_container(struct bm_blob_client *c, const char *container,
 	int rc = -1;
 
 	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_CONTAINER);
-	if (check_names(container, NULL, err) < 0)
+	bm_mem_count(m, BM_OP_CONTAINER);
+	if (bm_mem_check_names(container, NULL, err) < 0)
 		goto unlock;
 	if (container_find(m, container)) {
 		bm_error_set_http(err, BM_ERR_EXISTS, 409,
@@ -1101,9 +578,9 @@ static int mem_delete_container(struct bm_blob_client *c, const char *container,
 	size_t at;
 
 	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_CONTAINER);
-	if (check_names(container, NULL, err) == 0 &&
-	    (k = container_get(m, container, err))) {
+	bm_mem_count(m, BM_OP_CONTAINER);
+	if (bm_mem_check_names(container, NULL, err) == 0 &&
+	    (k = bm_mem_container_get(m, container, err))) {
 		at = container_lower_bound(m, container);
 		memmove(&m->containers[at], &m->containers[at + 1],
 			(m->ncontainers - at - 1) * sizeof(*m->containers));
@@ -1121,9 +598,9 @@ static int mem_check_container(struct bm_blob_client *c, const char *container,
 	bool ok;
 
 	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_CONTAINER);
-	ok = check_names(container, NULL, err) == 0 &&
-	     container_get(m, container, err);
+	bm_mem_count(m, BM_OP_CONTAINER);
+	ok = bm_mem_check_names(container, NULL, err) == 0 &&
+	     bm_mem_container_get(m, container, err);
 	pthread_mutex_unlock(&m->lock);
 	return ok ? 0 : -1;
 }
@@ -1143,7 +620,7 @@ static int mem_list_containers(struct bm_blob_client *c, const char *prefix,
 	if (server_time)
 		*server_time = time(NULL);
 	pthread_mutex_lock(&m->lock);
-	count(m, BM_OP_LIST);
+	bm_mem_count(m, BM_OP_LIST);
 	names = calloc(m->ncontainers ? m->ncontainers : 1, sizeof(*names));
 	for (i = 0; names && i < m->ncontainers; i++) {
 		if (plen && strncmp(m->containers[i]->name, prefix, plen))
@@ -1204,11 +681,11 @@ static const struct bm_blob_ops mem_ops = {
     .list_page = mem_list_page,
     .get = mem_get,
     .head = mem_head,
-    .put = mem_put,
-    .put_block = mem_put_block,
-    .put_block_list = mem_put_block_list,
-    .remove = mem_remove,
-    .copy = mem_copy,
+    .put = bm_mem_put,
+    .put_block = bm_mem_put_block,
+    .put_block_list = bm_mem_put_block_list,
+    .remove = bm_mem_remove,
+    .copy = bm_mem_copy,
     .create_container = mem_create_container,
     .delete_container = mem_delete_container,
     .check_container = mem_check_container,

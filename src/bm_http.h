@@ -138,6 +138,16 @@ enum bm_errc bm_http_status_errc(long status, const char *azure_code);
 void bm_http_set_status_error(const struct bm_http_response *r,
 			      struct bm_error *err);
 
+/*
+ * Sets err from req's non-2xx response as bm_http_set_status_error does,
+ * except that a refused bearer token says so, with Azure's
+ * AuthenticationErrorDetail, so no one is told to check an account key.
+ * bm_http_perform's; public only to live in bm_http_error.c.
+ */
+void bm_http_set_request_error(const struct bm_http_request *req,
+			       const struct bm_http_response *r,
+			       struct bm_error *err);
+
 void bm_http_get_stats(struct bm_http *h, struct bm_http_stats *out);
 void bm_http_reset_stats(struct bm_http *h);
 

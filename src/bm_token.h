@@ -90,4 +90,12 @@ time_t bm_token_refresh_at(time_t now, time_t expires_on);
 int bm_token_parse_response(const char *body, time_t now, char **token,
 			    time_t *expires_on, struct bm_error *err);
 
+/*
+ * The az CLI source: a token for `resource` from `az account
+ * get-access-token`, obtained at `now`. bm_token_get's; public only to
+ * live in bm_token_azcli.c. *token is malloc()ed.
+ */
+int bm_token_fetch_azcli(const char *resource, time_t now, char **token,
+			 time_t *expires_on, struct bm_error *err);
+
 #endif

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "batch_add.h"
+#include "batch.h"
 
 /* {"value":[ ... ]} around the comma-separated tasks. */
 #define ENVELOPE_BYTES (sizeof("{\"value\":[]}") - 1)

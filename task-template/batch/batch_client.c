@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "batch_client.h"
+#include "batch.h"
 #include "bm_auth.h"
 #include "bm_log.h"
 #include "bm_url.h"

@@ -12,8 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "batch_report.h"
-#include "task_report.h"
+#include "batch.h"
+#include "tasktemplate.h"
 
 struct selected {
 	char id[TT_TASK_ID_MAX + 1];

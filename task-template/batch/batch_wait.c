@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "batch_wait.h"
+#include "batch.h"
 
 void batch_wait_opts_default(struct batch_wait_opts *o)
 {

@@ -8,43 +8,14 @@
 
 #include "bm_config.h"
 #include "bm_log.h"
-#include "cli.h"
 #include "config.h"
-#include "pool_spec.h"
+#include "batch.h"
 #include "tasktemplate.h"
 
 /* What `make bundle` produces and what it unpacks to. */
 #define POOL_BUNDLE_NAME "blobmill-node-" PACKAGE_VERSION ".tar.gz"
 #define POOL_BUNDLE_DIR "blobmill-node-" PACKAGE_VERSION
 #define POOL_MOUNTS_FILE "mounts.txt"
-
-const char pool_settings_help[] =
-    "pool settings:\n"
-    "  --vm-size SIZE            VM size (default " POOL_DEFAULT_VM_SIZE ")\n"
-    "  --node-image P:O:S[:V]    marketplace image "
-    "(default " POOL_DEFAULT_NODE_IMAGE ")\n"
-    "  --node-agent-sku SKU      node agent (default '" POOL_DEFAULT_NODE_AGENT
-    "')\n"
-    "  --dedicated N             dedicated nodes (default 1)\n"
-    "  --spot N                  spot (low-priority) nodes (default 0)\n"
-    "  --task-slots N            task slots per node (default 1)\n"
-    "  --prefetch IMAGE          container image to pull at node start "
-    "(repeatable)\n"
-    "  --bundle-url URL          node bundle from a (SAS) blob URL\n"
-    "  --bundle-container-url URL  ... from a (SAS) container URL\n"
-    "  --bundle-storage NAME     ... from the account's auto-storage "
-    "container\n"
-    "                            (default '" POOL_DEFAULT_BUNDLE_CONTAINER
-    "')\n"
-    "  --mounts-url URL          mounts file from a (SAS) URL\n"
-    "  --mounts PATH             mounts file on the node (default: the "
-    "bundle's)\n"
-    "  --node-identity ID        user-assigned managed identity (ARM "
-    "resource id)\n"
-    "                            the nodes carry and use for the registry, "
-    "the\n"
-    "                            bundle and the mounts: no SAS or password "
-    "in the pool\n";
 
 void pool_settings_init(struct pool_settings *s)
 {
@@ -54,18 +25,6 @@ void pool_settings_init(struct pool_settings *s)
 	s->node_agent_sku = POOL_DEFAULT_NODE_AGENT;
 	s->dedicated = 1;
 	s->task_slots = 1;
-}
-
-/* A count option into a long field, through the CLI's one number parser. */
-static int parse_count(const char *opt, const char *arg, long min, long max,
-		       long *out)
-{
-	int v;
-
-	if (cli_parse_int(NULL, opt, arg, min, max, &v))
-		return -1;
-	*out = v;
-	return 0;
 }
 
 int pool_settings_add_image(struct pool_settings *s, const char *image)
@@ -79,71 +38,6 @@ int pool_settings_add_image(struct pool_settings *s, const char *image)
 		return -1;
 	s->images[s->nimages++] = image;
 	return 0;
-}
-
-int pool_settings_option(struct pool_settings *s, int opt, const char *arg)
-{
-	switch (opt) {
-	case POOL_OPT_VM_SIZE:
-		s->vm_size = arg;
-		return 0;
-	case POOL_OPT_NODE_IMAGE:
-		s->node_image = arg;
-		return 0;
-	case POOL_OPT_NODE_AGENT:
-		s->node_agent_sku = arg;
-		return 0;
-	case POOL_OPT_DEDICATED:
-		return parse_count("dedicated", arg, 0, 100000, &s->dedicated);
-	case POOL_OPT_SPOT:
-		return parse_count("spot", arg, 0, 100000, &s->low_priority);
-	case POOL_OPT_TASK_SLOTS:
-		/* Batch allows up to 256 slots per node. */
-		return parse_count("task-slots", arg, 1, 256, &s->task_slots);
-	case POOL_OPT_PREFETCH:
-		if (pool_settings_add_image(s, arg) < 0) {
-			fprintf(stderr,
-				"blobmill: too many --prefetch images (at most "
-				"%d)\n",
-				POOL_MAX_IMAGES);
-			return -1;
-		}
-		return 0;
-	case POOL_OPT_BUNDLE_URL:
-		s->bundle_url = arg;
-		return 0;
-	case POOL_OPT_BUNDLE_CONTAINER_URL:
-		s->bundle_container_url = arg;
-		return 0;
-	case POOL_OPT_BUNDLE_STORAGE:
-		s->bundle_storage = arg;
-		return 0;
-	case POOL_OPT_MOUNTS_URL:
-		s->mounts_url = arg;
-		return 0;
-	case POOL_OPT_MOUNTS:
-		s->mounts = arg;
-		return 0;
-	case POOL_OPT_NODE_IDENTITY:
-		/* An ARM id: /subscriptions/.../userAssignedIdentities/NAME */
-		if (arg[0] != '/' ||
-		    !strstr(arg, "/providers/Microsoft.ManagedIdentity/"
-				 "userAssignedIdentities/")) {
-			fprintf(stderr,
-				"blobmill: invalid --node-identity '%s': "
-				"expected the resource id of a user-assigned "
-				"identity (/subscriptions/.../providers/"
-				"Microsoft.ManagedIdentity/"
-				"userAssignedIdentities/NAME)\n",
-				arg);
-			return -1;
-		}
-		s->node_identity = arg;
-		return 0;
-	}
-	fprintf(stderr, "blobmill: internal error: unknown pool option %d\n",
-		opt);
-	return -1;
 }
 
 void pool_settings_storage(struct pool_settings *s, const struct bm_config *cfg)

@@ -111,6 +111,26 @@ void cli_bad_option(const char *cmd, int opt, char **argv,
 int cli_load_config(const struct cli_cred *c, struct bm_config *cfg,
 		    struct bm_error *err);
 
+/* What the config file itself set, apart from the environment and the
+ * options (doctor says where each value came from). */
+struct cli_config_origin {
+	bool credential; /* an account key or a SAS token */
+	bool account;
+	bool endpoint;
+};
+
+/* cli_load_config that also tells (file_set, may be NULL) what the file
+ * set: the file is read once, so its warnings print once. */
+int cli_load_config_from(const struct cli_cred *c, struct bm_config *cfg,
+			 struct cli_config_origin *file_set,
+			 struct bm_error *err);
+
+/* The Azure client for a configuration cli_load_config finished (the
+ * --insecure warning, the HTTP options). On failure prints one line
+ * "blobmill: ..." and returns NULL. cfg is not kept. */
+struct bm_blob_client *cli_client_new(const struct cli_cred *c,
+				      const struct bm_config *cfg);
+
 /*
  * Loads the configuration (file, then environment, then the options) and
  * validates it with bm_config_finish, then makes the Azure client. On
@@ -216,5 +236,52 @@ int cmd_submit(int argc, char **argv);
 
 /* --- pool JSON (cmd_pool.c) --- */
 int cmd_pool(int argc, char **argv);
+
+/* --- pool settings' options (cli_pool.c), for pool and submit --- */
+struct pool_settings;
+
+/* Option values handled by pool_settings_option(). */
+enum {
+	POOL_OPT_FIRST = 0x5100,
+	POOL_OPT_VM_SIZE = POOL_OPT_FIRST,
+	POOL_OPT_NODE_IMAGE,
+	POOL_OPT_NODE_AGENT,
+	POOL_OPT_DEDICATED,
+	POOL_OPT_SPOT,
+	POOL_OPT_TASK_SLOTS,
+	POOL_OPT_PREFETCH,
+	POOL_OPT_BUNDLE_URL,
+	POOL_OPT_BUNDLE_CONTAINER_URL,
+	POOL_OPT_BUNDLE_STORAGE,
+	POOL_OPT_MOUNTS_URL,
+	POOL_OPT_MOUNTS,
+	POOL_OPT_NODE_IDENTITY,
+	POOL_OPT_LAST,
+};
+
+/* clang-format off */
+#define POOL_SETTINGS_LONGOPTS                                                 \
+	{"vm-size", required_argument, NULL, POOL_OPT_VM_SIZE},                \
+	{"node-image", required_argument, NULL, POOL_OPT_NODE_IMAGE},          \
+	{"node-agent-sku", required_argument, NULL, POOL_OPT_NODE_AGENT},      \
+	{"dedicated", required_argument, NULL, POOL_OPT_DEDICATED},            \
+	{"spot", required_argument, NULL, POOL_OPT_SPOT},                      \
+	{"task-slots", required_argument, NULL, POOL_OPT_TASK_SLOTS},          \
+	{"prefetch", required_argument, NULL, POOL_OPT_PREFETCH},              \
+	{"bundle-url", required_argument, NULL, POOL_OPT_BUNDLE_URL},          \
+	{"bundle-container-url", required_argument, NULL,                      \
+	 POOL_OPT_BUNDLE_CONTAINER_URL},                                       \
+	{"bundle-storage", required_argument, NULL, POOL_OPT_BUNDLE_STORAGE},  \
+	{"mounts-url", required_argument, NULL, POOL_OPT_MOUNTS_URL},          \
+	{"mounts", required_argument, NULL, POOL_OPT_MOUNTS},                  \
+	{"node-identity", required_argument, NULL, POOL_OPT_NODE_IDENTITY}
+/* clang-format on */
+
+/* One line per option, for --help. */
+extern const char pool_settings_help[];
+
+/* Handles one option (POOL_OPT_FIRST <= opt < POOL_OPT_LAST); -1 with a
+ * message printed on a bad value. arg must outlive s. */
+int pool_settings_option(struct pool_settings *s, int opt, const char *arg);
 
 #endif

@@ -207,11 +207,18 @@ static int override(char **field, const char *value)
 	return 0;
 }
 
-int cli_load_config(const struct cli_cred *c, struct bm_config *cfg,
-		    struct bm_error *err)
+int cli_load_config_from(const struct cli_cred *c, struct bm_config *cfg,
+			 struct cli_config_origin *file_set,
+			 struct bm_error *err)
 {
 	if (c->config_file && bm_config_load_file(cfg, c->config_file, err))
 		return -1;
+	if (file_set) {
+		/* Nothing but the file has been read yet. */
+		file_set->credential = cfg->account_key || cfg->sas_token;
+		file_set->account = cfg->account;
+		file_set->endpoint = cfg->endpoint;
+	}
 	if (bm_config_load_env(cfg, err) < 0)
 		return -1;
 	if (override(&cfg->account, c->account) ||
@@ -225,6 +232,12 @@ int cli_load_config(const struct cli_cred *c, struct bm_config *cfg,
 	if (c->insecure)
 		cfg->insecure = true;
 	return bm_config_finish(cfg, false, err);
+}
+
+int cli_load_config(const struct cli_cred *c, struct bm_config *cfg,
+		    struct bm_error *err)
+{
+	return cli_load_config_from(c, cfg, NULL, err);
 }
 
 static void http_options(const struct cli_cred *c, const struct bm_config *cfg,
@@ -259,11 +272,28 @@ struct bm_token *cli_batch_token(const struct cli_cred *c, struct bm_error *err)
 	return t;
 }
 
+struct bm_blob_client *cli_client_new(const struct cli_cred *c,
+				      const struct bm_config *cfg)
+{
+	struct bm_blob_client *client;
+	struct bm_http_options ho;
+	struct bm_error err;
+
+	bm_error_clear(&err);
+	if (cfg->insecure)
+		bm_warn("--insecure: TLS certificates are not verified; anyone "
+			"on the path can read and change the data");
+	http_options(c, cfg, &ho);
+	client = bm_blob_client_new_azure(cfg, &ho, &err);
+	if (!client)
+		cli_report("cannot set up the storage client", &err);
+	return client;
+}
+
 struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 				       struct bm_config *cfg_out)
 {
 	struct bm_blob_client *client = NULL;
-	struct bm_http_options ho;
 	struct bm_config cfg;
 	struct bm_error err;
 
@@ -275,13 +305,7 @@ struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 		cli_errorf("%s", err.msg[0] ? err.msg : bm_errc_str(err.code));
 		goto out;
 	}
-	if (cfg.insecure)
-		bm_warn("--insecure: TLS certificates are not verified; anyone "
-			"on the path can read and change the data");
-	http_options(c, &cfg, &ho);
-	client = bm_blob_client_new_azure(&cfg, &ho, &err);
-	if (!client)
-		cli_report("cannot set up the storage client", &err);
+	client = cli_client_new(c, &cfg);
 out:
 	if (client && cfg_out)
 		*cfg_out = cfg;

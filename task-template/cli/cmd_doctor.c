@@ -92,7 +92,8 @@ static const char *source_of(const char *option, bool from_file,
 	return NULL;
 }
 
-static void report_sources(const struct st_args *a, const struct bm_config *cfg)
+static void report_sources(const struct st_args *a, const struct bm_config *cfg,
+			   const struct cli_config_origin *file_set)
 {
 	static const char *const account_vars[] = {
 	    "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_CONNECTION_STRING", NULL};
@@ -103,38 +104,30 @@ static void report_sources(const struct st_args *a, const struct bm_config *cfg)
 	    "AZURE_STORAGE_BLOB_ENDPOINT", "AZURE_STORAGE_CONNECTION_STRING",
 	    NULL};
 	const char *file = a->cred.config_file;
-	struct bm_config fcfg;
-	struct bm_error err;
 	const char *src, *kind;
 	char buf[1200];
 
-	/* The file alone, to tell what it set from what the environment
-	 * filled in. */
-	bm_config_init(&fcfg);
-	bm_error_clear(&err);
-	if (file)
-		bm_config_load_file(&fcfg, file, &err);
 	kind = cfg->auth_type == BM_AUTH_SAS   ? "SAS token"
 	       : cfg->auth_type == BM_AUTH_KEY ? "account key"
 					       : NULL;
 	if (kind) {
-		src = source_of(NULL, fcfg.account_key || fcfg.sas_token, file,
-				key_vars, buf, sizeof(buf));
+		src = source_of(NULL, file_set->credential, file, key_vars, buf,
+				sizeof(buf));
 		row("credential", "%s from %s", kind, src ? src : "(unknown)");
 	} else {
 		/* Entra ID: the identity, never the secret. */
 		row("credential", "Microsoft Entra ID token (authType %s)",
 		    bm_auth_type_name(cfg->auth_type));
 	}
-	src = source_of(a->cred.account ? "--account" : NULL, fcfg.account,
+	src = source_of(a->cred.account ? "--account" : NULL, file_set->account,
 			file, account_vars, buf, sizeof(buf));
 	row("account", "%s (from %s)", cfg->account, src ? src : "(unknown)");
-	src = source_of(a->cred.endpoint ? "--endpoint" : NULL, fcfg.endpoint,
-			file, endpoint_vars, buf, sizeof(buf));
+	src = source_of(a->cred.endpoint ? "--endpoint" : NULL,
+			file_set->endpoint, file, endpoint_vars, buf,
+			sizeof(buf));
 	/* A connection string without BlobEndpoint gives the default. */
 	row("endpoint", "%s (%s%s)", cfg->endpoint, src ? "from " : "",
 	    src ? src : "the account's default");
-	bm_config_release(&fcfg);
 }
 
 /* The SAS token's expiry (se=2024-01-01T00:00:00Z, ':' maybe %3A), or 0. */
@@ -251,6 +244,7 @@ static int run_doctor(struct st_ctx *ctx)
 	const struct st_args *a = &ctx->a;
 	const char *container = a->argc ? a->argv[0] : NULL;
 	struct doctor d = {0};
+	struct cli_config_origin file_set;
 	struct bm_config cfg;
 	struct bm_error err;
 	struct bm_blob_client *c = NULL;
@@ -267,7 +261,8 @@ static int run_doctor(struct st_ctx *ctx)
 	}
 	bm_config_init(&cfg);
 	bm_error_clear(&err);
-	if (cli_load_config(&a->cred, &cfg, &err)) {
+	/* Read once: a second read would print its warnings again. */
+	if (cli_load_config_from(&a->cred, &cfg, &file_set, &err)) {
 		problem(&d, "config",
 			"set AZURE_STORAGE_ACCOUNT and "
 			"AZURE_STORAGE_ACCESS_KEY (or _SAS_TOKEN), "
@@ -276,7 +271,7 @@ static int run_doctor(struct st_ctx *ctx)
 			"%s", err.msg);
 		goto out;
 	}
-	report_sources(a, &cfg);
+	report_sources(a, &cfg, &file_set);
 	if (cfg.auth_type == BM_AUTH_SAS &&
 	    (expiry = sas_expiry(cfg.sas_token)) && expiry < time(NULL)) {
 		char when[32];
@@ -287,7 +282,7 @@ static int run_doctor(struct st_ctx *ctx)
 		problem(&d, "sas", "make a new SAS token",
 			"the SAS token expired at %s", when);
 	}
-	c = cli_open_client(&a->cred, NULL);
+	c = cli_client_new(&a->cred, &cfg);
 	if (!c) {
 		d.problems++;
 		goto out;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "pool_spec.h"
+#include "batch.h"
 #include "tasktemplate.h"
 
 enum {
@@ -24,12 +24,7 @@ static const struct option pool_longopts[] = {
     POOL_SETTINGS_LONGOPTS,
     {"pool", required_argument, NULL, POOLCMD_OPT_ID},
     {"image", required_argument, NULL, TT_OPT_IMAGE},
-    {"registry", required_argument, NULL, TT_OPT_REGISTRY},
-    {"registry-user", required_argument, NULL, TT_OPT_REGISTRY_USER},
-    {"registry-password-env", required_argument, NULL,
-     TT_OPT_REGISTRY_PASSWORD_ENV},
-    {"registry-password-file", required_argument, NULL,
-     TT_OPT_REGISTRY_PASSWORD_FILE},
+    TT_REGISTRY_LONGOPTS,
     {"help", no_argument, NULL, POOLCMD_OPT_HELP},
     {NULL, 0, NULL, 0},
 };

@@ -34,8 +34,8 @@
 #include <unistd.h>
 
 #include "bm_log.h"
-#include "run_exec.h"
-#include "task_report.h"
+#include "runner.h"
+#include "tasktemplate.h"
 #include "tasks_cli.h"
 
 #define RUN_PARALLEL_MAX 256

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,31 @@ static void st_help(const struct st_cmd *cmd)
 		printf("\nexamples:\n%s\n", cmd->examples);
 }
 
+/* The options that only turn a flag of st_args on. */
+static const struct {
+	int opt;
+	size_t field; /* offsetof(struct st_args, ...) */
+} st_flags[] = {
+    {OPT_LONG, offsetof(struct st_args, long_format)},
+    {OPT_HUMAN, offsetof(struct st_args, human)},
+    {OPT_NULL, offsetof(struct st_args, null_sep)},
+    {OPT_RECURSIVE, offsetof(struct st_args, recursive)},
+    {OPT_FORCE, offsetof(struct st_args, force)},
+    {OPT_NO_PROGRESS, offsetof(struct st_args, no_progress)},
+    {OPT_STATS, offsetof(struct st_args, stats)},
+};
+
+/* The flag option opt turns on, or NULL when it is not a flag. */
+static bool *st_flag(struct st_args *a, int opt)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(st_flags) / sizeof(st_flags[0]); i++)
+		if (st_flags[i].opt == opt)
+			return (bool *)((char *)a + st_flags[i].field);
+	return NULL;
+}
+
 /* 0: parsed; 1: --help printed; -1: usage error printed. */
 static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 		    struct st_args *a)
@@ -137,6 +163,7 @@ static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 	const char *env = getenv("BLOBMILL_STATS");
 	/* ls -lh is a long listing in human units, not a call for help. */
 	const char *shortopts = ":hl0rv";
+	bool *flag;
 	int opt;
 
 	cli_cred_init(&a->cred);
@@ -166,32 +193,15 @@ static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 				return -1;
 			continue;
 		}
+		if ((flag = st_flag(a, opt))) {
+			*flag = true;
+			continue;
+		}
 		switch (opt) {
 		case OPT_HELP:
 		case OPT_HELP_LONG:
 			st_help(cmd);
 			return 1;
-		case OPT_LONG:
-			a->long_format = true;
-			break;
-		case OPT_HUMAN:
-			a->human = true;
-			break;
-		case OPT_NULL:
-			a->null_sep = true;
-			break;
-		case OPT_RECURSIVE:
-			a->recursive = true;
-			break;
-		case OPT_FORCE:
-			a->force = true;
-			break;
-		case OPT_NO_PROGRESS:
-			a->no_progress = true;
-			break;
-		case OPT_STATS:
-			a->stats = true;
-			break;
 		case OPT_OUTPUT:
 			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
 				cli_errorf("%s: invalid value '%s' for "

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "runner.h"
 #include "tasktemplate.h"
 
 struct tasks_job {
@@ -61,5 +62,15 @@ void tasks_job_help(FILE *out);
 /* Writes s exactly, or C-quoted when it holds a byte that would break the
  * line (cli_print_name): --dry-run shows the very commandLine of the JSON. */
 void tasks_print_escaped(FILE *out, const char *s);
+
+/* --- `run` (run_preflight.c) --- */
+
+/*
+ * Before the first task (run_preflight.c): the input and output
+ * containers exist, and with docker or podman the image is in the store
+ * or pulled once. Prints one line saying what to do and returns a
+ * CLI_EXIT_* code.
+ */
+int run_preflight(struct tasks_job *j, enum run_runtime rt);
 
 #endif

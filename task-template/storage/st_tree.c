@@ -111,9 +111,9 @@ struct tree_job {
 	const struct st_args *a;
 	struct st_xfer xfer;
 	struct tree_list *items;
-	const char *container;
-	const char *prefix; /* folder prefix, "" or ending in '/' */
-	const char *dir;    /* the local directory */
+	char *container; /* owned (tree_close) */
+	char *prefix;	 /* folder prefix, "" or ending in '/'; owned */
+	const char *dir; /* the local directory */
 	int (*one)(struct tree_job *j, const struct tree_item *it);
 
 	pthread_mutex_t lock; /* guards next and the counters */
@@ -260,6 +260,27 @@ static int open_target(struct bm_blob_client *c, const char *verb,
 							    : CLI_EXIT_OK;
 }
 
+/* The start get -r, put -r and rm -r share: j cleared, then TARGET
+ * (CONTAINER[/FOLDER]) split and listed into *listed, with j's command
+ * line, client, container and folder prefix set. CLI_EXIT_OK, or the exit
+ * code after a message; tree_close either way. */
+static int tree_open(struct tree_job *j, struct bm_blob_client *c,
+		     const struct st_args *a, const char *verb,
+		     const char *target, struct tree_list *listed)
+{
+	memset(j, 0, sizeof(*j));
+	j->a = a;
+	j->xfer.client = c;
+	return open_target(c, verb, target, &j->container, &j->prefix, listed);
+}
+
+static void tree_close(struct tree_job *j, struct tree_list *items)
+{
+	tree_list_release(items);
+	free(j->prefix);
+	free(j->container);
+}
+
 /* --- get -r --- */
 
 /* mkdir -p of path's parent directories (path itself excluded).
@@ -338,11 +359,9 @@ int st_get_tree(struct bm_blob_client *c, const struct st_args *a)
 	struct st_temps temps;
 	struct tree_job j;
 	const char *dir = a->argv[1];
-	char *container = NULL, *folder = NULL;
 	struct stat st;
 	int rc;
 
-	memset(&j, 0, sizeof(j));
 	if (!strcmp(dir, "-")) {
 		cli_errorf("get: -r needs a directory, not standard output");
 		return CLI_EXIT_USAGE;
@@ -353,22 +372,20 @@ int st_get_tree(struct bm_blob_client *c, const struct st_args *a)
 			   dir);
 		return CLI_EXIT_USAGE;
 	}
-	rc = open_target(c, "get", a->argv[0], &container, &folder, &items);
+	rc = tree_open(&j, c, a, "get", a->argv[0], &items);
 	if (rc)
 		goto out;
 	rc = CLI_EXIT_FAILURE;
 	if (items.n == 0) {
-		cli_errorf("get: no blobs under '%s/%s'", container, folder);
+		cli_errorf("get: no blobs under '%s/%s'", j.container,
+			   j.prefix);
 		goto out;
 	}
 	if (mkdir(dir, 0777) && errno != EEXIST) {
 		cli_errorf("get: cannot create '%s': %s", dir, strerror(errno));
 		goto out;
 	}
-	j.a = a;
 	j.items = &items;
-	j.container = container;
-	j.prefix = folder;
 	j.dir = dir;
 	j.one = get_one;
 	j.xfer = (struct st_xfer){.client = c,
@@ -385,9 +402,7 @@ int st_get_tree(struct bm_blob_client *c, const struct st_args *a)
 	tree_summary(&j, "get", "downloaded");
 	rc = j.failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 out:
-	tree_list_release(&items);
-	free(folder);
-	free(container);
+	tree_close(&j, &items);
 	return rc;
 }
 
@@ -551,7 +566,7 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 	struct cli_progress progress;
 	struct walk w = {0};
 	const char *dir = a->argv[0];
-	char *container = NULL, *folder = NULL, *root = NULL;
+	char *root = NULL;
 	struct stat st;
 	size_t n;
 	int rc;
@@ -566,7 +581,7 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 			   dir);
 		return CLI_EXIT_USAGE;
 	}
-	rc = open_target(c, "put", a->argv[1], &container, &folder, &pj.remote);
+	rc = tree_open(j, c, a, "put", a->argv[1], &pj.remote);
 	if (rc)
 		goto out;
 	rc = CLI_EXIT_FAILURE;
@@ -580,17 +595,14 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 		root[n - 1] = '\0';
 	w.l = &items;
 	w.root = root;
-	w.prefix = folder;
+	w.prefix = j->prefix;
 	if (walk_dir(&w, "") < 0 || items.nomem) {
 		cli_errorf("put: out of memory");
 		goto out;
 	}
 	if (items.n)
 		qsort(items.v, items.n, sizeof(*items.v), item_cmp);
-	j->a = a;
 	j->items = &items;
-	j->container = container;
-	j->prefix = folder;
 	j->dir = root;
 	j->one = put_one;
 	/* Parallel across files; each file's blocks one at a time, so no
@@ -609,11 +621,9 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 	tree_summary(j, "put", "uploaded");
 	rc = j->failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 out:
-	tree_list_release(&items);
+	tree_close(j, &items);
 	tree_list_release(&pj.remote);
 	free(root);
-	free(folder);
-	free(container);
 	return rc;
 }
 
@@ -650,12 +660,13 @@ int st_rm_tree(struct bm_blob_client *c, const struct st_args *a)
 	struct tree_job j;
 	struct bm_blob_info info;
 	struct bm_error err;
-	char *container = NULL, *folder = NULL;
+	char *container, *folder;
 	unsigned marker = 0;
 	int rc;
 
-	memset(&j, 0, sizeof(j));
-	rc = open_target(c, "rm", a->argv[0], &container, &folder, &items);
+	rc = tree_open(&j, c, a, "rm", a->argv[0], &items);
+	container = j.container;
+	folder = j.prefix;
 	if (rc)
 		goto out;
 	rc = CLI_EXIT_FAILURE;
@@ -674,12 +685,8 @@ int st_rm_tree(struct bm_blob_client *c, const struct st_args *a)
 		cli_errorf("rm: no blobs under '%s/%s'", container, folder);
 		goto out;
 	}
-	j.a = a;
 	j.items = &items;
-	j.container = container;
-	j.prefix = folder;
 	j.one = rm_one;
-	j.xfer.client = c;
 	tree_run(&j);
 	printf("deleted %u blob%s under '%s/", j.done + marker,
 	       j.done + marker == 1 ? "" : "s", container);
@@ -690,8 +697,6 @@ int st_rm_tree(struct bm_blob_client *c, const struct st_args *a)
 			   j.failed == 1 ? "" : "s");
 	rc = j.failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 out:
-	tree_list_release(&items);
-	free(folder);
-	free(container);
+	tree_close(&j, &items);
 	return rc;
 }

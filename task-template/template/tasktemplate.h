@@ -5,7 +5,8 @@
  * `run` and `submit`; lists the input container page by page through a
  * struct bm_blob_client (prefix, --include/--exclude fnmatch globs); expands
  * the command and output-name templates per blob; derives a task id; and
- * serializes a task as a Batch TaskAddParameter (jansson).
+ * serializes a task as a Batch TaskAddParameter (jansson); writes the
+ * JSON Lines report of a run or a Batch job (task_report.c).
  *
  * What it does not do: talk to Azure Batch, run tasks, or print anything.
  * Errors come back in a struct bm_error (one line, names the subject).
@@ -29,12 +30,11 @@
 #define BM_TASKTEMPLATE_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-
-#include <jansson.h>
 
 #include "bm_blob.h"
 #include "bm_error.h"
@@ -84,14 +84,19 @@ enum {
 	{"output-name", required_argument, NULL, TT_OPT_OUTPUT_NAME},          \
 	{"in-dir", required_argument, NULL, TT_OPT_IN_DIR},                    \
 	{"out-dir", required_argument, NULL, TT_OPT_OUT_DIR},                  \
+	TT_REGISTRY_LONGOPTS,                                                  \
+	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING},            \
+	{"env", required_argument, NULL, TT_OPT_ENV}
+
+/* The private registry's options, part of the above; `blobmill pool`
+ * takes them too, for the images its nodes pull. */
+#define TT_REGISTRY_LONGOPTS                                                   \
 	{"registry", required_argument, NULL, TT_OPT_REGISTRY},                \
 	{"registry-user", required_argument, NULL, TT_OPT_REGISTRY_USER},      \
 	{"registry-password-env", required_argument, NULL,                     \
 	 TT_OPT_REGISTRY_PASSWORD_ENV},                                        \
 	{"registry-password-file", required_argument, NULL,                    \
-	 TT_OPT_REGISTRY_PASSWORD_FILE},                                       \
-	{"skip-existing", no_argument, NULL, TT_OPT_SKIP_EXISTING},            \
-	{"env", required_argument, NULL, TT_OPT_ENV}
+	 TT_OPT_REGISTRY_PASSWORD_FILE}
 
 /* Usage text for the options above, for a command's --help. */
 #define TT_OPTIONS_HELP                                                        \
@@ -435,5 +440,49 @@ struct tt_skip {
 typedef void (*tt_skip_fn)(const struct tt_skip *sk, void *ud);
 void tt_iter_on_skip(struct tt_iter *it, tt_skip_fn fn, void *ud);
 void tt_iter_free(struct tt_iter *it);
+
+/*
+ * task_report: `--report FILE` of `blobmill run` and `submit --wait`:
+ * one JSON object per line per selected blob, what a nightly job's owner
+ * reads in the morning. Each line is flushed as it is written, so a run
+ * that dies leaves the lines of the results it had.
+ *
+ * Fields (null when not known): blob, task_id, state ("succeeded",
+ * "failed", "skipped-existing", "invalid", "not-added", or Batch's own
+ * state of a task still unfinished when `submit --wait` stopped),
+ * exit_code, duration_s, retries, output, output_exists, reason.
+ */
+
+struct task_report;
+
+struct task_report_line {
+	const char *blob;
+	const char *task_id; /* NULL: null */
+	const char *state;
+	bool has_exit_code;
+	int exit_code;
+	double duration_s;  /* < 0: null */
+	int retries;	    /* < 0: null */
+	const char *output; /* NULL: null */
+	int output_exists;  /* 1 yes, 0 no, -1 null (not known) */
+	const char *reason; /* NULL: no field */
+};
+
+/* Creates (truncates) path. *out is malloc()ed; task_report_close. -1
+ * with err set when the file cannot be created. */
+int task_report_open(const char *path, struct task_report **out,
+		     struct bm_error *err);
+
+/* Appends one line and flushes it. The first write error sticks and is
+ * returned by task_report_close. */
+void task_report_write(struct task_report *r, const struct task_report_line *l);
+
+/* The line of a blob the listing skipped: "skipped-existing" (output
+ * exists) or "invalid" (with the reason). */
+void task_report_skip(struct task_report *r, const struct tt_skip *sk);
+
+/* Closes the file (NULL: nothing). -1 with err set if any line could not
+ * be written; the caller tells the user (the report is incomplete). */
+int task_report_close(struct task_report *r, struct bm_error *err);
 
 #endif

@@ -28,7 +28,7 @@ limit=${VALGRIND_TIMEOUT:-300} # seconds per program under memcheck
 
 # drop_known_warnings LOG: Debian 12's valgrind 3.19 does not know
 # openat2 (syscall 437) and warns in five lines; the call fails with ENOSYS
-# and run_exec.c's stage-out falls back to its O_NOFOLLOW walk, which
+# and run_stage.c's stage-out falls back to its O_NOFOLLOW walk, which
 # memcheck then checks. Only that warning is dropped; any other line still
 # fails the program.
 drop_known_warnings() {
@@ -83,18 +83,15 @@ done
 # 3 and 4 need Azurite.
 . "$top/tests/lib/common.sh"
 . "$top/tests/lib/azurite.sh"
+. "$top/tests/lib/fusemount.sh"
 BLOBMILL="$top_builddir/task-template/blobmill"
 BLOBMILL_FUSE="$top_builddir/fusefs/blobmill-fuse"
 if [ -x "$BLOBMILL" ] && azurite_start; then
 	dir=$(mktemp -d "$TEST_TMPDIR/valgrind.XXXXXX")
 	mnt="$dir/mnt"
 	mkdir -p "$mnt" "$dir/tmp"
-	fuse_pid=
 	cleanup() {
-		if mountpoint -q "$mnt" 2>/dev/null; then
-			fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"
-		fi
-		[ -n "$fuse_pid" ] && kill "$fuse_pid" 2>/dev/null
+		fm_cleanup "$mnt"
 		azurite_stop
 		rm -rf "$dir"
 	}
@@ -111,13 +108,8 @@ if [ -x "$BLOBMILL" ] && azurite_start; then
 		"${vg[@]}" --log-file="$logdir/fuse.log" "$BLOBMILL_FUSE" "$mnt" \
 			--tmp-path="$dir/tmp" --container-name=vgcont \
 			--use-https=false -f >"$logdir/fuse.out" 2>&1 &
-		fuse_pid=$!
-		for i in $(seq 1 300); do
-			mountpoint -q "$mnt" && break
-			kill -0 "$fuse_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if mountpoint -q "$mnt"; then
+		FM_PID=$!
+		if fm_wait "$mnt"; then
 			ok=1
 			cp "$dir/src" "$mnt/a.bin" || ok=0
 			mkdir "$mnt/d" && echo hello >"$mnt/d/h.txt" || ok=0
@@ -126,9 +118,9 @@ if [ -x "$BLOBMILL" ] && azurite_start; then
 			ls -l "$mnt" "$mnt/d" >/dev/null || ok=0
 			mv "$mnt/d/h.txt" "$mnt/d/g.txt" && rm "$mnt/d/g.txt" || ok=0
 			fusermount3 -u "$mnt" || ok=0
-			wait "$fuse_pid"
+			wait "$FM_PID"
 			rc=$?
-			fuse_pid=
+			FM_PID=
 			ran=$((ran + 1))
 			if [ "$rc" -eq 99 ] || [ -s "$logdir/fuse.log" ]; then
 				echo "FAIL: valgrind: blobmill-fuse mount cycle (memcheck errors):"

@@ -5,7 +5,8 @@
 #   ls -lh (not help), ls --output json, --help pages ending in examples,
 #   AZURE_STORAGE_KEY as the az CLI spells it, -v / --log-level (requests
 #   and retries logged, no secret), doctor (all well; wrong key; closed
-#   port; missing container; a clock 2 hours off), and the progress line
+#   port; missing container; a clock 2 hours off; each config warning
+#   once), and the progress line
 #   of put/get on a terminal only (script -qc gives a pseudo-terminal).
 . "$top_srcdir/tests/integration/cli-lib.sh"
 
@@ -88,6 +89,21 @@ AZURE_STORAGE_BLOB_ENDPOINT=http://127.0.0.1:$port/$AZURITE_ACCOUNT \
 	"$BLOBMILL" doctor --max-retry 0 >doc.out && fail "doctor of a closed port must fail"
 grep -q "PROBLEM: endpoint unreachable" doc.out && grep -q "fix: check the endpoint URL" doc.out ||
 	fail "doctor: closed port: $(cat doc.out)"
+# Each warning about the configuration once: doctor read the file three
+# times and finished the configuration twice, so these came three times
+# and twice.
+printf 'accountName %s\naccountKey %s\nblobEndpoint http://127.0.0.1:%s/otheraccount\n' \
+	"$AZURITE_ACCOUNT" "$AZURITE_KEY" "$port" >warn.cfg
+chmod 644 warn.cfg
+env -u AZURE_STORAGE_ACCOUNT -u AZURE_STORAGE_ACCESS_KEY -u AZURE_STORAGE_BLOB_ENDPOINT \
+	"$BLOBMILL" doctor --config-file warn.cfg --max-retry 0 >doc.out 2>doc.err &&
+	fail "doctor of a closed port must fail"
+expect_eq "doctor: the config file's mode warning, once" 1 \
+	"$(grep -c "^blobmill: warning: config file 'warn.cfg' is readable by group or others" doc.err)"
+expect_eq "doctor: the endpoint's account warning, once" 1 \
+	"$(grep -c "^blobmill: warning: blob endpoint .* names account 'otheraccount'" doc.err)"
+grep -q "^credential   account key from config file 'warn.cfg'" doc.out ||
+	fail "doctor: credential from the file: $(cat doc.out)"
 # A service whose clock is two hours ahead (a stand-in that answers every
 # request with an empty listing and that Date).
 python3 - "$port" <<'PY' &

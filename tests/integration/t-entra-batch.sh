@@ -11,9 +11,7 @@
 . "$top_srcdir/tests/lib/entra.sh"
 
 [ -x "$BLOBMILL" ] || fail "no blobmill at $BLOBMILL"
-entra_start || fail "cannot start azurite and the token service"
-dir=$ENTRA_DIR
-EP="https://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
+entra_begin
 BATCH_PID=
 trap '[ -n "$BATCH_PID" ] && kill "$BATCH_PID" 2>/dev/null; entra_stop' EXIT
 
@@ -32,14 +30,8 @@ batch_get() { curl -sf --cacert "$ENTRA_CA" "$BATCH/_control/$1"; }
 curl -sf --cacert "$ENTRA_CA" -X POST --data '{"active_secs": 3600}' "$BATCH/_control" >/dev/null ||
 	fail "batch server control"
 
-cat >"$dir/msi.cfg" <<EOF
-accountName devstoreaccount1
-blobEndpoint $EP
-authType MSI
-identityResourceId $ENTRA_UAI_RESOURCE
-msiEndpoint $ENTRA_IMDS
-EOF
-chmod 600 "$dir/msi.cfg"
+entra_config "$dir/msi.cfg" "authType MSI" \
+	"identityResourceId $ENTRA_UAI_RESOURCE" "msiEndpoint $ENTRA_IMDS"
 bm() { "$BLOBMILL" "$1" --ca-cert-file="$ENTRA_CA" --config-file="$dir/msi.cfg" "${@:2}"; }
 bm mb data-in || fail "mb data-in"
 bm mb data-out || fail "mb data-out"

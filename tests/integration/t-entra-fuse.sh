@@ -15,21 +15,12 @@
 [ -e /dev/fuse ] || skip "no /dev/fuse"
 life=60
 [ -n "${BLOBMILL_QUICK:-}" ] && life=20
-entra_start --lifetime "$life" || fail "cannot start azurite and the token service"
-dir=$ENTRA_DIR
+entra_begin --lifetime "$life"
 mnt="$dir/mnt"
 trap 'fm_cleanup "$mnt"; entra_stop' EXIT
-EP="https://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
 
-cat >"$dir/msi.cfg" <<EOF
-accountName devstoreaccount1
-blobEndpoint $EP
-containerName data-in
-authType MSI
-identityClientId $ENTRA_UAI_CLIENT
-msiEndpoint $ENTRA_IMDS
-EOF
-chmod 600 "$dir/msi.cfg"
+entra_config "$dir/msi.cfg" "containerName data-in" "authType MSI" \
+	"identityClientId $ENTRA_UAI_CLIENT" "msiEndpoint $ENTRA_IMDS"
 bm() { "$BLOBMILL" "$1" --ca-cert-file="$ENTRA_CA" --config-file="$dir/msi.cfg" "${@:2}"; }
 bm mb data-in || fail "cannot create the container over a token"
 # The second client signs with the account key (Azurite takes both), so

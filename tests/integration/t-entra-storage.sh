@@ -13,9 +13,7 @@
 . "$top_srcdir/tests/lib/entra.sh"
 
 [ -x "$BLOBMILL" ] || fail "no blobmill at $BLOBMILL"
-entra_start || fail "cannot start azurite and the token service"
-dir=$ENTRA_DIR
-EP="https://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
+entra_begin
 # Every stderr of blobmill is kept here and searched for tokens at the end.
 ALL="$dir/all-output"
 : >"$ALL"
@@ -29,16 +27,15 @@ bm_cmd() { # CMD ARGS...: a subcommand with the CA (options after it)
 	return $rc
 }
 
-# config FILE LINES...: a config file for the Azurite account.
-config() {
-	local f=$1
-	shift
-	{
-		echo "accountName devstoreaccount1"
-		echo "blobEndpoint $EP"
-		printf '%s\n' "$@"
-	} >"$f"
-	chmod 600 "$f"
+# ls_fails WHAT EXIT LINE ARGS...: `blobmill ls ARGS` exits EXIT with
+# exactly LINE (a grep pattern) on stderr.
+ls_fails() {
+	local what=$1 want=$2 line=$3 rc=0
+	shift 3
+	bm_cmd ls "$@" || rc=$?
+	expect_eq "$what exit code" "$want" "$rc"
+	grep -qx "$line" "$dir/err" ||
+		{ cat "$dir/err"; fail "$what: unclear error"; }
 }
 
 # cycle LABEL [ARGS...]: make a container, put, list, get back, remove;
@@ -70,7 +67,7 @@ last_issue() {
 }
 
 echo "# managed identity, IMDS protocol (msiEndpoint), system-assigned"
-config "$dir/msi.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS"
+entra_config "$dir/msi.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS"
 cycle "msi imds" --config-file="$dir/msi.cfg"
 expect_eq "imds kind" imds "$(last_issue kind)"
 expect_eq "imds identity" system "$(last_issue identity)"
@@ -80,7 +77,7 @@ for pair in "identityClientId $ENTRA_UAI_CLIENT client_id" \
 	"identityObjectId $ENTRA_UAI_OBJECT object_id" \
 	"identityResourceId $ENTRA_UAI_RESOURCE msi_res_id"; do
 	set -- $pair
-	config "$dir/uai.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS" "$1 $2"
+	entra_config "$dir/uai.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS" "$1 $2"
 	bm_cmd ls --config-file="$dir/uai.cfg" entra-1 >/dev/null ||
 		{ cat "$dir/err"; fail "user-assigned by $1"; }
 	expect_eq "user-assigned by $1" "$3=$2" "$(last_issue identity)"
@@ -114,16 +111,13 @@ if command -v bwrap >/dev/null; then
 fi
 
 echo "# an identity the service does not know: its own message"
-config "$dir/bad-uai.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS" \
+entra_config "$dir/bad-uai.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS" \
 	"identityClientId 99999999-0000-0000-0000-000000000000"
-rc=0
-bm_cmd ls --config-file="$dir/bad-uai.cfg" entra-1 || rc=$?
-expect_eq "unknown identity exit code" 1 "$rc"
-grep -qx "blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from managed identity: 400 invalid_request: Identity not found" "$dir/err" ||
-	{ cat "$dir/err"; fail "unknown identity: unclear error"; }
+ls_fails "unknown identity" 1 "blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from managed identity: 400 invalid_request: Identity not found" \
+	--config-file="$dir/bad-uai.cfg" entra-1
 
 echo "# App Service: IDENTITY_ENDPOINT + IDENTITY_HEADER, three ids"
-config "$dir/msi-env.cfg" "authType MSI"
+entra_config "$dir/msi-env.cfg" "authType MSI"
 IDENTITY_ENDPOINT="$ENTRA_HTTP/msi/token" IDENTITY_HEADER="$ENTRA_ID_HEADER" \
 	cycle "msi app service" --config-file="$dir/msi-env.cfg"
 expect_eq "app service kind" appservice "$(last_issue kind)"
@@ -147,7 +141,7 @@ MSI_ENDPOINT="$ENTRA_HTTP/msi2017/token" MSI_SECRET="$ENTRA_MSI_SECRET" \
 expect_eq "msi 2017 kind" appservice2017 "$(last_issue kind)"
 
 echo "# service principal with a secret: blobfuse v1's keys"
-config "$dir/spn.cfg" "authType SPN" "servicePrincipalClientId $ENTRA_CLIENT_ID" \
+entra_config "$dir/spn.cfg" "authType SPN" "servicePrincipalClientId $ENTRA_CLIENT_ID" \
 	"servicePrincipalTenantId $ENTRA_TENANT" "aadEndpoint $ENTRA_AUTHORITY"
 AZURE_STORAGE_SPN_CLIENT_SECRET="$ENTRA_SECRET" \
 	cycle "spn secret (blobfuse keys)" --config-file="$dir/spn.cfg"
@@ -165,11 +159,9 @@ AZURE_FEDERATED_TOKEN_FILE="$ENTRA_FED_FILE" cycle "workload identity"
 expect_eq "workload kind" workload "$(last_issue kind)"
 
 echo "# a wrong secret: the authority's own reason, no secret shown"
-rc=0
-AZURE_CLIENT_SECRET="wrong-secret-value-123" bm_cmd ls entra-1 || rc=$?
-expect_eq "wrong secret exit code" 1 "$rc"
-grep -qx "blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from service principal (client secret): 401 invalid_client: AADSTS7000215: Invalid client secret provided." "$dir/err" ||
-	{ cat "$dir/err"; fail "wrong secret: unclear error"; }
+AZURE_CLIENT_SECRET="wrong-secret-value-123" ls_fails "wrong secret" 1 \
+	"blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from service principal (client secret): 401 invalid_client: AADSTS7000215: Invalid client secret provided." \
+	entra-1
 grep -q "wrong-secret-value" "$dir/err" && fail "the secret is in the error"
 unset AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_AUTHORITY_HOST
 
@@ -189,11 +181,9 @@ cat >"$dir/bin/az" <<'EOF'
 echo "ERROR: Please run 'az login' to setup account." >&2
 exit 1
 EOF
-rc=0
-PATH="$dir/bin:$PATH" AZURE_STORAGE_AUTH_TYPE=AzCli bm_cmd ls entra-1 || rc=$?
-expect_eq "az not logged in exit code" 1 "$rc"
-grep -qx "blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from the az CLI: 'az account get-access-token' failed: Please run 'az login' to setup account." "$dir/err" ||
-	{ cat "$dir/err"; fail "az not logged in: unclear error"; }
+PATH="$dir/bin:$PATH" AZURE_STORAGE_AUTH_TYPE=AzCli ls_fails "az not logged in" 1 \
+	"blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from the az CLI: 'az account get-access-token' failed: Please run 'az login' to setup account." \
+	entra-1
 
 echo "# a token service that fails twice, then recovers: retried"
 entra_control '{"fail": 2, "fail_status": 503}'
@@ -205,52 +195,37 @@ echo "ok: token refresh retried through two 503s"
 
 echo "# a token service that keeps failing: one clear line, bounded"
 entra_control '{"fail": 1000, "fail_status": 500}'
-rc=0
-bm_cmd ls --max-retry=2 --config-file="$dir/msi.cfg" entra-1 || rc=$?
+ls_fails "failing token service" 1 "blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from managed identity: 500 server_error: injected failure" \
+	--max-retry=2 --config-file="$dir/msi.cfg" entra-1
 entra_control '{"fail": 0}'
-expect_eq "failing token service exit code" 1 "$rc"
-grep -qx "blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from managed identity: 500 server_error: injected failure" "$dir/err" ||
-	{ cat "$dir/err"; fail "failing token service: unclear error"; }
 
 echo "# a token for the wrong audience: Azurite refuses it, we say why"
 entra_control '{"audience": "https://management.azure.com/"}'
-rc=0
-bm_cmd ls --config-file="$dir/msi.cfg" entra-1 || rc=$?
+ls_fails "wrong audience" 1 "blobmill: cannot list 'entra-1': authentication failed (403 AuthenticationFailed): the Entra ID token was refused: Invalid token audience." \
+	--config-file="$dir/msi.cfg" entra-1
 entra_control '{"audience": null}'
-expect_eq "wrong audience exit code" 1 "$rc"
-grep -qx "blobmill: cannot list 'entra-1': authentication failed (403 AuthenticationFailed): the Entra ID token was refused: Invalid token audience." "$dir/err" ||
-	{ cat "$dir/err"; fail "wrong audience: unclear error"; }
 
 echo "# a token service that hands out expired tokens: not used"
 entra_control '{"lifetime": -30}'
-rc=0
-bm_cmd ls --config-file="$dir/msi.cfg" entra-1 || rc=$?
+ls_fails "expired token" 1 "blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from managed identity: the token has already expired" \
+	--config-file="$dir/msi.cfg" entra-1
 entra_control '{"lifetime": 60}'
-expect_eq "expired token exit code" 1 "$rc"
-grep -qx "blobmill: cannot list 'entra-1': cannot get a token for 'https://storage.azure.com/' from managed identity: the token has already expired" "$dir/err" ||
-	{ cat "$dir/err"; fail "expired token: unclear error"; }
 
 echo "# plain HTTP is refused before anything is sent"
-config "$dir/http.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS"
+entra_config "$dir/http.cfg" "authType MSI" "msiEndpoint $ENTRA_IMDS"
 sed -i "s|^blobEndpoint https://|blobEndpoint http://|" "$dir/http.cfg"
 before=$(entra_issued)
-rc=0
-bm_cmd ls --config-file="$dir/http.cfg" entra-1 || rc=$?
-expect_eq "http exit code" 2 "$rc"
-grep -qx "blobmill: refusing to send an Entra ID token over plain HTTP to 'http://127.0.0.1:$AZURITE_PORT/devstoreaccount1': use an https blob endpoint" "$dir/err" ||
-	{ cat "$dir/err"; fail "http: unclear error"; }
+ls_fails "http" 2 "blobmill: refusing to send an Entra ID token over plain HTTP to 'http://127.0.0.1:$AZURITE_PORT/devstoreaccount1': use an https blob endpoint" \
+	--config-file="$dir/http.cfg" entra-1
 expect_eq "tokens fetched for an http endpoint" 0 $(($(entra_issued) - before))
 
 echo "# two ways at once: one line, nothing sent"
 AZURE_STORAGE_ACCESS_KEY="$AZURITE_KEY" bm_cmd ls --config-file="$dir/msi.cfg" entra-1 >/dev/null ||
 	{ cat "$dir/err"; fail "the file's identity should win over a key in the environment"; }
 echo "ok: the file's identity wins over a key in the environment"
-config "$dir/both.cfg" "authType MSI" "accountKey $AZURITE_KEY"
-rc=0
-bm_cmd ls --config-file="$dir/both.cfg" entra-1 || rc=$?
-expect_eq "key + MSI exit code" 2 "$rc"
-grep -qx "blobmill: both an account key and authType MSI are given for 'devstoreaccount1': keep only one" "$dir/err" ||
-	{ cat "$dir/err"; fail "key + MSI: unclear error"; }
+entra_config "$dir/both.cfg" "authType MSI" "accountKey $AZURITE_KEY"
+ls_fails "key + MSI" 2 "blobmill: both an account key and authType MSI are given for 'devstoreaccount1': keep only one" \
+	--config-file="$dir/both.cfg" entra-1
 
 echo "# no token, secret or assertion in any output"
 grep -n "eyJ" "$ALL" && fail "a token or assertion reached the output"

@@ -5,21 +5,11 @@
 # Expect: 100-continue, keep-alive), each fault kind does what it says, a
 # stall is bounded, and the decisions depend only on the seed.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
-. "$top_srcdir/tests/lib/faultproxy.sh"
+. "$top_srcdir/tests/lib/faultcheck.sh"
 
 command -v curl >/dev/null || skip "curl not installed"
 command -v openssl >/dev/null || skip "openssl not installed"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
-cleanup() {
-	faultproxy_stop
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+fc_start
 
 az() { az_curl "$@"; }
 code=$(az PUT "$AZURITE_ENDPOINT" "cont1?restype=container" -o /dev/null \

@@ -6,21 +6,10 @@
 # get leaves no file; no command outlives its bound. Checked against Azurite
 # directly, behind the proxy's back. Prints the figures at the end.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
-. "$top_srcdir/tests/lib/faultproxy.sh"
 . "$top_srcdir/tests/lib/faultcheck.sh"
 
 [ -x "$BLOBMILL" ] || skip "blobmill not built"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
-cleanup() {
-	faultproxy_stop
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+fc_start
 
 # Bound on one command: the retry budget (120 s) plus one attempt's
 # low-speed timeout (30 s) plus slack; stalls here last 2 s.
@@ -44,10 +33,7 @@ done
 nfiles=$i
 
 for sr in $seeds; do
-	seed=${sr%%:*}
-	retries=${sr##*:}
-	faultproxy_start --seed "$seed" --rate 0.1 --stall-seconds 2 ||
-		fail "proxy did not start"
+	fc_seed "$sr"
 	export AZURE_STORAGE_BLOB_ENDPOINT=$FAULTPROXY_ENDPOINT
 	opt=(--max-retry="$retries" --max-retry-interval-in-seconds=2)
 	uploaded=()

@@ -8,26 +8,11 @@
 # and the test records which; no read returns wrong bytes; no syscall
 # outlives the bound; the daemon is alive at the end. Prints the figures.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
-. "$top_srcdir/tests/lib/faultproxy.sh"
 . "$top_srcdir/tests/lib/faultcheck.sh"
-. "$top_srcdir/tests/lib/fusemount.sh"
 
-[ -x "$BLOBMILL_FUSE" ] || skip "blobmill-fuse not built"
-[ -e /dev/fuse ] || skip "no /dev/fuse"
-command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
-dir=$(test_dir)
+fm_need
+fc_start mnt
 mnt="$dir/mnt"
-azurite_start || fail "azurite did not start"
-cleanup() {
-	fm_cleanup "$mnt"
-	faultproxy_stop
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
 
 # One syscall (a close that uploads, a read that downloads) may take the
 # retry budget (120 s) plus an attempt's timeout; 300 s is the bound the
@@ -61,10 +46,7 @@ size_of() {
 }
 
 for sr in $seeds; do
-	seed=${sr%%:*}
-	retries=${sr##*:}
-	faultproxy_start --seed "$seed" --rate 0.1 --stall-seconds 2 ||
-		fail "proxy did not start"
+	fc_seed "$sr"
 	export AZURE_STORAGE_BLOB_ENDPOINT=$FAULTPROXY_ENDPOINT
 	opts=(--container-name="$c" --max-retry="$retries"
 		--max-retry-interval-in-seconds=2 --log-level=LOG_INFO)

@@ -5,10 +5,6 @@
 # only when every task succeeded, and otherwise names each task that did
 # not; a rerun with --skip-existing finishes what is left.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
-. "$top_srcdir/tests/lib/faultproxy.sh"
 . "$top_srcdir/tests/lib/faultcheck.sh"
 
 [ -x "$BLOBMILL" ] || skip "blobmill not built"
@@ -16,14 +12,7 @@ set -u
 command -v bwrap >/dev/null || skip "bubblewrap (bwrap) is not installed"
 bwrap --dev-bind / / true 2>/dev/null ||
 	skip "bwrap cannot create a mount namespace here"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
-cleanup() {
-	faultproxy_stop
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
+fc_start
 
 # A run makes few requests (about two per task), so the seeds are ones
 # whose faults fall early (faultproxy.py --dry-run 28: 5 to 7 faults).
@@ -65,12 +54,9 @@ check_outputs() {
 }
 
 for sr in $seeds; do
-	seed=${sr%%:*}
-	retries=${sr##*:}
+	fc_seed "$sr"
 	out="runout$seed"
 	"$BLOBMILL" mb "$out" || fail "mb $out"
-	faultproxy_start --seed "$seed" --rate 0.1 --stall-seconds 2 ||
-		fail "proxy did not start"
 	run() {
 		AZURE_STORAGE_BLOB_ENDPOINT=$FAULTPROXY_ENDPOINT timeout 600 \
 			"$BLOBMILL" run --runtime host --stage --parallel 4 \

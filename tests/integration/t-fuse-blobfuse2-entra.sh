@@ -13,9 +13,7 @@ set -u
 
 [ -e /dev/fuse ] || skip "/dev/fuse missing"
 command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
-entra_start || fail "cannot start azurite and the token service"
-dir=$ENTRA_DIR
-EP="https://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
+entra_begin
 mnt=$dir/mnt
 mkdir -p "$mnt"
 cleanup() {

@@ -17,9 +17,7 @@ set -u
 
 fuse_test_begin
 
-az_mb data-in || fail "cannot create container"
-printf 'hello\n' >"$dir/hello"
-az_put data-in hello.txt "$dir/hello" || fail "cannot upload"
+fuse_hello data-in
 az_put_many data-in d/f 300 || fail "cannot create blobs"
 mnt=$dir/data-in
 mkdir -p "$mnt"

@@ -11,28 +11,14 @@
 # Upload faults come from the fault proxy by name (--rule), switched on
 # only after the first files are safely in.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/azcurl.sh"
-. "$top_srcdir/tests/lib/faultproxy.sh"
 . "$top_srcdir/tests/lib/faultcheck.sh"
-. "$top_srcdir/tests/lib/fusemount.sh"
 
-[ -x "$BLOBMILL_FUSE" ] || skip "blobmill-fuse not built"
-[ -e /dev/fuse ] || skip "no /dev/fuse"
-dir=$(test_dir)
+fm_need
+holder=
+fc_on_exit() { [ -z "$holder" ] || kill "$holder" 2>/dev/null; }
+fc_start mnt
 mnt="$dir/mnt"
 tmp="$dir/tmp"
-holder=
-azurite_start || fail "azurite did not start"
-cleanup() {
-	[ -n "$holder" ] && kill "$holder" 2>/dev/null
-	fm_cleanup "$mnt"
-	faultproxy_stop
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
 
 c=crash
 az_curl PUT "$AZURITE_ENDPOINT" "$c?restype=container" -o /dev/null ||

@@ -9,9 +9,7 @@ set -u
 
 fuse_test_begin
 
-az_mb data-in || fail "cannot create container"
-printf 'hello\n' >"$dir/hello"
-az_put data-in hello.txt "$dir/hello" || fail "cannot upload"
+fuse_hello data-in
 mnt=$dir/m1
 mnt2=$dir/m2
 mkdir -p "$mnt" "$mnt2"

@@ -5,27 +5,13 @@
 # not in blobmill-fuse's debug log; a config file readable by others draws
 # a warning; blobmill-fuse keeps --tmp-path content 0700/0600.
 set -u
-. "$top_srcdir/tests/lib/common.sh"
-. "$top_srcdir/tests/lib/azurite.sh"
-. "$top_srcdir/tests/lib/faultproxy.sh"
+. "$top_srcdir/tests/lib/faultcheck.sh"
 
 [ -x "$BLOBMILL" ] || skip "blobmill not built"
 azblob="$top_srcdir/tests/integration/azblob.py"
 [ -f "$azblob" ] || skip "tests/integration/azblob.py (SAS maker) missing"
-dir=$(test_dir)
-azurite_start || fail "azurite did not start"
+fc_start mnt
 mnt="$dir/mnt"
-fuse_pid=
-cleanup() {
-	if mountpoint -q "$mnt" 2>/dev/null; then
-		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"
-	fi
-	[ -n "$fuse_pid" ] && kill "$fuse_pid" 2>/dev/null
-	faultproxy_stop
-	azurite_stop
-	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
-}
-trap cleanup EXIT
 
 "$BLOBMILL" mb seccont || fail "mb failed"
 sas=$("$BM_PYTHON" "$azblob" sas seccont racwdl) || fail "no SAS"
@@ -160,14 +146,9 @@ for auth in sas key; do
 		-u AZURE_STORAGE_BLOB_ENDPOINT "$BLOBMILL_FUSE" "$mnt" \
 		--tmp-path="$tmp" --config-file="$fcfg" --log-level=LOG_DEBUG \
 		-f >"$dir/fuse-$auth.log" 2>&1 &
-	fuse_pid=$!
-	for i in $(seq 1 100); do
-		mountpoint -q "$mnt" && break
-		kill -0 "$fuse_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	mountpoint -q "$mnt" || fail "mount ($auth) failed: $(cat "$dir/fuse-$auth.log")"
-	tr '\0' ' ' <"/proc/$fuse_pid/cmdline" >"$dir/cmdline"
+	FM_PID=$!
+	fm_wait "$mnt" || fail "mount ($auth) failed: $(cat "$dir/fuse-$auth.log")"
+	tr '\0' ' ' <"/proc/$FM_PID/cmdline" >"$dir/cmdline"
 	no_secret "argv of blobmill-fuse ($auth)" "$dir/cmdline"
 	# A file open for writing: its local copy exists under tmp-path.
 	exec 3>"$mnt/open-$auth.bin"
@@ -186,8 +167,8 @@ for auth in sas key; do
 		fail "file operations through the mount ($auth) failed"
 	cat "$mnt/does-not-exist" 2>/dev/null
 	fusermount3 -u "$mnt" || fail "unmount failed"
-	wait "$fuse_pid"
-	fuse_pid=
+	wait "$FM_PID"
+	FM_PID=
 	[ "$(wc -l <"$dir/fuse-$auth.log")" -gt 3 ] ||
 		fail "LOG_DEBUG logged almost nothing: $(cat "$dir/fuse-$auth.log")"
 	no_secret "blobmill-fuse LOG_DEBUG log ($auth, $(wc -l <"$dir/fuse-$auth.log") lines)" \

@@ -32,7 +32,6 @@ openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
 export AZURITE_EXTRA_ARGS="--cert $dir/server.pem --key $dir/server.key"
 azurite_start || fail "azurite (https) did not start"
 mnt="$dir/mnt"
-fuse_pid=
 cleanup() {
 	if mountpoint -q "$mnt" 2>/dev/null; then
 		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"

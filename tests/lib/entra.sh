@@ -15,6 +15,11 @@
 #         ENTRA_UAI_CLIENT ENTRA_UAI_OBJECT ENTRA_UAI_RESOURCE
 #                         a user-assigned identity the service knows
 #       and unsets every credential variable, so each test names its own.
+#   entra_begin [token_server.py options...]
+#       entra_start, or the test fails; then dir=$ENTRA_DIR and EP, the
+#       https endpoint of Azurite's devstoreaccount1
+#   entra_config FILE LINES...  a config file (mode 0600) for
+#                           devstoreaccount1 at EP, then LINES
 #   entra_issued            tokens issued so far (the service's log)
 #   entra_control JSON      POST to the service's /_control
 #   entra_stop              also run at exit (azurite_stop included)
@@ -94,6 +99,23 @@ entra_start() {
 	ENTRA_AUTHORITY="https://127.0.0.1:$tls/"
 	: >"$ENTRA_DIR/issued.log"
 	entra_unset_credentials
+}
+
+entra_begin() {
+	entra_start "$@" || fail "cannot start azurite and the token service"
+	dir=$ENTRA_DIR
+	EP="https://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
+}
+
+entra_config() { # FILE LINES...
+	local f=$1
+	shift
+	{
+		echo "accountName devstoreaccount1"
+		echo "blobEndpoint $EP"
+		printf '%s\n' "$@"
+	} >"$f"
+	chmod 600 "$f"
 }
 
 entra_issued() {

@@ -1,7 +1,15 @@
-# tests/lib/faultcheck.sh: what the tests under faults share: running a
-# command with a time bound, judging its error output, reading a blob
-# straight from Azurite (behind the proxy's back) and keeping the figures.
+# tests/lib/faultcheck.sh: what the tests under faults share: their
+# opening, running a command with a time bound, judging its error output,
+# reading a blob straight from Azurite (behind the proxy's back) and
+# keeping the figures. Sourcing it sources common.sh, azurite.sh,
+# azcurl.sh, faultproxy.sh and fusemount.sh too.
 #
+#   fc_start [MNT]         dir=$(test_dir), Azurite started, and an EXIT
+#                          trap that runs fc_on_exit (when the test defines
+#                          it), takes down the mount $dir/MNT (fm_cleanup),
+#                          stops the proxy and Azurite, and removes dir
+#   fc_seed SEED:MAX-RETRY sets seed and retries, and starts the proxy with
+#                          that seed: 10% of requests faulted, 2 s stalls
 #   fc_run BOUND CMD...    runs CMD with `timeout BOUND`; sets FC_RC, FC_ERR
 #                          (stderr), FC_SECS; a timeout fails the test
 #   fc_check_error WHAT    after a failed fc_run: stderr is exactly one line,
@@ -11,9 +19,39 @@
 #   fc_sha FILE            sha256 of a file
 #   fc_count KEY [N]       adds N (default 1) to a figure; fc_figures prints
 #                          them as one "figures: key=value ..." line
-# Needs tests/lib/azurite.sh and tests/lib/azcurl.sh loaded.
+
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/azurite.sh"
+. "$top_srcdir/tests/lib/azcurl.sh"
+. "$top_srcdir/tests/lib/faultproxy.sh"
+. "$top_srcdir/tests/lib/fusemount.sh"
 
 declare -A FC_FIG=()
+FC_MNT=
+
+fc_start() {
+	dir=$(test_dir)
+	FC_MNT=${1:+$dir/$1}
+	azurite_start || fail "azurite did not start"
+	trap fc_end EXIT
+}
+
+fc_end() {
+	if declare -F fc_on_exit >/dev/null; then
+		fc_on_exit
+	fi
+	[ -z "$FC_MNT" ] || fm_cleanup "$FC_MNT"
+	faultproxy_stop
+	azurite_stop
+	[ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$dir"
+}
+
+fc_seed() {
+	seed=${1%%:*}
+	retries=${1##*:}
+	faultproxy_start --seed "$seed" --rate 0.1 --stall-seconds 2 ||
+		fail "proxy did not start"
+}
 
 fc_count() {
 	FC_FIG[$1]=$((${FC_FIG[$1]:-0} + ${2:-1}))

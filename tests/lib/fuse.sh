@@ -12,6 +12,8 @@
 #   fuse_unmount MNT
 #   fuse_stat MNT OP                   # counter OP ("list", "get", ...,
 #                                      # "requests") from user.blobmill.stats
+#   fuse_hello CONTAINER               # create CONTAINER holding hello.txt
+#                                      # ("hello\n", also in $dir/hello)
 #   az_mb CONTAINER                    # create a container (curl)
 #   az_put CONTAINER NAME FILE         # upload a blob (curl)
 #   az_get CONTAINER NAME OUT          # download a blob (curl); 0 if found
@@ -97,6 +99,12 @@ EOF
 az_mb() {
 	az_curl PUT "$AZURITE_ENDPOINT" "$1?restype=container" -o /dev/null \
 		-f
+}
+
+fuse_hello() { # CONTAINER
+	az_mb "$1" || fail "cannot create container"
+	printf 'hello\n' >"$dir/hello"
+	az_put "$1" hello.txt "$dir/hello" || fail "cannot upload"
 }
 
 az_put() { # CONTAINER NAME FILE (NAME already URL-safe)

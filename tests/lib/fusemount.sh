@@ -5,6 +5,11 @@
 #       mounts the container named by --container-name (an option) with the
 #       daemon's output in LOG; waits until MNT is a mount point; sets
 #       FM_PID; returns 1 (log shown) when it does not come up in 30 s
+#   fm_need          skips the test without blobmill-fuse, /dev/fuse or
+#                    fusermount3
+#   fm_wait MNT      for a daemon started by hand (FM_PID): waits up to
+#                    30 s until MNT is a mount point; 1 when the daemon
+#                    exits first or the time is up
 #   fm_umount MNT    unmounts and waits for the daemon to exit; returns the
 #                    daemon's exit status (FM_PID cleared)
 #   fm_cleanup MNT   for EXIT traps: unmount, lazily if need be, kill the
@@ -13,17 +18,29 @@
 
 FM_PID=
 
+fm_need() {
+	[ -x "$BLOBMILL_FUSE" ] || skip "blobmill-fuse not built"
+	[ -e /dev/fuse ] || skip "no /dev/fuse"
+	command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
+}
+
+fm_wait() {
+	local i
+	for i in $(seq 1 300); do
+		mountpoint -q "$1" && return 0
+		kill -0 "$FM_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 fm_mount() {
-	local mnt=$1 tmp=$2 log=$3 i
+	local mnt=$1 tmp=$2 log=$3
 	shift 3
 	mkdir -p "$mnt"
 	"$BLOBMILL_FUSE" "$mnt" --tmp-path="$tmp" -f "$@" >"$log" 2>&1 &
 	FM_PID=$!
-	for i in $(seq 1 300); do
-		mountpoint -q "$mnt" && return 0
-		kill -0 "$FM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	fm_wait "$mnt" && return 0
 	echo "blobmill-fuse did not mount '$mnt':" >&2
 	tail -n 20 "$log" >&2
 	return 1

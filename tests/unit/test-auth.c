@@ -54,6 +54,34 @@ static const char *find_header(const struct bm_auth_result *r, const char *name)
 	return NULL;
 }
 
+/* A SharedKey auth of scheme for account with the development key; the
+ * caller frees the key with free_key(). */
+static struct bm_auth key_auth(enum bm_auth_scheme scheme, const char *account)
+{
+	struct bm_auth a = {scheme, account, NULL, 0, NULL, NULL};
+
+	a.key = dev_key(&a.key_len);
+	return a;
+}
+
+static void free_key(struct bm_auth *a)
+{
+	free((void *)a->key);
+	a->key = NULL;
+}
+
+/* r's Authorization is "SharedKey ACCOUNT:SIG"; frees r's URL. */
+static void expect_shared_key(struct bm_auth_result *r, const char *account,
+			      const char *sig)
+{
+	char want[160];
+
+	snprintf(want, sizeof(want), "SharedKey %s:%s", account, sig);
+	assert_string_equal(find_header(r, "Authorization"), want);
+	free(r->url);
+	r->url = NULL;
+}
+
 static void test_blob_vector(void **state)
 {
 	const char *sts = "GET\n\n\n\n\n\n\n\n\n\n\n\n"
@@ -82,20 +110,14 @@ static void test_batch_vector(void **state)
 /* The Blob vector's string, built by bm_auth_apply from a List request. */
 static void test_blob_apply_list(void **state)
 {
-	struct bm_auth auth = {
-	    BM_SCHEME_BLOB_KEY, "devstoreaccount1", NULL, 0, NULL, NULL};
+	struct bm_auth auth = key_auth(BM_SCHEME_BLOB_KEY, "devstoreaccount1");
 	struct bm_auth_result res;
 	struct bm_error err = {0};
 	const char *url = "https://devstoreaccount1.blob.core.windows.net/"
 			  "data-in?restype=container&comp=list&prefix=batch1%2F"
 			  "&maxresults=5000";
-	unsigned char *key;
-	size_t len;
 
 	(void)state;
-	key = dev_key(&len);
-	auth.key = key;
-	auth.key_len = len;
 	assert_int_equal(bm_auth_apply(&auth, "GET", url, NULL, 0, 0,
 				       VECTOR_TIME, &res, &err),
 			 0);
@@ -103,12 +125,10 @@ static void test_blob_apply_list(void **state)
 	assert_string_equal(find_header(&res, "x-ms-date"),
 			    "Fri, 26 Jun 2015 23:39:12 GMT");
 	assert_string_equal(find_header(&res, "x-ms-version"), "2021-08-06");
-	assert_string_equal(find_header(&res, "Authorization"),
-			    "SharedKey devstoreaccount1:"
-			    "u7ltTGGuwYZkj3OukPbS7ZAvqw041VoZY9p9nAX6dQM=");
 	assert_int_equal(res.nheaders, 3);
-	free(res.url);
-	free(key);
+	expect_shared_key(&res, "devstoreaccount1",
+			  "u7ltTGGuwYZkj3OukPbS7ZAvqw041VoZY9p9nAX6dQM=");
+	free_key(&auth);
 }
 
 /* The Batch vector's string, built from headers as the Batch client will
@@ -141,20 +161,14 @@ static void test_batch_string_from_headers(void **state)
 
 static void test_batch_apply(void **state)
 {
-	struct bm_auth auth = {
-	    BM_SCHEME_BATCH_KEY, "mybatchaccount", NULL, 0, NULL, NULL};
+	struct bm_auth auth = key_auth(BM_SCHEME_BATCH_KEY, "mybatchaccount");
 	const struct bm_http_header h[] = {
 	    {"Content-Type", "application/json; odata=minimalmetadata"},
 	};
 	struct bm_auth_result res;
 	struct bm_error err = {0};
-	unsigned char *key;
-	size_t len;
 
 	(void)state;
-	key = dev_key(&len);
-	auth.key = key;
-	auth.key_len = len;
 	assert_int_equal(
 	    bm_auth_apply(&auth, "POST",
 			  "https://mybatchaccount.westeurope.batch.azure."
@@ -166,11 +180,9 @@ static void test_batch_apply(void **state)
 			    "Fri, 26 Jun 2015 23:39:12 GMT");
 	assert_null(find_header(&res, "x-ms-version"));
 	assert_null(find_header(&res, "x-ms-date"));
-	assert_string_equal(find_header(&res, "Authorization"),
-			    "SharedKey mybatchaccount:"
-			    "MkIeZFoFTWYFEfTIbwUaei1s4Bam2n+f67lxHJfWGxY=");
-	free(res.url);
-	free(key);
+	expect_shared_key(&res, "mybatchaccount",
+			  "MkIeZFoFTWYFEfTIbwUaei1s4Bam2n+f67lxHJfWGxY=");
+	free_key(&auth);
 }
 
 /* Azurite's path-style endpoint: the account appears twice, the path is
@@ -323,8 +335,7 @@ static void test_no_auth_and_missing_key(void **state)
  * passed in is what libcurl sends, so it is what gets signed. */
 static void test_content_length_from_body(void **state)
 {
-	struct bm_auth auth = {
-	    BM_SCHEME_BLOB_KEY, "devstoreaccount1", NULL, 0, NULL, NULL};
+	struct bm_auth auth = key_auth(BM_SCHEME_BLOB_KEY, "devstoreaccount1");
 	const struct bm_http_header h[] = {
 	    {"Content-Length", "999"},
 	    {"Content-Type", "text/plain"},
@@ -333,13 +344,8 @@ static void test_content_length_from_body(void **state)
 	};
 	struct bm_auth_result res;
 	struct bm_error err = {0};
-	unsigned char *key;
-	size_t len;
 
 	(void)state;
-	key = dev_key(&len);
-	auth.key = key;
-	auth.key_len = len;
 	assert_int_equal(
 	    bm_auth_apply(&auth, "PUT",
 			  "http://127.0.0.1:10000/devstoreaccount1/data-in/"
@@ -348,11 +354,9 @@ static void test_content_length_from_body(void **state)
 	    0);
 	/* Same request as test_path_style_resource: same signature, and
 	 * x-ms-version is not added twice. */
-	assert_string_equal(find_header(&res, "Authorization"),
-			    "SharedKey devstoreaccount1:"
-			    "6TSfbvyirtglmBYnLukiAKaxMGliVHXwjyqjOxqfRGs=");
 	assert_null(find_header(&res, "x-ms-version"));
-	free(res.url);
+	expect_shared_key(&res, "devstoreaccount1",
+			  "6TSfbvyirtglmBYnLukiAKaxMGliVHXwjyqjOxqfRGs=");
 
 	/* The caller's own date is kept, not doubled. */
 	const struct bm_http_header dated[] = {
@@ -367,11 +371,9 @@ static void test_content_length_from_body(void **state)
 				       &err),
 			 0);
 	assert_null(find_header(&res, "x-ms-date"));
-	assert_string_equal(find_header(&res, "Authorization"),
-			    "SharedKey devstoreaccount1:"
-			    "u7ltTGGuwYZkj3OukPbS7ZAvqw041VoZY9p9nAX6dQM=");
-	free(res.url);
-	free(key);
+	expect_shared_key(&res, "devstoreaccount1",
+			  "u7ltTGGuwYZkj3OukPbS7ZAvqw041VoZY9p9nAX6dQM=");
+	free_key(&auth);
 }
 
 static void test_base64(void **state)

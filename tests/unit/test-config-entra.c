@@ -36,6 +36,17 @@ static int load(struct bm_config *cfg, const char *buf, struct bm_error *err)
 	return bm_config_finish(cfg, false, err);
 }
 
+/* Loads buf with success and the authType `type`; the caller checks the
+ * rest and releases cfg. */
+static void expect_type(struct bm_config *cfg, const char *buf,
+			enum bm_auth_type type)
+{
+	struct bm_error err;
+
+	assert_int_equal(load(cfg, buf, &err), 0);
+	assert_int_equal(cfg->auth_type, type);
+}
+
 static void expect_error(const char *buf, const char *msg)
 {
 	struct bm_config cfg;
@@ -53,25 +64,20 @@ static void test_msi_file(void **state)
 	struct bm_error err;
 
 	(void)state;
-	assert_int_equal(load(&cfg, HEAD "authType MSI\n", &err), 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_MSI);
+	expect_type(&cfg, HEAD "authType MSI\n", BM_AUTH_MSI);
 	assert_null(cfg.entra.identity_client_id);
 	bm_config_release(&cfg);
 
-	assert_int_equal(load(&cfg,
-			      HEAD "authType msi\nidentityObjectId oid-1\n"
-				   "msiEndpoint http://127.0.0.1:9/token\n",
-			      &err),
-			 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_MSI);
+	expect_type(&cfg,
+		    HEAD "authType msi\nidentityObjectId oid-1\n"
+			 "msiEndpoint http://127.0.0.1:9/token\n",
+		    BM_AUTH_MSI);
 	assert_string_equal(cfg.entra.identity_object_id, "oid-1");
 	assert_string_equal(cfg.entra.msi_endpoint, "http://127.0.0.1:9/token");
 	bm_config_release(&cfg);
 
 	/* identity* alone implies MSI. */
-	assert_int_equal(
-	    load(&cfg, HEAD "identityResourceId /sub/x/id\n", &err), 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_MSI);
+	expect_type(&cfg, HEAD "identityResourceId /sub/x/id\n", BM_AUTH_MSI);
 	bm_config_release(&cfg);
 
 	/* No endpoint given: the default one is https. */
@@ -84,18 +90,15 @@ static void test_msi_file(void **state)
 static void test_spn_file_and_env(void **state)
 {
 	struct bm_config cfg;
-	struct bm_error err;
 
 	(void)state;
 	/* blobfuse v1: the secret from AZURE_STORAGE_SPN_CLIENT_SECRET. */
 	setenv("AZURE_STORAGE_SPN_CLIENT_SECRET", "s3cret-value", 1);
-	assert_int_equal(load(&cfg,
-			      HEAD "authType SPN\nservicePrincipalClientId c1\n"
-				   "servicePrincipalTenantId t1\n"
-				   "aadEndpoint https://login.example/\n",
-			      &err),
-			 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_SPN);
+	expect_type(&cfg,
+		    HEAD "authType SPN\nservicePrincipalClientId c1\n"
+			 "servicePrincipalTenantId t1\n"
+			 "aadEndpoint https://login.example/\n",
+		    BM_AUTH_SPN);
 	assert_string_equal(cfg.entra.client_secret, "s3cret-value");
 	assert_string_equal(cfg.entra.tenant_id, "t1");
 	assert_string_equal(cfg.entra.authority_host, "https://login.example/");
@@ -104,13 +107,11 @@ static void test_spn_file_and_env(void **state)
 
 	/* The file's secret wins over the environment's. */
 	setenv("AZURE_CLIENT_SECRET", "env-secret", 1);
-	assert_int_equal(load(&cfg,
-			      HEAD "servicePrincipalClientId c1\n"
-				   "servicePrincipalTenantId t1\n"
-				   "servicePrincipalClientSecret file-secret\n",
-			      &err),
-			 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_SPN);
+	expect_type(&cfg,
+		    HEAD "servicePrincipalClientId c1\n"
+			 "servicePrincipalTenantId t1\n"
+			 "servicePrincipalClientSecret file-secret\n",
+		    BM_AUTH_SPN);
 	assert_string_equal(cfg.entra.client_secret, "file-secret");
 	bm_config_release(&cfg);
 	unsetenv("AZURE_CLIENT_SECRET");
@@ -136,8 +137,7 @@ static void test_default_order(void **state)
 	setenv("AZURE_CLIENT_SECRET", "sdk-secret-value", 1);
 	setenv("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent", 1);
 	setenv("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token", 1);
-	assert_int_equal(load(&cfg, HEAD, &err), 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_SPN);
+	expect_type(&cfg, HEAD, BM_AUTH_SPN);
 	assert_string_equal(cfg.entra.client_secret, "sdk-secret-value");
 	assert_null(cfg.entra.federated_token_file);
 	bm_config_release(&cfg);
@@ -150,30 +150,26 @@ static void test_default_order(void **state)
 				     "directory");
 	bm_config_release(&cfg);
 	setenv("AZURE_FEDERATED_TOKEN_FILE", "/dev/null", 1);
-	assert_int_equal(load(&cfg, HEAD, &err), 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_SPN);
+	expect_type(&cfg, HEAD, BM_AUTH_SPN);
 	assert_string_equal(cfg.entra.federated_token_file, "/dev/null");
 	bm_config_release(&cfg);
 
 	/* 4.3 a managed identity, AZURE_CLIENT_ID naming it. */
 	unsetenv("AZURE_FEDERATED_TOKEN_FILE");
 	unsetenv("AZURE_TENANT_ID");
-	assert_int_equal(load(&cfg, HEAD, &err), 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_MSI);
+	expect_type(&cfg, HEAD, BM_AUTH_MSI);
 	assert_string_equal(cfg.entra.identity_client_id, "client");
 	bm_config_release(&cfg);
 
 	/* A key anywhere before wins; the SDK variables are not a conflict. */
 	setenv("AZURE_STORAGE_ACCESS_KEY", DEV_KEY, 1);
-	assert_int_equal(load(&cfg, HEAD, &err), 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_KEY);
+	expect_type(&cfg, HEAD, BM_AUTH_KEY);
 	bm_config_release(&cfg);
 	unsetenv("AZURE_STORAGE_ACCESS_KEY");
 
 	/* blobfuse v1's AZURE_STORAGE_AUTH_TYPE beats the SDK's choice. */
 	setenv("AZURE_STORAGE_AUTH_TYPE", "AzCli", 1);
-	assert_int_equal(load(&cfg, HEAD, &err), 0);
-	assert_int_equal(cfg.auth_type, BM_AUTH_AZCLI);
+	expect_type(&cfg, HEAD, BM_AUTH_AZCLI);
 	bm_config_release(&cfg);
 	unsetenv("AZURE_STORAGE_AUTH_TYPE");
 	unsetenv("IDENTITY_ENDPOINT");

@@ -15,7 +15,8 @@
 
 #include <cmocka.h>
 
-#include "pool_spec.h"
+#include "batch.h"
+#include "cli.h"
 #include "tasktemplate.h"
 
 static json_t *build(const struct pool_settings *s, bool with_id)

@@ -127,48 +127,62 @@ static void test_long_name_round_trip(void **state)
 	free(enc);
 }
 
+/* NULL: decoding must fail (a broken escape, or a NUL byte). */
 static void test_decode(void **state)
 {
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"a%2fb%2Fc+d%20e", "a/b/c+d e"},
+	    {"", ""},
+	    {"%", NULL},
+	    {"%4", NULL},
+	    {"abc%zz", NULL},
+	    {"%G0", NULL},
+	    {"%00", NULL},
+	};
+	size_t i;
 	char *d;
 
 	(void)state;
-	d = bm_url_decode("a%2fb%2Fc+d%20e");
-	assert_string_equal(d, "a/b/c+d e");
-	free(d);
-	d = bm_url_decode("");
-	assert_string_equal(d, "");
-	free(d);
-	assert_null(bm_url_decode("%"));
-	assert_null(bm_url_decode("%4"));
-	assert_null(bm_url_decode("abc%zz"));
-	assert_null(bm_url_decode("%G0"));
-	assert_null(bm_url_decode("%00"));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		d = bm_url_decode(cases[i].in);
+		if (cases[i].want)
+			assert_string_equal(d, cases[i].want);
+		else
+			assert_null(d);
+		free(d);
+	}
 }
 
 static void test_blob_url(void **state)
 {
+	static const struct {
+		const char *endpoint, *container, *name, *query, *want;
+	} cases[] = {
+	    {"https://acct.blob.core.windows.net", "data-in", "dir/a b#1.txt",
+	     NULL,
+	     "https://acct.blob.core.windows.net/data-in/dir/a%20b%231.txt"},
+	    {"http://127.0.0.1:10000/devstoreaccount1/", "data-in", NULL,
+	     "restype=container&comp=list",
+	     "http://127.0.0.1:10000/devstoreaccount1/"
+	     "data-in?restype=container&comp=list"},
+	    {"http://h/acct", "$root", "x?y", "comp=block",
+	     "http://h/acct/$root/x%3Fy?comp=block"},
+	    {"http://h/acct", NULL, NULL, "comp=list",
+	     "http://h/acct/?comp=list"},
+	    {"http://h/acct", "c", "", "", "http://h/acct/c"},
+	};
+	size_t i;
 	char *u;
 
 	(void)state;
-	u = bm_blob_url("https://acct.blob.core.windows.net", "data-in",
-			"dir/a b#1.txt", NULL);
-	assert_string_equal(
-	    u, "https://acct.blob.core.windows.net/data-in/dir/a%20b%231.txt");
-	free(u);
-	u = bm_blob_url("http://127.0.0.1:10000/devstoreaccount1/", "data-in",
-			NULL, "restype=container&comp=list");
-	assert_string_equal(u, "http://127.0.0.1:10000/devstoreaccount1/"
-			       "data-in?restype=container&comp=list");
-	free(u);
-	u = bm_blob_url("http://h/acct", "$root", "x?y", "comp=block");
-	assert_string_equal(u, "http://h/acct/$root/x%3Fy?comp=block");
-	free(u);
-	u = bm_blob_url("http://h/acct", NULL, NULL, "comp=list");
-	assert_string_equal(u, "http://h/acct/?comp=list");
-	free(u);
-	u = bm_blob_url("http://h/acct", "c", "", "");
-	assert_string_equal(u, "http://h/acct/c");
-	free(u);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		u = bm_blob_url(cases[i].endpoint, cases[i].container,
+				cases[i].name, cases[i].query);
+		assert_string_equal(u, cases[i].want);
+		free(u);
+	}
 }
 
 int main(void)

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "run_exec.h"
+#include "runner.h"
 #include "tasks_cli.h"
 
 extern char **environ;

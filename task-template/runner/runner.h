@@ -97,14 +97,4 @@ int run_stage_in(struct bm_blob_client *c, const char *container,
 int run_stage_out(struct bm_blob_client *c, const char *container,
 		  const char *out_dir, const char *name, struct bm_error *err);
 
-struct tasks_job;
-
-/*
- * Before the first task (run_preflight.c): the input and output
- * containers exist, and with docker or podman the image is in the store
- * or pulled once. Prints one line saying what to do and returns a
- * CLI_EXIT_* code.
- */
-int run_preflight(struct tasks_job *j, enum run_runtime rt);
-
 #endif

@@ -7,8 +7,9 @@
 # Figures: time ratio, requests, MiB fetched by the data-in daemon (its
 # user.blobmill.stats "received") per MiB read, and the daemons' peak
 # RSS. Then N concurrent cat loops over the small-file blobs (blobmill
-# vs curl vs rclone mount) and one `ls -l` of the listing blobs while 8
-# copies run, against its time on an idle mount.
+# vs curl vs rclone mount), N small outputs closed at once (blobmill vs
+# N curl Put Blob), and one `ls -l` of the listing blobs while 8 copies
+# run, against its time on an idle mount.
 
 node_stat() { # MNT COUNTER
 	"$PY" - "$1" "$2" <<'PYEOF'
@@ -241,4 +242,54 @@ node_ls_section() { # COUNT
 		"idle $(maxof "${LI_R[@]}") (curl $(median "${LCI_R[@]}"))" \
 		"<= 2 x idle (here $(fmt_ratio "$tb / $ti"); curl $(fmt_ratio "$tcb / $tci"))" \
 		"$(calc "'yes' if $tb / $ti <= 2 else 'NO'")" "$(maxof "${LB_RSS[@]}") / -"
+}
+
+# ------------------------------------- N small outputs closed at once
+# N tasks each write a 4 KiB output at the same moment (cp of a local
+# file) through one fresh data-out mount, beside N parallel curl Put Blob
+# of the same file. Each close uploads its file (errors surface there),
+# so the figure is how many uploads the mount keeps going at once.
+node_small_out() { # N ROOT|curl
+	local i pids=()
+	for ((i = 1; i <= $1; i++)); do
+		if [ "$2" = curl ]; then
+			curl_put_blob "$W/node/out4k" "node/sout/curl$i" &
+		else
+			cp "$W/node/out4k" "$2/node/sout/ours$i" &
+		fi
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+}
+
+node_small_out_section() { # "N N ..."
+	local n k
+	mkdir -p "$W/node"
+	head -c 4096 /dev/urandom >"$W/node/out4k"
+	for n in $1; do
+		log "bench: node, $n small outputs closed at once"
+		local SOC_T=() SOC_R=() SOO_T=() SOO_R=() SOO_RSS=() ours=()
+		local r0
+		for ((k = 0; k < repeat; k++)); do
+			measure SOC "node_small_out $n curl"
+			mount_ours
+			mkdir -p "$OURS_MNT/node/sout"
+			r0=$(reqs 'node/sout/ours')
+			measure SOO "node_small_out $n $OURS_MNT"
+			# The requests naming the outputs: the figure the
+			# target is about (the whole log may hold a late line
+			# of the mount or mkdir too, in SOO_R).
+			ours+=("$(($(reqs 'node/sout/ours') - r0))")
+			SOO_RSS+=("$(peak_rss_mib "$OURS_PID")")
+			unmount "$OURS_MNT" "$OURS_PID"
+		done
+		local tc to ro
+		tc=$(median "${SOC_T[@]}") to=$(median "${SOO_T[@]}") ro=$(maxof "${ours[@]}")
+		row "node: $n x 4 KiB closed at once (s)" "$to" "$tc" "-" \
+			"$(fmt_ratio "$to / $tc")" "-" \
+			"$ro on the outputs, $(maxof "${SOO_R[@]}") in all (curl $(median "${SOC_R[@]}"))" \
+			"<= 1.5 x curl, 1 Put Blob/file" \
+			"$(calc "'yes' if $to / $tc <= 1.5 and $ro <= $n else 'NO'")" \
+			"$(maxof "${SOO_RSS[@]}") / -"
+	done
 }

@@ -29,6 +29,14 @@
  * close/fsync. The bodies are read from the copy with pread by the HTTP
  * layer: no block is held in memory.
  *
+ * The worker pool is one queue for every writer of the mount. A flush
+ * does not wait behind other writers' queued sends for its own: it starts
+ * a new epoch, waits only for this stream's sends already on the wire,
+ * and takes back the blocks still queued; a job queued in an older epoch
+ * sends nothing when it finally runs. The flush sends those blocks
+ * itself (--max-concurrency of its own). So N writers closing at once
+ * each wait for their own last blocks, not for the whole queue.
+ *
  * Locks: stream.lock is taken under wf->lock (writers, flush) or alone
  * (the send jobs, which never take wf->lock). A job holds no reference
  * to the wfile: freeing the wfile waits for its jobs instead
@@ -52,7 +60,9 @@ struct bmfs_stream {
 	uint8_t *state;	  /* BLK_* per block */
 	uint32_t *gen;	  /* bumped by every write to the block */
 	size_t next;	  /* first block never queued */
-	unsigned sending; /* jobs in flight */
+	unsigned sending; /* jobs queued or on the wire (free waits) */
+	unsigned on_wire; /* jobs sending now (a flush waits) */
+	unsigned epoch;	  /* jobs queued before the last drain are void */
 	uint8_t *bits;	  /* bitmap handed to the flush */
 	/* Of every send; "" when none could be drawn (no early sends). */
 	char prefix[BM_BLOCK_PREFIX_SIZE];
@@ -65,6 +75,7 @@ struct send_job {
 	struct bmfs_wfile *wf; /* alive until the job ends: see above */
 	size_t i;
 	uint32_t gen;
+	unsigned epoch;
 	char prefix[BM_BLOCK_PREFIX_SIZE];
 };
 
@@ -89,12 +100,27 @@ static void wait_idle(struct bmfs_stream *s)
 		pthread_cond_wait(&s->idle, &s->lock);
 }
 
+/* Voids the queued jobs and waits for the sends on the wire: every
+ * block then is sent or unsent, none in between. s->lock held. */
+static void drain(struct bmfs_stream *s)
+{
+	size_t i;
+
+	s->epoch++;
+	while (s->on_wire)
+		pthread_cond_wait(&s->idle, &s->lock);
+	for (i = 0; i < s->cap; i++)
+		if (s->state[i] == BLK_SENDING)
+			s->state[i] = BLK_UNSENT; /* its job is void */
+}
+
 void bmfs_stream_free(struct bmfs_stream *s)
 {
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
-	wait_idle(s);
+	drain(s);
+	wait_idle(s); /* the void jobs too: they read s */
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
@@ -138,17 +164,23 @@ static void send_job(void *arg)
 	char *id = bm_blob_block_id(j->prefix, j->i);
 	size_t i = j->i;
 	uint32_t gen = j->gen;
+	bool skip;
 	int rc = -1;
 
+	pthread_mutex_lock(&s->lock);
+	skip = j->epoch != s->epoch;
+	if (!skip)
+		s->on_wire++;
+	pthread_mutex_unlock(&s->lock);
 	bm_error_clear(&err);
 	body.fd = j->wf->fd;
 	body.offset = (uint64_t)j->i * s->bs;
 	body.len = s->bs;
-	if (id)
+	if (id && !skip)
 		rc = j->fs->client->ops->put_block(
 		    j->fs->client, j->fs->container, j->wf->name, id, &body,
 		    &err);
-	if (rc != 0)
+	if (rc != 0 && !skip)
 		bm_debug("early send of block %zu of '%s' failed (the close "
 			 "sends it): %s",
 			 j->i, j->wf->name, id ? err.msg : "out of memory");
@@ -156,9 +188,12 @@ static void send_job(void *arg)
 	free(j);
 	/* The last touch of the wfile: it may be freed once this unlocks. */
 	pthread_mutex_lock(&s->lock);
-	if (s->state[i] == BLK_SENDING)
-		s->state[i] =
-		    rc == 0 && s->gen[i] == gen ? BLK_SENT : BLK_UNSENT;
+	if (!skip) {
+		s->on_wire--;
+		if (s->state[i] == BLK_SENDING)
+			s->state[i] =
+			    rc == 0 && s->gen[i] == gen ? BLK_SENT : BLK_UNSENT;
+	}
 	s->sending--;
 	pthread_cond_broadcast(&s->idle);
 	pthread_mutex_unlock(&s->lock);
@@ -180,7 +215,7 @@ static int queue(struct bmfs *fs, struct bmfs_wfile *wf, size_t i)
 	j = malloc(sizeof(*j));
 	if (!j)
 		return -1;
-	*j = (struct send_job){fs, wf, i, s->gen[i], ""};
+	*j = (struct send_job){fs, wf, i, s->gen[i], s->epoch, ""};
 	memcpy(j->prefix, s->prefix, sizeof(j->prefix));
 	s->state[i] = BLK_SENDING;
 	s->sending++;
@@ -238,7 +273,7 @@ void bmfs_stream_settle(struct bmfs_wfile *wf, uint64_t len,
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
-	wait_idle(s);
+	drain(s);
 	free(s->bits);
 	s->bits = NULL;
 	/* Sent blocks count only at the size they were sent with, and
@@ -271,8 +306,9 @@ void bmfs_stream_committed(struct bmfs_wfile *wf, uint64_t len,
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
-	/* No send of an old content may land after this. */
-	wait_idle(s);
+	/* No send of an old content may land after this (and none still
+	 * queued may start). */
+	drain(s);
 	for (i = 0; i < s->cap; i++)
 		s->state[i] =
 		    keep && (i + 1) * s->bs <= len ? BLK_SENT : BLK_UNSENT;

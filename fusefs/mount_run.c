@@ -15,6 +15,7 @@
 #include "bm_blob.h"
 #include "fuse_ops.h"
 #include "mount_guard.h"
+#include "mount_loop.h"
 #include "mount_run.h"
 
 void mount_job_init(struct mount_job *j)
@@ -185,7 +186,7 @@ int mount_run(struct mount_job *j)
 	if (j->fo.singlethread)
 		rc = fuse_loop(f);
 	else
-		rc = fuse_loop_mt(f, j->fo.clone_fd);
+		rc = mount_loop_mt(f, j->fo.clone_fd, MOUNT_MAX_THREADS);
 	rc = rc == 0 ? 0 : EXIT_MOUNT;
 	fuse_remove_signal_handlers(fuse_get_session(f));
 out:

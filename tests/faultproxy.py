@@ -20,6 +20,11 @@ requests, does one of:
   corrupt    forwards the request with one byte of its body flipped (a
              body damaged on the way), and the server's answer as it is;
              not among the defaults
+  delay      forwards the request once it has waited --stall-seconds (a
+             slow service), and the answer as it is; not among the
+             defaults. With it, the summary's max_in_flight (the most
+             requests the proxy held at once) shows how many requests a
+             client keeps going in parallel
 
 When the response has no body, reset_mid/truncate/stall_mid cut the
 response head instead, so every injected fault really breaks the exchange.
@@ -58,7 +63,7 @@ import threading
 import time
 
 ALL_FAULTS = ("reset", "reset_mid", "truncate", "http500", "http503",
-              "stall", "stall_mid", "drop", "corrupt")
+              "stall", "stall_mid", "drop", "corrupt", "delay")
 DEFAULT_FAULTS = "reset,reset_mid,truncate,http500,http503,stall"
 MAX_HEAD = 64 * 1024
 CHUNK = 256 * 1024
@@ -281,6 +286,8 @@ class Proxy:
         self.conns = 0
         self.counts = {}
         self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.log = open(args.log, "a", buffering=1) if args.log else None
 
     def next_seq(self):
@@ -292,6 +299,12 @@ class Proxy:
         with self.lock:
             self.conns += 1
             return self.conns
+
+    def held(self, delta):
+        """A request's head arrived (+1) or its exchange ended (-1)."""
+        with self.lock:
+            self.in_flight += delta
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     def record(self, rec):
         with self.lock:
@@ -310,6 +323,7 @@ class Proxy:
     def summary(self):
         with self.lock:
             s = {"requests": self.requests, "connections": self.conns,
+                 "max_in_flight": self.max_in_flight,
                  "faults": sum(self.counts.values()),
                  "by_fault": dict(sorted(self.counts.items())),
                  "seed": self.args.seed, "rate": self.args.rate}
@@ -414,6 +428,9 @@ class Connection(threading.Thread):
         if req.has_token("expect", "100-continue"):
             self.c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
 
+        if fault == "delay":
+            rec["detail"] = "held %.1f s" % self.p.args.stall_seconds
+            time.sleep(self.p.args.stall_seconds)
         if fault in ("http500", "http503", "stall", "drop"):
             rec["req_bytes"] = self.drain_request_body(req)
             if fault == "drop":
@@ -474,7 +491,7 @@ class Connection(threading.Thread):
             not resp.has_token("connection", "close")
         keep = keep and up_keep
 
-        if fault in (None, "corrupt"):
+        if fault in (None, "corrupt", "delay"):
             self.c.sendall(resp.raw)
             n = 0
             for data in body_chunks(self.ur, framing):
@@ -541,7 +558,12 @@ class Connection(threading.Thread):
                     break
                 req = Message(raw)
                 seq = self.p.next_seq()
-                if not self.handle(req, seq):
+                self.p.held(1)
+                try:
+                    keep = self.handle(req, seq)
+                finally:
+                    self.p.held(-1)
+                if not keep:
                     return  # the client socket is closed already
         except (OSError, PeerClosed, BadMessage):
             pass

@@ -1,8 +1,9 @@
 /*
  * test-fs-write: the write path of blobmill-fuse's filesystem logic against
  * the in-memory blob service (fixture: fs-fixture.h): what a close, flush
- * or fsync uploads, write-behind blocks, two writers, and failed uploads
- * kept and recovered.
+ * or fsync uploads, write-behind blocks (a flush never waits behind other
+ * writers' queued sends), two writers, and failed uploads kept and
+ * recovered.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs-fixture.h"
@@ -134,6 +136,85 @@ static void test_write_behind(void **state)
 	assert_blob(e, "big", data, n * mib + mib + mib / 2);
 	/* Blocks 0 and 41 (partial) first, then all 42. */
 	assert_int_equal(count(e, BM_OP_PUT_BLOCK) - blocks0, 2 + n + 2);
+	free(data);
+}
+
+/* A job that holds a pool thread until released: other writers' sends. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool open;
+	int flushed; /* the flush's result, once it returned; else 1 */
+	struct bmfs_handle *h;
+};
+
+static void gate_job(void *arg)
+{
+	struct gate *g = arg;
+
+	pthread_mutex_lock(&g->lock);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void *flush_thread(void *arg)
+{
+	struct gate *g = arg;
+	int rc = bmfs_flush(g->h);
+
+	pthread_mutex_lock(&g->lock);
+	g->flushed = rc;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
+/*
+ * Issue 12: the write-behind pool is one queue for all writers. A flush
+ * must not wait for its own sends that are still queued behind other
+ * writers' (here every pool thread is held by another job): they give
+ * their blocks back and the flush sends them itself, each block once.
+ */
+static void test_flush_not_behind_others(void **state)
+{
+	struct env *e = *state;
+	const size_t mib = 1 << 20, n = 40;
+	char *data = pattern(n * mib, 11);
+	struct gate g = {.flushed = 1};
+	struct timespec until;
+	pthread_t t;
+	size_t i;
+
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	env_mount(e);
+	for (i = 0; i < e->o.max_concurrency + 2; i++)
+		assert_int_equal(bmfs_pool_submit(e->fs->pool, gate_job, &g),
+				 0);
+	assert_int_equal(bmfs_create(e->fs, "/big", O_WRONLY, &g.h), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(bmfs_write(g.h, data + i * mib, mib, i * mib),
+				 (int)mib);
+	assert_int_equal(pthread_create(&t, NULL, flush_thread, &g), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 20;
+	pthread_mutex_lock(&g.lock);
+	while (g.flushed == 1 &&
+	       pthread_cond_timedwait(&g.cond, &g.lock, &until) == 0)
+		;
+	i = g.flushed == 0; /* returned while the pool was still held */
+	g.open = true;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pthread_join(t, NULL);
+	assert_true(i);
+	assert_int_equal(g.flushed, 0);
+	assert_blob(e, "big", data, n * mib);
+	assert_int_equal(count(e, BM_OP_PUT_BLOCK), n);
+	assert_int_equal(bmfs_release(g.h), 0);
+	pthread_mutex_destroy(&g.lock);
+	pthread_cond_destroy(&g.cond);
 	free(data);
 }
 
@@ -360,6 +441,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_visible_and_uploaded,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_behind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_not_behind_others, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_failed_upload_kept_and_recovered, setup, teardown),

@@ -14,6 +14,20 @@ set -u
 . "$top_srcdir/tests/lib/fuse.sh"
 . "$top_srcdir/tests/lib/faultproxy.sh"
 
+# cp SRC DST for i = 1..N, all at once; "%d" in SRC or DST stands for i.
+cp_at_once() { # N SRC DST
+	local i pids=()
+	for i in $(seq 1 "$1"); do
+		# shellcheck disable=SC2059
+		cp "$(printf "$2" "$i")" "$(printf "$3" "$i")" &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		# shellcheck disable=SC2059
+		wait "${pids[$i]}" || fail "cp to $(printf "$3" $((i + 1))) failed"
+	done
+}
+
 fuse_test_begin
 trap 'fuse_cleanup; faultproxy_stop; fuse_test_end' EXIT
 az_mb par || fail "cannot create container"
@@ -31,14 +45,7 @@ AZURITE_ENDPOINT=$FAULTPROXY_ENDPOINT fuse_mount "$m" "$dir/tmp" par \
 for i in $(seq 1 $n); do
 	head -c 4096 /dev/urandom >"$dir/s$i"
 done
-pids=()
-for i in $(seq 1 $n); do
-	cp "$dir/s$i" "$m/s$i" &
-	pids+=($!)
-done
-for i in "${!pids[@]}"; do
-	wait "${pids[$i]}" || fail "cp of s$((i + 1)) failed"
-done
+cp_at_once "$n" "$dir/s%d" "$m/s%d"
 fuse_unmount "$m"
 faultproxy_stop
 held=$(sed -n 's/.*"max_in_flight": \([0-9]*\).*/\1/p' "$FAULTPROXY_ERR" | tail -n 1)
@@ -62,14 +69,7 @@ fuse_mount "$m2" "$dir/tmp2" par --block-size-mb=8 "${opts[@]}" ||
 blocks0=$(fuse_stat "$m2" put_block)
 lists0=$(fuse_stat "$m2" put_block_list)
 puts0=$(fuse_stat "$m2" put)
-pids=()
-for i in $(seq 1 $w); do
-	cp "$dir/big" "$m2/big$i" &
-	pids+=($!)
-done
-for i in "${!pids[@]}"; do
-	wait "${pids[$i]}" || fail "cp of big$((i + 1)) failed"
-done
+cp_at_once "$w" "$dir/big" "$m2/big%d"
 expect_eq "Put Block requests ($w x 40 MiB in 8 MiB blocks)" $((w * 5)) \
 	$(($(fuse_stat "$m2" put_block) - blocks0))
 expect_eq "Put Block List requests" "$w" \

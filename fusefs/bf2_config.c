@@ -97,7 +97,8 @@ static const struct key_def keys[] = {
 	 "to conflict with O_APPEND)"),
     IGNORED("libfuse", "fuse-trace", "use -d for the FUSE trace"),
     IGNORED("libfuse", "max-fuse-threads",
-	    "libfuse's multi-threaded loop sizes itself"),
+	    "blobmill-fuse runs up to 64 worker threads, one per call "
+	    "waiting on the service"),
     IGNORED("libfuse", "disable-writeback-cache",
 	    "there is no writeback cache"),
     STR("file_cache", "path", fc_path),

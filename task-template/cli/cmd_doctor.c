@@ -18,7 +18,7 @@
 
 #include "bm_listing.h"
 #include "bm_log.h"
-#include "storage.h"
+#include "storage_cli.h"
 
 /* Beyond this the clock is worth fixing: SharedKey allows 15 minutes,
  * and SAS start and expiry times are read against the service's clock. */
@@ -92,7 +92,8 @@ static const char *source_of(const char *option, bool from_file,
 	return NULL;
 }
 
-static void report_sources(const struct st_args *a, const struct bm_config *cfg,
+static void report_sources(const struct cli_cred *cred,
+			   const struct bm_config *cfg,
 			   const struct cli_config_origin *file_set)
 {
 	static const char *const account_vars[] = {
@@ -103,7 +104,7 @@ static void report_sources(const struct st_args *a, const struct bm_config *cfg,
 	static const char *const endpoint_vars[] = {
 	    "AZURE_STORAGE_BLOB_ENDPOINT", "AZURE_STORAGE_CONNECTION_STRING",
 	    NULL};
-	const char *file = a->cred.config_file;
+	const char *file = cred->config_file;
 	const char *src, *kind;
 	char buf[1200];
 
@@ -119,12 +120,12 @@ static void report_sources(const struct st_args *a, const struct bm_config *cfg,
 		row("credential", "Microsoft Entra ID token (authType %s)",
 		    bm_auth_type_name(cfg->auth_type));
 	}
-	src = source_of(a->cred.account ? "--account" : NULL, file_set->account,
+	src = source_of(cred->account ? "--account" : NULL, file_set->account,
 			file, account_vars, buf, sizeof(buf));
 	row("account", "%s (from %s)", cfg->account, src ? src : "(unknown)");
-	src = source_of(a->cred.endpoint ? "--endpoint" : NULL,
-			file_set->endpoint, file, endpoint_vars, buf,
-			sizeof(buf));
+	src =
+	    source_of(cred->endpoint ? "--endpoint" : NULL, file_set->endpoint,
+		      file, endpoint_vars, buf, sizeof(buf));
 	/* A connection string without BlobEndpoint gives the default. */
 	row("endpoint", "%s (%s%s)", cfg->endpoint, src ? "from " : "",
 	    src ? src : "the account's default");
@@ -262,7 +263,7 @@ static int run_doctor(struct st_ctx *ctx)
 	bm_config_init(&cfg);
 	bm_error_clear(&err);
 	/* Read once: a second read would print its warnings again. */
-	if (cli_load_config_from(&a->cred, &cfg, &file_set, &err)) {
+	if (cli_load_config_from(&ctx->cred, &cfg, &file_set, &err)) {
 		problem(&d, "config",
 			"set AZURE_STORAGE_ACCOUNT and "
 			"AZURE_STORAGE_ACCESS_KEY (or _SAS_TOKEN), "
@@ -271,7 +272,7 @@ static int run_doctor(struct st_ctx *ctx)
 			"%s", err.msg);
 		goto out;
 	}
-	report_sources(a, &cfg, &file_set);
+	report_sources(&ctx->cred, &cfg, &file_set);
 	if (cfg.auth_type == BM_AUTH_SAS &&
 	    (expiry = sas_expiry(cfg.sas_token)) && expiry < time(NULL)) {
 		char when[32];
@@ -282,7 +283,7 @@ static int run_doctor(struct st_ctx *ctx)
 		problem(&d, "sas", "make a new SAS token",
 			"the SAS token expired at %s", when);
 	}
-	c = cli_client_new(&a->cred, &cfg);
+	c = cli_client_new(&ctx->cred, &cfg);
 	if (!c) {
 		d.problems++;
 		goto out;

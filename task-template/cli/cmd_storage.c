@@ -43,7 +43,7 @@
 #include <jansson.h>
 
 #include "bm_log.h"
-#include "storage.h"
+#include "storage_cli.h"
 
 /* The command-specific options; values below CLI_OPT_CRED_FIRST. */
 enum {
@@ -84,7 +84,7 @@ static const struct option st_longopts[] = {
 static struct bm_blob_client *st_client(struct st_ctx *ctx)
 {
 	if (!ctx->client)
-		ctx->client = cli_open_client(&ctx->a.cred, NULL);
+		ctx->client = cli_open_client(&ctx->cred, NULL);
 	return ctx->client;
 }
 
@@ -158,15 +158,16 @@ static bool *st_flag(struct st_args *a, int opt)
 
 /* 0: parsed; 1: --help printed; -1: usage error printed. */
 static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
-		    struct st_args *a)
+		    struct st_ctx *ctx)
 {
+	struct st_args *a = &ctx->a;
 	const char *env = getenv("BLOBMILL_STATS");
 	/* ls -lh is a long listing in human units, not a call for help. */
 	const char *shortopts = ":hl0rv";
 	bool *flag;
 	int opt;
 
-	cli_cred_init(&a->cred);
+	cli_cred_init(&ctx->cred);
 	a->stats = env && !strcmp(env, "1");
 	a->block_size_mb = ST_BLOCK_MB_DEFAULT;
 	a->concurrency = ST_CONCURRENCY_DEFAULT;
@@ -189,7 +190,7 @@ static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 			return -1;
 		}
 		if (opt >= CLI_OPT_CRED_FIRST && opt < CLI_OPT_CRED_LAST) {
-			if (cli_cred_option(&a->cred, opt, optarg))
+			if (cli_cred_option(&ctx->cred, opt, optarg))
 				return -1;
 			continue;
 		}
@@ -256,7 +257,7 @@ int st_main(const struct st_cmd *cmd, int argc, char **argv)
 	struct st_ctx ctx = {0};
 	int rc;
 
-	rc = st_parse(cmd, argc, argv, &ctx.a);
+	rc = st_parse(cmd, argc, argv, &ctx);
 	if (rc)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	rc = cmd->run(&ctx);

@@ -1,7 +1,8 @@
 /*
- * storage.h: what the storage commands' files share (cmd_storage.c: the
- * command table, ls, rm, mb, rb; st_xfer.c: one file up or down; st_tree.c:
- * put -r, get -r, rm -r; st_names.c: blob names <-> local paths).
+ * storage.h: the engine of the storage commands (st_xfer.c: one file up or
+ * down; st_tree.c: put -r, get -r, rm -r; st_names.c: blob names <-> local
+ * paths). Prints through term.h only; the commands that drive it (their
+ * table and parsing) are cli/'s (storage_cli.h, cmd_storage.c).
  */
 #ifndef BM_STORAGE_H
 #define BM_STORAGE_H
@@ -12,7 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "cli.h"
+#include "bm_blob.h"
+#include "term.h"
 
 #define ST_MIB (1024ULL * 1024)
 #define ST_BLOCK_MB_DEFAULT 8
@@ -22,9 +24,9 @@
 #define ST_CONCURRENCY_MAX 64
 #define ST_BLOB_NAME_MAX 1024 /* characters (Azure's limit) */
 
-/* The parsed command line of a storage command. */
+/* The parsed command line of a storage command (the credential options
+ * stay in cli/: struct st_ctx). */
 struct st_args {
-	struct cli_cred cred;
 	bool stats;
 	bool long_format;
 	bool human; /* ls -h: sizes as 1.5 MiB */
@@ -63,39 +65,6 @@ struct st_temps {
 
 void st_temps_start(struct st_temps *t);
 void st_temps_stop(struct st_temps *t);
-
-/* Which command-specific options a command accepts (credential options,
- * -v, --stats and --help go with every command). */
-enum {
-	ST_ACCEPT_LIST = 1 << 0,      /* -l, -h, -0, --delimiter, --output */
-	ST_ACCEPT_UPLOAD = 1 << 1,    /* --block-size-mb, --max-concurrency */
-	ST_ACCEPT_TRANSFER = 1 << 2,  /* --no-progress, --max-concurrency */
-	ST_ACCEPT_RECURSIVE = 1 << 3, /* -r */
-	ST_ACCEPT_FORCE = 1 << 4,     /* --force */
-};
-
-struct st_ctx {
-	struct st_args a;
-	/* opened by the command, freed by st_main */
-	struct bm_blob_client *client;
-	/* errno of a failed stdout write, for run_builtin's message */
-	int out_errno;
-};
-
-struct st_cmd {
-	const char *name;
-	const char *usage;    /* synopsis and the command's own options */
-	const char *notes;    /* printed after the options, or NULL */
-	const char *examples; /* printed last by --help */
-	unsigned accept;
-	int min_args;
-	int max_args; /* -1: any number */
-	int (*run)(struct st_ctx *ctx);
-};
-
-/* Parses, checks the operand count, runs, prints --stats, frees the
- * client. Returns the exit code. */
-int st_main(const struct st_cmd *cmd, int argc, char **argv);
 
 /* Options of one transfer. */
 struct st_xfer {

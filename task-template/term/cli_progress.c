@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "term.h"
 
 /* Redraws per second: smooth enough to read, cheap enough to ignore. */
 #define PROGRESS_TICK_MS 200

@@ -230,34 +230,78 @@ void bmfs_rbudget_poll_wait(struct bmfs_reader *r)
 	pthread_cond_timedwait(&r->cond, &r->lock, &until);
 }
 
+struct candidate {
+	struct bmfs_reader *v;
+	double last_read;
+};
+
+static int by_last_read(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	return (x->last_read > y->last_read) - (x->last_read < y->last_read);
+}
+
+/*
+ * The readers other than r that hold buffers, oldest last read first,
+ * each with a ref so that it stays while we free one of its buffers
+ * without bud->lock. NULL when there is none (or no memory: r waits).
+ */
+static struct candidate *take_candidates(struct bmfs_reader *r, size_t *n)
+{
+	struct bmfs_rbudget *bud = r->bud;
+	struct bmfs_reader *v;
+	struct candidate *c = NULL;
+	size_t k = 0;
+
+	pthread_mutex_lock(&bud->lock);
+	for (v = bud->readers; v; v = v->bnext)
+		k += v != r && v->held;
+	if (k)
+		c = malloc(k * sizeof(*c));
+	*n = 0;
+	for (v = bud->readers; c && v; v = v->bnext)
+		if (v != r && v->held) {
+			v->refs++;
+			c[(*n)++] = (struct candidate){v, v->last_read};
+		}
+	pthread_mutex_unlock(&bud->lock);
+	if (c)
+		qsort(c, *n, sizeof(*c), by_last_read);
+	return c;
+}
+
+/*
+ * Asks every reader holding buffers, oldest last read first, for a buffer
+ * it has read, then the idle ones for any: the oldest may hold only bytes
+ * it has not read yet while a younger one holds bytes it has (asking only
+ * the oldest made a read wait until that one went idle, or forever on a
+ * stopped clock), and a buffer already read costs nobody a refetch.
+ */
 void bmfs_rbudget_wait_room(struct bmfs_reader *r)
 {
 	struct bmfs_rbudget *bud = r->bud;
-	struct bmfs_reader *v, *victim = NULL;
+	struct candidate *c;
 	double now = bmfs_now(r->fs);
-	bool freed, idle = false;
+	bool freed = false;
+	size_t i, n;
 
 	bmfs_rbudget_set_wants(r, true);
+	pthread_mutex_unlock(&r->lock);
+	c = take_candidates(r, &n);
+	for (i = 0; i < n && !freed; i++)
+		freed = steal_one(c[i].v, false);
+	for (i = 0; i < n && !freed; i++)
+		if (now - c[i].last_read >= IDLE_S)
+			freed = steal_one(c[i].v, true);
 	pthread_mutex_lock(&bud->lock);
-	for (v = bud->readers; v; v = v->bnext)
-		if (v != r && v->held &&
-		    (!victim || v->last_read < victim->last_read))
-			victim = v;
-	if (victim) {
-		victim->refs++;
-		idle = now - victim->last_read >= IDLE_S;
-	}
+	for (i = 0; i < n; i++)
+		c[i].v->refs--;
 	pthread_mutex_unlock(&bud->lock);
-	if (victim) {
-		pthread_mutex_unlock(&r->lock);
-		freed = steal_one(victim, idle);
-		pthread_mutex_lock(&bud->lock);
-		victim->refs--;
-		pthread_mutex_unlock(&bud->lock);
-		pthread_mutex_lock(&r->lock);
-		if (freed)
-			return;
-	}
+	free(c);
+	pthread_mutex_lock(&r->lock);
+	if (freed)
+		return;
 	r->waiters++;
 	bmfs_rbudget_poll_wait(r);
 	r->waiters--;

@@ -140,9 +140,9 @@ bool bmfs_rbudget_consumed(const struct bmfs_reader *r,
 void bmfs_rbudget_poll_wait(struct bmfs_reader *r);
 /*
  * Called by a read of r that found no room (r->lock held): frees a buffer
- * of the reader whose last read is oldest (what it has read, or anything
- * not loading when it has not read for IDLE_S), else waits a moment for
- * room. Drops r->lock meanwhile; the caller looks again.
+ * another reader has read (oldest last read first), else one of a reader
+ * that has not read for IDLE_S (anything not loading), else waits a moment
+ * for room. Drops r->lock meanwhile; the caller looks again.
  */
 void bmfs_rbudget_wait_room(struct bmfs_reader *r);
 

@@ -287,6 +287,70 @@ static void test_idle_reader_gives_way(void **state)
 	free(data);
 }
 
+struct first_read {
+	struct bmfs_handle *h;
+	const char *want;
+	int done; /* 1 once the read returned (atomic) */
+};
+
+static void *first_read_main(void *arg)
+{
+	struct first_read *t = arg;
+	char back[4096];
+
+	if (bmfs_read(t->h, back, sizeof(back), 0) == (int)sizeof(back) &&
+	    memcmp(back, t->want, sizeof(back)) == 0)
+		__atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
+	else
+		__atomic_store_n(&t->done, -1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A full budget whose newest reader holds only bytes it has not read,
+ * while an older one holds a head it has read: a new reader takes the
+ * older one's buffer at once, on a clock where nobody is ever idle (it
+ * used to ask only the newest, and wait for it forever). */
+static void test_waiter_asks_every_reader(void **state)
+{
+	struct env *e = *state;
+	size_t len = 2 * 1024 * 1024;
+	char *data = pattern(len, 19);
+	struct bmfs_handle *older, *newer, *third;
+	struct first_read t;
+	pthread_t th;
+	int i;
+
+	put_blob(e->c, "a", data, len, false);
+	put_blob(e->c, "b", data, len, false);
+	put_blob(e->c, "c", data, len, false);
+	e->o.read_budget_mb = 2;   /* two heads */
+	e->o.readahead_blocks = 0; /* no stream takes room meanwhile */
+	env_mount(e);
+	assert_int_equal(bmfs_open(e->fs, "/a", O_RDONLY, &older), 0);
+	read_check(older, data, 0, 1024 * 1024); /* its head, all read */
+	assert_int_equal(bmfs_open(e->fs, "/b", O_RDONLY, &newer), 0);
+	read_check(newer, data, 0, 4096); /* its head, barely read */
+	assert_int_equal(bmfs_open(e->fs, "/c", O_RDONLY, &third), 0);
+	t = (struct first_read){third, data, 0};
+	assert_int_equal(pthread_create(&th, NULL, first_read_main, &t), 0);
+	for (i = 0; i < 500 && !__atomic_load_n(&t.done, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	if (!__atomic_load_n(&t.done, __ATOMIC_SEQ_CST)) {
+		/* Let it finish (the older reader goes idle) before failing. */
+		e->now += 2;
+		pthread_join(th, NULL);
+		fail_msg("a read waited 5 s for room an older reader held");
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(t.done, 1);
+	read_check(newer, data, 4096, len - 4096);
+	read_check(older, data, 1024 * 1024, len - 1024 * 1024);
+	assert_int_equal(bmfs_release(older), 0);
+	assert_int_equal(bmfs_release(newer), 0);
+	assert_int_equal(bmfs_release(third), 0);
+	free(data);
+}
+
 /* GETs that fail (30%, seeded) under a prefetching reader: a read fails
  * with an errno or returns the right bytes, never wrong ones or an early
  * end, and a retried read goes on. */
@@ -545,6 +609,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_idle_reader_gives_way, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_waiter_asks_every_reader,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keep_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_faults, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file_cache, setup, teardown),

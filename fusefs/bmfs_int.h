@@ -32,6 +32,9 @@ struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit);
 void bmfs_rbudget_free(struct bmfs_rbudget *b);
 /* Bytes of read buffers now, and the most ever (tests). */
 void bmfs_rbudget_usage(struct bmfs_rbudget *b, uint64_t *used, uint64_t *peak);
+/* How many times a read has waited for bytes of its reader (tests: each
+ * wait is a context switch, which is what a read costs most on a VM). */
+uint64_t bmfs_rbudget_read_waits(struct bmfs_rbudget *b);
 
 struct bmfs_reader;
 /* A reader of blob `blob` (shown as name `kname`) whose size is believed

@@ -41,6 +41,7 @@ struct bmfs_rbudget *bmfs_rbudget_new(uint64_t limit)
 	if (!b)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
+	atomic_init(&b->read_waits, 0);
 	b->limit = limit ? limit : READ_BUDGET;
 	return b;
 }
@@ -59,6 +60,11 @@ void bmfs_rbudget_usage(struct bmfs_rbudget *b, uint64_t *used, uint64_t *peak)
 	*used = b->used;
 	*peak = b->peak;
 	pthread_mutex_unlock(&b->lock);
+}
+
+uint64_t bmfs_rbudget_read_waits(struct bmfs_rbudget *b)
+{
+	return atomic_load(&b->read_waits);
 }
 
 void bmfs_rbudget_recount(struct bmfs_reader *r)

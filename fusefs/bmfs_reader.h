@@ -56,10 +56,11 @@ struct bmfs_rbudget {
 	pthread_mutex_t lock;
 	uint64_t limit; /* immutable */
 	/* Guarded by lock. */
-	uint64_t used;		     /* bytes of all buffers */
-	uint64_t peak;		     /* the most used ever (tests) */
-	unsigned active;	     /* readers holding or waiting */
-	struct bmfs_reader *readers; /* all open readers */
+	uint64_t used;			 /* bytes of all buffers */
+	uint64_t peak;			 /* the most used ever (tests) */
+	unsigned active;		 /* readers holding or waiting */
+	struct bmfs_reader *readers;	 /* all open readers */
+	atomic_uint_fast64_t read_waits; /* see bmfs_rbudget_read_waits */
 };
 
 struct bmfs_reader {
@@ -99,6 +100,8 @@ struct bmfs_reader {
 	uint8_t *tee_done;   /* one bit per UNIT_ALIGN granule written */
 	bool tee_ok;	     /* no write failed, size as believed */
 	unsigned waiters;    /* reads waiting on cond */
+	uint64_t wake_at;    /* the stream wakes waiting reads once its
+			      * bytes reach this offset (UINT64_MAX: none) */
 	bool stream_waiting; /* the stream waits for a unit */
 
 	/* Guarded by bud->lock. */

@@ -52,6 +52,85 @@ static void test_streaming_read(void **state)
 	free(back);
 }
 
+/* A service that sends a body the way a socket does: 16 KiB at a time,
+ * a little apart, so a reader catches up with its stream. */
+struct paced {
+	struct bm_blob_client client;
+	struct bm_blob_ops ops;
+	const struct bm_blob_ops *inner;
+};
+static struct paced the_paced;
+
+struct paced_sink {
+	bm_sink_fn sink;
+	void *ud;
+};
+
+static int paced_sink(const void *data, size_t len, void *ud)
+{
+	struct paced_sink *p = ud;
+	const char *d = data;
+	size_t n;
+
+	for (; len > 0; d += n, len -= n) {
+		n = len < 16384 ? len : 16384;
+		usleep(200);
+		if (p->sink(d, n, p->ud) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int paced_get(struct bm_blob_client *c, const char *container,
+		     const char *name, const struct bm_get_opts *o,
+		     bm_sink_fn sink, void *ud, struct bm_blob_info *info,
+		     struct bm_error *err)
+{
+	struct paced_sink p = {sink, ud};
+
+	return the_paced.inner->get(c, container, name, o, paced_sink, &p, info,
+				    err);
+}
+
+/* A read that waits for its stream wakes once its bytes are there (or
+ * the stream's unit is full), not at every chunk the stream receives:
+ * each wake is a context switch, and waking a 128 KiB read for each of
+ * its 16 KiB chunks was most of the daemon's CPU. */
+static void test_read_waits_for_its_bytes(void **state)
+{
+	struct env *e = *state;
+	size_t len = 4 * 1024 * 1024, off;
+	char *data = pattern(len, 23), *back = malloc(len);
+	struct bmfs_handle *h;
+	uint64_t waits, reads = 0;
+	int n;
+
+	put_blob(e->c, "big", data, len, false);
+	the_paced.inner = e->c->ops;
+	the_paced.ops = *e->c->ops;
+	the_paced.ops.get = paced_get;
+	the_paced.client.ops = &the_paced.ops;
+	the_paced.client.impl = e->c->impl;
+	env_mount_client(e, &the_paced.client);
+	assert_int_equal(bmfs_open(e->fs, "/big", O_RDONLY, &h), 0);
+	for (off = 0; off < len; off += (size_t)n, reads++) {
+		n = bmfs_read(h, back + off, 128 * 1024, off);
+		assert_true(n > 0);
+	}
+	assert_memory_equal(back, data, len);
+	assert_int_equal(bmfs_release(h), 0);
+	assert_int_equal(count(e, BM_OP_GET), 2);
+	/* At most one wake per read and one per unit the stream filled
+	 * (4 units of 8 MiB here: the blob is one). Woken at every chunk
+	 * it was ~8 per read. */
+	waits = bmfs_rbudget_read_waits(e->fs->rbudget);
+	print_message("%llu waits for %llu reads\n", (unsigned long long)waits,
+		      (unsigned long long)reads);
+	assert_true(waits <= reads + 2);
+	free(data);
+	free(back);
+}
+
 /* A blob replaced under a reader: ESTALE, never the new bytes. */
 static void test_changed_under_reader(void **state)
 {
@@ -598,6 +677,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_streaming_read, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_read_waits_for_its_bytes,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_under_reader, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_first_read_is_a_head, setup,

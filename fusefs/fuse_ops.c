@@ -16,6 +16,7 @@
 #include "bm_log.h"
 #include "bmfs.h"
 #include "fuse_ops.h"
+#include "mount_readahead.h"
 
 static struct bmfs *fs_of(void)
 {
@@ -31,7 +32,11 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct bmfs *fs = fs_of();
 
-	(void)conn;
+	/* The kernel keeps the smaller of this and the readahead of the
+	 * mount's device, which mount_run raised before this INIT (see
+	 * mount_readahead.c): both must say 1 MiB. */
+	if (fs->opt.readahead_blocks != 0)
+		conn->max_readahead = MOUNT_READAHEAD_KB << 10;
 	/* No hard_remove: libfuse keeps a file unlinked while open reachable
 	 * by a hidden name, so fstat of it (which the kernel sends without
 	 * the handle) still finds it. The hiding rename is no copy here: see

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "fuse_ops.h"
 #include "mount_guard.h"
 #include "mount_loop.h"
+#include "mount_readahead.h"
 #include "mount_run.h"
 
 void mount_job_init(struct mount_job *j)
@@ -123,6 +125,7 @@ int mount_run(struct mount_job *j)
 	struct bmfs *fs = NULL;
 	struct fuse *f = NULL;
 	const char *mp = j->fo.mountpoint;
+	char *canon = NULL;
 	int rc = EXIT_MOUNT, mounted = 0, lock_fd = -1;
 
 	bm_error_clear(&err);
@@ -168,12 +171,18 @@ int mount_run(struct mount_job *j)
 		mount_report(fs->container, &err);
 		goto out;
 	}
+	/* Before the mount: resolving the path after would ask us. */
+	canon = realpath(mp, NULL);
 	if (fuse_mount(f, mp) != 0) {
 		fprintf(stderr, PROG ": cannot mount '%s' on '%s'\n",
 			fs->container, mp);
 		goto out;
 	}
 	mounted = 1;
+	if (j->o.readahead_blocks != 0 && canon &&
+	    mount_readahead_set(canon, MOUNT_READAHEAD_KB) != 0)
+		bm_debug("'%s': kernel readahead left as it was: %s", mp,
+			 strerror(errno));
 	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0 ||
 	    fuse_daemonize(j->fo.foreground) != 0) {
 		fprintf(stderr, PROG ": cannot start the daemon\n");
@@ -196,6 +205,7 @@ out:
 		fuse_destroy(f);
 	bmfs_free(fs);
 	bm_blob_client_free(client);
+	free(canon);
 	if (lock_fd >= 0)
 		close(lock_fd); /* after bmfs_free: its last uploads are done */
 	return rc;

@@ -1,6 +1,6 @@
 /*
  * task_report: the JSON-lines report of `run --report` and
- * `submit --wait --report` (see tasktemplate.h for the fields).
+ * `submit --wait --report` (see task.h for the fields).
  *
  * One line per call, written with jansson and flushed at once: a reader
  * (or a crash) sees whole lines only, and never the ones not yet known.
@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "tasktemplate.h"
+#include "task.h"
 
 struct task_report {
 	FILE *f;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tasktemplate.h"
+#include "task.h"
 
 char *tt_shell_quote(const char *value)
 {

@@ -17,7 +17,7 @@
 #include "bm_blob.h"
 #include "bm_error.h"
 #include "bm_http.h"
-#include "tasktemplate.h"
+#include "task.h"
 
 /*
  * batch_client: a small Azure Batch REST client (api-version

@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "batch.h"
-#include "tasktemplate.h"
 
 struct selected {
 	char id[TT_TASK_ID_MAX + 1];

@@ -10,7 +10,6 @@
 #include "bm_log.h"
 #include "config.h"
 #include "batch.h"
-#include "tasktemplate.h"
 
 /* What `make bundle` produces and what it unpacks to. */
 #define POOL_BUNDLE_NAME "blobmill-node-" PACKAGE_VERSION ".tar.gz"

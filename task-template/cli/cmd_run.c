@@ -764,6 +764,7 @@ static int run_parse(struct runner *r, int argc, char **argv)
 int cmd_run(int argc, char **argv)
 {
 	struct runner r;
+	struct run_settings rs;
 	struct bm_error err;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char *run_dir_abs = NULL;
@@ -800,7 +801,15 @@ int cmd_run(int argc, char **argv)
 	rc = run_preflight(&r.job, r.rt);
 	if (rc != CLI_EXIT_OK)
 		goto out;
-	if (run_plan_init(&r.plan, r.rt, &r.job.topt, r.stage, &err)) {
+	rs = (struct run_settings){
+	    .image = r.job.topt.image,
+	    .command = r.job.topt.command,
+	    .run_options = r.job.topt.run_options,
+	    .in_dir = r.job.topt.in_dir,
+	    .out_dir = r.job.topt.out_dir,
+	    .env = r.job.topt.env,
+	};
+	if (run_plan_init(&r.plan, r.rt, &rs, r.stage, &err)) {
 		cli_errorf("run: %s", err.msg);
 		rc = CLI_EXIT_USAGE;
 		goto out;

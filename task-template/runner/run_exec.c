@@ -386,21 +386,22 @@ static char **spawn_env(enum run_runtime rt)
 }
 
 int run_plan_init(struct run_plan *p, enum run_runtime rt,
-		  const struct tt_options *o, bool stage, struct bm_error *err)
+		  const struct run_settings *rs, bool stage,
+		  struct bm_error *err)
 {
 	memset(p, 0, sizeof(*p));
 	p->rt = rt;
-	p->image = o->image;
-	p->in_dir = o->in_dir;
-	p->out_dir = o->out_dir;
-	p->env = o->env;
+	p->image = rs->image;
+	p->in_dir = rs->in_dir;
+	p->out_dir = rs->out_dir;
+	p->env = rs->env;
 	p->stage = stage;
-	if (tt_cmdline_split(o->run_options, &p->run_opts, NULL, err)) {
+	if (tt_cmdline_split(rs->run_options, &p->run_opts, NULL, err)) {
 		bm_error_prefix(err, "--run-options");
 		goto fail;
 	}
 	if (rt == RUN_HOST) {
-		if (!*o->command) {
+		if (!*rs->command) {
 			bm_error_set(err, BM_ERR_INVALID,
 				     "the host runtime needs a --command "
 				     "(there is no image entrypoint without "

@@ -21,6 +21,7 @@
 
 #include "bm_log.h"
 #include "runner.h"
+#include "tasktemplate.h"
 
 /* Fails unless s holds every string of parts (NULL-terminated). */
 static void expect_in(const char *s, const char *const parts[])
@@ -54,6 +55,23 @@ static void opts_make(struct tt_options *o, const char *command,
 	assert_int_equal(tt_options_finish(o, &err), 0);
 }
 
+/* run_plan_init with the options' values, as cmd_run passes them. */
+static int plan_init(struct run_plan *p, enum run_runtime rt,
+		     const struct tt_options *o, bool stage,
+		     struct bm_error *err)
+{
+	const struct run_settings rs = {
+	    .image = o->image,
+	    .command = o->command,
+	    .run_options = o->run_options,
+	    .in_dir = o->in_dir,
+	    .out_dir = o->out_dir,
+	    .env = o->env,
+	};
+
+	return run_plan_init(p, rt, &rs, stage, err);
+}
+
 /* The argv of blob `name`'s task joined with '|', for easy comparison. */
 static char *task_argv(const struct tt_options *o, enum run_runtime rt,
 		       bool stage, const char *name)
@@ -66,7 +84,7 @@ static char *task_argv(const struct tt_options *o, enum run_runtime rt,
 	size_t len = 0, i;
 
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, rt, o, stage, &err), 0);
+	assert_int_equal(plan_init(&plan, rt, o, stage, &err), 0);
 	assert_int_equal(tt_spec_new(o, "http://e", &spec, &err), 0);
 	assert_int_equal(tt_task_make(spec, name, 0, 1, 0, &t, &err), 0);
 	assert_int_equal(run_task_argv(&plan, &t, "/run/T", &argv, &err), 0);
@@ -325,27 +343,27 @@ static void test_plan_errors(void **state)
 	/* the host runtime has no entrypoint */
 	opts_make(&o, "", "");
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, RUN_HOST, &o, true, &err), -1);
+	assert_int_equal(plan_init(&plan, RUN_HOST, &o, true, &err), -1);
 	assert_non_null(strstr(err.msg, "host runtime needs a --command"));
 	tt_options_release(&o);
 
 	/* without staging, a missing mount is named */
 	opts_make(&o, "app", "--volume /nonexistent/mnt:/data-in");
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, RUN_PODMAN, &o, false, &err), -1);
+	assert_int_equal(plan_init(&plan, RUN_PODMAN, &o, false, &err), -1);
 	assert_string_equal(err.msg,
 			    "volume source '/nonexistent/mnt' does not exist: "
 			    "mount the containers there (blobmill-fuse) or use "
 			    "--stage");
 	/* with staging it is replaced, so it need not exist */
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, RUN_PODMAN, &o, true, &err), 0);
+	assert_int_equal(plan_init(&plan, RUN_PODMAN, &o, true, &err), 0);
 	run_plan_release(&plan);
 	tt_options_release(&o);
 
 	opts_make(&o, "app", "--volume relative:/x");
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, RUN_HOST, &o, true, &err), -1);
+	assert_int_equal(plan_init(&plan, RUN_HOST, &o, true, &err), -1);
 	assert_non_null(strstr(err.msg, "volume 'relative:/x' is not"));
 	tt_options_release(&o);
 }

@@ -77,13 +77,13 @@ int run_plan_init(struct run_plan *p, enum run_runtime rt,
 void run_plan_release(struct run_plan *p);
 
 /*
- * The argv that runs task `t` (NULL-terminated; tt_argv_free). taskdir is
+ * The argv that runs task `t` (NULL-terminated; task_argv_free). taskdir is
  * the task's directory; with staging, TASKDIR/in and TASKDIR/out replace
  * the sources of the volumes mounted at in_dir and out_dir (or are added
  * when the run options mount nothing there). -1 with err set, e.g. the
  * host runtime with an empty command.
  */
-int run_task_argv(const struct run_plan *p, const struct tt_task *t,
+int run_task_argv(const struct run_plan *p, const struct task *t,
 		  const char *taskdir, char ***argv_out, struct bm_error *err);
 
 /* Creates dir and its parents (mode 0755). -1 with errno set. */

@@ -19,7 +19,7 @@
 /* ------------------------------------------------------------------ */
 
 /* Room for the readable part: 64 - '-' - 16 hex digits. */
-#define TT_ID_STEM_MAX (TT_TASK_ID_MAX - 1 - 16)
+#define TASK_ID_STEM_MAX (TASK_ID_MAX - 1 - 16)
 
 static bool id_char(unsigned char c)
 {
@@ -27,7 +27,7 @@ static bool id_char(unsigned char c)
 	       (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-void tt_task_id(const char *name, char id[TT_TASK_ID_MAX + 1])
+void task_make_id(const char *name, char id[TASK_ID_MAX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *slash = strrchr(name, '/');
@@ -39,7 +39,7 @@ void tt_task_id(const char *name, char id[TT_TASK_ID_MAX + 1])
 
 	/* Readable part: the basename, runs of other bytes folded into one
 	 * '_' so "photo 1.jpg" reads "photo_1_jpg". */
-	for (i = 0; base[i] && n < TT_ID_STEM_MAX; i++) {
+	for (i = 0; base[i] && n < TASK_ID_STEM_MAX; i++) {
 		if (id_char(base[i]))
 			id[n++] = (char)base[i];
 		else if (n == 0 || id[n - 1] != '_')
@@ -63,7 +63,7 @@ void tt_task_id(const char *name, char id[TT_TASK_ID_MAX + 1])
 /* Tasks                                                               */
 /* ------------------------------------------------------------------ */
 
-void tt_task_release(struct tt_task *t)
+void task_release(struct task *t)
 {
 	free(t->blob);
 	free(t->output_name);
@@ -71,7 +71,7 @@ void tt_task_release(struct tt_task *t)
 	memset(t, 0, sizeof(*t));
 }
 
-const char *tt_name_path_problem(const char *name)
+const char *task_name_path_problem(const char *name)
 {
 	const char *p = name;
 
@@ -130,9 +130,9 @@ static json_t *env_settings(char *const *env)
 	return a;
 }
 
-json_t *tt_task_to_json(const struct tt_task *t)
+json_t *task_to_json(const struct task *t)
 {
-	const struct tt_container *c = t->container;
+	const struct task_container *c = t->container;
 	json_t *task = json_object(), *cs = json_object(), *reg = NULL;
 	int bad = !task || !cs;
 

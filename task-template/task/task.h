@@ -28,44 +28,44 @@
 /* Command lines: how Batch (and `blobmill run`) splits them           */
 /* ------------------------------------------------------------------ */
 
-/* 'value' with each ' written as '\'' — one word for tt_cmdline_split and
+/* 'value' with each ' written as '\'' — one word for task_cmdline_split and
  * for a POSIX shell. malloc()ed, NULL on allocation failure. */
-char *tt_shell_quote(const char *value);
+char *task_shell_quote(const char *value);
 
 /*
  * Splits a command line into words like Batch does on Linux (and like a
  * POSIX shell does, minus every expansion): blanks (space, tab, newline)
  * separate words; '...' is literal; "..." is literal except \" \\ \$ \`
  * and \newline; outside quotes a backslash quotes the next byte. Returns a
- * NULL-terminated array (free with tt_argv_free) in *argv_out, count in
+ * NULL-terminated array (free with task_argv_free) in *argv_out, count in
  * *argc_out (may be NULL). An unterminated quote is an error.
  */
-int tt_cmdline_split(const char *line, char ***argv_out, size_t *argc_out,
-		     struct bm_error *err);
-void tt_argv_free(char **argv);
+int task_cmdline_split(const char *line, char ***argv_out, size_t *argc_out,
+		       struct bm_error *err);
+void task_argv_free(char **argv);
 
 /* ------------------------------------------------------------------ */
 /* Task ids                                                            */
 /* ------------------------------------------------------------------ */
 
-#define TT_TASK_ID_MAX 64
+#define TASK_ID_MAX 64
 
 /*
- * Writes the task id of blob `name` into id (TT_TASK_ID_MAX + 1 bytes):
+ * Writes the task id of blob `name` into id (TASK_ID_MAX + 1 bytes):
  * its basename with every byte outside [A-Za-z0-9_-] turned into '_'
  * (at most 47 bytes), '-', then 16 lowercase hex digits of SHA-256 of the
  * full name. Deterministic; names that differ only in case (or only in
  * the bytes turned into '_') still differ in the hash, which is lowercase,
  * so ids stay unique without regard to case.
  */
-void tt_task_id(const char *name, char id[TT_TASK_ID_MAX + 1]);
+void task_make_id(const char *name, char id[TASK_ID_MAX + 1]);
 
 /* ------------------------------------------------------------------ */
 /* Tasks                                                               */
 /* ------------------------------------------------------------------ */
 
 /* Container settings shared by every task of a spec. */
-struct tt_container {
+struct task_container {
 	const char *image;
 	const char *run_options; /* "" allowed */
 	const char *registry;	 /* NULL: public image */
@@ -79,15 +79,15 @@ struct tt_container {
 };
 
 /* One task. Owned by whoever made it (the iterator, or tt_task_make). */
-struct tt_task {
-	char id[TT_TASK_ID_MAX + 1];
+struct task {
+	char id[TASK_ID_MAX + 1];
 	char *blob;	    /* input blob name */
 	uint64_t index;	    /* position among selected blobs */
 	uint64_t size;	    /* input blob size */
 	time_t mtime;	    /* input blob Last-Modified */
 	char *output_name;  /* name in the output container / under out-dir */
 	char *command_line; /* Batch commandLine ("" = image ENTRYPOINT) */
-	const struct tt_container *container; /* the spec's */
+	const struct task_container *container; /* the spec's */
 };
 
 /*
@@ -97,43 +97,43 @@ struct tt_task {
  * component longer than NAME_MAX (255 bytes: no Linux file system, a
  * mount neither, holds it). Static string.
  */
-const char *tt_name_path_problem(const char *name);
+const char *task_name_path_problem(const char *name);
 
 /* Frees what a task owns (tt_task_make or the iterator filled it). */
-void tt_task_release(struct tt_task *t);
+void task_release(struct task *t);
 
 /* The task as a Batch TaskAddParameter: id, displayName (the blob name,
  * cut to 1,024 bytes), commandLine, containerSettings {imageName,
  * containerRunOptions, registry, workingDirectory}. New reference (caller
  * json_decref()s); NULL on allocation failure or when a string is not
  * valid UTF-8 (never for names from Azure, whose listings are XML). */
-json_t *tt_task_to_json(const struct tt_task *t);
+json_t *task_to_json(const struct task *t);
 
 /* Names (and Last-Modified) of the blobs in the output container, from one
  * listing, for --skip-existing. */
-struct tt_existing;
+struct task_existing;
 
-/* Lists `container` once (all pages). *out is malloc()ed; tt_existing_free.
+/* Lists `container` once (all pages). *out is malloc()ed; task_existing_free.
  * A missing container is an empty set (nothing exists yet). */
-int tt_existing_load(struct bm_blob_client *c, const char *container,
-		     struct tt_existing **out, struct bm_error *err);
-void tt_existing_free(struct tt_existing *e);
+int task_existing_load(struct bm_blob_client *c, const char *container,
+		       struct task_existing **out, struct bm_error *err);
+void task_existing_free(struct task_existing *e);
 /* True when `output_name` exists and is at least as new as input_mtime. */
-bool tt_existing_covers(const struct tt_existing *e, const char *output_name,
-			time_t input_mtime);
+bool task_existing_covers(const struct task_existing *e,
+			  const char *output_name, time_t input_mtime);
 
 /* A selected blob that tt_iter_next passes over, for the callback. */
-enum tt_skip_kind {
-	TT_SKIP_EXISTING, /* its output exists and is newer */
-	TT_SKIP_INVALID,  /* it cannot become a task */
+enum task_skip_kind {
+	TASK_SKIP_EXISTING, /* its output exists and is newer */
+	TASK_SKIP_INVALID,  /* it cannot become a task */
 };
 
-struct tt_skip {
-	enum tt_skip_kind kind;
+struct task_skip {
+	enum task_skip_kind kind;
 	const char *blob;
 	const char *id;		 /* the task id it has or would have had */
 	const char *output_name; /* NULL when it has none (invalid) */
-	const char *reason;	 /* TT_SKIP_INVALID: why, one line */
+	const char *reason;	 /* TASK_SKIP_INVALID: why, one line */
 	uint64_t index;		 /* position among the selected blobs */
 };
 
@@ -175,7 +175,7 @@ void task_report_write(struct task_report *r, const struct task_report_line *l);
 
 /* The line of a blob the listing skipped: "skipped-existing" (output
  * exists) or "invalid" (with the reason). */
-void task_report_skip(struct task_report *r, const struct tt_skip *sk);
+void task_report_skip(struct task_report *r, const struct task_skip *sk);
 
 /* Closes the file (NULL: nothing). -1 with err set if any line could not
  * be written; the caller tells the user (the report is incomplete). */

@@ -89,9 +89,9 @@ void task_report_write(struct task_report *r, const struct task_report_line *l)
 	json_decref(o);
 }
 
-void task_report_skip(struct task_report *r, const struct tt_skip *sk)
+void task_report_skip(struct task_report *r, const struct task_skip *sk)
 {
-	bool existing = sk->kind == TT_SKIP_EXISTING;
+	bool existing = sk->kind == TASK_SKIP_EXISTING;
 	struct task_report_line l = {
 	    .blob = sk->blob,
 	    .task_id = sk->id,

@@ -1,5 +1,5 @@
 /*
- * tt_existing: the names already in the output container, for
+ * task_existing: the names already in the output container, for
  * --skip-existing. The one structure of a run that grows with a
  * container: one name and time per existing output, sorted, searched by
  * bisection, filled by one listing instead of one request per blob.
@@ -15,26 +15,27 @@
 /* Existing outputs                                                    */
 /* ------------------------------------------------------------------ */
 
-struct tt_existing_entry {
+struct task_existing_entry {
 	char *name;
 	time_t mtime;
 };
 
-struct tt_existing {
-	struct tt_existing_entry *e;
+struct task_existing {
+	struct task_existing_entry *e;
 	size_t n, cap;
 	bool nomem;
 };
 
 static int existing_add(const struct bm_blob_entry *be, void *ud)
 {
-	struct tt_existing *ex = ud;
+	struct task_existing *ex = ud;
 
 	if (be->is_prefix || be->is_dir_marker)
 		return 0;
 	if (ex->n == ex->cap) {
 		size_t ncap = ex->cap ? ex->cap * 2 : 1024;
-		struct tt_existing_entry *e = realloc(ex->e, ncap * sizeof(*e));
+		struct task_existing_entry *e =
+		    realloc(ex->e, ncap * sizeof(*e));
 
 		if (!e) {
 			ex->nomem = true;
@@ -54,14 +55,14 @@ static int existing_add(const struct bm_blob_entry *be, void *ud)
 
 static int existing_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct tt_existing_entry *)a)->name,
-		      ((const struct tt_existing_entry *)b)->name);
+	return strcmp(((const struct task_existing_entry *)a)->name,
+		      ((const struct task_existing_entry *)b)->name);
 }
 
-int tt_existing_load(struct bm_blob_client *c, const char *container,
-		     struct tt_existing **out, struct bm_error *err)
+int task_existing_load(struct bm_blob_client *c, const char *container,
+		       struct task_existing **out, struct bm_error *err)
 {
-	struct tt_existing *ex = calloc(1, sizeof(*ex));
+	struct task_existing *ex = calloc(1, sizeof(*ex));
 	struct bm_list_opts lo = {.include_metadata = true};
 	struct bm_error lerr;
 
@@ -86,7 +87,7 @@ int tt_existing_load(struct bm_blob_client *c, const char *container,
 					container);
 		}
 		if (ex->nomem || lerr.code != BM_ERR_NO_CONTAINER) {
-			tt_existing_free(ex);
+			task_existing_free(ex);
 			return -1;
 		}
 	}
@@ -98,7 +99,7 @@ int tt_existing_load(struct bm_blob_client *c, const char *container,
 	return 0;
 }
 
-void tt_existing_free(struct tt_existing *ex)
+void task_existing_free(struct task_existing *ex)
 {
 	size_t i;
 
@@ -110,11 +111,11 @@ void tt_existing_free(struct tt_existing *ex)
 	free(ex);
 }
 
-bool tt_existing_covers(const struct tt_existing *ex, const char *output_name,
-			time_t input_mtime)
+bool task_existing_covers(const struct task_existing *ex,
+			  const char *output_name, time_t input_mtime)
 {
-	struct tt_existing_entry key = {.name = (char *)output_name};
-	const struct tt_existing_entry *hit;
+	struct task_existing_entry key = {.name = (char *)output_name};
+	const struct task_existing_entry *hit;
 
 	if (!ex || !ex->n)
 		return false;

@@ -5,9 +5,9 @@
  * `run` and `submit`; lists the input container page by page through a
  * struct bm_blob_client (prefix, --include/--exclude fnmatch globs); expands
  * the command and output-name templates per blob; derives a task id; and
- * hands out each blob's task (struct tt_task, task/task.h).
+ * hands out each blob's task (struct task, task/task.h).
  *
- * What a task is (struct tt_task, its JSON, shell words, the report) is
+ * What a task is (struct task, its JSON, shell words, the report) is
  * one folder down, in task/task.h, which batch/ and runner/ share.
  *
  * What it does not do: talk to Azure Batch, run tasks, or print anything.
@@ -15,7 +15,7 @@
  *
  * Memory: the iterator holds one listing page (at most 5,000 names) and the
  * current task, never the whole listing; --skip-existing adds one set of
- * the output container's names (tt_existing).
+ * the output container's names (task_existing).
  *
  * Quoting contract (see docs/ARCHITECTURE.md, "task-template"):
  *   commandLine = /bin/sh -c 'SCRIPT' sh 'VALUE1' 'VALUE2' ...
@@ -25,7 +25,7 @@
  * shell as code. Batch does not run commandLine through a shell; it splits
  * it into words like a POSIX shell does (blanks separate words, '...'
  * keeps everything literal, "..." and backslash escape, no expansion).
- * tt_cmdline_split() implements exactly that splitting and is what
+ * task_cmdline_split() implements exactly that splitting and is what
  * `blobmill run` uses, so a task runs locally as it would on a node.
  */
 #ifndef BM_TASKTEMPLATE_H
@@ -274,7 +274,7 @@ struct tt_spec; /* options compiled: templates parsed, globs, endpoint */
 int tt_spec_new(const struct tt_options *o, const char *endpoint,
 		struct tt_spec **out, struct bm_error *err);
 void tt_spec_free(struct tt_spec *s);
-const struct tt_container *tt_spec_container(const struct tt_spec *s);
+const struct task_container *tt_spec_container(const struct tt_spec *s);
 /* The options the spec was made from. */
 const struct tt_options *tt_spec_options(const struct tt_spec *s);
 
@@ -285,14 +285,14 @@ bool tt_spec_selects(const struct tt_spec *s, const char *name,
 
 /*
  * Builds the task of one blob (for tests and callers with a name list).
- * Fills *t; release with tt_task_release. A blob that cannot become a
+ * Fills *t; release with task_release. A blob that cannot become a
  * task is BM_ERR_INVALID with the reason (not naming the blob): its
  * output name empty, over 1,024 bytes or not a relative path
- * (tt_name_path_problem), or its own name not a relative path while the
+ * (task_name_path_problem), or its own name not a relative path while the
  * command uses {in}. Any other error (allocation) concerns every blob.
  */
 int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
-		 uint64_t size, time_t mtime, struct tt_task *t,
+		 uint64_t size, time_t mtime, struct task *t,
 		 struct bm_error *err);
 
 struct tt_iter_stats {
@@ -313,7 +313,7 @@ struct tt_iter;
  * first tt_iter_next. *out is malloc()ed; tt_iter_free.
  */
 int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
-		 const struct tt_existing *existing, int page_size,
+		 const struct task_existing *existing, int page_size,
 		 struct tt_iter **out, struct bm_error *err);
 
 /*
@@ -321,7 +321,7 @@ int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
  * tt_iter_free), 0 when the listing is done, -1 with err set (a listing
  * error, e.g. BM_ERR_NO_CONTAINER "input container 'x' does not exist").
  */
-int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
+int tt_iter_next(struct tt_iter *it, const struct task **task,
 		 struct bm_error *err);
 void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out);
 
@@ -333,7 +333,7 @@ bool tt_iter_listed_all(const struct tt_iter *it, uint64_t *selected);
 
 /* Calls fn for every selected blob the iterator skips, in listing order,
  * from inside tt_iter_next (the pointers live for the call). */
-typedef void (*tt_skip_fn)(const struct tt_skip *sk, void *ud);
+typedef void (*tt_skip_fn)(const struct task_skip *sk, void *ud);
 void tt_iter_on_skip(struct tt_iter *it, tt_skip_fn fn, void *ud);
 void tt_iter_free(struct tt_iter *it);
 

@@ -30,7 +30,7 @@ struct tt_page_entry {
 struct tt_iter {
 	struct bm_blob_client *c;
 	const struct tt_spec *s;
-	const struct tt_existing *existing;
+	const struct task_existing *existing;
 	int page_size;
 	struct tt_page_entry *page; /* the current page only */
 	size_t n, cap, pos;
@@ -40,12 +40,12 @@ struct tt_iter {
 	uint64_t next_index;
 	tt_skip_fn on_skip;
 	void *skip_ud;
-	struct tt_task cur;
+	struct task cur;
 	struct tt_iter_stats st;
 };
 
 int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
-		 const struct tt_existing *existing, int page_size,
+		 const struct task_existing *existing, int page_size,
 		 struct tt_iter **out, struct bm_error *err)
 {
 	struct tt_iter *it = calloc(1, sizeof(*it));
@@ -143,11 +143,11 @@ void tt_iter_on_skip(struct tt_iter *it, tt_skip_fn fn, void *ud)
 	it->skip_ud = ud;
 }
 
-static void skip(struct tt_iter *it, enum tt_skip_kind kind, const char *name,
+static void skip(struct tt_iter *it, enum task_skip_kind kind, const char *name,
 		 const char *output_name, const char *reason)
 {
-	char id[TT_TASK_ID_MAX + 1];
-	struct tt_skip sk = {
+	char id[TASK_ID_MAX + 1];
+	struct task_skip sk = {
 	    .kind = kind,
 	    .blob = name,
 	    .id = id,
@@ -158,15 +158,15 @@ static void skip(struct tt_iter *it, enum tt_skip_kind kind, const char *name,
 
 	if (!it->on_skip)
 		return;
-	tt_task_id(name, id);
+	task_make_id(name, id);
 	it->on_skip(&sk, it->skip_ud);
 }
 
-int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
+int tt_iter_next(struct tt_iter *it, const struct task **task,
 		 struct bm_error *err)
 {
 	*task = NULL;
-	tt_task_release(&it->cur);
+	task_release(&it->cur);
 	for (;;) {
 		const struct tt_page_entry *pe;
 
@@ -183,16 +183,16 @@ int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
 			if (err->code != BM_ERR_INVALID)
 				return -1;
 			it->st.invalid++;
-			skip(it, TT_SKIP_INVALID, pe->name, NULL, err->msg);
+			skip(it, TASK_SKIP_INVALID, pe->name, NULL, err->msg);
 			bm_error_clear(err);
 			continue;
 		}
-		if (tt_existing_covers(it->existing, it->cur.output_name,
-				       pe->mtime)) {
+		if (task_existing_covers(it->existing, it->cur.output_name,
+					 pe->mtime)) {
 			it->st.skipped++;
-			skip(it, TT_SKIP_EXISTING, pe->name,
+			skip(it, TASK_SKIP_EXISTING, pe->name,
 			     it->cur.output_name, NULL);
-			tt_task_release(&it->cur);
+			task_release(&it->cur);
 			continue;
 		}
 		*task = &it->cur;
@@ -217,7 +217,7 @@ void tt_iter_free(struct tt_iter *it)
 {
 	if (!it)
 		return;
-	tt_task_release(&it->cur);
+	task_release(&it->cur);
 	page_clear(it);
 	free(it->page);
 	free(it->marker);

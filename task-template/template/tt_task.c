@@ -16,7 +16,7 @@ struct tt_spec {
 	const struct tt_options *o;
 	struct tt_template *command;
 	struct tt_template *output_name;
-	struct tt_container container;
+	struct task_container container;
 	const char *endpoint;
 	char *endpoint_copy;
 };
@@ -34,7 +34,7 @@ static bool run_options_set_workdir(const char *run_options,
 	bool found = false;
 	size_t i;
 
-	*rc = tt_cmdline_split(run_options, &argv, NULL, err);
+	*rc = task_cmdline_split(run_options, &argv, NULL, err);
 	if (*rc) {
 		bm_error_prefix(err, "--run-options");
 		return false;
@@ -45,7 +45,7 @@ static bool run_options_set_workdir(const char *run_options,
 		    !strncmp(argv[i], "--workdir=", 10))
 			found = true;
 	}
-	tt_argv_free(argv);
+	task_argv_free(argv);
 	return found;
 }
 
@@ -100,7 +100,7 @@ void tt_spec_free(struct tt_spec *s)
 	free(s);
 }
 
-const struct tt_container *tt_spec_container(const struct tt_spec *s)
+const struct task_container *tt_spec_container(const struct tt_spec *s)
 {
 	return &s->container;
 }
@@ -165,7 +165,7 @@ static char *output_parent(const char *out_dir, const char *out_name,
 }
 
 int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
-		 uint64_t size, time_t mtime, struct tt_task *t,
+		 uint64_t size, time_t mtime, struct task *t,
 		 struct bm_error *err)
 {
 	const struct tt_options *o = s->o;
@@ -190,7 +190,7 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 			     strlen(t->output_name));
 		goto out;
 	}
-	why = tt_name_path_problem(t->output_name);
+	why = task_name_path_problem(t->output_name);
 	if (why) {
 		bm_error_set(err, BM_ERR_INVALID,
 			     "its output name cannot be a file under the out "
@@ -198,8 +198,9 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 			     why);
 		goto out;
 	}
-	why = tt_template_uses(s->command, TT_F_IN) ? tt_name_path_problem(name)
-						    : NULL;
+	why = tt_template_uses(s->command, TT_F_IN)
+		  ? task_name_path_problem(name)
+		  : NULL;
 	if (why) {
 		bm_error_set(err, BM_ERR_INVALID,
 			     "{in} cannot be its path under the in dir: %s",
@@ -219,7 +220,7 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	tt_task_id(name, t->id);
+	task_make_id(name, t->id);
 	t->index = index;
 	t->size = size;
 	t->mtime = mtime;
@@ -228,6 +229,6 @@ int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
 out:
 	free(parent);
 	if (rc)
-		tt_task_release(t);
+		task_release(t);
 	return rc;
 }

@@ -78,7 +78,7 @@ static char *task_argv(const struct tt_options *o, enum run_runtime rt,
 {
 	struct run_plan plan;
 	struct tt_spec *spec;
-	struct tt_task t;
+	struct task t;
 	struct bm_error err;
 	char **argv, *s = NULL;
 	size_t len = 0, i;
@@ -97,8 +97,8 @@ static char *task_argv(const struct tt_options *o, enum run_runtime rt,
 		len += n;
 		s[len++] = argv[i + 1] ? '|' : '\0';
 	}
-	tt_argv_free(argv);
-	tt_task_release(&t);
+	task_argv_free(argv);
+	task_release(&t);
 	tt_spec_free(spec);
 	run_plan_release(&plan);
 	return s;
@@ -107,9 +107,9 @@ static char *task_argv(const struct tt_options *o, enum run_runtime rt,
 /* "AZ_BATCH_TASK_ID=ID" of blob name. */
 static char *task_env(const char *name)
 {
-	char id[TT_TASK_ID_MAX + 1], *s;
+	char id[TASK_ID_MAX + 1], *s;
 
-	tt_task_id(name, id);
+	task_make_id(name, id);
 	assert_true(asprintf(&s, "AZ_BATCH_TASK_ID=%s", id) > 0);
 	return s;
 }
@@ -372,18 +372,18 @@ static void test_unstageable_names(void **state)
 {
 	char big[300];
 
-	assert_null(tt_name_path_problem("a/b c/it's.txt"));
-	assert_null(tt_name_path_problem("..a/b.."));
-	assert_non_null(tt_name_path_problem("/abs"));
-	assert_non_null(tt_name_path_problem("a//b"));
-	assert_non_null(tt_name_path_problem("a/../b"));
-	assert_non_null(tt_name_path_problem("./a"));
-	assert_non_null(tt_name_path_problem("dir/"));
+	assert_null(task_name_path_problem("a/b c/it's.txt"));
+	assert_null(task_name_path_problem("..a/b.."));
+	assert_non_null(task_name_path_problem("/abs"));
+	assert_non_null(task_name_path_problem("a//b"));
+	assert_non_null(task_name_path_problem("a/../b"));
+	assert_non_null(task_name_path_problem("./a"));
+	assert_non_null(task_name_path_problem("dir/"));
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_non_null(strstr(tt_name_path_problem(big), "255 bytes"));
+	assert_non_null(strstr(task_name_path_problem(big), "255 bytes"));
 	big[200] = '/';
-	assert_null(tt_name_path_problem(big));
+	assert_null(task_name_path_problem(big));
 }
 
 static void test_runtime_names(void **state)

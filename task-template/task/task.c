@@ -4,7 +4,7 @@
  * says whether a name can be a relative path, and its release.
  *
  * Not here: making a task from a blob (template/tt_task.c), shell words
- * (tt_shell.c), submitting (batch/) or running (runner/).
+ * (task_shell.c), submitting (batch/) or running (runner/).
  */
 #include <limits.h>
 #include <stdlib.h>

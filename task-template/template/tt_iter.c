@@ -1,7 +1,7 @@
 /*
  * tt_iter: stream tasks from a listing of the input container, one List
  * Blobs page at a time (the --skip-existing set it consults is
- * task/tt_existing.c).
+ * task/task_existing.c).
  *
  * Memory: the iterator keeps the names of the current page (at most
  * page_size entries, 5,000 by default) and the current task. The next page

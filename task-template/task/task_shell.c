@@ -1,5 +1,5 @@
 /*
- * tt_shell: the two halves of the command-line contract with Azure Batch.
+ * task_shell: the two halves of the command-line contract with Azure Batch.
  *
  * Batch does not run a task's commandLine through a shell. On Linux it
  * splits it into argv the way a POSIX shell splits words, without any

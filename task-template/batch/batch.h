@@ -17,7 +17,7 @@
 #include "bm_blob.h"
 #include "bm_error.h"
 #include "bm_http.h"
-#include "tasktemplate.h"
+#include "task.h"
 
 /*
  * batch_client: a small Azure Batch REST client (api-version
@@ -278,11 +278,11 @@ int batch_report_open(const char *path, struct batch_report **out,
 
 /* A selected blob's task, added now or already in the job. -1 with err
  * on allocation failure. */
-int batch_report_select(struct batch_report *br, const struct tt_task *t,
+int batch_report_select(struct batch_report *br, const struct task *t,
 			struct bm_error *err);
 
 /* The line of a blob the listing skipped. */
-void batch_report_skip(struct batch_report *br, const struct tt_skip *sk);
+void batch_report_skip(struct batch_report *br, const struct task_skip *sk);
 
 /* The line of a task that could not be added. */
 void batch_report_not_added(struct batch_report *br, const char *task_id,

@@ -13,10 +13,9 @@
 #include <time.h>
 
 #include "batch.h"
-#include "tasktemplate.h"
 
 struct selected {
-	char id[TT_TASK_ID_MAX + 1];
+	char id[TASK_ID_MAX + 1];
 	char *blob;
 	char *output;
 	bool seen; /* in the task list */
@@ -46,7 +45,7 @@ int batch_report_open(const char *path, struct batch_report **out,
 	return 0;
 }
 
-int batch_report_select(struct batch_report *br, const struct tt_task *t,
+int batch_report_select(struct batch_report *br, const struct task *t,
 			struct bm_error *err)
 {
 	struct selected *e;
@@ -77,7 +76,7 @@ nomem:
 	return -1;
 }
 
-void batch_report_skip(struct batch_report *br, const struct tt_skip *sk)
+void batch_report_skip(struct batch_report *br, const struct task_skip *sk)
 {
 	task_report_skip(br->out, sk);
 }
@@ -92,7 +91,7 @@ static struct selected *sel_find(struct batch_report *br, const char *id)
 {
 	struct selected key;
 
-	if (!id || strlen(id) > TT_TASK_ID_MAX || !br->n)
+	if (!id || strlen(id) > TASK_ID_MAX || !br->n)
 		return NULL;
 	strcpy(key.id, id);
 	return bsearch(&key, br->sel, br->n, sizeof(*br->sel), sel_cmp);
@@ -146,7 +145,7 @@ static double iso_time(const char *s)
 
 struct finish_ctx {
 	struct batch_report *br;
-	const struct tt_existing *existing;
+	const struct task_existing *existing;
 	bool list_outputs;
 };
 
@@ -182,7 +181,7 @@ static int finish_one(json_t *task, void *ud)
 	l.output = e->output;
 	l.output_exists =
 	    fc->list_outputs
-		? tt_existing_covers(fc->existing, e->output, 0) ? 1 : 0
+		? task_existing_covers(fc->existing, e->output, 0) ? 1 : 0
 		: -1;
 	l.reason = json_string_value(
 	    json_object_get(json_object_get(ei, "failureInfo"), "message"));
@@ -195,20 +194,20 @@ int batch_report_finish(struct batch_report *br, struct batch_client *bc,
 			const char *output, struct bm_error *err)
 {
 	struct finish_ctx fc = {.br = br};
-	struct tt_existing *ex = NULL;
+	struct task_existing *ex = NULL;
 	int rc;
 
 	if (br->n)
 		qsort(br->sel, br->n, sizeof(*br->sel), sel_cmp);
 	if (output && c) {
-		if (tt_existing_load(c, output, &ex, err))
+		if (task_existing_load(c, output, &ex, err))
 			return -1;
 		fc.existing = ex;
 		fc.list_outputs = true;
 	}
 	rc = batch_task_list(bc, job_id, "id,state,executionInfo", NULL,
 			     finish_one, &fc, err);
-	tt_existing_free(ex);
+	task_existing_free(ex);
 	return rc;
 }
 

@@ -10,7 +10,6 @@
 #include "bm_log.h"
 #include "config.h"
 #include "batch.h"
-#include "tasktemplate.h"
 
 /* What `make bundle` produces and what it unpacks to. */
 #define POOL_BUNDLE_NAME "blobmill-node-" PACKAGE_VERSION ".tar.gz"
@@ -214,7 +213,7 @@ static json_t *start_task(const struct pool_settings *s, struct bm_error *err)
 	json_t *env =
 	    pool_storage_env(s->storage_account, s->storage_endpoint,
 			     s->node_identity ? NULL : s->storage_sas);
-	char *qm = tt_shell_quote(mounts), *cmd = NULL;
+	char *qm = task_shell_quote(mounts), *cmd = NULL;
 
 	bundle = bundle_resource(s, err);
 	if (!bundle || !qm)

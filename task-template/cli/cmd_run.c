@@ -46,7 +46,7 @@
  * valid until the next tt_iter_next. */
 struct run_slot {
 	pid_t pid; /* 0: free */
-	struct tt_task task;
+	struct task task;
 	char *taskdir;
 	unsigned attempt; /* 0 for the first run */
 	struct timespec started;
@@ -202,7 +202,7 @@ static void report_task(struct runner *r, const struct run_slot *s,
 }
 
 /* The line of a blob the listing skipped (tasks_job's on_skip). */
-static void report_skip(const struct tt_skip *sk, void *ud)
+static void report_skip(const struct task_skip *sk, void *ud)
 {
 	struct runner *r = ud;
 
@@ -217,12 +217,12 @@ static void report_skip(const struct tt_skip *sk, void *ud)
 
 static void slot_free(struct run_slot *s)
 {
-	tt_task_release(&s->task);
+	task_release(&s->task);
 	free(s->taskdir);
 	memset(s, 0, sizeof(*s));
 }
 
-static int slot_take(struct run_slot *s, const struct tt_task *t)
+static int slot_take(struct run_slot *s, const struct task *t)
 {
 	memset(s, 0, sizeof(*s));
 	memcpy(s->task.id, t->id, sizeof(s->task.id));
@@ -276,12 +276,12 @@ static int slot_spawn(struct runner *r, struct run_slot *s,
 	if (pid < 0) {
 		bm_error_set(err, BM_ERR_IO, "cannot start a process: %s",
 			     strerror(errno));
-		tt_argv_free(argv);
+		task_argv_free(argv);
 		return -1;
 	}
 	if (pid == 0)
 		child_exec(s->taskdir, argv, r->plan.spawn_env);
-	tt_argv_free(argv);
+	task_argv_free(argv);
 	s->pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	r->running++;
@@ -309,7 +309,7 @@ static int slot_prepare(struct runner *r, struct run_slot *s,
 	if (!r->stage)
 		return 0;
 	/* The output name passed this test in tt_task_make already. */
-	why = tt_name_path_problem(s->task.blob);
+	why = task_name_path_problem(s->task.blob);
 	if (why) {
 		bm_error_set(err, BM_ERR_INVALID, "cannot stage '%s': %s",
 			     s->task.blob, why);
@@ -434,7 +434,7 @@ static void task_failed(struct runner *r, struct run_slot *s, const char *why)
 /* Takes the next task from the listing into free slot s and starts it. */
 static void start_next(struct runner *r, struct run_slot *s)
 {
-	const struct tt_task *t;
+	const struct task *t;
 	struct bm_error err;
 	int got;
 
@@ -764,6 +764,7 @@ static int run_parse(struct runner *r, int argc, char **argv)
 int cmd_run(int argc, char **argv)
 {
 	struct runner r;
+	struct run_settings rs;
 	struct bm_error err;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char *run_dir_abs = NULL;
@@ -800,7 +801,15 @@ int cmd_run(int argc, char **argv)
 	rc = run_preflight(&r.job, r.rt);
 	if (rc != CLI_EXIT_OK)
 		goto out;
-	if (run_plan_init(&r.plan, r.rt, &r.job.topt, r.stage, &err)) {
+	rs = (struct run_settings){
+	    .image = r.job.topt.image,
+	    .command = r.job.topt.command,
+	    .run_options = r.job.topt.run_options,
+	    .in_dir = r.job.topt.in_dir,
+	    .out_dir = r.job.topt.out_dir,
+	    .env = r.job.topt.env,
+	};
+	if (run_plan_init(&r.plan, r.rt, &rs, r.stage, &err)) {
 		cli_errorf("run: %s", err.msg);
 		rc = CLI_EXIT_USAGE;
 		goto out;

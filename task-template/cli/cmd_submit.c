@@ -261,8 +261,8 @@ struct add_totals {
  * any job is created. */
 struct task_source {
 	struct tasks_job *job;
-	const struct tt_task *next; /* valid while more == 1 */
-	int more;		    /* tt_iter_next's last result */
+	const struct task *next; /* valid while more == 1 */
+	int more;		 /* tt_iter_next's last result */
 };
 
 /* Opens the job's client, spec, --skip-existing set and iterator, and
@@ -303,7 +303,7 @@ static int feed_tasks(struct task_source *src, const struct id_set *existing,
 			tot->present++;
 			continue;
 		}
-		j = tt_task_to_json(src->next);
+		j = task_to_json(src->next);
 		if (!j) {
 			bm_error_set(&err, BM_ERR_INVALID,
 				     "cannot make the task of blob '%s'",
@@ -457,8 +457,8 @@ static char *job_manager_command(const struct submit *s)
 	char *script = NULL, *line = NULL, *q;
 	size_t i;
 
-	q = tt_shell_quote(s->node_blobmill ? s->node_blobmill
-					    : SUBMIT_NODE_BLOBMILL);
+	q = task_shell_quote(s->node_blobmill ? s->node_blobmill
+					      : SUBMIT_NODE_BLOBMILL);
 	if (!q || asprintf(&script,
 			   "exec %s submit --job \"$AZ_BATCH_JOB_ID\" "
 			   "--skip-existing%s",
@@ -474,7 +474,7 @@ static char *job_manager_command(const struct submit *s)
 		char *next = NULL, *v = NULL;
 
 		if (s->fwd[i + 1])
-			v = tt_shell_quote(s->fwd[i + 1]);
+			v = task_shell_quote(s->fwd[i + 1]);
 		if ((!s->fwd[i + 1] || v) &&
 		    asprintf(&next, "%s --%s%s%s", script, s->fwd[i],
 			     v ? " " : "", v ? v : "") < 0)
@@ -483,7 +483,7 @@ static char *job_manager_command(const struct submit *s)
 		free(script);
 		script = next;
 	}
-	q = script ? tt_shell_quote(script) : NULL;
+	q = script ? task_shell_quote(script) : NULL;
 	if (q && asprintf(&line, "/bin/sh -c %s", q) < 0)
 		line = NULL;
 	free(q);
@@ -604,7 +604,7 @@ out:
 /* ---- entry ------------------------------------------------------------ */
 
 /* tasks_job's on_skip: the report's line of a skipped blob. */
-static void submit_skip(const struct tt_skip *sk, void *ud)
+static void submit_skip(const struct task_skip *sk, void *ud)
 {
 	struct submit *s = ud;
 

@@ -51,13 +51,13 @@ int tasks_job_option(struct tasks_job *j, int opt, const char *arg)
 /* The iterator's skip callback: the command's hook, then one line for a
  * blob that cannot become a task (once: the iterator passes each blob
  * once). */
-static void job_skip(const struct tt_skip *sk, void *ud)
+static void job_skip(const struct task_skip *sk, void *ud)
 {
 	struct tasks_job *j = ud;
 
 	if (j->on_skip)
 		j->on_skip(sk, j->skip_ud);
-	if (sk->kind == TT_SKIP_INVALID)
+	if (sk->kind == TASK_SKIP_INVALID)
 		cli_errorf("%s: skipped blob '%s': %s", j->cmd, sk->blob,
 			   sk->reason);
 }
@@ -94,7 +94,7 @@ int tasks_job_open(struct tasks_job *j)
 		return CLI_EXIT_USAGE;
 	}
 	if (j->topt.skip_existing &&
-	    tt_existing_load(j->client, j->topt.output, &j->existing, &err)) {
+	    task_existing_load(j->client, j->topt.output, &j->existing, &err)) {
 		tasks_report(j, false, &err);
 		return CLI_EXIT_FAILURE;
 	}
@@ -110,7 +110,7 @@ int tasks_job_open(struct tasks_job *j)
 void tasks_job_release(struct tasks_job *j)
 {
 	tt_iter_free(j->iter);
-	tt_existing_free(j->existing);
+	task_existing_free(j->existing);
 	tt_spec_free(j->spec);
 	bm_blob_client_free(j->client);
 	bm_config_release(&j->cfg);
@@ -197,8 +197,7 @@ static void tasks_usage(FILE *out)
 	      out);
 }
 
-static int print_task(const struct tt_task *t, enum tasks_format fmt,
-		      bool first)
+static int print_task(const struct task *t, enum tasks_format fmt, bool first)
 {
 	json_t *j;
 	int rc;
@@ -212,7 +211,7 @@ static int print_task(const struct tt_task *t, enum tasks_format fmt,
 		putchar('\n');
 		return 0;
 	}
-	j = tt_task_to_json(t);
+	j = task_to_json(t);
 	if (!j) {
 		cli_errorf("tasks: cannot encode the task of '%s' as JSON",
 			   t->blob);
@@ -232,7 +231,7 @@ int cmd_tasks(int argc, char **argv)
 {
 	struct tasks_job job;
 	enum tasks_format fmt = FORMAT_JSON;
-	const struct tt_task *t;
+	const struct task *t;
 	struct tt_iter_stats st;
 	struct bm_error err;
 	uint64_t n = 0;

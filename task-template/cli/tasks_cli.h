@@ -20,7 +20,7 @@ struct tasks_job {
 	struct bm_config cfg; /* finished by tasks_job_open */
 	struct bm_blob_client *client;
 	struct tt_spec *spec;
-	struct tt_existing *existing; /* --skip-existing only */
+	struct task_existing *existing; /* --skip-existing only */
 	struct tt_iter *iter;
 	int page_size; /* 0: service default */
 	/* Called (when set) for every selected blob the listing skips,

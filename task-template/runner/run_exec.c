@@ -11,7 +11,7 @@
  *            a fresh /proc] [--bind SRC DST per --volume] --chdir
  *            WORKDIR -- ARGV...
  * ARGV is the task's commandLine split exactly as Batch splits it
- * (tt_cmdline_split), and RUN-OPTIONS are split the same way, so a task
+ * (task_cmdline_split), and RUN-OPTIONS are split the same way, so a task
  * behaves here as on a pool node.
  *
  * Host runtime: bubblewrap gives the task a private mount namespace whose
@@ -171,7 +171,7 @@ static char **av_finish(struct argv_buf *a, struct bm_error *err)
 	if (!a->failed && !a->v)
 		a->v = calloc(1, sizeof(*a->v));
 	if (a->failed || !a->v) {
-		tt_argv_free(a->v);
+		task_argv_free(a->v);
 		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
@@ -254,9 +254,9 @@ void run_plan_release(struct run_plan *p)
 {
 	size_t i;
 
-	tt_argv_free(p->run_opts);
-	tt_argv_free(p->host_env);
-	tt_argv_free(p->spawn_env);
+	task_argv_free(p->run_opts);
+	task_argv_free(p->host_env);
+	task_argv_free(p->spawn_env);
 	for (i = 0; i < p->nvols; i++) {
 		free(p->vols[i].src);
 		free(p->vols[i].dst);
@@ -312,7 +312,7 @@ static int plan_host_options(struct run_plan *p, struct bm_error *err)
 	p->host_env = av_finish(&env, err);
 	return p->host_env ? 0 : -1;
 fail:
-	tt_argv_free(env.v);
+	task_argv_free(env.v);
 	return -1;
 }
 
@@ -379,28 +379,29 @@ static char **spawn_env(enum run_runtime rt)
 	if (!a.failed && !a.v)
 		a.v = calloc(1, sizeof(*a.v));
 	if (a.failed) {
-		tt_argv_free(a.v);
+		task_argv_free(a.v);
 		return NULL;
 	}
 	return a.v;
 }
 
 int run_plan_init(struct run_plan *p, enum run_runtime rt,
-		  const struct tt_options *o, bool stage, struct bm_error *err)
+		  const struct run_settings *rs, bool stage,
+		  struct bm_error *err)
 {
 	memset(p, 0, sizeof(*p));
 	p->rt = rt;
-	p->image = o->image;
-	p->in_dir = o->in_dir;
-	p->out_dir = o->out_dir;
-	p->env = o->env;
+	p->image = rs->image;
+	p->in_dir = rs->in_dir;
+	p->out_dir = rs->out_dir;
+	p->env = rs->env;
 	p->stage = stage;
-	if (tt_cmdline_split(o->run_options, &p->run_opts, NULL, err)) {
+	if (task_cmdline_split(rs->run_options, &p->run_opts, NULL, err)) {
 		bm_error_prefix(err, "--run-options");
 		goto fail;
 	}
 	if (rt == RUN_HOST) {
-		if (!*o->command) {
+		if (!*rs->command) {
 			bm_error_set(err, BM_ERR_INVALID,
 				     "the host runtime needs a --command "
 				     "(there is no image entrypoint without "
@@ -558,7 +559,7 @@ static void add_host_root(struct argv_buf *a)
 }
 
 static void add_host_options(struct argv_buf *a, const struct run_plan *p,
-			     const struct tt_task *t, const char *taskdir)
+			     const struct task *t, const char *taskdir)
 {
 	bool have_in = false, have_out = false;
 	size_t i;
@@ -617,7 +618,7 @@ static void add_host_options(struct argv_buf *a, const struct run_plan *p,
 	av_add(a, "--");
 }
 
-int run_task_argv(const struct run_plan *p, const struct tt_task *t,
+int run_task_argv(const struct run_plan *p, const struct task *t,
 		  const char *taskdir, char ***argv_out, struct bm_error *err)
 {
 	struct argv_buf a = {0};
@@ -625,7 +626,7 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 	size_t i;
 
 	*argv_out = NULL;
-	if (tt_cmdline_split(t->command_line, &cmd, NULL, err)) {
+	if (task_cmdline_split(t->command_line, &cmd, NULL, err)) {
 		bm_error_prefix(err, "commandLine of '%s'", t->id);
 		return -1;
 	}
@@ -663,7 +664,7 @@ int run_task_argv(const struct run_plan *p, const struct tt_task *t,
 	}
 	for (i = 0; cmd[i]; i++)
 		av_add(&a, cmd[i]);
-	tt_argv_free(cmd);
+	task_argv_free(cmd);
 	free(env_id);
 	*argv_out = av_finish(&a, err);
 	return *argv_out ? 0 : -1;

@@ -138,7 +138,7 @@ int run_stage_in(struct bm_blob_client *c, const char *container,
 }
 
 /*
- * Opens name (relative, checked by tt_name_path_problem) beneath the
+ * Opens name (relative, checked by task_name_path_problem) beneath the
  * directory dirfd without following a symbolic link anywhere: openat2
  * with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS where the kernel has it, else
  * openat with O_NOFOLLOW on each component. O_NONBLOCK: a FIFO must not

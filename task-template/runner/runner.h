@@ -1,5 +1,5 @@
 /*
- * run_exec.h: how `blobmill run` turns one task into a process: the argv
+ * runner.h: how `blobmill run` turns one task into a process: the argv
  * for docker, podman or the host runtime (bubblewrap), the run options'
  * volume mappings, and staging (download the input, upload the output)
  * when no mounts exist on this machine.
@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "bm_blob.h"
-#include "tasktemplate.h"
+#include "task.h"
 
 enum run_runtime {
 	RUN_AUTO,
@@ -30,6 +30,18 @@ int run_runtime_parse(const char *s, enum run_runtime *out);
  * (bubblewrap). -1 with err set when none does. */
 int run_runtime_detect(enum run_runtime *out, struct bm_error *err);
 
+/* What a run takes from the command line, as plain values: the runner
+ * knows tasks (task.h), not the options they were made from. The strings
+ * must outlive the plan. */
+struct run_settings {
+	const char *image;
+	const char *command;	 /* the --command template; "" = ENTRYPOINT */
+	const char *run_options; /* container run options, "" allowed */
+	const char *in_dir;	 /* where the task sees the containers */
+	const char *out_dir;
+	char *const *env; /* --env NAME=VALUE, NULL-ended; may be NULL */
+};
+
 /* What a run shares across tasks: the run options, split once. */
 struct run_plan {
 	enum run_runtime rt;
@@ -40,7 +52,7 @@ struct run_plan {
 	bool stage;		  /* in_dir/out_dir are staged per task */
 	const char *host_workdir; /* -w/--workdir for the host runtime */
 	char **host_env;	  /* -e/--env K=V for the host runtime */
-	char *const *env;	  /* the user's --env NAME=VALUE (tt_options) */
+	char *const *env;	  /* the user's --env NAME=VALUE */
 	char **spawn_env; /* environment of the process run_task_argv starts:
 			   * never the CLI's AZURE_* (see run_exec.c) */
 	struct run_volume *vols; /* host runtime: parsed --volume options */
@@ -60,17 +72,18 @@ struct run_volume {
  * staging, every volume source must exist. -1 with err set.
  */
 int run_plan_init(struct run_plan *p, enum run_runtime rt,
-		  const struct tt_options *o, bool stage, struct bm_error *err);
+		  const struct run_settings *rs, bool stage,
+		  struct bm_error *err);
 void run_plan_release(struct run_plan *p);
 
 /*
- * The argv that runs task `t` (NULL-terminated; tt_argv_free). taskdir is
+ * The argv that runs task `t` (NULL-terminated; task_argv_free). taskdir is
  * the task's directory; with staging, TASKDIR/in and TASKDIR/out replace
  * the sources of the volumes mounted at in_dir and out_dir (or are added
  * when the run options mount nothing there). -1 with err set, e.g. the
  * host runtime with an empty command.
  */
-int run_task_argv(const struct run_plan *p, const struct tt_task *t,
+int run_task_argv(const struct run_plan *p, const struct task *t,
 		  const char *taskdir, char ***argv_out, struct bm_error *err);
 
 /* Creates dir and its parents (mode 0755). -1 with errno set. */

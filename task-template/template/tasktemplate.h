@@ -5,15 +5,17 @@
  * `run` and `submit`; lists the input container page by page through a
  * struct bm_blob_client (prefix, --include/--exclude fnmatch globs); expands
  * the command and output-name templates per blob; derives a task id; and
- * serializes a task as a Batch TaskAddParameter (jansson); writes the
- * JSON Lines report of a run or a Batch job (task_report.c).
+ * hands out each blob's task (struct task, task/task.h).
+ *
+ * What a task is (struct task, its JSON, shell words, the report) is
+ * one folder down, in task/task.h, which batch/ and runner/ share.
  *
  * What it does not do: talk to Azure Batch, run tasks, or print anything.
  * Errors come back in a struct bm_error (one line, names the subject).
  *
  * Memory: the iterator holds one listing page (at most 5,000 names) and the
  * current task, never the whole listing; --skip-existing adds one set of
- * the output container's names (tt_existing).
+ * the output container's names (task_existing).
  *
  * Quoting contract (see docs/ARCHITECTURE.md, "task-template"):
  *   commandLine = /bin/sh -c 'SCRIPT' sh 'VALUE1' 'VALUE2' ...
@@ -23,7 +25,7 @@
  * shell as code. Batch does not run commandLine through a shell; it splits
  * it into words like a POSIX shell does (blanks separate words, '...'
  * keeps everything literal, "..." and backslash escape, no expansion).
- * tt_cmdline_split() implements exactly that splitting and is what
+ * task_cmdline_split() implements exactly that splitting and is what
  * `blobmill run` uses, so a task runs locally as it would on a node.
  */
 #ifndef BM_TASKTEMPLATE_H
@@ -38,6 +40,7 @@
 
 #include "bm_blob.h"
 #include "bm_error.h"
+#include "task.h"
 
 /* ------------------------------------------------------------------ */
 /* Options shared by tasks/run/submit                                  */
@@ -260,58 +263,8 @@ char *tt_command_line(const struct tt_template *t, const struct tt_values *vals,
 		      const char *mkdir_dir, struct bm_error *err);
 
 /* ------------------------------------------------------------------ */
-/* Command lines: how Batch (and `blobmill run`) splits them           */
-/* ------------------------------------------------------------------ */
-
-/* 'value' with each ' written as '\'' — one word for tt_cmdline_split and
- * for a POSIX shell. malloc()ed, NULL on allocation failure. */
-char *tt_shell_quote(const char *value);
-
-/*
- * Splits a command line into words like Batch does on Linux (and like a
- * POSIX shell does, minus every expansion): blanks (space, tab, newline)
- * separate words; '...' is literal; "..." is literal except \" \\ \$ \`
- * and \newline; outside quotes a backslash quotes the next byte. Returns a
- * NULL-terminated array (free with tt_argv_free) in *argv_out, count in
- * *argc_out (may be NULL). An unterminated quote is an error.
- */
-int tt_cmdline_split(const char *line, char ***argv_out, size_t *argc_out,
-		     struct bm_error *err);
-void tt_argv_free(char **argv);
-
-/* ------------------------------------------------------------------ */
-/* Task ids                                                            */
-/* ------------------------------------------------------------------ */
-
-#define TT_TASK_ID_MAX 64
-
-/*
- * Writes the task id of blob `name` into id (TT_TASK_ID_MAX + 1 bytes):
- * its basename with every byte outside [A-Za-z0-9_-] turned into '_'
- * (at most 47 bytes), '-', then 16 lowercase hex digits of SHA-256 of the
- * full name. Deterministic; names that differ only in case (or only in
- * the bytes turned into '_') still differ in the hash, which is lowercase,
- * so ids stay unique without regard to case.
- */
-void tt_task_id(const char *name, char id[TT_TASK_ID_MAX + 1]);
-
-/* ------------------------------------------------------------------ */
 /* Specs, tasks and the streaming iterator                             */
 /* ------------------------------------------------------------------ */
-
-/* Container settings shared by every task of a spec. */
-struct tt_container {
-	const char *image;
-	const char *run_options; /* "" allowed */
-	const char *registry;	 /* NULL: public image */
-	const char *registry_user;
-	const char *registry_password; /* goes into the JSON, never argv */
-	char *const *env; /* --env NAME=VALUE, NULL-ended; may be NULL */
-	/* run_options names --workdir/-w: Batch must then use the image's
-	 * working directory (workingDirectory=containerImageDefault) instead
-	 * of the task directory, or it would override the user's choice. */
-	bool workdir_image_default;
-};
 
 struct tt_spec; /* options compiled: templates parsed, globs, endpoint */
 
@@ -321,7 +274,7 @@ struct tt_spec; /* options compiled: templates parsed, globs, endpoint */
 int tt_spec_new(const struct tt_options *o, const char *endpoint,
 		struct tt_spec **out, struct bm_error *err);
 void tt_spec_free(struct tt_spec *s);
-const struct tt_container *tt_spec_container(const struct tt_spec *s);
+const struct task_container *tt_spec_container(const struct tt_spec *s);
 /* The options the spec was made from. */
 const struct tt_options *tt_spec_options(const struct tt_spec *s);
 
@@ -330,59 +283,17 @@ const struct tt_options *tt_spec_options(const struct tt_spec *s);
 bool tt_spec_selects(const struct tt_spec *s, const char *name,
 		     bool is_dir_marker);
 
-/* One task. Owned by whoever made it (the iterator, or tt_task_make). */
-struct tt_task {
-	char id[TT_TASK_ID_MAX + 1];
-	char *blob;	    /* input blob name */
-	uint64_t index;	    /* position among selected blobs */
-	uint64_t size;	    /* input blob size */
-	time_t mtime;	    /* input blob Last-Modified */
-	char *output_name;  /* name in the output container / under out-dir */
-	char *command_line; /* Batch commandLine ("" = image ENTRYPOINT) */
-	const struct tt_container *container; /* the spec's */
-};
-
-/*
- * NULL when name can be a relative path under a directory (in-dir,
- * out-dir, a staging directory), else why not, one line: a leading '/'
- * or an empty, "." or ".." component (it would name another file), or a
- * component longer than NAME_MAX (255 bytes: no Linux file system, a
- * mount neither, holds it). Static string.
- */
-const char *tt_name_path_problem(const char *name);
-
 /*
  * Builds the task of one blob (for tests and callers with a name list).
- * Fills *t; release with tt_task_release. A blob that cannot become a
+ * Fills *t; release with task_release. A blob that cannot become a
  * task is BM_ERR_INVALID with the reason (not naming the blob): its
  * output name empty, over 1,024 bytes or not a relative path
- * (tt_name_path_problem), or its own name not a relative path while the
+ * (task_name_path_problem), or its own name not a relative path while the
  * command uses {in}. Any other error (allocation) concerns every blob.
  */
 int tt_task_make(const struct tt_spec *s, const char *name, uint64_t index,
-		 uint64_t size, time_t mtime, struct tt_task *t,
+		 uint64_t size, time_t mtime, struct task *t,
 		 struct bm_error *err);
-void tt_task_release(struct tt_task *t);
-
-/* The task as a Batch TaskAddParameter: id, displayName (the blob name,
- * cut to 1,024 bytes), commandLine, containerSettings {imageName,
- * containerRunOptions, registry, workingDirectory}. New reference (caller
- * json_decref()s); NULL on allocation failure or when a string is not
- * valid UTF-8 (never for names from Azure, whose listings are XML). */
-json_t *tt_task_to_json(const struct tt_task *t);
-
-/* Names (and Last-Modified) of the blobs in the output container, from one
- * listing, for --skip-existing. */
-struct tt_existing;
-
-/* Lists `container` once (all pages). *out is malloc()ed; tt_existing_free.
- * A missing container is an empty set (nothing exists yet). */
-int tt_existing_load(struct bm_blob_client *c, const char *container,
-		     struct tt_existing **out, struct bm_error *err);
-void tt_existing_free(struct tt_existing *e);
-/* True when `output_name` exists and is at least as new as input_mtime. */
-bool tt_existing_covers(const struct tt_existing *e, const char *output_name,
-			time_t input_mtime);
 
 struct tt_iter_stats {
 	uint64_t listed;   /* blobs seen in the listing */
@@ -402,7 +313,7 @@ struct tt_iter;
  * first tt_iter_next. *out is malloc()ed; tt_iter_free.
  */
 int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
-		 const struct tt_existing *existing, int page_size,
+		 const struct task_existing *existing, int page_size,
 		 struct tt_iter **out, struct bm_error *err);
 
 /*
@@ -410,7 +321,7 @@ int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
  * tt_iter_free), 0 when the listing is done, -1 with err set (a listing
  * error, e.g. BM_ERR_NO_CONTAINER "input container 'x' does not exist").
  */
-int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
+int tt_iter_next(struct tt_iter *it, const struct task **task,
 		 struct bm_error *err);
 void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out);
 
@@ -420,69 +331,10 @@ void tt_iter_stats(const struct tt_iter *it, struct tt_iter_stats *out);
  * included). */
 bool tt_iter_listed_all(const struct tt_iter *it, uint64_t *selected);
 
-/* A selected blob that tt_iter_next passes over, for the callback. */
-enum tt_skip_kind {
-	TT_SKIP_EXISTING, /* its output exists and is newer */
-	TT_SKIP_INVALID,  /* it cannot become a task */
-};
-
-struct tt_skip {
-	enum tt_skip_kind kind;
-	const char *blob;
-	const char *id;		 /* the task id it has or would have had */
-	const char *output_name; /* NULL when it has none (invalid) */
-	const char *reason;	 /* TT_SKIP_INVALID: why, one line */
-	uint64_t index;		 /* position among the selected blobs */
-};
-
 /* Calls fn for every selected blob the iterator skips, in listing order,
  * from inside tt_iter_next (the pointers live for the call). */
-typedef void (*tt_skip_fn)(const struct tt_skip *sk, void *ud);
+typedef void (*tt_skip_fn)(const struct task_skip *sk, void *ud);
 void tt_iter_on_skip(struct tt_iter *it, tt_skip_fn fn, void *ud);
 void tt_iter_free(struct tt_iter *it);
-
-/*
- * task_report: `--report FILE` of `blobmill run` and `submit --wait`:
- * one JSON object per line per selected blob, what a nightly job's owner
- * reads in the morning. Each line is flushed as it is written, so a run
- * that dies leaves the lines of the results it had.
- *
- * Fields (null when not known): blob, task_id, state ("succeeded",
- * "failed", "skipped-existing", "invalid", "not-added", or Batch's own
- * state of a task still unfinished when `submit --wait` stopped),
- * exit_code, duration_s, retries, output, output_exists, reason.
- */
-
-struct task_report;
-
-struct task_report_line {
-	const char *blob;
-	const char *task_id; /* NULL: null */
-	const char *state;
-	bool has_exit_code;
-	int exit_code;
-	double duration_s;  /* < 0: null */
-	int retries;	    /* < 0: null */
-	const char *output; /* NULL: null */
-	int output_exists;  /* 1 yes, 0 no, -1 null (not known) */
-	const char *reason; /* NULL: no field */
-};
-
-/* Creates (truncates) path. *out is malloc()ed; task_report_close. -1
- * with err set when the file cannot be created. */
-int task_report_open(const char *path, struct task_report **out,
-		     struct bm_error *err);
-
-/* Appends one line and flushes it. The first write error sticks and is
- * returned by task_report_close. */
-void task_report_write(struct task_report *r, const struct task_report_line *l);
-
-/* The line of a blob the listing skipped: "skipped-existing" (output
- * exists) or "invalid" (with the reason). */
-void task_report_skip(struct task_report *r, const struct tt_skip *sk);
-
-/* Closes the file (NULL: nothing). -1 with err set if any line could not
- * be written; the caller tells the user (the report is incomplete). */
-int task_report_close(struct task_report *r, struct bm_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * tt_iter: stream tasks from a listing of the input container, one List
- * Blobs page at a time, and the --skip-existing set of outputs.
+ * Blobs page at a time (the --skip-existing set it consults is
+ * task/task_existing.c).
  *
  * Memory: the iterator keeps the names of the current page (at most
  * page_size entries, 5,000 by default) and the current task. The next page
@@ -9,128 +10,12 @@
  * in the tests. A blob that cannot become a task (tt_task_make says why)
  * is passed over, counted and handed to the skip callback, so one odd name
  * never stops the thousands of good ones after it.
- * tt_existing is the one structure that grows with the
- * container: one name and time per existing output, sorted, searched by
- * bisection, filled by one listing instead of one request per blob.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tasktemplate.h"
-
-/* ------------------------------------------------------------------ */
-/* Existing outputs                                                    */
-/* ------------------------------------------------------------------ */
-
-struct tt_existing_entry {
-	char *name;
-	time_t mtime;
-};
-
-struct tt_existing {
-	struct tt_existing_entry *e;
-	size_t n, cap;
-	bool nomem;
-};
-
-static int existing_add(const struct bm_blob_entry *be, void *ud)
-{
-	struct tt_existing *ex = ud;
-
-	if (be->is_prefix || be->is_dir_marker)
-		return 0;
-	if (ex->n == ex->cap) {
-		size_t ncap = ex->cap ? ex->cap * 2 : 1024;
-		struct tt_existing_entry *e = realloc(ex->e, ncap * sizeof(*e));
-
-		if (!e) {
-			ex->nomem = true;
-			return 1;
-		}
-		ex->e = e;
-		ex->cap = ncap;
-	}
-	ex->e[ex->n].name = strdup(be->name);
-	if (!ex->e[ex->n].name) {
-		ex->nomem = true;
-		return 1;
-	}
-	ex->e[ex->n++].mtime = be->mtime;
-	return 0;
-}
-
-static int existing_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct tt_existing_entry *)a)->name,
-		      ((const struct tt_existing_entry *)b)->name);
-}
-
-int tt_existing_load(struct bm_blob_client *c, const char *container,
-		     struct tt_existing **out, struct bm_error *err)
-{
-	struct tt_existing *ex = calloc(1, sizeof(*ex));
-	struct bm_list_opts lo = {.include_metadata = true};
-	struct bm_error lerr;
-
-	*out = NULL;
-	if (!ex) {
-		bm_error_set(err, BM_ERR_NOMEM, "out of memory");
-		return -1;
-	}
-	bm_error_clear(&lerr);
-	if (bm_blob_list_all(c, container, &lo, existing_add, ex, &lerr)) {
-		if (ex->nomem) {
-			bm_error_set(err, BM_ERR_NOMEM,
-				     "out of memory listing output container "
-				     "'%s'",
-				     container);
-		} else if (lerr.code != BM_ERR_NO_CONTAINER) {
-			/* A missing output container just means no output
-			 * exists yet; anything else is an error. */
-			*err = lerr;
-			bm_error_prefix(err,
-					"cannot list output container '%s'",
-					container);
-		}
-		if (ex->nomem || lerr.code != BM_ERR_NO_CONTAINER) {
-			tt_existing_free(ex);
-			return -1;
-		}
-	}
-	/* Listings come sorted, but by the service's collation; sort by
-	 * bytes so bsearch agrees with strcmp. */
-	if (ex->n)
-		qsort(ex->e, ex->n, sizeof(*ex->e), existing_cmp);
-	*out = ex;
-	return 0;
-}
-
-void tt_existing_free(struct tt_existing *ex)
-{
-	size_t i;
-
-	if (!ex)
-		return;
-	for (i = 0; i < ex->n; i++)
-		free(ex->e[i].name);
-	free(ex->e);
-	free(ex);
-}
-
-bool tt_existing_covers(const struct tt_existing *ex, const char *output_name,
-			time_t input_mtime)
-{
-	struct tt_existing_entry key = {.name = (char *)output_name};
-	const struct tt_existing_entry *hit;
-
-	if (!ex || !ex->n)
-		return false;
-	hit = bsearch(&key, ex->e, ex->n, sizeof(*ex->e), existing_cmp);
-	/* Last-Modified has one-second resolution: an output written in the
-	 * same second as its input counts as newer. */
-	return hit && hit->mtime >= input_mtime;
-}
 
 /* ------------------------------------------------------------------ */
 /* The iterator                                                        */
@@ -145,7 +30,7 @@ struct tt_page_entry {
 struct tt_iter {
 	struct bm_blob_client *c;
 	const struct tt_spec *s;
-	const struct tt_existing *existing;
+	const struct task_existing *existing;
 	int page_size;
 	struct tt_page_entry *page; /* the current page only */
 	size_t n, cap, pos;
@@ -155,12 +40,12 @@ struct tt_iter {
 	uint64_t next_index;
 	tt_skip_fn on_skip;
 	void *skip_ud;
-	struct tt_task cur;
+	struct task cur;
 	struct tt_iter_stats st;
 };
 
 int tt_iter_open(struct bm_blob_client *c, const struct tt_spec *s,
-		 const struct tt_existing *existing, int page_size,
+		 const struct task_existing *existing, int page_size,
 		 struct tt_iter **out, struct bm_error *err)
 {
 	struct tt_iter *it = calloc(1, sizeof(*it));
@@ -258,11 +143,11 @@ void tt_iter_on_skip(struct tt_iter *it, tt_skip_fn fn, void *ud)
 	it->skip_ud = ud;
 }
 
-static void skip(struct tt_iter *it, enum tt_skip_kind kind, const char *name,
+static void skip(struct tt_iter *it, enum task_skip_kind kind, const char *name,
 		 const char *output_name, const char *reason)
 {
-	char id[TT_TASK_ID_MAX + 1];
-	struct tt_skip sk = {
+	char id[TASK_ID_MAX + 1];
+	struct task_skip sk = {
 	    .kind = kind,
 	    .blob = name,
 	    .id = id,
@@ -273,15 +158,15 @@ static void skip(struct tt_iter *it, enum tt_skip_kind kind, const char *name,
 
 	if (!it->on_skip)
 		return;
-	tt_task_id(name, id);
+	task_make_id(name, id);
 	it->on_skip(&sk, it->skip_ud);
 }
 
-int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
+int tt_iter_next(struct tt_iter *it, const struct task **task,
 		 struct bm_error *err)
 {
 	*task = NULL;
-	tt_task_release(&it->cur);
+	task_release(&it->cur);
 	for (;;) {
 		const struct tt_page_entry *pe;
 
@@ -298,16 +183,16 @@ int tt_iter_next(struct tt_iter *it, const struct tt_task **task,
 			if (err->code != BM_ERR_INVALID)
 				return -1;
 			it->st.invalid++;
-			skip(it, TT_SKIP_INVALID, pe->name, NULL, err->msg);
+			skip(it, TASK_SKIP_INVALID, pe->name, NULL, err->msg);
 			bm_error_clear(err);
 			continue;
 		}
-		if (tt_existing_covers(it->existing, it->cur.output_name,
-				       pe->mtime)) {
+		if (task_existing_covers(it->existing, it->cur.output_name,
+					 pe->mtime)) {
 			it->st.skipped++;
-			skip(it, TT_SKIP_EXISTING, pe->name,
+			skip(it, TASK_SKIP_EXISTING, pe->name,
 			     it->cur.output_name, NULL);
-			tt_task_release(&it->cur);
+			task_release(&it->cur);
 			continue;
 		}
 		*task = &it->cur;
@@ -332,7 +217,7 @@ void tt_iter_free(struct tt_iter *it)
 {
 	if (!it)
 		return;
-	tt_task_release(&it->cur);
+	task_release(&it->cur);
 	page_clear(it);
 	free(it->page);
 	free(it->marker);

@@ -531,14 +531,14 @@ char *tt_command_line(const struct tt_template *t, const struct tt_values *vals,
 		return NULL;
 	/* "sh" is $0; the values follow as $1, $2, ... */
 	f = ms_open(&line, &llen);
-	q = tt_shell_quote(script);
+	q = task_shell_quote(script);
 	free(script);
 	nomem = !q;
 	if (f && q)
 		fprintf(f, "/bin/sh -c %s%s", q, nparams ? " sh" : "");
 	free(q);
 	for (k = 0; f && !nomem && k < nparams; k++) {
-		q = tt_shell_quote(pvals[k]);
+		q = task_shell_quote(pvals[k]);
 		nomem = !q;
 		if (q)
 			fprintf(f, " %s", q);

@@ -27,7 +27,7 @@ pkgs="libcurl libxml-2.0 jansson libcrypto"
 tt="$top/task-template"
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-	-I$top/src -I$tt/template -I$tt/batch -I$tt/runner -I$tt/storage
+	-I$top/src -I$tt/task -I$tt/template -I$tt/batch -I$tt/runner -I$tt/storage
 	-I$tt/term -I$tt/cli -I$top/tests/fuzz
 	$(pkg-config --cflags $pkgs)"
 [ -f "$top_builddir/config.h" ] && cflags+=" -I$top_builddir"

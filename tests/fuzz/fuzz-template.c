@@ -3,7 +3,7 @@
  * (libtasktemplate). Input: one flag byte (bit 0: shell-words template, as
  * --command), the template text, a NUL byte, the blob name (default
  * "dir/data.csv"). Checks, for any name:
- *   - tt_shell_quote(name) splits back into exactly one word, the name;
+ *   - task_shell_quote(name) splits back into exactly one word, the name;
  *   - the task id is deterministic, [A-Za-z0-9_-], at most 64 characters;
  *   - a --command template that parses gives a commandLine that splits as
  *     /bin/sh -c SCRIPT [sh V...], each V one of the blob's values (or
@@ -28,28 +28,28 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void check_quote(const char *name)
 {
 	struct bm_error err;
-	char *q = tt_shell_quote(name);
+	char *q = task_shell_quote(name);
 	char **argv = NULL;
 	size_t argc = 0;
 
 	bm_error_clear(&err);
-	if (!q || tt_cmdline_split(q, &argv, &argc, &err) != 0)
+	if (!q || task_cmdline_split(q, &argv, &argc, &err) != 0)
 		abort();
 	if (argc != 1 || strcmp(argv[0], name) != 0)
 		abort();
-	tt_argv_free(argv);
+	task_argv_free(argv);
 	free(q);
 }
 
 static void check_task_id(const char *name)
 {
-	char id[TT_TASK_ID_MAX + 1], id2[TT_TASK_ID_MAX + 1];
+	char id[TASK_ID_MAX + 1], id2[TASK_ID_MAX + 1];
 	size_t len;
 
-	tt_task_id(name, id);
-	tt_task_id(name, id2);
+	task_make_id(name, id);
+	task_make_id(name, id2);
 	len = strnlen(id, sizeof(id));
-	if (len == 0 || len > TT_TASK_ID_MAX || strcmp(id, id2) != 0)
+	if (len == 0 || len > TASK_ID_MAX || strcmp(id, id2) != 0)
 		abort();
 	if (strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		       "0123456789_-") != len)
@@ -89,7 +89,7 @@ static void check_command_line(const struct tt_template *t,
 		abort(); /* only allocation can fail, and that aborts first */
 	if (*cl == '\0')
 		goto out; /* empty template: the image ENTRYPOINT runs */
-	if (tt_cmdline_split(cl, &argv, &argc, &err) != 0)
+	if (task_cmdline_split(cl, &argv, &argc, &err) != 0)
 		abort();
 	if (argc < 3 || strcmp(argv[0], "/bin/sh") != 0 ||
 	    strcmp(argv[1], "-c") != 0)
@@ -106,7 +106,7 @@ static void check_command_line(const struct tt_template *t,
 	 * a positional parameter, never as script text. */
 	if (tt_template_uses(t, TT_F_NAME) && !name_seen && !shell_plain(name))
 		abort();
-	tt_argv_free(argv);
+	task_argv_free(argv);
 out:
 	free(cl);
 }
@@ -143,10 +143,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Arbitrary text through the splitter: no crash, errors well formed. */
 	bm_error_clear(&err);
-	rc = tt_cmdline_split(text, &argv, NULL, &err);
+	rc = task_cmdline_split(text, &argv, NULL, &err);
 	fuzz_check_error(rc, &err);
 	if (rc == 0)
-		tt_argv_free(argv);
+		task_argv_free(argv);
 
 	bm_error_clear(&err);
 	rc = tt_template_parse(text, "--command", shell, &t, &err);

@@ -6,7 +6,7 @@
 # servererror results are retried without being reported.
 . "$top_srcdir/tests/integration/batch-lib.sh"
 
-# tt_task_id: basename, '-', 16 hex digits of SHA-256 of the name.
+# task_make_id: basename, '-', 16 hex digits of SHA-256 of the name.
 task_id() {
 	printf '%s-%s' "$1" "$(printf '%s' "$1" | sha256sum | cut -c1-16)"
 }

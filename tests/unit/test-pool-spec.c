@@ -128,15 +128,15 @@ static void test_hostile_mounts_path(void **state)
 	s.mounts = path;
 	p = build(&s, false);
 	bm_error_clear(&err);
-	assert_int_equal(tt_cmdline_split(str_at(p, "startTask.commandLine"),
-					  &argv, &argc, &err),
+	assert_int_equal(task_cmdline_split(str_at(p, "startTask.commandLine"),
+					    &argv, &argc, &err),
 			 0);
 	assert_int_equal(argc, 4);
 	assert_string_equal(argv[0], "/bin/bash");
 	assert_string_equal(argv[1], "-c");
 	assert_non_null(strstr(argv[2], "blobmill-startup --mounts \"$0\""));
 	assert_string_equal(argv[3], path);
-	tt_argv_free(argv);
+	task_argv_free(argv);
 	json_decref(p);
 }
 

@@ -21,6 +21,7 @@
 
 #include "bm_log.h"
 #include "runner.h"
+#include "tasktemplate.h"
 
 /* Fails unless s holds every string of parts (NULL-terminated). */
 static void expect_in(const char *s, const char *const parts[])
@@ -54,19 +55,36 @@ static void opts_make(struct tt_options *o, const char *command,
 	assert_int_equal(tt_options_finish(o, &err), 0);
 }
 
+/* run_plan_init with the options' values, as cmd_run passes them. */
+static int plan_init(struct run_plan *p, enum run_runtime rt,
+		     const struct tt_options *o, bool stage,
+		     struct bm_error *err)
+{
+	const struct run_settings rs = {
+	    .image = o->image,
+	    .command = o->command,
+	    .run_options = o->run_options,
+	    .in_dir = o->in_dir,
+	    .out_dir = o->out_dir,
+	    .env = o->env,
+	};
+
+	return run_plan_init(p, rt, &rs, stage, err);
+}
+
 /* The argv of blob `name`'s task joined with '|', for easy comparison. */
 static char *task_argv(const struct tt_options *o, enum run_runtime rt,
 		       bool stage, const char *name)
 {
 	struct run_plan plan;
 	struct tt_spec *spec;
-	struct tt_task t;
+	struct task t;
 	struct bm_error err;
 	char **argv, *s = NULL;
 	size_t len = 0, i;
 
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, rt, o, stage, &err), 0);
+	assert_int_equal(plan_init(&plan, rt, o, stage, &err), 0);
 	assert_int_equal(tt_spec_new(o, "http://e", &spec, &err), 0);
 	assert_int_equal(tt_task_make(spec, name, 0, 1, 0, &t, &err), 0);
 	assert_int_equal(run_task_argv(&plan, &t, "/run/T", &argv, &err), 0);
@@ -79,8 +97,8 @@ static char *task_argv(const struct tt_options *o, enum run_runtime rt,
 		len += n;
 		s[len++] = argv[i + 1] ? '|' : '\0';
 	}
-	tt_argv_free(argv);
-	tt_task_release(&t);
+	task_argv_free(argv);
+	task_release(&t);
 	tt_spec_free(spec);
 	run_plan_release(&plan);
 	return s;
@@ -89,9 +107,9 @@ static char *task_argv(const struct tt_options *o, enum run_runtime rt,
 /* "AZ_BATCH_TASK_ID=ID" of blob name. */
 static char *task_env(const char *name)
 {
-	char id[TT_TASK_ID_MAX + 1], *s;
+	char id[TASK_ID_MAX + 1], *s;
 
-	tt_task_id(name, id);
+	task_make_id(name, id);
 	assert_true(asprintf(&s, "AZ_BATCH_TASK_ID=%s", id) > 0);
 	return s;
 }
@@ -325,27 +343,27 @@ static void test_plan_errors(void **state)
 	/* the host runtime has no entrypoint */
 	opts_make(&o, "", "");
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, RUN_HOST, &o, true, &err), -1);
+	assert_int_equal(plan_init(&plan, RUN_HOST, &o, true, &err), -1);
 	assert_non_null(strstr(err.msg, "host runtime needs a --command"));
 	tt_options_release(&o);
 
 	/* without staging, a missing mount is named */
 	opts_make(&o, "app", "--volume /nonexistent/mnt:/data-in");
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, RUN_PODMAN, &o, false, &err), -1);
+	assert_int_equal(plan_init(&plan, RUN_PODMAN, &o, false, &err), -1);
 	assert_string_equal(err.msg,
 			    "volume source '/nonexistent/mnt' does not exist: "
 			    "mount the containers there (blobmill-fuse) or use "
 			    "--stage");
 	/* with staging it is replaced, so it need not exist */
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, RUN_PODMAN, &o, true, &err), 0);
+	assert_int_equal(plan_init(&plan, RUN_PODMAN, &o, true, &err), 0);
 	run_plan_release(&plan);
 	tt_options_release(&o);
 
 	opts_make(&o, "app", "--volume relative:/x");
 	bm_error_clear(&err);
-	assert_int_equal(run_plan_init(&plan, RUN_HOST, &o, true, &err), -1);
+	assert_int_equal(plan_init(&plan, RUN_HOST, &o, true, &err), -1);
 	assert_non_null(strstr(err.msg, "volume 'relative:/x' is not"));
 	tt_options_release(&o);
 }
@@ -354,18 +372,18 @@ static void test_unstageable_names(void **state)
 {
 	char big[300];
 
-	assert_null(tt_name_path_problem("a/b c/it's.txt"));
-	assert_null(tt_name_path_problem("..a/b.."));
-	assert_non_null(tt_name_path_problem("/abs"));
-	assert_non_null(tt_name_path_problem("a//b"));
-	assert_non_null(tt_name_path_problem("a/../b"));
-	assert_non_null(tt_name_path_problem("./a"));
-	assert_non_null(tt_name_path_problem("dir/"));
+	assert_null(task_name_path_problem("a/b c/it's.txt"));
+	assert_null(task_name_path_problem("..a/b.."));
+	assert_non_null(task_name_path_problem("/abs"));
+	assert_non_null(task_name_path_problem("a//b"));
+	assert_non_null(task_name_path_problem("a/../b"));
+	assert_non_null(task_name_path_problem("./a"));
+	assert_non_null(task_name_path_problem("dir/"));
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_non_null(strstr(tt_name_path_problem(big), "255 bytes"));
+	assert_non_null(strstr(task_name_path_problem(big), "255 bytes"));
 	big[200] = '/';
-	assert_null(tt_name_path_problem(big));
+	assert_null(task_name_path_problem(big));
 }
 
 static void test_runtime_names(void **state)

@@ -59,7 +59,7 @@ static void put_blob(struct bm_blob_client *c, const char *container,
 /* How many tasks the iterator yields over spec, with no error. */
 static size_t count_tasks(struct bm_blob_client *c, const struct tt_spec *spec)
 {
-	const struct tt_task *t;
+	const struct task *t;
 	struct tt_iter *it;
 	struct bm_error err;
 	size_t n = 0;
@@ -79,11 +79,11 @@ struct skips {
 	char reason[8][200];
 };
 
-static void record_skip(const struct tt_skip *sk, void *ud)
+static void record_skip(const struct task_skip *sk, void *ud)
 {
 	struct skips *k = ud;
 
-	assert_int_equal(sk->kind, TT_SKIP_INVALID);
+	assert_int_equal(sk->kind, TASK_SKIP_INVALID);
 	assert_null(sk->output_name);
 	assert_true(k->n < 8);
 	snprintf(k->blob[k->n], sizeof(k->blob[0]), "%s", sk->blob);
@@ -102,7 +102,7 @@ static void test_iterator_skips_impossible_blobs(void **state)
 	struct tt_spec *spec;
 	struct tt_iter *it;
 	struct tt_iter_stats st;
-	const struct tt_task *t;
+	const struct task *t;
 	struct bm_error err;
 	size_t n = 0;
 
@@ -166,7 +166,7 @@ static void test_iterator_filters_and_pages(void **state)
 	struct tt_spec *spec;
 	struct tt_iter *it;
 	struct tt_iter_stats st;
-	const struct tt_task *t;
+	const struct task *t;
 	struct bm_error err;
 	size_t i, n = 0;
 
@@ -225,10 +225,10 @@ static void test_skip_existing(void **state)
 	struct bm_blob_client *c = bm_blob_client_new_memory();
 	struct tt_options o;
 	struct tt_spec *spec;
-	struct tt_existing *ex;
+	struct task_existing *ex;
 	struct tt_iter *it;
 	struct tt_iter_stats st;
-	const struct tt_task *t;
+	const struct task *t;
 	struct bm_http_stats hs0, hs1;
 	struct bm_error err;
 	size_t n = 0;
@@ -240,22 +240,22 @@ static void test_skip_existing(void **state)
 	put_blob(c, "data-in", "three", false);
 
 	/* no output container yet: nothing exists */
-	assert_int_equal(tt_existing_load(c, "data-out", &ex, &err), 0);
-	assert_false(tt_existing_covers(ex, "one-result.txt", 0));
-	tt_existing_free(ex);
+	assert_int_equal(task_existing_load(c, "data-out", &ex, &err), 0);
+	assert_false(task_existing_covers(ex, "one-result.txt", 0));
+	task_existing_free(ex);
 
 	assert_int_equal(c->ops->create_container(c, "data-out", &err), 0);
 	put_blob(c, "data-out", "two-result.txt", false);
 	c->ops->get_stats(c, &hs0);
-	assert_int_equal(tt_existing_load(c, "data-out", &ex, &err), 0);
+	assert_int_equal(task_existing_load(c, "data-out", &ex, &err), 0);
 	c->ops->get_stats(c, &hs1);
 	/* one listing, not one request per blob */
 	assert_int_equal(hs1.requests[BM_OP_LIST] - hs0.requests[BM_OP_LIST],
 			 1);
-	assert_true(tt_existing_covers(ex, "two-result.txt", 0));
+	assert_true(task_existing_covers(ex, "two-result.txt", 0));
 	/* an output older than its input does not count */
 	assert_false(
-	    tt_existing_covers(ex, "two-result.txt", time(NULL) + 3600));
+	    task_existing_covers(ex, "two-result.txt", time(NULL) + 3600));
 
 	opts_make(&o, "app {name}", NULL, NULL);
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
@@ -269,7 +269,7 @@ static void test_skip_existing(void **state)
 	assert_int_equal(st.selected, 3);
 	assert_int_equal(st.skipped, 1);
 	tt_iter_free(it);
-	tt_existing_free(ex);
+	task_existing_free(ex);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 	bm_blob_client_free(c);
@@ -333,7 +333,7 @@ static void test_streaming_100k(void **state)
 	struct tt_spec *spec;
 	struct tt_iter *it;
 	struct tt_iter_stats st;
-	const struct tt_task *t;
+	const struct task *t;
 	struct bm_error err;
 	size_t base, peak = 0, n = 0, bytes = 0;
 
@@ -348,7 +348,7 @@ static void test_streaming_100k(void **state)
 		/* every 100th to JSON: enough to see the path holds nothing,
 		 * cheap enough under valgrind */
 		if (n % 100 == 0) {
-			json_t *j = tt_task_to_json(t);
+			json_t *j = task_to_json(t);
 
 			assert_non_null(j);
 			json_decref(j);

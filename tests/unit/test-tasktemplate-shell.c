@@ -36,14 +36,14 @@ static void expect_split(const char *line, size_t want_argc, ...)
 	va_list ap;
 
 	bm_error_clear(&err);
-	assert_int_equal(tt_cmdline_split(line, &argv, &argc, &err), 0);
+	assert_int_equal(task_cmdline_split(line, &argv, &argc, &err), 0);
 	assert_int_equal(argc, want_argc);
 	va_start(ap, want_argc);
 	for (i = 0; i < want_argc; i++)
 		assert_string_equal(argv[i], va_arg(ap, const char *));
 	va_end(ap);
 	assert_null(argv[argc]);
-	tt_argv_free(argv);
+	task_argv_free(argv);
 }
 
 static void test_cmdline_split(void **state)
@@ -66,25 +66,25 @@ static void test_cmdline_split(void **state)
 	expect_split("--volume /mnt/data-in:/data-in -w /app", 4, "--volume",
 		     "/mnt/data-in:/data-in", "-w", "/app");
 	bm_error_clear(&err);
-	assert_int_equal(tt_cmdline_split("ok 'open", &argv, NULL, &err), -1);
+	assert_int_equal(task_cmdline_split("ok 'open", &argv, NULL, &err), -1);
 	assert_string_equal(err.msg, "unterminated single quote at column 4");
 	assert_null(argv);
 }
 
 static void test_shell_quote(void **state)
 {
-	char *q = tt_shell_quote("it's");
+	char *q = task_shell_quote("it's");
 
 	assert_string_equal(q, "'it'\\''s'");
 	free(q);
-	q = tt_shell_quote("");
+	q = task_shell_quote("");
 	assert_string_equal(q, "''");
 	free(q);
 }
 
 /*
  * Expands a printf-based command for `name`, runs the commandLine the way
- * the local runner does (tt_cmdline_split, then exec) and also through a
+ * the local runner does (task_cmdline_split, then exec) and also through a
  * real POSIX shell's word splitting, and compares the argv bytes the
  * script received with the values expected.
  */
@@ -92,7 +92,7 @@ static void roundtrip_one(const char *name, const char *sentinel)
 {
 	struct tt_options o;
 	struct tt_spec *spec;
-	struct tt_task t;
+	struct task t;
 	struct bm_error err;
 	char **argv;
 	char *want, *got, *in, *out, *xy, *sh_argv[4];
@@ -121,7 +121,7 @@ static void roundtrip_one(const char *name, const char *sentinel)
 			(char *)NULL);
 
 	/* 1. split like Batch and blobmill run do */
-	assert_int_equal(tt_cmdline_split(t.command_line, &argv, NULL, &err),
+	assert_int_equal(task_cmdline_split(t.command_line, &argv, NULL, &err),
 			 0);
 	assert_string_equal(argv[0], "/bin/sh");
 	assert_string_equal(argv[1], "-c");
@@ -129,7 +129,7 @@ static void roundtrip_one(const char *name, const char *sentinel)
 	assert_int_equal(glen, wlen);
 	assert_memory_equal(got, want, wlen);
 	free(got);
-	tt_argv_free(argv);
+	task_argv_free(argv);
 
 	/* 2. a POSIX shell splitting the same line gives the same bytes */
 	sh_argv[0] = "/bin/sh";
@@ -148,7 +148,7 @@ static void roundtrip_one(const char *name, const char *sentinel)
 	free(in);
 	free(out);
 	free(xy);
-	tt_task_release(&t);
+	task_release(&t);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 }
@@ -178,7 +178,7 @@ static void test_command_line_readable(void **state)
 {
 	struct tt_options o;
 	struct tt_spec *spec;
-	struct tt_task t;
+	struct task t;
 	struct bm_error err;
 
 	opts_make(&o,
@@ -192,13 +192,13 @@ static void test_command_line_readable(void **state)
 			    "/bin/sh -c 'python app.py /data-in/photo1.jpg "
 			    "/data-out/photo1.jpg-result.txt'");
 	assert_string_equal(t.output_name, "photo1.jpg-result.txt");
-	tt_task_release(&t);
+	task_release(&t);
 	assert_int_equal(tt_task_make(spec, "my photo.jpg", 0, 1, 0, &t, &err),
 			 0);
 	assert_string_equal(t.command_line,
 			    "/bin/sh -c 'python app.py /data-in/\"${1}\" "
 			    "/data-out/\"${1}\"-result.txt' sh 'my photo.jpg'");
-	tt_task_release(&t);
+	task_release(&t);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 }
@@ -209,7 +209,7 @@ static void test_output_parent_created(void **state)
 	char dir[] = "/tmp/tt-mkdir-XXXXXX";
 	struct tt_options o;
 	struct tt_spec *spec;
-	struct tt_task t;
+	struct task t;
 	struct bm_error err;
 	char **argv, *target, *got;
 	size_t glen;
@@ -224,16 +224,16 @@ static void test_output_parent_created(void **state)
 	    tt_task_make(spec, "a b/it's/x.txt", 0, 1, 0, &t, &err), 0);
 	assert_string_equal(t.output_name, "res/a b/it's/x.out");
 	assert_non_null(strstr(t.command_line, "mkdir -p -- "));
-	assert_int_equal(tt_cmdline_split(t.command_line, &argv, NULL, &err),
+	assert_int_equal(task_cmdline_split(t.command_line, &argv, NULL, &err),
 			 0);
 	got = run_capture(argv, &glen);
 	free(got);
-	tt_argv_free(argv);
+	task_argv_free(argv);
 	target = cat3(dir, "/res/a b/it's/x.out", "");
 	assert_int_equal(stat(target, &st), 0);
 	assert_int_equal(st.st_size, 3);
 	free(target);
-	tt_task_release(&t);
+	task_release(&t);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 	got = cat3("rm -rf -- '", dir, "'");

@@ -266,7 +266,7 @@ static void assert_id_ok(const char *id)
 {
 	size_t i, n = strlen(id);
 
-	assert_true(n > 16 && n <= TT_TASK_ID_MAX);
+	assert_true(n > 16 && n <= TASK_ID_MAX);
 	for (i = 0; i < n; i++)
 		assert_non_null(strchr("abcdefghijklmnopqrstuvwxyz"
 				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -281,39 +281,39 @@ static int ci_cmp(const void *a, const void *b)
 
 static void test_task_ids(void **state)
 {
-	char a[TT_TASK_ID_MAX + 1], b[TT_TASK_ID_MAX + 1];
+	char a[TASK_ID_MAX + 1], b[TASK_ID_MAX + 1];
 	char *longname = long_hostile_name();
 	enum { N = 20000 };
 	char **ids = calloc(2 * N, sizeof(*ids));
 	size_t i;
 
-	tt_task_id("dir/photo 1.jpg", a);
-	tt_task_id("dir/photo 1.jpg", b);
+	task_make_id("dir/photo 1.jpg", a);
+	task_make_id("dir/photo 1.jpg", b);
 	assert_string_equal(a, b); /* deterministic */
 	assert_int_equal(strncmp(a, "photo_1_jpg-", 12), 0);
 	assert_id_ok(a);
 
 	/* differ only in case, or only in folded bytes */
-	tt_task_id("Photo.JPG", a);
-	tt_task_id("photo.jpg", b);
+	task_make_id("Photo.JPG", a);
+	task_make_id("photo.jpg", b);
 	assert_true(strcasecmp(a, b) != 0);
-	tt_task_id("a b", a);
-	tt_task_id("a_b", b);
+	task_make_id("a b", a);
+	task_make_id("a_b", b);
 	assert_true(strcasecmp(a, b) != 0);
 
 	/* one long basename: the id is cut to its maximum */
 	for (i = 0; longname[i]; i++)
 		if (longname[i] == '/')
 			longname[i] = 'x';
-	tt_task_id(longname, a);
+	task_make_id(longname, a);
 	assert_id_ok(a);
-	assert_int_equal(strlen(a), TT_TASK_ID_MAX);
+	assert_int_equal(strlen(a), TASK_ID_MAX);
 	free(longname);
 	for (i = 0; i < hostile_count; i++) {
-		tt_task_id(hostile[i], a);
+		task_make_id(hostile[i], a);
 		assert_id_ok(a);
 	}
-	tt_task_id("\xe6\x97\xa5\xe6\x9c\xac", a); /* nothing readable */
+	task_make_id("\xe6\x97\xa5\xe6\x9c\xac", a); /* nothing readable */
 	assert_id_ok(a);
 
 	/* A listing full of case variants: all ids distinct ignoring case. */
@@ -321,12 +321,12 @@ static void test_task_ids(void **state)
 	for (i = 0; i < N; i++) {
 		char name[64];
 
-		ids[2 * i] = malloc(TT_TASK_ID_MAX + 1);
-		ids[2 * i + 1] = malloc(TT_TASK_ID_MAX + 1);
+		ids[2 * i] = malloc(TASK_ID_MAX + 1);
+		ids[2 * i + 1] = malloc(TASK_ID_MAX + 1);
 		snprintf(name, sizeof(name), "Batch/File-%zu.TXT", i);
-		tt_task_id(name, ids[2 * i]);
+		task_make_id(name, ids[2 * i]);
 		snprintf(name, sizeof(name), "batch/file-%zu.txt", i);
-		tt_task_id(name, ids[2 * i + 1]);
+		task_make_id(name, ids[2 * i + 1]);
 	}
 	qsort(ids, 2 * N, sizeof(*ids), ci_cmp);
 	for (i = 1; i < 2 * N; i++)
@@ -344,7 +344,7 @@ static void test_task_json(void **state)
 {
 	struct tt_options o;
 	struct tt_spec *spec;
-	struct tt_task t;
+	struct task t;
 	struct bm_error err;
 	json_t *j, *cs;
 
@@ -371,7 +371,7 @@ static void test_task_json(void **state)
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
 	assert_true(tt_spec_container(spec)->workdir_image_default);
 	assert_int_equal(tt_task_make(spec, "x.bin", 0, 5, 0, &t, &err), 0);
-	j = tt_task_to_json(&t);
+	j = task_to_json(&t);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "id")), t.id);
 	assert_string_equal(
@@ -407,7 +407,7 @@ static void test_task_json(void **state)
 				    "pw");
 	}
 	json_decref(j);
-	tt_task_release(&t);
+	task_release(&t);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 
@@ -416,14 +416,14 @@ static void test_task_json(void **state)
 	assert_int_equal(tt_spec_new(&o, ENDPOINT, &spec, &err), 0);
 	assert_false(tt_spec_container(spec)->workdir_image_default);
 	assert_int_equal(tt_task_make(spec, "y", 0, 5, 0, &t, &err), 0);
-	j = tt_task_to_json(&t);
+	j = task_to_json(&t);
 	cs = json_object_get(j, "containerSettings");
 	assert_string_equal(
 	    json_string_value(json_object_get(cs, "workingDirectory")),
 	    "taskWorkingDirectory");
 	assert_null(json_object_get(cs, "registry"));
 	json_decref(j);
-	tt_task_release(&t);
+	task_release(&t);
 	tt_spec_free(spec);
 	tt_options_release(&o);
 }

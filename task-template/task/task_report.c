@@ -1,6 +1,6 @@
 /*
  * task_report: the JSON-lines report of `run --report` and
- * `submit --wait --report` (see tasktemplate.h for the fields).
+ * `submit --wait --report` (see task.h for the fields).
  *
  * One line per call, written with jansson and flushed at once: a reader
  * (or a crash) sees whole lines only, and never the ones not yet known.
@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "tasktemplate.h"
+#include "task.h"
 
 struct task_report {
 	FILE *f;
@@ -89,9 +89,9 @@ void task_report_write(struct task_report *r, const struct task_report_line *l)
 	json_decref(o);
 }
 
-void task_report_skip(struct task_report *r, const struct tt_skip *sk)
+void task_report_skip(struct task_report *r, const struct task_skip *sk)
 {
-	bool existing = sk->kind == TT_SKIP_EXISTING;
+	bool existing = sk->kind == TASK_SKIP_EXISTING;
 	struct task_report_line l = {
 	    .blob = sk->blob,
 	    .task_id = sk->id,

@@ -1,13 +1,13 @@
 /*
- * tt_shell: the two halves of the command-line contract with Azure Batch.
+ * task_shell: the two halves of the command-line contract with Azure Batch.
  *
  * Batch does not run a task's commandLine through a shell. On Linux it
  * splits it into argv the way a POSIX shell splits words, without any
  * expansion: blanks separate words, single quotes keep everything literal,
  * double quotes and backslashes escape. We therefore only ever produce
  * words in the one form both Batch and every POSIX shell read the same
- * way: 'literal' with each ' written as '\'' (tt_shell_quote). The local
- * runner splits with tt_cmdline_split, so a task sees the same argv on
+ * way: 'literal' with each ' written as '\'' (task_shell_quote). The local
+ * runner splits with task_cmdline_split, so a task sees the same argv on
  * this machine as on a node.
  *
  * Not here: templates (tt_template.c) and running anything (cmd_run.c).
@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tasktemplate.h"
+#include "task.h"
 
-char *tt_shell_quote(const char *value)
+char *task_shell_quote(const char *value)
 {
 	size_t n = 2, i, j = 0;
 	char *out;
@@ -42,7 +42,7 @@ char *tt_shell_quote(const char *value)
 	return out;
 }
 
-void tt_argv_free(char **argv)
+void task_argv_free(char **argv)
 {
 	size_t i;
 
@@ -117,8 +117,8 @@ static bool dq_escapable(char c)
 	return c == '"' || c == '\\' || c == '$' || c == '`' || c == '\n';
 }
 
-int tt_cmdline_split(const char *line, char ***argv_out, size_t *argc_out,
-		     struct bm_error *err)
+int task_cmdline_split(const char *line, char ***argv_out, size_t *argc_out,
+		       struct bm_error *err)
 {
 	struct split_state s = {0};
 	size_t i = 0, open_col = 0;
@@ -184,7 +184,7 @@ nomem:
 	bm_error_set(err, BM_ERR_NOMEM,
 		     "out of memory splitting a command line");
 out:
-	tt_argv_free(s.argv);
+	task_argv_free(s.argv);
 	free(s.word);
 	return rc;
 }

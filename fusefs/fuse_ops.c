@@ -34,7 +34,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 	/* The kernel keeps the smaller of this and the readahead of the
 	 * mount's device, which mount_run raised before this INIT (see
-	 * mount_readahead.c): both must say 1 MiB. */
+	 * mount_readahead.c): both must say the same. */
 	if (fs->opt.readahead_blocks != 0)
 		conn->max_readahead = MOUNT_READAHEAD_KB << 10;
 	/* No hard_remove: libfuse keeps a file unlinked while open reachable

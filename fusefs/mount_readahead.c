@@ -9,10 +9,13 @@
  * worker reads the request, answers with a writev, and waits again. On
  * this kind of VM (paravirtualised, where every context switch and system
  * call is dear) those round trips were most of the daemon's system CPU
- * on a cold 1 GiB read. With 1 MiB, libfuse's largest request (256 pages
- * of its 1 MiB + header receive buffer), a GiB is 1,024 requests instead
- * of 8,192. The window also bounds what a random reader may fetch beyond
- * what it asked for, which is why it is not larger.
+ * on a cold 1 GiB read. With 512 KiB a GiB is 2,048 requests instead of
+ * 8,192. Not 1 MiB (libfuse's largest request): the kernel then asks up
+ * to 2 MiB ahead of what the reader has read, beyond the stream's "about
+ * to bring it" window (bmfs_read.c), and with 8 readers at once streams
+ * were cut and restarted (t-fuse-readers.sh: 64 GETs instead of ~20).
+ * The window also bounds what a random reader may fetch beyond what it
+ * asked for.
  *
  * The device is found in /proc/self/mountinfo (its "major:minor" field),
  * not by stat() of the mount point: that would ask this very daemon,

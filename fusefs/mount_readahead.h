@@ -1,14 +1,13 @@
 /*
  * mount_readahead: how far the kernel reads ahead in a mount's files, so
- * that a sequential read reaches the daemon in requests of the largest
- * size FUSE allows (mount_readahead.c says why).
+ * that a sequential read reaches the daemon in few large requests
+ * (mount_readahead.c says why).
  */
 #ifndef MOUNT_READAHEAD_H
 #define MOUNT_READAHEAD_H
 
-/* The kernel's readahead window for our mounts: libfuse's largest read
- * request (256 pages). */
-#define MOUNT_READAHEAD_KB 1024
+/* The kernel's readahead window for our mounts (why this size: the .c). */
+#define MOUNT_READAHEAD_KB 512
 
 /* The sysfs file that holds the readahead of the mount on `canon` (a
  * canonical path, made by realpath() BEFORE the mount: resolving it

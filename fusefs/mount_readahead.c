@@ -9,13 +9,14 @@
  * worker reads the request, answers with a writev, and waits again. On
  * this kind of VM (paravirtualised, where every context switch and system
  * call is dear) those round trips were most of the daemon's system CPU
- * on a cold 1 GiB read. With 512 KiB a GiB is 2,048 requests instead of
- * 8,192. Not 1 MiB (libfuse's largest request): the kernel then asks up
- * to 2 MiB ahead of what the reader has read, beyond the stream's "about
- * to bring it" window (bmfs_read.c), and with 8 readers at once streams
- * were cut and restarted (t-fuse-readers.sh: 64 GETs instead of ~20).
- * The window also bounds what a random reader may fetch beyond what it
- * asked for.
+ * on a cold 1 GiB read. With 256 KiB a GiB is 4,096 requests instead of
+ * 8,192. Not more: the kernel asks up to about two windows ahead of what
+ * the reader has read, and a read more than 1 MiB past the stream cuts it
+ * (bmfs_read.c). With 1 MiB, 8 readers at once cost 64 GETs instead of
+ * ~20 (t-fuse-readers.sh); with 512 KiB, under ASan, reads that landed
+ * ahead left units behind as consumed and 8 readers fetched up to 108
+ * MiB for 96 read (4 runs in 18, limit 1.05). The window also bounds
+ * what a random reader may fetch beyond what it asked for.
  *
  * The device is found in /proc/self/mountinfo (its "major:minor" field),
  * not by stat() of the mount point: that would ask this very daemon,

@@ -7,7 +7,7 @@
 #define MOUNT_READAHEAD_H
 
 /* The kernel's readahead window for our mounts (why this size: the .c). */
-#define MOUNT_READAHEAD_KB 512
+#define MOUNT_READAHEAD_KB 256
 
 /* The sysfs file that holds the readahead of the mount on `canon` (a
  * canonical path, made by realpath() BEFORE the mount: resolving it

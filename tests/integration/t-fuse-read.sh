@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t-fuse-read: the read path of blobmill-fuse, by Azurite's access log and
 # the daemon's peak RSS (VmHWM):
-#   - the mount's readahead window is 512 KiB, not the kernel's 128;
+#   - the mount's readahead window is 256 KiB, not the kernel's 128;
 #   - the first 4 KiB of a large blob: exactly one GET, of at most 1 MiB,
 #     and no prefetch after it;
 #   - a sequential read through a fresh mount: the right bytes, and peak
@@ -72,9 +72,9 @@ opts=(-o attr_timeout=2 -o entry_timeout=2 -o negative_timeout=2)
 fuse_mount "$m" "$dir/tmp" data -o attr_timeout=60 -o entry_timeout=60 \
 	-o negative_timeout=60 || fail "mount failed"
 stat "$m/big" >/dev/null || fail "stat big"
-# A sequential reader reaches the daemon in 512 KiB read requests, not
+# A sequential reader reaches the daemon in 256 KiB read requests, not
 # 128 KiB ones: the mount's readahead window (mount_readahead.c).
-expect_eq "the mount's readahead (KiB)" 512 \
+expect_eq "the mount's readahead (KiB)" 256 \
 	"$(cat "/sys/class/bdi/$(mountpoint -d "$m")/read_ahead_kb")"
 a0=$(all_requests)
 rx0=$(fuse_stat "$m" received)

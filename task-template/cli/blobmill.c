@@ -86,7 +86,7 @@ static int unknown_command(const char *name)
 		"--help'\n",
 		name, near ? " (did you mean " : "", near ? near : "",
 		near ? "?)" : "");
-	return CLI_EXIT_USAGE;
+	return TERM_EXIT_USAGE;
 }
 
 static int run_builtin(const struct cli_cmd *cmd, int argc, char **argv)
@@ -98,12 +98,12 @@ static int run_builtin(const struct cli_cmd *cmd, int argc, char **argv)
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "blobmill: %s: cannot write output: %s\n",
 			cmd->name, strerror(errno));
-		return CLI_EXIT_FAILURE;
+		return TERM_EXIT_FAILURE;
 	}
 	if (fclose(stdout) != 0 && errno != EBADF) {
 		fprintf(stderr, "blobmill: %s: cannot close output: %s\n",
 			cmd->name, strerror(errno));
-		return CLI_EXIT_FAILURE;
+		return TERM_EXIT_FAILURE;
 	}
 	return status;
 }
@@ -115,12 +115,12 @@ int main(int argc, char **argv)
 	bm_log_init("blobmill", BM_LOG_WARNING, false);
 	if (argc < 2) {
 		usage(stderr);
-		return CLI_EXIT_USAGE;
+		return TERM_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    (!strcmp(argv[1], "help") && argc == 2)) {
 		usage(stdout);
-		return CLI_EXIT_OK;
+		return TERM_EXIT_OK;
 	}
 	/* "blobmill help CMD" is "blobmill CMD --help", as in git. */
 	if (!strcmp(argv[1], "help")) {
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		if (argc > 3) {
 			fprintf(stderr, "blobmill: help: one command at a "
 					"time; see 'blobmill --help'\n");
-			return CLI_EXIT_USAGE;
+			return TERM_EXIT_USAGE;
 		}
 		cmd = find_command(argv[2]);
 		if (!cmd)
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("blobmill %s\n", PACKAGE_VERSION);
-		return CLI_EXIT_OK;
+		return TERM_EXIT_OK;
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd)

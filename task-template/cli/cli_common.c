@@ -81,9 +81,10 @@ int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min,
 	/* strtol alone would take " 5", "+5" and "-0": digits only. */
 	if (!(*arg >= '0' && *arg <= '9') || *end || errno || v < min ||
 	    v > max) {
-		cli_errorf("%s%sinvalid value '%s' for --%s: expected a whole "
-			   "number from %ld to %ld",
-			   cmd ? cmd : "", cmd ? ": " : "", arg, opt, min, max);
+		term_errorf("%s%sinvalid value '%s' for --%s: expected a whole "
+			    "number from %ld to %ld",
+			    cmd ? cmd : "", cmd ? ": " : "", arg, opt, min,
+			    max);
 		return -1;
 	}
 	*out = (int)v;
@@ -93,7 +94,7 @@ int cli_parse_int(const char *cmd, const char *opt, const char *arg, long min,
 static int nonempty(const char *opt, const char *arg)
 {
 	if (!*arg) {
-		cli_errorf("--%s needs a value", opt);
+		term_errorf("--%s needs a value", opt);
 		return -1;
 	}
 	return 0;
@@ -116,7 +117,7 @@ int cli_cred_option(struct cli_cred *c, int opt, const char *arg)
 		if (nonempty("endpoint", arg))
 			return -1;
 		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
-			cli_errorf(
+			term_errorf(
 			    "invalid value '%s' for --endpoint: expected "
 			    "an http:// or https:// URL",
 			    arg);
@@ -126,7 +127,7 @@ int cli_cred_option(struct cli_cred *c, int opt, const char *arg)
 		return 0;
 	case CLI_OPT_USE_HTTPS:
 		if (strcmp(arg, "true") && strcmp(arg, "false")) {
-			cli_errorf(
+			term_errorf(
 			    "invalid value '%s' for --use-https: expected "
 			    "true or false",
 			    arg);
@@ -138,8 +139,8 @@ int cli_cred_option(struct cli_cred *c, int opt, const char *arg)
 		if (nonempty("ca-cert-file", arg))
 			return -1;
 		if (access(arg, R_OK)) {
-			cli_errorf("cannot read --ca-cert-file '%s': %s", arg,
-				   strerror(errno));
+			term_errorf("cannot read --ca-cert-file '%s': %s", arg,
+				    strerror(errno));
 			return -1;
 		}
 		c->ca_cert_file = arg;
@@ -158,10 +159,10 @@ int cli_cred_option(struct cli_cred *c, int opt, const char *arg)
 		enum bm_log_level level;
 
 		if (bm_log_level_parse(arg, &level)) {
-			cli_errorf("invalid value '%s' for --log-level: use "
-				   "LOG_OFF, LOG_CRIT, LOG_ERR, LOG_WARNING, "
-				   "LOG_INFO or LOG_DEBUG",
-				   arg);
+			term_errorf("invalid value '%s' for --log-level: use "
+				    "LOG_OFF, LOG_CRIT, LOG_ERR, LOG_WARNING, "
+				    "LOG_INFO or LOG_DEBUG",
+				    arg);
 			return -1;
 		}
 		/* Option parsing runs before any thread starts. */
@@ -172,7 +173,7 @@ int cli_cred_option(struct cli_cred *c, int opt, const char *arg)
 		bm_log_init("blobmill", BM_LOG_DEBUG, false);
 		return 0;
 	}
-	cli_errorf("internal error: unknown credential option %d", opt);
+	term_errorf("internal error: unknown credential option %d", opt);
 	return -1;
 }
 
@@ -270,7 +271,7 @@ struct bm_blob_client *cli_client_new(const struct cli_cred *c,
 	http_options(c, cfg, &ho);
 	client = bm_blob_client_new_azure(cfg, &ho, &err);
 	if (!client)
-		cli_report("cannot set up the storage client", &err);
+		term_report("cannot set up the storage client", &err);
 	return client;
 }
 
@@ -286,7 +287,7 @@ struct bm_blob_client *cli_open_client(const struct cli_cred *c,
 	/* bm_config's messages name the file, line or variable and the fix;
 	 * they stand alone. It also registers the key and SAS for redaction. */
 	if (cli_load_config(c, &cfg, &err)) {
-		cli_errorf("%s", err.msg[0] ? err.msg : bm_errc_str(err.code));
+		term_errorf("%s", err.msg[0] ? err.msg : bm_errc_str(err.code));
 		goto out;
 	}
 	client = cli_client_new(c, &cfg);
@@ -312,9 +313,9 @@ void cli_bad_option(const char *cmd, int opt, char **argv,
 	if (optopt && strncmp(bad, "--", 2))
 		bad = shortopt;
 	if (opt == ':') {
-		cli_errorf("%s: option '%s' needs a value; see 'blobmill %s "
-			   "--help'",
-			   cmd, bad, cmd);
+		term_errorf("%s: option '%s' needs a value; see 'blobmill %s "
+			    "--help'",
+			    cmd, bad, cmd);
 		return;
 	}
 	if (!strncmp(bad, "--", 2)) {
@@ -324,13 +325,13 @@ void cli_bad_option(const char *cmd, int opt, char **argv,
 			names[n] = longopts[n].name;
 		near = tt_suggest(bad + 2, len, names, n);
 		/* getopt reports an ambiguous abbreviation as unknown. */
-		cli_errorf("%s: unknown option '%.*s'%s%s%s; see 'blobmill %s "
-			   "--help'",
-			   cmd, (int)(len + 2), bad,
-			   near ? " (did you mean --" : "", near ? near : "",
-			   near ? "?)" : "", cmd);
+		term_errorf("%s: unknown option '%.*s'%s%s%s; see 'blobmill %s "
+			    "--help'",
+			    cmd, (int)(len + 2), bad,
+			    near ? " (did you mean --" : "", near ? near : "",
+			    near ? "?)" : "", cmd);
 		return;
 	}
-	cli_errorf("%s: unknown option '%s'; see 'blobmill %s --help'", cmd,
-		   bad, cmd);
+	term_errorf("%s: unknown option '%s'; see 'blobmill %s --help'", cmd,
+		    bad, cmd);
 }

@@ -255,10 +255,10 @@ static int run_doctor(struct st_ctx *ctx)
 	int r;
 
 	if (container && !bm_container_name_valid(container)) {
-		cli_errorf("doctor: invalid container name '%s': use 3 to 63 "
-			   "lowercase letters, digits and single hyphens",
-			   container);
-		return CLI_EXIT_USAGE;
+		term_errorf("doctor: invalid container name '%s': use 3 to 63 "
+			    "lowercase letters, digits and single hyphens",
+			    container);
+		return TERM_EXIT_USAGE;
 	}
 	bm_config_init(&cfg);
 	bm_error_clear(&err);
@@ -333,7 +333,7 @@ out:
 	else
 		printf("no problems found\n");
 	bm_config_release(&cfg);
-	return d.problems ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	return d.problems ? TERM_EXIT_FAILURE : TERM_EXIT_OK;
 }
 
 static const struct st_cmd st_doctor = {

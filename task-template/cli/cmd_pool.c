@@ -71,21 +71,21 @@ static char *registry_password(const struct tt_options *o)
 
 		if (v && *v)
 			return strdup(v);
-		cli_errorf("pool: registry password variable '%s' is not set",
-			   o->registry_password_env);
+		term_errorf("pool: registry password variable '%s' is not set",
+			    o->registry_password_env);
 		return NULL;
 	}
 	if (!o->registry_password_file) {
-		cli_errorf("pool: registry '%s' needs a password: "
-			   "--registry-password-env VAR or "
-			   "--registry-password-file FILE",
-			   o->registry);
+		term_errorf("pool: registry '%s' needs a password: "
+			    "--registry-password-env VAR or "
+			    "--registry-password-file FILE",
+			    o->registry);
 		return NULL;
 	}
 	f = fopen(o->registry_password_file, "r");
 	if (!f) {
-		cli_errorf("pool: cannot read registry password file '%s': %s",
-			   o->registry_password_file, strerror(errno));
+		term_errorf("pool: cannot read registry password file '%s': %s",
+			    o->registry_password_file, strerror(errno));
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -114,7 +114,7 @@ int cmd_pool(int argc, char **argv)
 	struct bm_error err;
 	json_t *pool = NULL;
 	char *pw = NULL;
-	int opt, rc = CLI_EXIT_USAGE;
+	int opt, rc = TERM_EXIT_USAGE;
 
 	cli_cred_init(&cred);
 	tt_options_init(&tt);
@@ -135,7 +135,7 @@ int cmd_pool(int argc, char **argv)
 			goto out;
 		} else if (opt == POOLCMD_OPT_HELP) {
 			pool_usage(stdout);
-			rc = CLI_EXIT_OK;
+			rc = TERM_EXIT_OK;
 			goto out;
 		} else if (opt == POOLCMD_OPT_ID) {
 			ps.id = optarg;
@@ -145,18 +145,18 @@ int cmd_pool(int argc, char **argv)
 		} else if (opt >= POOL_OPT_FIRST && opt < POOL_OPT_LAST) {
 			bad = pool_settings_option(&ps, opt, optarg);
 		} else if (tt_options_set(&tt, opt, optarg, &err)) {
-			cli_errorf("pool: %s", err.msg);
+			term_errorf("pool: %s", err.msg);
 			bad = 1;
 		}
 		if (bad)
 			goto out;
 	}
 	if (optind < argc) {
-		cli_errorf("pool: unexpected argument '%s'", argv[optind]);
+		term_errorf("pool: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
 	if (tt.image && pool_settings_add_image(&ps, tt.image) < 0) {
-		cli_errorf("pool: too many images to prefetch");
+		term_errorf("pool: too many images to prefetch");
 		goto out;
 	}
 	/* With a node identity the registry is reached with it: no
@@ -180,13 +180,13 @@ int cmd_pool(int argc, char **argv)
 	bm_error_clear(&err);
 	pool = pool_spec_build(&ps, true, &err);
 	if (!pool) {
-		cli_errorf("pool: %s", err.msg);
+		term_errorf("pool: %s", err.msg);
 		goto out;
 	}
-	rc = CLI_EXIT_FAILURE;
+	rc = TERM_EXIT_FAILURE;
 	if (json_dumpf(pool, stdout, JSON_INDENT(2)) == 0 &&
 	    fputc('\n', stdout) != EOF)
-		rc = CLI_EXIT_OK;
+		rc = TERM_EXIT_OK;
 out:
 	json_decref(pool);
 	if (pw) {

@@ -372,14 +372,14 @@ static void refused_summary(struct runner *r)
 
 	for (i = 0; i < r->nrefused && i < RUN_REFUSED_MAX; i++)
 		if (r->refused[i])
-			cli_errorf("run: %s", r->refused[i]);
+			term_errorf("run: %s", r->refused[i]);
 	if (r->nrefused > RUN_REFUSED_MAX)
-		cli_errorf("run: and %" PRIu64 " more refused outputs",
-			   r->nrefused - RUN_REFUSED_MAX);
+		term_errorf("run: and %" PRIu64 " more refused outputs",
+			    r->nrefused - RUN_REFUSED_MAX);
 	if (r->nrefused)
-		cli_errorf("run: %" PRIu64 " outputs refused (not uploaded, "
-			   "their tasks count as failed)",
-			   r->nrefused);
+		term_errorf("run: %" PRIu64 " outputs refused (not uploaded, "
+			    "their tasks count as failed)",
+			    r->nrefused);
 }
 
 /* After a successful exit: upload the staged output, drop the input. */
@@ -419,7 +419,7 @@ static void task_failed(struct runner *r, struct run_slot *s, const char *why)
 	if (r->failed_file) {
 		/* One name a line, C-quoted when a line cannot hold it, as
 		 * ls prints names. */
-		cli_print_name(r->failed_file, blob);
+		term_print_name(r->failed_file, blob);
 		putc('\n', r->failed_file);
 		fflush(r->failed_file);
 	}
@@ -529,8 +529,8 @@ static void failed_summary(struct runner *r)
 		r->failed, r->failed == 1 ? "" : "s", r->run_dir);
 	for (i = 0; i < r->failed && i < RUN_REFUSED_MAX; i++) {
 		fputs("  ", stderr);
-		cli_print_name(stderr,
-			       r->failed_names[i] ? r->failed_names[i] : "?");
+		term_print_name(stderr,
+				r->failed_names[i] ? r->failed_names[i] : "?");
 		putc('\n', stderr);
 	}
 	if (r->failed > RUN_REFUSED_MAX)
@@ -548,8 +548,8 @@ static int failed_open(struct runner *r)
 		return -1;
 	r->failed_file = fopen(path, "w");
 	if (!r->failed_file)
-		cli_errorf("run: cannot create '%s': %s", path,
-			   strerror(errno));
+		term_errorf("run: cannot create '%s': %s", path,
+			    strerror(errno));
 	free(path);
 	return r->failed_file ? 0 : -1;
 }
@@ -612,8 +612,8 @@ static int run_loop(struct runner *r)
 	failed_summary(r);
 	return tasks_job_invalid_summary(&r->job) || r->failed ||
 		       r->listing_failed
-		   ? CLI_EXIT_FAILURE
-		   : CLI_EXIT_OK;
+		   ? TERM_EXIT_FAILURE
+		   : TERM_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -699,13 +699,13 @@ static int run_parse(struct runner *r, int argc, char **argv)
 				  run_longopts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			cli_bad_option("run", opt, argv, run_longopts);
-			return CLI_EXIT_USAGE;
+			return TERM_EXIT_USAGE;
 		}
 		if (opt == 'v')
 			opt = CLI_OPT_VERBOSE;
 		h = tasks_job_option(&r->job, opt, optarg);
 		if (h < 0)
-			return CLI_EXIT_USAGE;
+			return TERM_EXIT_USAGE;
 		if (h > 0)
 			continue;
 		switch (opt) {
@@ -714,21 +714,21 @@ static int run_parse(struct runner *r, int argc, char **argv)
 			return -1;
 		case OPT_RUNTIME:
 			if (run_runtime_parse(optarg, &r->rt)) {
-				cli_errorf("run: --runtime '%s': use auto, "
-					   "docker, podman or host",
-					   optarg);
-				return CLI_EXIT_USAGE;
+				term_errorf("run: --runtime '%s': use auto, "
+					    "docker, podman or host",
+					    optarg);
+				return TERM_EXIT_USAGE;
 			}
 			break;
 		case OPT_PARALLEL:
 			if (cli_parse_int("run", "--parallel", optarg, 1,
 					  RUN_PARALLEL_MAX, &r->parallel))
-				return CLI_EXIT_USAGE;
+				return TERM_EXIT_USAGE;
 			break;
 		case OPT_MAX_RETRIES:
 			if (cli_parse_int("run", "--max-retries", optarg, 0,
 					  RUN_RETRIES_MAX, &r->max_retries))
-				return CLI_EXIT_USAGE;
+				return TERM_EXIT_USAGE;
 			break;
 		case OPT_RUN_DIR:
 			r->run_dir = optarg;
@@ -739,26 +739,26 @@ static int run_parse(struct runner *r, int argc, char **argv)
 		case OPT_PAGE_SIZE:
 			if (cli_parse_int("run", "--page-size", optarg, 1, 5000,
 					  &r->job.page_size))
-				return CLI_EXIT_USAGE;
+				return TERM_EXIT_USAGE;
 			break;
 		case OPT_REPORT:
 			r->report_path = optarg;
 			break;
 		default:
 			fputs("see 'blobmill run --help'\n", stderr);
-			return CLI_EXIT_USAGE;
+			return TERM_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		cli_errorf("run: unexpected argument '%s'", argv[optind]);
-		return CLI_EXIT_USAGE;
+		term_errorf("run: unexpected argument '%s'", argv[optind]);
+		return TERM_EXIT_USAGE;
 	}
 	if (r->stage && !r->job.topt.output) {
-		cli_errorf("run: --stage needs --output CONTAINER (where "
-			   "outputs are uploaded)");
-		return CLI_EXIT_USAGE;
+		term_errorf("run: --stage needs --output CONTAINER (where "
+			    "outputs are uploaded)");
+		return TERM_EXIT_USAGE;
 	}
-	return CLI_EXIT_OK;
+	return TERM_EXIT_OK;
 }
 
 int cmd_run(int argc, char **argv)
@@ -780,14 +780,14 @@ int cmd_run(int argc, char **argv)
 	r.tty = isatty(2);
 	rc = run_parse(&r, argc, argv);
 	if (rc) {
-		rc = rc < 0 ? CLI_EXIT_OK : rc;
+		rc = rc < 0 ? TERM_EXIT_OK : rc;
 		goto out;
 	}
 	bm_error_clear(&err);
 	if (r.rt == RUN_AUTO) {
 		if (run_runtime_detect(&r.rt, &err)) {
-			cli_report("run", &err);
-			rc = CLI_EXIT_FAILURE;
+			term_report("run", &err);
+			rc = TERM_EXIT_FAILURE;
 			goto out;
 		}
 	}
@@ -796,10 +796,10 @@ int cmd_run(int argc, char **argv)
 	r.job.on_skip = report_skip;
 	r.job.skip_ud = &r;
 	rc = tasks_job_open(&r.job);
-	if (rc != CLI_EXIT_OK)
+	if (rc != TERM_EXIT_OK)
 		goto out;
 	rc = run_preflight(&r.job, r.rt);
-	if (rc != CLI_EXIT_OK)
+	if (rc != TERM_EXIT_OK)
 		goto out;
 	rs = (struct run_settings){
 	    .image = r.job.topt.image,
@@ -810,15 +810,15 @@ int cmd_run(int argc, char **argv)
 	    .env = r.job.topt.env,
 	};
 	if (run_plan_init(&r.plan, r.rt, &rs, r.stage, &err)) {
-		cli_errorf("run: %s", err.msg);
-		rc = CLI_EXIT_USAGE;
+		term_errorf("run: %s", err.msg);
+		rc = TERM_EXIT_USAGE;
 		goto out;
 	}
 	if (run_mkdir_p(r.run_dir) ||
 	    !(run_dir_abs = realpath(r.run_dir, NULL))) {
-		cli_errorf("run: cannot create '%s': %s", r.run_dir,
-			   strerror(errno));
-		rc = CLI_EXIT_FAILURE;
+		term_errorf("run: cannot create '%s': %s", r.run_dir,
+			    strerror(errno));
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	/* Absolute from here on: bwrap --chdir and the engines' --volume
@@ -826,18 +826,18 @@ int cmd_run(int argc, char **argv)
 	 * relative volume source as a named volume). */
 	r.run_dir = run_dir_abs;
 	if (r.report_path && task_report_open(r.report_path, &r.report, &err)) {
-		cli_errorf("run: %s", err.msg);
-		rc = CLI_EXIT_FAILURE;
+		term_errorf("run: %s", err.msg);
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	r.slots = calloc((size_t)r.parallel, sizeof(*r.slots));
 	if (!r.slots) {
-		cli_errorf("run: out of memory");
-		rc = CLI_EXIT_FAILURE;
+		term_errorf("run: out of memory");
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	if (failed_open(&r)) {
-		rc = CLI_EXIT_FAILURE;
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	if (!r.tty)
@@ -847,8 +847,8 @@ int cmd_run(int argc, char **argv)
 	failed_close(&r);
 	bm_error_clear(&err);
 	if (task_report_close(r.report, &err)) {
-		cli_errorf("run: %s", err.msg);
-		rc = CLI_EXIT_FAILURE;
+		term_errorf("run: %s", err.msg);
+		rc = TERM_EXIT_FAILURE;
 	}
 	r.report = NULL;
 out:

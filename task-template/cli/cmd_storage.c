@@ -184,9 +184,9 @@ static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 		if (opt == OPT_HELP && (cmd->accept & ST_ACCEPT_LIST))
 			opt = OPT_HUMAN;
 		if (!option_accepted(opt, cmd->accept)) {
-			cli_errorf("%s: option '%s' does not apply to this "
-				   "command; see 'blobmill %s --help'",
-				   cmd->name, argv[optind - 1], cmd->name);
+			term_errorf("%s: option '%s' does not apply to this "
+				    "command; see 'blobmill %s --help'",
+				    cmd->name, argv[optind - 1], cmd->name);
 			return -1;
 		}
 		if (opt >= CLI_OPT_CRED_FIRST && opt < CLI_OPT_CRED_LAST) {
@@ -205,17 +205,17 @@ static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 			return 1;
 		case OPT_OUTPUT:
 			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				cli_errorf("%s: invalid value '%s' for "
-					   "--output: use text or json",
-					   cmd->name, optarg);
+				term_errorf("%s: invalid value '%s' for "
+					    "--output: use text or json",
+					    cmd->name, optarg);
 				return -1;
 			}
 			a->json = !strcmp(optarg, "json");
 			break;
 		case OPT_DELIMITER:
 			if (!*optarg) {
-				cli_errorf("%s: --delimiter needs a value",
-					   cmd->name);
+				term_errorf("%s: --delimiter needs a value",
+					    cmd->name);
 				return -1;
 			}
 			a->delimiter = optarg;
@@ -240,13 +240,13 @@ static int st_parse(const struct st_cmd *cmd, int argc, char **argv,
 	a->argc = argc - optind;
 	if (a->argc < cmd->min_args ||
 	    (cmd->max_args >= 0 && a->argc > cmd->max_args)) {
-		cli_errorf(
+		term_errorf(
 		    "%s: wrong number of arguments; usage: blobmill %.*s",
 		    cmd->name, (int)strcspn(cmd->usage, "\n"), cmd->usage);
 		return -1;
 	}
 	if (a->null_sep && a->json) {
-		cli_errorf("%s: -0 and --output json do not mix", cmd->name);
+		term_errorf("%s: -0 and --output json do not mix", cmd->name);
 		return -1;
 	}
 	return 0;
@@ -259,7 +259,7 @@ int st_main(const struct st_cmd *cmd, int argc, char **argv)
 
 	rc = st_parse(cmd, argc, argv, &ctx);
 	if (rc)
-		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+		return rc > 0 ? TERM_EXIT_OK : TERM_EXIT_USAGE;
 	rc = cmd->run(&ctx);
 	if (ctx.client) {
 		if (ctx.a.stats) {
@@ -286,19 +286,19 @@ int st_split_target(const char *cmd, const char *arg, bool need_name,
 
 	*container = strndup(arg, clen);
 	if (!*container) {
-		cli_errorf("%s: out of memory", cmd);
+		term_errorf("%s: out of memory", cmd);
 		return -1;
 	}
 	*name = slash ? slash + 1 : "";
 	if (!bm_container_name_valid(*container)) {
-		cli_errorf("%s: invalid container name '%s': use 3 to 63 "
-			   "lowercase letters, digits and single hyphens",
-			   cmd, *container);
+		term_errorf("%s: invalid container name '%s': use 3 to 63 "
+			    "lowercase letters, digits and single hyphens",
+			    cmd, *container);
 		goto fail;
 	}
 	if (need_name && !**name) {
-		cli_errorf("%s: '%s' names no blob: expected CONTAINER/NAME",
-			   cmd, arg);
+		term_errorf("%s: '%s' names no blob: expected CONTAINER/NAME",
+			    cmd, arg);
 		goto fail;
 	}
 	return 0;
@@ -363,8 +363,8 @@ static int ls_entry(const struct bm_blob_entry *e, void *ud)
 
 			if (!e->is_prefix && !s->containers) {
 				if (s->a->human)
-					cli_format_bytes(e->size, size,
-							 sizeof(size));
+					term_format_bytes(e->size, size,
+							  sizeof(size));
 				else
 					snprintf(size, sizeof(size), "%" PRIu64,
 						 e->size);
@@ -378,7 +378,7 @@ static int ls_entry(const struct bm_blob_entry *e, void *ud)
 		if (s->a->null_sep)
 			fputs(e->name, s->out);
 		else
-			cli_print_name(s->out, e->name);
+			term_print_name(s->out, e->name);
 		putc(s->a->null_sep ? '\0' : '\n', s->out);
 	}
 	s->n++;
@@ -398,28 +398,28 @@ static int run_ls(struct st_ctx *ctx)
 	const char *prefix = "";
 	char *container = NULL;
 	char what[160];
-	int r, rc = CLI_EXIT_FAILURE;
+	int r, rc = TERM_EXIT_FAILURE;
 
 	st.containers = ctx->a.argc == 0;
 	if (!st.containers &&
 	    st_split_target("ls", ctx->a.argv[0], false, &container, &prefix))
-		return CLI_EXIT_USAGE;
+		return TERM_EXIT_USAGE;
 	if (*prefix && ctx->a.prefix) {
-		cli_errorf("ls: give the prefix as CONTAINER/PREFIX or as "
-			   "--prefix, not both");
-		rc = CLI_EXIT_USAGE;
+		term_errorf("ls: give the prefix as CONTAINER/PREFIX or as "
+			    "--prefix, not both");
+		rc = TERM_EXIT_USAGE;
 		goto out;
 	}
 	if (st.containers && ctx->a.delimiter) {
-		cli_errorf("ls: --delimiter applies to the blobs of a "
-			   "container; name one");
-		rc = CLI_EXIT_USAGE;
+		term_errorf("ls: --delimiter applies to the blobs of a "
+			    "container; name one");
+		rc = TERM_EXIT_USAGE;
 		goto out;
 	}
 	lo.prefix = *prefix ? prefix : ctx->a.prefix;
 	c = st_client(ctx);
 	if (!c) {
-		rc = CLI_EXIT_USAGE;
+		rc = TERM_EXIT_USAGE;
 		goto out;
 	}
 	bm_error_clear(&err);
@@ -431,15 +431,15 @@ static int run_ls(struct st_ctx *ctx)
 	if (r == 0) {
 		if (ctx->a.json)
 			fputs(st.n ? "\n]\n" : "[]\n", stdout);
-		rc = CLI_EXIT_OK;
+		rc = TERM_EXIT_OK;
 	} else if (st.write_errno) {
 		/* run_builtin sees ferror(stdout) and says so, once. */
 		ctx->out_errno = st.write_errno;
 	} else if (st.containers) {
-		cli_report("cannot list containers", &err);
+		term_report("cannot list containers", &err);
 	} else {
 		snprintf(what, sizeof(what), "cannot list '%s'", container);
-		cli_report_container(what, container, &err);
+		term_report_container(what, container, &err);
 	}
 out:
 	free(container);
@@ -455,7 +455,7 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static struct st_xfer xfer_of(struct st_ctx *ctx, struct cli_progress *p)
+static struct st_xfer xfer_of(struct st_ctx *ctx, struct term_progress *p)
 {
 	return (struct st_xfer){.client = ctx->client,
 				.progress = p,
@@ -476,7 +476,7 @@ static int run_get(struct st_ctx *ctx)
 {
 	const char *src = ctx->a.argv[0];
 	const char *dest = ctx->a.argc > 1 ? ctx->a.argv[1] : "-";
-	struct cli_progress progress;
+	struct term_progress progress;
 	struct bm_blob_info info;
 	struct st_temps temps;
 	struct st_xfer x;
@@ -484,64 +484,64 @@ static int run_get(struct st_ctx *ctx)
 	char *container = NULL, *path = NULL;
 	const char *name, *base;
 	size_t dlen = strlen(dest);
-	int rc = CLI_EXIT_USAGE;
+	int rc = TERM_EXIT_USAGE;
 
 	if (ctx->a.recursive) {
 		if (ctx->a.argc < 2) {
-			cli_errorf("get: -r needs a target folder: get -r "
-				   "CONTAINER[/PREFIX] DIR");
-			return CLI_EXIT_USAGE;
+			term_errorf("get: -r needs a target folder: get -r "
+				    "CONTAINER[/PREFIX] DIR");
+			return TERM_EXIT_USAGE;
 		}
 		return st_client(ctx) ? st_get_tree(ctx->client, &ctx->a)
-				      : CLI_EXIT_USAGE;
+				      : TERM_EXIT_USAGE;
 	}
 	if (st_split_target("get", src, true, &container, &name))
-		return CLI_EXIT_USAGE;
+		return TERM_EXIT_USAGE;
 	/* cp-style: into a folder, the file keeps the blob's last name. */
 	if (strcmp(dest, "-") && (is_dir(dest) || dest[dlen - 1] == '/')) {
 		base = st_basename(name);
 		if (!is_dir(dest)) {
-			cli_errorf("get: cannot write into '%s': no such "
-				   "directory",
-				   dest);
+			term_errorf("get: cannot write into '%s': no such "
+				    "directory",
+				    dest);
 			goto out;
 		}
 		if (!*base || st_local_problem(base)) {
-			cli_errorf("get: '%s' has no file name to save under "
-				   "'%s': name the file",
-				   src, dest);
+			term_errorf("get: '%s' has no file name to save under "
+				    "'%s': name the file",
+				    src, dest);
 			goto out;
 		}
 		if (asprintf(&path, "%s%s%s", dest,
 			     dest[dlen - 1] == '/' ? "" : "/", base) < 0) {
 			path = NULL;
-			cli_errorf("get: out of memory");
+			term_errorf("get: out of memory");
 			goto out;
 		}
 		dest = path;
 	}
-	rc = CLI_EXIT_USAGE;
+	rc = TERM_EXIT_USAGE;
 	if (!st_client(ctx))
 		goto out;
 	x = xfer_of(ctx, &progress);
 	if (!strcmp(dest, "-")) {
-		cli_progress_start(&progress, false, "get", 0, 0);
+		term_progress_start(&progress, false, "get", 0, 0);
 		rc = st_get_stdout(&x, container, name);
 		goto out;
 	}
 	/* The size first, for the progress line's percentage and ETA. */
 	memset(&info, 0, sizeof(info));
 	bm_error_clear(&err);
-	if (cli_progress_wanted(ctx->a.no_progress))
+	if (term_progress_wanted(ctx->a.no_progress))
 		ctx->client->ops->head(ctx->client, container, name, &info,
 				       &err);
-	cli_progress_start(&progress, cli_progress_wanted(ctx->a.no_progress),
-			   "get", info.size, 0);
+	term_progress_start(&progress, term_progress_wanted(ctx->a.no_progress),
+			    "get", info.size, 0);
 	st_temps_start(&temps);
 	x.temps = &temps;
 	rc = st_get_file(&x, container, name, dest);
 	st_temps_stop(&temps);
-	cli_progress_stop(&progress);
+	term_progress_stop(&progress);
 out:
 	free(path);
 	free(container);
@@ -553,41 +553,42 @@ static int run_put(struct st_ctx *ctx)
 	const char *src = ctx->a.argv[0];
 	bool from_stdin = !strcmp(src, "-");
 	const char *shown = from_stdin ? "standard input" : src;
-	struct cli_progress progress;
+	struct term_progress progress;
 	struct st_xfer x;
 	struct stat st;
 	const char *name;
 	char *container = NULL, *blob = NULL;
 	int fd = STDIN_FILENO;
-	int rc = CLI_EXIT_USAGE;
+	int rc = TERM_EXIT_USAGE;
 
 	if (ctx->a.recursive)
 		return st_client(ctx) ? st_put_tree(ctx->client, &ctx->a)
-				      : CLI_EXIT_USAGE;
+				      : TERM_EXIT_USAGE;
 	if (st_split_target("put", ctx->a.argv[1], false, &container, &name))
-		return CLI_EXIT_USAGE;
+		return TERM_EXIT_USAGE;
 	if (!from_stdin && (fd = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-		cli_errorf("put: cannot open '%s': %s", src, strerror(errno));
-		rc = CLI_EXIT_FAILURE;
+		term_errorf("put: cannot open '%s': %s", src, strerror(errno));
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	if (fstat(fd, &st)) {
-		cli_errorf("put: cannot read '%s': %s", shown, strerror(errno));
-		rc = CLI_EXIT_FAILURE;
+		term_errorf("put: cannot read '%s': %s", shown,
+			    strerror(errno));
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		cli_errorf("put: cannot upload '%s': is a directory (use put "
-			   "-r to upload a folder)",
-			   shown);
+		term_errorf("put: cannot upload '%s': is a directory (use put "
+			    "-r to upload a folder)",
+			    shown);
 		goto out;
 	}
 	/* cp-style: "data", "data/" or "data/dir/" keep the file's name.
 	 * Standard input has none: "data/dir/" from it is the blob "dir/"
 	 * itself (the one way to make a name ending in '/'). */
 	if (from_stdin && !*name) {
-		cli_errorf("put: standard input has no file name: name the "
-			   "blob, CONTAINER/NAME");
+		term_errorf("put: standard input has no file name: name the "
+			    "blob, CONTAINER/NAME");
 		goto out;
 	}
 	if (!from_stdin && (!*name || name[strlen(name) - 1] == '/')) {
@@ -595,13 +596,14 @@ static int run_put(struct st_ctx *ctx)
 		const char *problem;
 
 		if ((problem = st_blob_problem(name, base))) {
-			cli_errorf("put: cannot upload '%s': %s", src, problem);
+			term_errorf("put: cannot upload '%s': %s", src,
+				    problem);
 			goto out;
 		}
 		if (asprintf(&blob, "%s%s", name, base) < 0) {
 			blob = NULL;
-			cli_errorf("put: out of memory");
-			rc = CLI_EXIT_FAILURE;
+			term_errorf("put: out of memory");
+			rc = TERM_EXIT_FAILURE;
 			goto out;
 		}
 		name = blob;
@@ -609,13 +611,13 @@ static int run_put(struct st_ctx *ctx)
 	if (!st_client(ctx))
 		goto out;
 	x = xfer_of(ctx, &progress);
-	cli_progress_start(&progress, cli_progress_wanted(ctx->a.no_progress),
-			   "put",
-			   S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, 0);
+	term_progress_start(&progress, term_progress_wanted(ctx->a.no_progress),
+			    "put",
+			    S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, 0);
 	if (progress.running)
-		cli_progress_sample(&progress, client_bytes_sent, ctx->client);
+		term_progress_sample(&progress, client_bytes_sent, ctx->client);
 	rc = st_put_fd(&x, fd, shown, container, name);
-	cli_progress_stop(&progress);
+	term_progress_stop(&progress);
 out:
 	if (!from_stdin && fd >= 0)
 		close(fd);
@@ -648,10 +650,10 @@ static int refuse_nonempty(struct bm_blob_client *c, const char *container,
 			      err);
 	free(marker);
 	if (any) {
-		cli_errorf("rb: container '%s' is not empty: delete its blobs "
-			   "first (blobmill rm -r %s), or use --force to "
-			   "delete it with them",
-			   container, container);
+		term_errorf("rb: container '%s' is not empty: delete its blobs "
+			    "first (blobmill rm -r %s), or use --force to "
+			    "delete it with them",
+			    container, container);
 		return 1;
 	}
 	return r < 0 ? -1 : 0;
@@ -668,11 +670,11 @@ static int simple_one(struct bm_blob_client *c, enum st_simple_op op,
 	int r;
 
 	if (st_split_target(verbs[op], arg, op == ST_RM, &container, &name))
-		return CLI_EXIT_USAGE;
+		return TERM_EXIT_USAGE;
 	if (op != ST_RM && *name) {
-		cli_errorf("%s: '%s' is not a container name", verbs[op], arg);
+		term_errorf("%s: '%s' is not a container name", verbs[op], arg);
 		free(container);
-		return CLI_EXIT_USAGE;
+		return TERM_EXIT_USAGE;
 	}
 	bm_error_clear(&err);
 	switch (op) {
@@ -697,21 +699,21 @@ static int simple_one(struct bm_blob_client *c, enum st_simple_op op,
 	/* 1: refuse_nonempty said why. Creating a container is no advice
 	 * to someone deleting one. */
 	if (r < 0 && op == ST_RM)
-		cli_report_container(what, container, &err);
+		term_report_container(what, container, &err);
 	else if (r < 0)
-		cli_report(what, &err);
+		term_report(what, &err);
 	free(container);
-	return r ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	return r ? TERM_EXIT_FAILURE : TERM_EXIT_OK;
 }
 
 /* Every operand is tried; the exit code is the worst one. */
 static int run_simple(struct st_ctx *ctx, enum st_simple_op op)
 {
 	struct bm_blob_client *c = st_client(ctx);
-	int i, rc = CLI_EXIT_OK;
+	int i, rc = TERM_EXIT_OK;
 
 	if (!c)
-		return CLI_EXIT_USAGE;
+		return TERM_EXIT_USAGE;
 	for (i = 0; i < ctx->a.argc; i++) {
 		int r = simple_one(c, op, ctx->a.argv[i], ctx->a.force);
 
@@ -726,11 +728,11 @@ static int run_rm(struct st_ctx *ctx)
 	if (!ctx->a.recursive)
 		return run_simple(ctx, ST_RM);
 	if (ctx->a.argc != 1) {
-		cli_errorf("rm: -r takes one CONTAINER[/PREFIX]");
-		return CLI_EXIT_USAGE;
+		term_errorf("rm: -r takes one CONTAINER[/PREFIX]");
+		return TERM_EXIT_USAGE;
 	}
 	return st_client(ctx) ? st_rm_tree(ctx->client, &ctx->a)
-			      : CLI_EXIT_USAGE;
+			      : TERM_EXIT_USAGE;
 }
 
 static int run_mb(struct st_ctx *ctx)

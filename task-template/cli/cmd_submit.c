@@ -37,12 +37,12 @@ static void submit_report(const char *what, const struct bm_error *err)
 	const char *msg = err->msg[0] ? err->msg : bm_errc_str(err->code);
 
 	if (err->code == BM_ERR_AUTH)
-		cli_errorf("submit: %s: %s: check the Batch account key "
-			   "(--batch-key-file or AZURE_BATCH_ACCESS_KEY) and "
-			   "account name",
-			   what, msg);
+		term_errorf("submit: %s: %s: check the Batch account key "
+			    "(--batch-key-file or AZURE_BATCH_ACCESS_KEY) and "
+			    "account name",
+			    what, msg);
 	else
-		cli_errorf("submit: %s: %s", what, msg);
+		term_errorf("submit: %s: %s", what, msg);
 }
 
 /* ---- the job ---------------------------------------------------------- */
@@ -58,7 +58,7 @@ static json_t *pool_info(struct submit *s, const struct bm_config *cfg)
 		return json_pack("{s:s}", "poolId", s->pool_id);
 	bm_error_clear(&err);
 	if (pool_settings_add_image(&s->pool, s->job.topt.image) < 0) {
-		cli_errorf("submit: too many container images to prefetch");
+		term_errorf("submit: too many container images to prefetch");
 		return NULL;
 	}
 	pool_settings_storage(&s->pool, cfg);
@@ -67,7 +67,7 @@ static json_t *pool_info(struct submit *s, const struct bm_config *cfg)
 	s->pool.registry_password = s->job.topt.registry_password;
 	spec = pool_spec_build(&s->pool, false, &err);
 	if (!spec) {
-		cli_errorf("submit: cannot build the auto pool: %s", err.msg);
+		term_errorf("submit: cannot build the auto pool: %s", err.msg);
 		return NULL;
 	}
 	/* poolLifetimeOption job: the nodes exist while the job runs and
@@ -133,24 +133,24 @@ static int check_existing_job(const struct submit *s, json_t *job)
 	const char *pool = json_string_value(json_object_get(pi, "poolId"));
 
 	if (!state || (strcmp(state, "active") && strcmp(state, "disabled"))) {
-		cli_errorf("submit: job '%s' already exists and is %s, so it "
-			   "takes no more tasks: use a new --job ID",
-			   s->job_id, state ? state : "in an unknown state");
+		term_errorf("submit: job '%s' already exists and is %s, so it "
+			    "takes no more tasks: use a new --job ID",
+			    s->job_id, state ? state : "in an unknown state");
 		return -1;
 	}
 	if (s->pool_id && (!pool || strcmp(pool, s->pool_id))) {
-		cli_errorf("submit: job '%s' already exists on %s%s%s: rerun "
-			   "with that pool to add its missing tasks, or use a "
-			   "new --job ID",
-			   s->job_id, pool ? "pool '" : "an auto pool",
-			   pool ? pool : "", pool ? "'" : "");
+		term_errorf("submit: job '%s' already exists on %s%s%s: rerun "
+			    "with that pool to add its missing tasks, or use a "
+			    "new --job ID",
+			    s->job_id, pool ? "pool '" : "an auto pool",
+			    pool ? pool : "", pool ? "'" : "");
 		return -1;
 	}
 	if (s->auto_pool && pool) {
-		cli_errorf("submit: job '%s' already exists on pool '%s', not "
-			   "an auto pool: rerun with --pool %s to add its "
-			   "missing tasks, or use a new --job ID",
-			   s->job_id, pool, pool);
+		term_errorf("submit: job '%s' already exists on pool '%s', not "
+			    "an auto pool: rerun with --pool %s to add its "
+			    "missing tasks, or use a new --job ID",
+			    s->job_id, pool, pool);
 		return -1;
 	}
 	return 0;
@@ -166,11 +166,11 @@ static int check_pool(struct batch_client *bc, const struct submit *s)
 	if (batch_pool_get(bc, s->pool_id, "id,state", NULL, &err) == 0)
 		return 0;
 	if (!strcmp(err.azure_code, "PoolNotFound"))
-		cli_errorf("submit: pool '%s' not found in Batch account: "
-			   "create it first (blobmill pool --pool %s ... > "
-			   "pool.json; az batch pool create --json-file "
-			   "pool.json) or use --auto-pool",
-			   s->pool_id, s->pool_id);
+		term_errorf("submit: pool '%s' not found in Batch account: "
+			    "create it first (blobmill pool --pool %s ... > "
+			    "pool.json; az batch pool create --json-file "
+			    "pool.json) or use --auto-pool",
+			    s->pool_id, s->pool_id);
 	else
 		submit_report("cannot check the pool", &err);
 	return -1;
@@ -274,15 +274,15 @@ static int source_open(struct submit *s, struct task_source *src)
 
 	src->job = &s->job;
 	rc = tasks_job_open(&s->job);
-	if (rc != CLI_EXIT_OK)
+	if (rc != TERM_EXIT_OK)
 		return rc;
 	bm_error_clear(&err);
 	src->more = tt_iter_next(s->job.iter, &src->next, &err);
 	if (src->more < 0) {
 		tasks_report(&s->job, true, &err);
-		return CLI_EXIT_FAILURE;
+		return TERM_EXIT_FAILURE;
 	}
-	return CLI_EXIT_OK;
+	return TERM_EXIT_OK;
 }
 
 /* Streams the tasks into the adder, skipping the ids the job has. */
@@ -333,18 +333,18 @@ static void report_partial(const struct submit *s,
 	for (i = 0; i < r->nfailures; i++) {
 		const struct batch_add_failure *f = &r->failures[i];
 
-		cli_errorf("submit: task '%s' (blob '%s') not added: %s",
-			   f->task_id, f->blob ? f->blob : "?", f->reason);
+		term_errorf("submit: task '%s' (blob '%s') not added: %s",
+			    f->task_id, f->blob ? f->blob : "?", f->reason);
 		if (s->report)
 			batch_report_not_added(s->report, f->task_id, f->blob,
 					       f->reason);
 	}
-	cli_errorf("submit: job '%s': %zu of %zu tasks added, %zu not added%s"
-		   "; the job stays open: run the same command again to add "
-		   "the missing tasks",
-		   s->job_id, r->added, r->submitted, r->nfailures,
-		   tot->listing_failed ? " and the input listing stopped early"
-				       : " (listed above)");
+	term_errorf("submit: job '%s': %zu of %zu tasks added, %zu not added%s"
+		    "; the job stays open: run the same command again to add "
+		    "the missing tasks",
+		    s->job_id, r->added, r->submitted, r->nfailures,
+		    tot->listing_failed ? " and the input listing stopped early"
+					: " (listed above)");
 }
 
 static int terminate_when_done(struct batch_client *bc, const char *job_id)
@@ -373,22 +373,22 @@ static int wait_and_summarize(struct batch_client *bc, struct submit *s,
 	if (batch_wait_job(bc, s->job_id, expected, &s->wopts, stderr, &final,
 			   &err)) {
 		submit_report("cannot follow the job", &err);
-		return CLI_EXIT_FAILURE;
+		return TERM_EXIT_FAILURE;
 	}
 	failed = batch_report_failures(bc, s->job_id, stdout, &err);
 	if (failed < 0) {
 		submit_report("cannot list the failed tasks", &err);
-		return CLI_EXIT_FAILURE;
+		return TERM_EXIT_FAILURE;
 	}
 	if (s->report &&
 	    batch_report_finish(s->report, bc, s->job_id, s->job.client,
 				s->job.topt.output, &err)) {
 		submit_report("cannot write the report", &err);
-		return CLI_EXIT_FAILURE;
+		return TERM_EXIT_FAILURE;
 	}
 	printf("job '%s': %ld tasks completed: %ld succeeded, %ld failed\n",
 	       s->job_id, final.completed, final.succeeded, final.failed);
-	return final.failed || failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	return final.failed || failed ? TERM_EXIT_FAILURE : TERM_EXIT_OK;
 }
 
 static int submit_tasks(struct batch_client *bc, struct submit *s)
@@ -404,9 +404,9 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 
 	bm_error_clear(&err);
 	rc = source_open(s, &src);
-	if (rc != CLI_EXIT_OK)
+	if (rc != TERM_EXIT_OK)
 		goto out;
-	rc = CLI_EXIT_FAILURE;
+	rc = TERM_EXIT_FAILURE;
 	if (ensure_job(bc, s, &s->job.cfg, &existing))
 		goto out;
 	adder = batch_adder_new(bc, s->job_id, &s->add, &err);
@@ -435,9 +435,9 @@ static int submit_tasks(struct batch_client *bc, struct submit *s)
 	fflush(stdout);
 	invalid = tasks_job_invalid_summary(&s->job);
 	rc = s->wait ? wait_and_summarize(bc, s, (long)(existing.n + rep.added))
-		     : CLI_EXIT_OK;
+		     : TERM_EXIT_OK;
 	if (invalid)
-		rc = CLI_EXIT_FAILURE;
+		rc = TERM_EXIT_FAILURE;
 out:
 	batch_add_report_release(&rep);
 	id_set_release(&existing);
@@ -514,37 +514,37 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	struct bm_error err;
 	char *cmd = NULL;
 	size_t i;
-	int rc = CLI_EXIT_USAGE;
+	int rc = TERM_EXIT_USAGE;
 
 	/* Nothing is listed now: the options and the storage configuration
 	 * are checked, and the job manager does the listing each night. */
 	bm_error_clear(&err);
 	if (tt_options_finish(&s->job.topt, &err)) {
-		cli_errorf("submit: %s", err.msg);
-		return CLI_EXIT_USAGE;
+		term_errorf("submit: %s", err.msg);
+		return TERM_EXIT_USAGE;
 	}
 	/* --env NAME took its value here; the job manager's environment
 	 * does not have it, so it gets NAME=VALUE. */
 	for (i = 0; s->job.topt.env && s->job.topt.env[i]; i++)
 		if (submit_forward(s, "env", s->job.topt.env[i])) {
-			cli_errorf("submit: out of memory");
-			return CLI_EXIT_FAILURE;
+			term_errorf("submit: out of memory");
+			return TERM_EXIT_FAILURE;
 		}
 	s->job.client = cli_open_client(&s->job.cred, &s->job.cfg);
 	if (!s->job.client)
-		return CLI_EXIT_USAGE;
-	rc = CLI_EXIT_FAILURE;
+		return TERM_EXIT_USAGE;
+	rc = TERM_EXIT_FAILURE;
 	if (s->pool_id && check_pool(bc, s))
 		goto out;
 	if (!cfg->sas_token && !s->pool.node_identity) {
-		cli_errorf(
+		term_errorf(
 		    "submit: --schedule needs a SAS token "
 		    "(AZURE_STORAGE_SAS_TOKEN, or sasToken in the config "
 		    "file) or the nodes' identity (--node-identity) for the "
 		    "job manager to read '%s' and '%s': an account key never "
 		    "goes into a job",
 		    s->job.topt.input, s->job.topt.output);
-		rc = CLI_EXIT_USAGE;
+		rc = TERM_EXIT_USAGE;
 		goto out;
 	}
 	pi = pool_info(s, cfg);
@@ -570,7 +570,7 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	    "job", "killJobOnCompletion", 0, "runExclusive", 0, "constraints",
 	    "maxTaskRetryCount", 2);
 	if (!pi || !cmd || !sched) {
-		cli_errorf("submit: cannot build the job schedule");
+		term_errorf("submit: cannot build the job schedule");
 		goto out;
 	}
 	bm_error_clear(&err);
@@ -580,7 +580,7 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 		snprintf(what, sizeof(what), "cannot create job schedule '%s'",
 			 s->job_id);
 		if (!strcmp(err.azure_code, "JobScheduleExists"))
-			cli_errorf(
+			term_errorf(
 			    "submit: job schedule '%s' already exists: "
 			    "delete it (az batch job-schedule delete) or "
 			    "use a new --job ID",
@@ -593,7 +593,7 @@ static int submit_schedule(struct batch_client *bc, struct submit *s)
 	    "job schedule '%s': every %s%s%s, adding the new blobs of '%s'\n",
 	    s->job_id, s->schedule, s->start ? " from " : "",
 	    s->start ? s->start : "", s->job.topt.input);
-	rc = CLI_EXIT_OK;
+	rc = TERM_EXIT_OK;
 out:
 	json_decref(sched);
 	json_decref(pi);
@@ -630,7 +630,7 @@ int cmd_submit(int argc, char **argv)
 	batch_wait_opts_default(&s.wopts);
 	prc = submit_parse(&s, argc, argv);
 	if (prc) {
-		rc = prc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+		rc = prc > 0 ? TERM_EXIT_OK : TERM_EXIT_USAGE;
 		goto out;
 	}
 	bm_error_clear(&err);
@@ -639,14 +639,14 @@ int cmd_submit(int argc, char **argv)
 	if (!batch_account_has_secret(s.batch_key_file) &&
 	    !(entra = cli_batch_token(&s.job.cred, &err)) &&
 	    err.code != BM_OK) {
-		cli_errorf("submit: %s", err.msg);
-		rc = CLI_EXIT_USAGE;
+		term_errorf("submit: %s", err.msg);
+		rc = TERM_EXIT_USAGE;
 		goto out;
 	}
 	if (batch_account_load(&acct, s.batch_url, s.batch_account,
 			       s.batch_key_file, entra, &err)) {
-		cli_errorf("submit: %s", err.msg);
-		rc = CLI_EXIT_USAGE;
+		term_errorf("submit: %s", err.msg);
+		rc = TERM_EXIT_USAGE;
 		goto out;
 	}
 	bm_http_options_default(&ho);
@@ -660,13 +660,13 @@ int cmd_submit(int argc, char **argv)
 	bc = batch_client_new(&acct, &ho, &err);
 	if (!bc) {
 		submit_report("cannot set up the Batch client", &err);
-		rc = CLI_EXIT_FAILURE;
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	if (s.report_path &&
 	    batch_report_open(s.report_path, &s.report, &err)) {
-		cli_errorf("submit: %s", err.msg);
-		rc = CLI_EXIT_FAILURE;
+		term_errorf("submit: %s", err.msg);
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	s.job.on_skip = submit_skip;
@@ -674,8 +674,8 @@ int cmd_submit(int argc, char **argv)
 	rc = s.schedule ? submit_schedule(bc, &s) : submit_tasks(bc, &s);
 	bm_error_clear(&err);
 	if (batch_report_close(s.report, &err)) {
-		cli_errorf("submit: %s", err.msg);
-		rc = CLI_EXIT_FAILURE;
+		term_errorf("submit: %s", err.msg);
+		rc = TERM_EXIT_FAILURE;
 	}
 	s.report = NULL;
 out:

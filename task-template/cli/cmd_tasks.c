@@ -42,7 +42,7 @@ int tasks_job_option(struct tasks_job *j, int opt, const char *arg)
 		return 0;
 	bm_error_clear(&err);
 	if (tt_options_set(&j->topt, opt, arg, &err)) {
-		cli_errorf("%s: %s", j->cmd, err.msg);
+		term_errorf("%s: %s", j->cmd, err.msg);
 		return -1;
 	}
 	return 1;
@@ -58,8 +58,8 @@ static void job_skip(const struct task_skip *sk, void *ud)
 	if (j->on_skip)
 		j->on_skip(sk, j->skip_ud);
 	if (sk->kind == TASK_SKIP_INVALID)
-		cli_errorf("%s: skipped blob '%s': %s", j->cmd, sk->blob,
-			   sk->reason);
+		term_errorf("%s: skipped blob '%s': %s", j->cmd, sk->blob,
+			    sk->reason);
 }
 
 bool tasks_job_invalid_summary(const struct tasks_job *j)
@@ -70,10 +70,10 @@ bool tasks_job_invalid_summary(const struct tasks_job *j)
 		return false;
 	tt_iter_stats(j->iter, &st);
 	if (st.invalid)
-		cli_errorf("%s: %" PRIu64 " of %" PRIu64
-			   " selected blobs skipped: they cannot become "
-			   "tasks (named above); every other blob did",
-			   j->cmd, st.invalid, st.selected);
+		term_errorf("%s: %" PRIu64 " of %" PRIu64
+			    " selected blobs skipped: they cannot become "
+			    "tasks (named above); every other blob did",
+			    j->cmd, st.invalid, st.selected);
 	return st.invalid > 0;
 }
 
@@ -83,28 +83,28 @@ int tasks_job_open(struct tasks_job *j)
 
 	bm_error_clear(&err);
 	if (tt_options_finish(&j->topt, &err)) {
-		cli_errorf("%s: %s", j->cmd, err.msg);
-		return CLI_EXIT_USAGE;
+		term_errorf("%s: %s", j->cmd, err.msg);
+		return TERM_EXIT_USAGE;
 	}
 	j->client = cli_open_client(&j->cred, &j->cfg);
 	if (!j->client)
-		return CLI_EXIT_FAILURE;
+		return TERM_EXIT_FAILURE;
 	if (tt_spec_new(&j->topt, j->cfg.endpoint, &j->spec, &err)) {
-		cli_errorf("%s: %s", j->cmd, err.msg);
-		return CLI_EXIT_USAGE;
+		term_errorf("%s: %s", j->cmd, err.msg);
+		return TERM_EXIT_USAGE;
 	}
 	if (j->topt.skip_existing &&
 	    task_existing_load(j->client, j->topt.output, &j->existing, &err)) {
 		tasks_report(j, false, &err);
-		return CLI_EXIT_FAILURE;
+		return TERM_EXIT_FAILURE;
 	}
 	if (tt_iter_open(j->client, j->spec, j->existing, j->page_size,
 			 &j->iter, &err)) {
-		cli_report(j->cmd, &err);
-		return CLI_EXIT_FAILURE;
+		term_report(j->cmd, &err);
+		return TERM_EXIT_FAILURE;
 	}
 	tt_iter_on_skip(j->iter, job_skip, j);
-	return CLI_EXIT_OK;
+	return TERM_EXIT_OK;
 }
 
 void tasks_job_release(struct tasks_job *j)
@@ -125,9 +125,9 @@ void tasks_report(const struct tasks_job *j, bool input,
 	char what[512];
 
 	if (err->code == BM_ERR_NO_CONTAINER) {
-		cli_errorf("%s: %s container '%s' not found: create it with "
-			   "'blobmill mb %s'",
-			   j->cmd, input ? "input" : "output", name, name);
+		term_errorf("%s: %s container '%s' not found: create it with "
+			    "'blobmill mb %s'",
+			    j->cmd, input ? "input" : "output", name, name);
 		return;
 	}
 	if (err->http_status)
@@ -136,7 +136,7 @@ void tasks_report(const struct tasks_job *j, bool input,
 			 input ? j->topt.input : j->topt.output);
 	else
 		snprintf(what, sizeof(what), "%s", j->cmd);
-	cli_report(what, err);
+	term_report(what, err);
 }
 
 void tasks_job_help(FILE *out)
@@ -148,7 +148,7 @@ void tasks_job_help(FILE *out)
 
 void tasks_print_escaped(FILE *out, const char *s)
 {
-	cli_print_name(out, s);
+	term_print_name(out, s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -213,8 +213,8 @@ static int print_task(const struct task *t, enum tasks_format fmt, bool first)
 	}
 	j = task_to_json(t);
 	if (!j) {
-		cli_errorf("tasks: cannot encode the task of '%s' as JSON",
-			   t->blob);
+		term_errorf("tasks: cannot encode the task of '%s' as JSON",
+			    t->blob);
 		return -1;
 	}
 	if (fmt == FORMAT_JSON)
@@ -235,7 +235,7 @@ int cmd_tasks(int argc, char **argv)
 	struct tt_iter_stats st;
 	struct bm_error err;
 	uint64_t n = 0;
-	int opt, rc = CLI_EXIT_USAGE, r;
+	int opt, rc = TERM_EXIT_USAGE, r;
 
 	tasks_job_init(&job, "tasks");
 	optind = 1;
@@ -256,7 +256,7 @@ int cmd_tasks(int argc, char **argv)
 		switch (opt) {
 		case OPT_HELP:
 			tasks_usage(stdout);
-			rc = CLI_EXIT_OK;
+			rc = TERM_EXIT_OK;
 			goto out;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "json")) {
@@ -264,9 +264,9 @@ int cmd_tasks(int argc, char **argv)
 			} else if (!strcmp(optarg, "jsonl")) {
 				fmt = FORMAT_JSONL;
 			} else {
-				cli_errorf("tasks: --format '%s': use json or "
-					   "jsonl",
-					   optarg);
+				term_errorf("tasks: --format '%s': use json or "
+					    "jsonl",
+					    optarg);
 				goto out;
 			}
 			break;
@@ -284,16 +284,16 @@ int cmd_tasks(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		cli_errorf("tasks: unexpected argument '%s'", argv[optind]);
+		term_errorf("tasks: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
 	rc = tasks_job_open(&job);
-	if (rc != CLI_EXIT_OK)
+	if (rc != TERM_EXIT_OK)
 		goto out;
 	bm_error_clear(&err);
 	while ((r = tt_iter_next(job.iter, &t, &err)) == 1) {
 		if (print_task(t, fmt, n == 0)) {
-			rc = CLI_EXIT_FAILURE;
+			rc = TERM_EXIT_FAILURE;
 			goto out;
 		}
 		n++;
@@ -301,7 +301,7 @@ int cmd_tasks(int argc, char **argv)
 	if (r < 0) {
 		/* What was printed is an incomplete array: say so loudly. */
 		tasks_report(&job, true, &err);
-		rc = CLI_EXIT_FAILURE;
+		rc = TERM_EXIT_FAILURE;
 		goto out;
 	}
 	if (fmt == FORMAT_JSON)
@@ -314,7 +314,7 @@ int cmd_tasks(int argc, char **argv)
 		       " skipped: cannot become a task)\n",
 		       n, st.listed, st.selected, st.skipped, st.invalid);
 	/* The JSON holds every other task; exit 1 so a script notices. */
-	rc = tasks_job_invalid_summary(&job) ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	rc = tasks_job_invalid_summary(&job) ? TERM_EXIT_FAILURE : TERM_EXIT_OK;
 out:
 	tasks_job_release(&job);
 	return rc;

@@ -91,7 +91,7 @@ static int image_ready(enum run_runtime rt, const char *image)
 
 	if (engine_call(rt == RUN_PODMAN ? inspect_podman : inspect_docker, why,
 			sizeof(why)) == 0)
-		return CLI_EXIT_OK;
+		return TERM_EXIT_OK;
 	fprintf(stderr,
 		"run: image '%s' is not on this machine: pulling it "
 		"once\n",
@@ -99,11 +99,11 @@ static int image_ready(enum run_runtime rt, const char *image)
 	rc = engine_call(rt == RUN_PODMAN ? pull_podman : pull_docker, why,
 			 sizeof(why));
 	if (rc == 0)
-		return CLI_EXIT_OK;
-	cli_errorf("run: image '%s' is not on this machine and cannot be "
-		   "pulled (%s): load it (%s load -i FILE) or check --image",
-		   image, *why ? why : "the engine gave no reason", engine);
-	return CLI_EXIT_FAILURE;
+		return TERM_EXIT_OK;
+	term_errorf("run: image '%s' is not on this machine and cannot be "
+		    "pulled (%s): load it (%s load -i FILE) or check --image",
+		    image, *why ? why : "the engine gave no reason", engine);
+	return TERM_EXIT_FAILURE;
 }
 
 static int container_ready(struct tasks_job *j, bool input)
@@ -113,18 +113,18 @@ static int container_ready(struct tasks_job *j, bool input)
 
 	bm_error_clear(&err);
 	if (j->client->ops->check_container(j->client, name, &err) == 0)
-		return CLI_EXIT_OK;
+		return TERM_EXIT_OK;
 	tasks_report(j, input, &err);
-	return CLI_EXIT_FAILURE;
+	return TERM_EXIT_FAILURE;
 }
 
 int run_preflight(struct tasks_job *j, enum run_runtime rt)
 {
 	int rc = container_ready(j, true);
 
-	if (rc == CLI_EXIT_OK && j->topt.output)
+	if (rc == TERM_EXIT_OK && j->topt.output)
 		rc = container_ready(j, false);
-	if (rc == CLI_EXIT_OK && (rt == RUN_DOCKER || rt == RUN_PODMAN) &&
+	if (rc == TERM_EXIT_OK && (rt == RUN_DOCKER || rt == RUN_PODMAN) &&
 	    j->topt.image && *j->topt.image)
 		rc = image_ready(rt, j->topt.image);
 	return rc;

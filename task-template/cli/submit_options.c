@@ -148,9 +148,9 @@ static int parse_seconds(const char *opt, const char *arg, double *out)
 	double v = strtod(arg, &end);
 
 	if (end == arg || *end || !(v > 0) || v > 86400.0 * 7) {
-		cli_errorf("submit: invalid value '%s' for --%s: expected "
-			   "seconds, more than 0",
-			   arg, opt);
+		term_errorf("submit: invalid value '%s' for --%s: expected "
+			    "seconds, more than 0",
+			    arg, opt);
 		return -1;
 	}
 	*out = v;
@@ -206,7 +206,7 @@ static int submit_option(struct submit *s, int opt, const char *arg)
 	case SUBMIT_OPT_TIMEOUT:
 		return parse_seconds("timeout", arg, &s->wopts.timeout_s);
 	}
-	cli_errorf("internal error: unknown submit option %d", opt);
+	term_errorf("internal error: unknown submit option %d", opt);
 	return -1;
 }
 
@@ -250,44 +250,44 @@ static bool valid_time(const char *t)
 static int submit_check(struct submit *s)
 {
 	if (!s->job_id || !*s->job_id) {
-		cli_errorf("submit: --job ID is required");
+		term_errorf("submit: --job ID is required");
 		return -1;
 	}
 	if (!s->pool_id == !s->auto_pool) {
-		cli_errorf(
+		term_errorf(
 		    "submit: give either --pool ID (an existing pool) or "
 		    "--auto-pool");
 		return -1;
 	}
 	if (s->start && !s->schedule) {
-		cli_errorf("submit: --start goes with --schedule");
+		term_errorf("submit: --start goes with --schedule");
 		return -1;
 	}
 	if (s->schedule && !valid_recurrence(s->schedule)) {
-		cli_errorf("submit: invalid --schedule '%s': expected an ISO "
-			   "8601 duration such as PT24H or P1D",
-			   s->schedule);
+		term_errorf("submit: invalid --schedule '%s': expected an ISO "
+			    "8601 duration such as PT24H or P1D",
+			    s->schedule);
 		return -1;
 	}
 	if (s->start && !valid_time(s->start)) {
-		cli_errorf("submit: invalid --start '%s': expected a UTC time "
-			   "such as 2026-01-01T02:00:00Z",
-			   s->start);
+		term_errorf("submit: invalid --start '%s': expected a UTC time "
+			    "such as 2026-01-01T02:00:00Z",
+			    s->start);
 		return -1;
 	}
 	if (s->report_path && !s->wait) {
-		cli_errorf("submit: --report needs --wait (the results are "
-			   "known once the tasks end)");
+		term_errorf("submit: --report needs --wait (the results are "
+			    "known once the tasks end)");
 		return -1;
 	}
 	if (s->schedule && s->wait) {
-		cli_errorf("submit: --wait does not go with --schedule (each "
-			   "scheduled job runs on its own)");
+		term_errorf("submit: --wait does not go with --schedule (each "
+			    "scheduled job runs on its own)");
 		return -1;
 	}
 	if (s->schedule && !s->job.topt.output) {
-		cli_errorf("submit: --schedule needs --output: each night's "
-			   "job skips the blobs whose output exists");
+		term_errorf("submit: --schedule needs --output: each night's "
+			    "job skips the blobs whose output exists");
 		return -1;
 	}
 	if (s->schedule)
@@ -329,12 +329,12 @@ int submit_parse(struct submit *s, int argc, char **argv)
 		    submit_forward(s, submit_longopts[idx].name,
 				   submit_longopts[idx].has_arg ? optarg
 								: NULL)) {
-			cli_errorf("submit: out of memory");
+			term_errorf("submit: out of memory");
 			return -1;
 		}
 	}
 	if (optind < argc) {
-		cli_errorf("submit: unexpected argument '%s'", argv[optind]);
+		term_errorf("submit: unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
 	return submit_check(s);

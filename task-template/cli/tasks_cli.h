@@ -38,8 +38,8 @@ int tasks_job_option(struct tasks_job *j, int opt, const char *arg);
 /* Checks the options, opens the client, lists the output container once
  * for --skip-existing, and opens the iterator, which names on stderr each
  * blob that cannot become a task ("CMD: skipped blob 'NAME': REASON"). Prints
- * one line and returns CLI_EXIT_USAGE or CLI_EXIT_FAILURE on error, CLI_EXIT_OK
- * otherwise. */
+ * one line and returns TERM_EXIT_USAGE or TERM_EXIT_FAILURE on error,
+ * TERM_EXIT_OK otherwise. */
 int tasks_job_open(struct tasks_job *j);
 
 /* The line a command ends with when blobs were skipped as impossible
@@ -51,7 +51,7 @@ bool tasks_job_invalid_summary(const struct tasks_job *j);
 void tasks_job_release(struct tasks_job *j);
 
 /* Reports a listing error of the input (input true) or output container.
- * cli_report prints only the category when an HTTP status is known, so
+ * term_report prints only the category when an HTTP status is known, so
  * the container is named in the subject then. */
 void tasks_report(const struct tasks_job *j, bool input,
 		  const struct bm_error *err);
@@ -60,7 +60,7 @@ void tasks_report(const struct tasks_job *j, bool input,
 void tasks_job_help(FILE *out);
 
 /* Writes s exactly, or C-quoted when it holds a byte that would break the
- * line (cli_print_name): --dry-run shows the very commandLine of the JSON. */
+ * line (term_print_name): --dry-run shows the very commandLine of the JSON. */
 void tasks_print_escaped(FILE *out, const char *s);
 
 /* --- `run` (run_preflight.c) --- */
@@ -69,7 +69,7 @@ void tasks_print_escaped(FILE *out, const char *s);
  * Before the first task (run_preflight.c): the input and output
  * containers exist, and with docker or podman the image is in the store
  * or pulled once. Prints one line saying what to do and returns a
- * CLI_EXIT_* code.
+ * TERM_EXIT_* code.
  */
 int run_preflight(struct tasks_job *j, enum run_runtime rt);
 

@@ -146,7 +146,7 @@ static void *tree_worker(void *arg)
 			j->done_bytes += it->size;
 		}
 		pthread_mutex_unlock(&j->lock);
-		cli_progress_file_done(j->xfer.progress);
+		term_progress_file_done(j->xfer.progress);
 	}
 	return NULL;
 }
@@ -176,7 +176,7 @@ static void tree_summary(const struct tree_job *j, const char *verb,
 {
 	char bytes[32];
 
-	cli_format_bytes(j->done_bytes, bytes, sizeof(bytes));
+	term_format_bytes(j->done_bytes, bytes, sizeof(bytes));
 	fprintf(stderr,
 		"%s: %u file%s %s (%s), %u already complete, %u failed\n", verb,
 		j->done, j->done == 1 ? "" : "s", done_word, bytes, j->skipped,
@@ -229,7 +229,7 @@ static int list_folder(struct bm_blob_client *c, const char *verb,
 			bm_error_set(&err, BM_ERR_NOMEM, "out of memory");
 		snprintf(what, sizeof(what), "%s: cannot list '%s/%s'", verb,
 			 container, prefix);
-		cli_report_container(what, container, &err);
+		term_report_container(what, container, &err);
 		return -1;
 	}
 	if (l->n) /* qsort of NULL, even of 0 items, is undefined */
@@ -240,7 +240,7 @@ static int list_folder(struct bm_blob_client *c, const char *verb,
 /*
  * CONTAINER[/PREFIX] of a -r command: *container and the folder prefix
  * *folder (both malloc()ed; the caller frees them, also on failure), and
- * every blob under it into l. CLI_EXIT_OK, or the code with the line
+ * every blob under it into l. TERM_EXIT_OK, or the code with the line
  * printed.
  */
 static int open_target(struct bm_blob_client *c, const char *verb,
@@ -251,18 +251,18 @@ static int open_target(struct bm_blob_client *c, const char *verb,
 
 	*folder = NULL;
 	if (st_split_target(verb, arg, false, container, &prefix))
-		return CLI_EXIT_USAGE;
+		return TERM_EXIT_USAGE;
 	if (!(*folder = st_folder_prefix(prefix))) {
-		cli_errorf("%s: out of memory", verb);
-		return CLI_EXIT_FAILURE;
+		term_errorf("%s: out of memory", verb);
+		return TERM_EXIT_FAILURE;
 	}
-	return list_folder(c, verb, *container, *folder, l) ? CLI_EXIT_FAILURE
-							    : CLI_EXIT_OK;
+	return list_folder(c, verb, *container, *folder, l) ? TERM_EXIT_FAILURE
+							    : TERM_EXIT_OK;
 }
 
 /* The start get -r, put -r and rm -r share: j cleared, then TARGET
  * (CONTAINER[/FOLDER]) split and listed into *listed, with j's command
- * line, client, container and folder prefix set. CLI_EXIT_OK, or the exit
+ * line, client, container and folder prefix set. TERM_EXIT_OK, or the exit
  * code after a message; tree_close either way. */
 static int tree_open(struct tree_job *j, struct bm_blob_client *c,
 		     const struct st_args *a, const char *verb,
@@ -308,18 +308,18 @@ static int get_one(struct tree_job *j, const struct tree_item *it)
 	int rc = -1;
 
 	if (problem) {
-		cli_errorf("get: cannot save '%s/%s%s' under '%s': %s",
-			   j->container, j->prefix, it->rel, j->dir, problem);
+		term_errorf("get: cannot save '%s/%s%s' under '%s': %s",
+			    j->container, j->prefix, it->rel, j->dir, problem);
 		return -1;
 	}
 	if (asprintf(&dest, "%s/%s", j->dir, it->rel) < 0 ||
 	    asprintf(&name, "%s%s", j->prefix, it->rel) < 0) {
-		cli_errorf("get: out of memory");
+		term_errorf("get: out of memory");
 		goto out;
 	}
 	if (make_parents(dest)) {
-		cli_errorf("get: cannot create the folders of '%s': %s", dest,
-			   strerror(errno));
+		term_errorf("get: cannot create the folders of '%s': %s", dest,
+			    strerror(errno));
 		goto out;
 	}
 	if (it->is_dir) {
@@ -328,8 +328,8 @@ static int get_one(struct tree_job *j, const struct tree_item *it)
 		if (dest[n - 1] == '/')
 			dest[n - 1] = '\0';
 		if (mkdir(dest, 0777) && errno != EEXIST) {
-			cli_errorf("get: cannot create folder '%s': %s", dest,
-				   strerror(errno));
+			term_errorf("get: cannot create folder '%s': %s", dest,
+				    strerror(errno));
 			goto out;
 		}
 		rc = 1;
@@ -339,11 +339,11 @@ static int get_one(struct tree_job *j, const struct tree_item *it)
 	 * finished download gives the file. */
 	if (lstat(dest, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (uint64_t)st.st_size == it->size && st.st_mtime == it->mtime) {
-		cli_progress_add(j->xfer.progress, it->size);
+		term_progress_add(j->xfer.progress, it->size);
 		rc = 1;
 		goto out;
 	}
-	rc = st_get_file(&j->xfer, j->container, name, dest) == CLI_EXIT_OK
+	rc = st_get_file(&j->xfer, j->container, name, dest) == TERM_EXIT_OK
 		 ? 0
 		 : -1;
 out:
@@ -355,7 +355,7 @@ out:
 int st_get_tree(struct bm_blob_client *c, const struct st_args *a)
 {
 	struct tree_list items = {0};
-	struct cli_progress progress;
+	struct term_progress progress;
 	struct st_temps temps;
 	struct tree_job j;
 	const char *dir = a->argv[1];
@@ -363,26 +363,27 @@ int st_get_tree(struct bm_blob_client *c, const struct st_args *a)
 	int rc;
 
 	if (!strcmp(dir, "-")) {
-		cli_errorf("get: -r needs a directory, not standard output");
-		return CLI_EXIT_USAGE;
+		term_errorf("get: -r needs a directory, not standard output");
+		return TERM_EXIT_USAGE;
 	}
 	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		cli_errorf("get: cannot use '%s' as the target folder: not a "
-			   "directory",
-			   dir);
-		return CLI_EXIT_USAGE;
+		term_errorf("get: cannot use '%s' as the target folder: not a "
+			    "directory",
+			    dir);
+		return TERM_EXIT_USAGE;
 	}
 	rc = tree_open(&j, c, a, "get", a->argv[0], &items);
 	if (rc)
 		goto out;
-	rc = CLI_EXIT_FAILURE;
+	rc = TERM_EXIT_FAILURE;
 	if (items.n == 0) {
-		cli_errorf("get: no blobs under '%s/%s'", j.container,
-			   j.prefix);
+		term_errorf("get: no blobs under '%s/%s'", j.container,
+			    j.prefix);
 		goto out;
 	}
 	if (mkdir(dir, 0777) && errno != EEXIST) {
-		cli_errorf("get: cannot create '%s': %s", dir, strerror(errno));
+		term_errorf("get: cannot create '%s': %s", dir,
+			    strerror(errno));
 		goto out;
 	}
 	j.items = &items;
@@ -394,13 +395,13 @@ int st_get_tree(struct bm_blob_client *c, const struct st_args *a)
 				  .block_size_mb = a->block_size_mb,
 				  .concurrency = 1};
 	st_temps_start(&temps);
-	cli_progress_start(&progress, cli_progress_wanted(a->no_progress),
-			   "get", items.bytes, (unsigned)items.n);
+	term_progress_start(&progress, term_progress_wanted(a->no_progress),
+			    "get", items.bytes, (unsigned)items.n);
 	tree_run(&j);
-	cli_progress_stop(&progress);
+	term_progress_stop(&progress);
 	st_temps_stop(&temps);
 	tree_summary(&j, "get", "downloaded");
-	rc = j.failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	rc = j.failed ? TERM_EXIT_FAILURE : TERM_EXIT_OK;
 out:
 	tree_close(&j, &items);
 	return rc;
@@ -429,8 +430,8 @@ static int walk_dir(struct walk *w, const char *rel)
 		return -1;
 	d = opendir(path);
 	if (!d) {
-		cli_errorf("put: cannot read folder '%s': %s", path,
-			   strerror(errno));
+		term_errorf("put: cannot read folder '%s': %s", path,
+			    strerror(errno));
 		w->refused++;
 		free(path);
 		return 0;
@@ -451,25 +452,25 @@ static int walk_dir(struct walk *w, const char *rel)
 			break;
 		}
 		if (lstat(full, &lst) || stat(full, &st)) {
-			cli_errorf("put: cannot read '%s': %s", full,
-				   strerror(errno));
+			term_errorf("put: cannot read '%s': %s", full,
+				    strerror(errno));
 			w->refused++;
 		} else if (S_ISDIR(st.st_mode) && S_ISLNK(lst.st_mode)) {
 			/* Followed, a link to a folder may loop. */
-			cli_errorf("put: not following '%s': a symbolic link "
-				   "to a folder",
-				   full);
+			term_errorf("put: not following '%s': a symbolic link "
+				    "to a folder",
+				    full);
 			w->refused++;
 		} else if (S_ISDIR(st.st_mode)) {
 			rc = walk_dir(w, child);
 		} else if (!S_ISREG(st.st_mode)) {
-			cli_errorf(
+			term_errorf(
 			    "put: cannot upload '%s': not a regular file",
 			    full);
 			w->refused++;
 		} else if ((problem = st_blob_problem(w->prefix, child))) {
-			cli_errorf("put: cannot upload '%s': %s", full,
-				   problem);
+			term_errorf("put: cannot upload '%s': %s", full,
+				    problem);
 			w->refused++;
 		} else {
 			tree_list_add(w->l, child, (uint64_t)st.st_size,
@@ -510,14 +511,14 @@ static int put_marker(struct tree_job *j, const struct tree_item *it)
 	int rc = 0;
 
 	if (asprintf(&name, "%s%s", j->prefix, it->rel) < 0) {
-		cli_errorf("put: out of memory");
+		term_errorf("put: out of memory");
 		return -1;
 	}
 	bm_error_clear(&err);
 	if (c->ops->put(c, j->container, name, NULL, &po, NULL, &err)) {
 		snprintf(what, sizeof(what), "cannot create folder '%s/%s'",
 			 j->container, name);
-		cli_report_container(what, j->container, &err);
+		term_report_container(what, j->container, &err);
 		rc = -1;
 	}
 	free(name);
@@ -539,15 +540,15 @@ static int put_one(struct tree_job *j, const struct tree_item *it)
 		return have && have->is_dir ? 1 : put_marker(j, it);
 	if (asprintf(&path, "%s/%s", j->dir, it->rel) < 0 ||
 	    asprintf(&name, "%s%s", j->prefix, it->rel) < 0) {
-		cli_errorf("put: out of memory");
+		term_errorf("put: out of memory");
 		goto out;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		cli_errorf("put: cannot open '%s': %s", path, strerror(errno));
+		term_errorf("put: cannot open '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	rc = st_put_fd(&j->xfer, fd, path, j->container, name) == CLI_EXIT_OK
+	rc = st_put_fd(&j->xfer, fd, path, j->container, name) == TERM_EXIT_OK
 		 ? 0
 		 : -1;
 out:
@@ -563,7 +564,7 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 	struct put_job pj;
 	struct tree_job *j = &pj.j;
 	struct tree_list items = {0};
-	struct cli_progress progress;
+	struct term_progress progress;
 	struct walk w = {0};
 	const char *dir = a->argv[0];
 	char *root = NULL;
@@ -573,22 +574,23 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 
 	memset(&pj, 0, sizeof(pj));
 	if (stat(dir, &st)) {
-		cli_errorf("put: cannot upload '%s': %s", dir, strerror(errno));
-		return CLI_EXIT_FAILURE;
+		term_errorf("put: cannot upload '%s': %s", dir,
+			    strerror(errno));
+		return TERM_EXIT_FAILURE;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		cli_errorf("put: cannot upload '%s' with -r: not a directory",
-			   dir);
-		return CLI_EXIT_USAGE;
+		term_errorf("put: cannot upload '%s' with -r: not a directory",
+			    dir);
+		return TERM_EXIT_USAGE;
 	}
 	rc = tree_open(j, c, a, "put", a->argv[1], &pj.remote);
 	if (rc)
 		goto out;
-	rc = CLI_EXIT_FAILURE;
+	rc = TERM_EXIT_FAILURE;
 	/* "dir/" and "dir" are one folder; names never hold "dir//x". */
 	root = strdup(dir);
 	if (!root) {
-		cli_errorf("put: out of memory");
+		term_errorf("put: out of memory");
 		goto out;
 	}
 	for (n = strlen(root); n > 1 && root[n - 1] == '/'; n--)
@@ -597,7 +599,7 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 	w.root = root;
 	w.prefix = j->prefix;
 	if (walk_dir(&w, "") < 0 || items.nomem) {
-		cli_errorf("put: out of memory");
+		term_errorf("put: out of memory");
 		goto out;
 	}
 	if (items.n)
@@ -611,15 +613,15 @@ int st_put_tree(struct bm_blob_client *c, const struct st_args *a)
 				   .progress = &progress,
 				   .block_size_mb = a->block_size_mb,
 				   .concurrency = 1};
-	cli_progress_start(&progress, cli_progress_wanted(a->no_progress),
-			   "put", items.bytes, (unsigned)items.n);
+	term_progress_start(&progress, term_progress_wanted(a->no_progress),
+			    "put", items.bytes, (unsigned)items.n);
 	if (progress.running)
-		cli_progress_sample(&progress, bytes_sent, c);
+		term_progress_sample(&progress, bytes_sent, c);
 	tree_run(j);
-	cli_progress_stop(&progress);
+	term_progress_stop(&progress);
 	j->failed += w.refused;
 	tree_summary(j, "put", "uploaded");
-	rc = j->failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	rc = j->failed ? TERM_EXIT_FAILURE : TERM_EXIT_OK;
 out:
 	tree_close(j, &items);
 	tree_list_release(&pj.remote);
@@ -638,7 +640,7 @@ static int rm_one(struct tree_job *j, const struct tree_item *it)
 	int rc = -1;
 
 	if (asprintf(&name, "%s%s", j->prefix, it->rel) < 0) {
-		cli_errorf("rm: out of memory");
+		term_errorf("rm: out of memory");
 		return -1;
 	}
 	bm_error_clear(&err);
@@ -648,7 +650,7 @@ static int rm_one(struct tree_job *j, const struct tree_item *it)
 	} else {
 		snprintf(what, sizeof(what), "cannot delete '%s/%s'",
 			 j->container, name);
-		cli_report(what, &err);
+		term_report(what, &err);
 	}
 	free(name);
 	return rc;
@@ -669,7 +671,7 @@ int st_rm_tree(struct bm_blob_client *c, const struct st_args *a)
 	folder = j.prefix;
 	if (rc)
 		goto out;
-	rc = CLI_EXIT_FAILURE;
+	rc = TERM_EXIT_FAILURE;
 	/* blobfuse's marker of the folder itself: the blob "x" beside
 	 * "x/..." with hdi_isfolder=true. */
 	if (*folder) {
@@ -682,7 +684,7 @@ int st_rm_tree(struct bm_blob_client *c, const struct st_args *a)
 		strcat(folder, "/");
 	}
 	if (items.n == 0 && !marker) {
-		cli_errorf("rm: no blobs under '%s/%s'", container, folder);
+		term_errorf("rm: no blobs under '%s/%s'", container, folder);
 		goto out;
 	}
 	j.items = &items;
@@ -690,12 +692,12 @@ int st_rm_tree(struct bm_blob_client *c, const struct st_args *a)
 	tree_run(&j);
 	printf("deleted %u blob%s under '%s/", j.done + marker,
 	       j.done + marker == 1 ? "" : "s", container);
-	cli_print_name(stdout, folder);
+	term_print_name(stdout, folder);
 	printf("'\n");
 	if (j.failed)
-		cli_errorf("rm: %u blob%s not deleted", j.failed,
-			   j.failed == 1 ? "" : "s");
-	rc = j.failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+		term_errorf("rm: %u blob%s not deleted", j.failed,
+			    j.failed == 1 ? "" : "s");
+	rc = j.failed ? TERM_EXIT_FAILURE : TERM_EXIT_OK;
 out:
 	tree_close(&j, &items);
 	return rc;

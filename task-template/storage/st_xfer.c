@@ -35,7 +35,7 @@ struct get_sink {
 	int fd;
 	uint64_t written;
 	int write_errno;
-	struct cli_progress *progress;
+	struct term_progress *progress;
 };
 
 static int write_all(int fd, const void *data, size_t len)
@@ -66,7 +66,7 @@ static int get_write(const void *data, size_t len, void *ud)
 	}
 	s->written += len;
 	if (s->progress)
-		cli_progress_add(s->progress, len);
+		term_progress_add(s->progress, len);
 	return 0;
 }
 
@@ -454,18 +454,18 @@ static int get_to_sink(const struct st_xfer *x, const char *container,
 	bm_error_clear(&err);
 	if (c->ops->get(c, container, name, &go, get_write, sink, info, &err)) {
 		if (sink->write_errno) {
-			cli_errorf("get: cannot write %s: %s", shown,
-				   strerror(sink->write_errno));
+			term_errorf("get: cannot write %s: %s", shown,
+				    strerror(sink->write_errno));
 		} else {
 			what_blob(what, sizeof(what), "get", container, name);
-			cli_report_container(what, container, &err);
+			term_report_container(what, container, &err);
 		}
 		return -1;
 	}
 	if (info->size != sink->written) {
-		cli_errorf("get: '%s/%s': received %" PRIu64 " of %" PRIu64
-			   " bytes",
-			   container, name, sink->written, info->size);
+		term_errorf("get: '%s/%s': received %" PRIu64 " of %" PRIu64
+			    " bytes",
+			    container, name, sink->written, info->size);
 		return -1;
 	}
 	return 0;
@@ -478,8 +478,8 @@ int st_get_stdout(const struct st_xfer *x, const char *container,
 	struct bm_blob_info info = {0};
 
 	return get_to_sink(x, container, name, &sink, "standard output", &info)
-		   ? CLI_EXIT_FAILURE
-		   : CLI_EXIT_OK;
+		   ? TERM_EXIT_FAILURE
+		   : TERM_EXIT_OK;
 }
 
 int st_get_file(const struct st_xfer *x, const char *container,
@@ -489,18 +489,18 @@ int st_get_file(const struct st_xfer *x, const char *container,
 	struct bm_blob_info info = {0};
 	struct timespec times[2];
 	char *tmp_path = NULL, *shown = NULL;
-	int slot = -1, rc = CLI_EXIT_FAILURE;
+	int slot = -1, rc = TERM_EXIT_FAILURE;
 
 	sink.fd = make_temp(dest, &tmp_path);
 	if (sink.fd < 0) {
-		cli_errorf("get: cannot create a file beside '%s': %s", dest,
-			   strerror(errno));
-		return CLI_EXIT_FAILURE;
+		term_errorf("get: cannot create a file beside '%s': %s", dest,
+			    strerror(errno));
+		return TERM_EXIT_FAILURE;
 	}
 	slot = temps_add(x->temps, tmp_path);
 	if (asprintf(&shown, "'%s'", dest) < 0) {
 		shown = NULL;
-		cli_errorf("get: out of memory");
+		term_errorf("get: out of memory");
 		goto out;
 	}
 	if (get_to_sink(x, container, name, &sink, shown, &info))
@@ -512,7 +512,8 @@ int st_get_file(const struct st_xfer *x, const char *container,
 		futimens(sink.fd, times);
 	if (commit_temp(sink.fd, tmp_path, dest)) {
 		sink.fd = -1; /* commit_temp closed it */
-		cli_errorf("get: cannot write '%s': %s", dest, strerror(errno));
+		term_errorf("get: cannot write '%s': %s", dest,
+			    strerror(errno));
 		goto out;
 	}
 	sink.fd = -1;
@@ -520,7 +521,7 @@ int st_get_file(const struct st_xfer *x, const char *container,
 	slot = -1;
 	free(tmp_path);
 	tmp_path = NULL;
-	rc = CLI_EXIT_OK;
+	rc = TERM_EXIT_OK;
 out:
 	if (tmp_path) {
 		if (sink.fd >= 0)
@@ -543,8 +544,9 @@ int st_put_fd(const struct st_xfer *x, int fd, const char *shown,
 	char what[1200];
 
 	if (fstat(fd, &st)) {
-		cli_errorf("put: cannot read '%s': %s", shown, strerror(errno));
-		return CLI_EXIT_FAILURE;
+		term_errorf("put: cannot read '%s': %s", shown,
+			    strerror(errno));
+		return TERM_EXIT_FAILURE;
 	}
 	bm_error_clear(&err);
 	/* A regular file read from its start goes through the shared upload
@@ -554,25 +556,25 @@ int st_put_fd(const struct st_xfer *x, int fd, const char *shown,
 		uint64_t bs = file_block_size(len, x->block_size_mb);
 
 		if (!bs) {
-			cli_errorf("put: '%s' is larger than a block blob can "
-				   "be",
-				   shown);
-			return CLI_EXIT_FAILURE;
+			term_errorf("put: '%s' is larger than a block blob can "
+				    "be",
+				    shown);
+			return TERM_EXIT_FAILURE;
 		}
 		if (bm_blob_upload_fd(c, container, name, fd, len, bs, bs,
 				      x->concurrency, NULL, NULL, &err) == 0)
-			return CLI_EXIT_OK;
+			return TERM_EXIT_OK;
 	} else if (upload_stream(c, container, name, fd,
 				 (size_t)x->block_size_mb * ST_MIB,
 				 x->concurrency, &read_errno, &err) == 0) {
-		return CLI_EXIT_OK;
+		return TERM_EXIT_OK;
 	}
 	if (read_errno || err.code == BM_ERR_IO) {
-		cli_errorf("put: cannot read '%s': %s", shown,
-			   read_errno ? strerror(read_errno) : err.msg);
+		term_errorf("put: cannot read '%s': %s", shown,
+			    read_errno ? strerror(read_errno) : err.msg);
 	} else {
 		what_blob(what, sizeof(what), "upload", container, name);
-		cli_report_container(what, container, &err);
+		term_report_container(what, container, &err);
 	}
-	return CLI_EXIT_FAILURE;
+	return TERM_EXIT_FAILURE;
 }

@@ -69,8 +69,8 @@ void st_temps_stop(struct st_temps *t);
 /* Options of one transfer. */
 struct st_xfer {
 	struct bm_blob_client *client;
-	struct st_temps *temps;	       /* NULL: no signal clean-up */
-	struct cli_progress *progress; /* counts the bytes, may be off */
+	struct st_temps *temps;		/* NULL: no signal clean-up */
+	struct term_progress *progress; /* counts the bytes, may be off */
 	int block_size_mb;
 	int concurrency;
 };
@@ -79,12 +79,12 @@ struct st_xfer {
  * Downloads container/name to dest through a temporary beside it, renamed
  * into place only when the whole blob has arrived and been synced, with
  * the blob's Last-Modified as its mtime (what get -r compares to resume).
- * Prints one line on failure ("get: ..."); returns a CLI_EXIT_* code.
+ * Prints one line on failure ("get: ..."); returns a TERM_EXIT_* code.
  */
 int st_get_file(const struct st_xfer *x, const char *container,
 		const char *name, const char *dest);
 
-/* Downloads to stdout. Prints one line on failure; CLI_EXIT_*. */
+/* Downloads to stdout. Prints one line on failure; TERM_EXIT_*. */
 int st_get_stdout(const struct st_xfer *x, const char *container,
 		  const char *name);
 
@@ -92,7 +92,7 @@ int st_get_stdout(const struct st_xfer *x, const char *container,
  * Uploads what fd holds as container/name: a regular file read from its
  * start goes through bm_blob_upload_fd (pread, parallel blocks); anything
  * else is a stream read one block at a time. `shown` names the source in
- * messages. Prints one line on failure; CLI_EXIT_*.
+ * messages. Prints one line on failure; TERM_EXIT_*.
  */
 int st_put_fd(const struct st_xfer *x, int fd, const char *shown,
 	      const char *container, const char *name);

@@ -17,44 +17,44 @@
 
 /* Exit codes of every subcommand. */
 enum {
-	CLI_EXIT_OK = 0,
-	CLI_EXIT_FAILURE =
-	    1,		    /* the operation failed (service, network, tasks) */
-	CLI_EXIT_USAGE = 2, /* bad command line or configuration */
+	TERM_EXIT_OK = 0,
+	TERM_EXIT_FAILURE =
+	    1, /* the operation failed (service, network, tasks) */
+	TERM_EXIT_USAGE = 2, /* bad command line or configuration */
 };
 
 /* Prints "blobmill: " + message + "\n" to stderr. */
-void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void term_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "blobmill: WHAT: ERR-MSG" (or "blobmill: WHAT: CATEGORY") to
  * stderr, one line. */
-void cli_report(const char *what, const struct bm_error *err);
+void term_report(const char *what, const struct bm_error *err);
 
-/* cli_report for an operation on container: a missing container's line
+/* term_report for an operation on container: a missing container's line
  * ends with what to do, ": create it with 'blobmill mb CONTAINER'". */
-void cli_report_container(const char *what, const char *container,
-			  const struct bm_error *err);
+void term_report_container(const char *what, const char *container,
+			   const struct bm_error *err);
 
 /* "12.3 MiB", "512 B": for people, not for parsing. */
-void cli_format_bytes(uint64_t n, char *out, size_t cap);
+void term_format_bytes(uint64_t n, char *out, size_t cap);
 
 /* Writes s as it is when it can stand on a line by itself, else C-quoted
  * in double quotes as git does ("new\nline", \" \\ \t, \ooo for other
  * control bytes): a name holding a control character or starting with '"'.
  * So a line shows exactly the bytes, or a quoted form that says so. */
-void cli_print_name(FILE *out, const char *s);
+void term_print_name(FILE *out, const char *s);
 
 /*
- * The progress line of a transfer (term/cli_progress.c): on stderr, redrawn in
- * place, only when cli_progress_wanted() (stderr is a terminal and no
+ * The progress line of a transfer (term/term_progress.c): on stderr, redrawn in
+ * place, only when term_progress_wanted() (stderr is a terminal and no
  * --no-progress). Started off, every call is a no-op.
  * total_bytes 0: unknown (no percentage, no ETA); total_files 0: one file.
  */
-struct cli_progress {
+struct term_progress {
 	const char *verb;
 	uint64_t total_bytes;
 	unsigned total_files;
-	atomic_uint_least64_t bytes; /* counted by cli_progress_add */
+	atomic_uint_least64_t bytes; /* counted by term_progress_add */
 	atomic_uint files;
 	uint64_t (*sample)(void *ud); /* or bytes sampled from elsewhere */
 	void *sample_ud;
@@ -67,17 +67,17 @@ struct cli_progress {
 	bool running;
 };
 
-bool cli_progress_wanted(bool no_progress);
-void cli_progress_start(struct cli_progress *p, bool on, const char *verb,
-			uint64_t total_bytes, unsigned total_files);
+bool term_progress_wanted(bool no_progress);
+void term_progress_start(struct term_progress *p, bool on, const char *verb,
+			 uint64_t total_bytes, unsigned total_files);
 /* Counts the bytes sample(ud) returns beyond its value now (e.g. the
- * client's bytes sent). Call right after cli_progress_start. */
-void cli_progress_sample(struct cli_progress *p, uint64_t (*sample)(void *),
-			 void *ud);
+ * client's bytes sent). Call right after term_progress_start. */
+void term_progress_sample(struct term_progress *p, uint64_t (*sample)(void *),
+			  void *ud);
 /* p may be NULL (no display at all). */
-void cli_progress_add(struct cli_progress *p, uint64_t bytes);
-void cli_progress_file_done(struct cli_progress *p);
+void term_progress_add(struct term_progress *p, uint64_t bytes);
+void term_progress_file_done(struct term_progress *p);
 /* Draws the final line (ended by a newline) and stops the ticker. */
-void cli_progress_stop(struct cli_progress *p);
+void term_progress_stop(struct term_progress *p);
 
 #endif

@@ -4,7 +4,7 @@
  * so that a line shows exactly the bytes or says it is quoted.
  *
  * Does not: decide exit codes or parse options (cli/), or draw the
- * progress line (cli_progress.c).
+ * progress line (term_progress.c).
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,7 +14,7 @@
 #include "bm_log.h"
 #include "term.h"
 
-void cli_errorf(const char *fmt, ...)
+void term_errorf(const char *fmt, ...)
 {
 	char line[4096]; /* room for a 1,024-character blob name, quoted */
 	va_list ap;
@@ -29,11 +29,11 @@ void cli_errorf(const char *fmt, ...)
 	fprintf(stderr, "blobmill: %s\n", line);
 }
 
-void cli_report_container(const char *what, const char *container,
-			  const struct bm_error *err)
+void term_report_container(const char *what, const char *container,
+			   const struct bm_error *err)
 {
 	if (err->code != BM_ERR_NO_CONTAINER) {
-		cli_report(what, err);
+		term_report(what, err);
 		return;
 	}
 	char detail[96] = "";
@@ -41,9 +41,9 @@ void cli_report_container(const char *what, const char *container,
 	if (err->http_status)
 		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
 			 err->azure_code[0] ? " " : "", err->azure_code);
-	cli_errorf("%s: container '%s' not found%s: create it with "
-		   "'blobmill mb %s'",
-		   what, container, detail, container);
+	term_errorf("%s: container '%s' not found%s: create it with "
+		    "'blobmill mb %s'",
+		    what, container, detail, container);
 }
 
 /*
@@ -57,7 +57,7 @@ void cli_report_container(const char *what, const char *container,
  * For other statuses bm_http's text from the category on (it adds the
  * service's own first line) is kept: it is the only explanation there is.
  */
-void cli_report(const char *what, const struct bm_error *err)
+void term_report(const char *what, const struct bm_error *err)
 {
 	const char *cat = bm_errc_str(err->code);
 	const char *msg = err->msg, *from_cat;
@@ -71,31 +71,31 @@ void cli_report(const char *what, const struct bm_error *err)
 		snprintf(detail, sizeof(detail), " (%ld%s%s)", err->http_status,
 			 err->azure_code[0] ? " " : "", err->azure_code);
 		if (err->code == BM_ERR_AUTH && strstr(msg, "Entra ID token"))
-			cli_errorf("%s: %s", what, from_cat ? from_cat : msg);
+			term_errorf("%s: %s", what, from_cat ? from_cat : msg);
 		else if (err->code == BM_ERR_AUTH)
-			cli_errorf("%s: %s%s: check the account key or SAS "
-				   "token",
-				   what, cat, detail);
+			term_errorf("%s: %s%s: check the account key or SAS "
+				    "token",
+				    what, cat, detail);
 		else if (err->code == BM_ERR_NOT_FOUND ||
 			 err->code == BM_ERR_NO_CONTAINER ||
 			 err->code == BM_ERR_EXISTS)
-			cli_errorf("%s: %s%s", what, cat, detail);
+			term_errorf("%s: %s%s", what, cat, detail);
 		else if (from_cat)
-			cli_errorf("%s: %s", what, from_cat);
+			term_errorf("%s: %s", what, from_cat);
 		else if (*msg)
-			cli_errorf("%s: %s%s: %s", what, cat, detail, msg);
+			term_errorf("%s: %s%s: %s", what, cat, detail, msg);
 		else
-			cli_errorf("%s: %s%s", what, cat, detail);
+			term_errorf("%s: %s%s", what, cat, detail);
 	} else if (!*msg) {
-		cli_errorf("%s: %s", what, cat);
+		term_errorf("%s: %s", what, cat);
 	} else if ((err->code == BM_ERR_NETWORK ||
 		    err->code == BM_ERR_TIMEOUT) &&
 		   msg != from_cat) {
 		/* Transport failures get their category first so that
 		 * "endpoint unreachable" and "timed out" read apart. */
-		cli_errorf("%s: %s: %s", what, cat, msg);
+		term_errorf("%s: %s: %s", what, cat, msg);
 	} else {
-		cli_errorf("%s: %s", what, msg);
+		term_errorf("%s: %s", what, msg);
 	}
 }
 
@@ -146,7 +146,7 @@ static void print_quoted(FILE *out, const char *name)
 	putc('"', out);
 }
 
-void cli_print_name(FILE *out, const char *name)
+void term_print_name(FILE *out, const char *name)
 {
 	if (needs_quoting(name))
 		print_quoted(out, name);

@@ -8,7 +8,8 @@
 # Each folder's Makefile.am CPPFLAGS already refuse most such includes; this
 # also catches one that a header reaches through another folder's -I (the
 # tests' flags allow every folder) and a header name that two folders share.
-# Reads the sources only: no build, no network.
+# Then the same table against task-template/Makefile.am's CPPFLAGS as the
+# build expands them. Reads sources and the built Makefile: no network.
 set -u
 . "$top_srcdir/tests/lib/common.sh"
 
@@ -79,4 +80,50 @@ for d in "${!allowed[@]}"; do
 done
 [ "$checked" -gt 100 ] || fail "only $checked includes read: wrong top_srcdir?"
 [ "$bad" = 0 ] || fail "includes against the layers (docs/ARCHITECTURE.md, the map)"
-echo "ok: $checked includes follow the layers"
+
+# The build allows the same: each task-template/ folder's *_CPPFLAGS, as
+# make expands them, name only folders of its line in the table.
+declare -A target=(
+	[libbmtask_a]=$tt/task [libtasktemplate_a]=$tt/template
+	[libbmbatch_a]=$tt/batch [libbmrunner_a]=$tt/runner
+	[libbmterm_a]=$tt/term [libbmstorage_a]=$tt/storage [blobmill]=$tt/cli
+)
+flags=
+mk=${top_builddir:-}/$tt/Makefile
+if [ -f "$mk" ]; then
+	rules="print-cppflags:"
+	for t in "${!target[@]}"; do
+		rules+=$'\n\t@echo '"$t "'$('"${t}_CPPFLAGS"')'
+	done
+	flags=$(printf '%b\n' "$rules" |
+		make -s --no-print-directory -C "${mk%/Makefile}" -f Makefile \
+			-f - print-cppflags) ||
+		fail "cannot read the CPPFLAGS of $mk"
+	[ "$(wc -l <<<"$flags")" = "${#target[@]}" ] ||
+		fail "expected ${#target[@]} CPPFLAGS lines from $mk, got: $flags"
+	while read -r t rest; do
+		d=${target[$t]}
+		[ -n "$rest" ] || { echo "$t: no CPPFLAGS" >&2; bad=1; }
+		for f in $rest; do
+			case $f in
+			-I*/src) from=src ;;
+			-I*/$tt/*) from=$tt/${f##*/"$tt"/} ;;
+			*) from="?$f" ;;
+			esac
+			case " ${allowed[$d]} " in
+			*" $from "*) ;;
+			*)
+				echo "$tt/Makefile.am: ${t}_CPPFLAGS has $f:" \
+					"$d/ may include only ${allowed[$d]// /, }" >&2
+				bad=1
+				;;
+			esac
+		done
+	done <<<"$flags"
+	[ "$bad" = 0 ] || fail "include paths against the layers (task-template/Makefile.am)"
+else
+	echo "note: $mk not built: CPPFLAGS not checked"
+fi
+what="$checked includes"
+[ -z "$flags" ] || what+=" and ${#target[@]} CPPFLAGS of $tt/Makefile.am"
+echo "ok: $what follow the layers"

@@ -242,7 +242,7 @@ static void call_report(void *arg)
 {
 	struct report_case *r = arg;
 
-	cli_report(r->what, &r->err);
+	term_report(r->what, &r->err);
 }
 
 static void expect_report(const char *what, enum bm_errc code, long status,

@@ -1,12 +1,12 @@
 /*
- * cli_progress: the one-line progress display of put/get (and their -r
+ * term_progress: the one-line progress display of put/get (and their -r
  * forms): bytes so far, rate, ETA, files done, redrawn in place on stderr
  * a few times a second by a ticker thread.
  *
  * Only for a person watching: it is on when stderr is a terminal and the
  * user did not say --no-progress; otherwise every call is a no-op, so
  * scripts and logs never see carriage returns. The caller counts bytes
- * with cli_progress_add (from any thread) or lends a sampling function
+ * with term_progress_add (from any thread) or lends a sampling function
  * (put counts the bytes the HTTP layer has sent; it has no hook per
  * byte). The last line stays on the screen, ended by a newline.
  */
@@ -31,7 +31,7 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void cli_format_bytes(uint64_t n, char *out, size_t cap)
+void term_format_bytes(uint64_t n, char *out, size_t cap)
 {
 	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)n;
@@ -47,7 +47,7 @@ void cli_format_bytes(uint64_t n, char *out, size_t cap)
 		snprintf(out, cap, "%.1f %s", v, units[u]);
 }
 
-static uint64_t done_bytes(struct cli_progress *p)
+static uint64_t done_bytes(struct term_progress *p)
 {
 	uint64_t n = atomic_load(&p->bytes);
 
@@ -63,7 +63,7 @@ static uint64_t done_bytes(struct cli_progress *p)
 /* One line: "get: 45.0 MiB / 100.0 MiB  45%  12.3 MiB/s  ETA 0:04  3/10
  * files". Written whole with \r and erase-to-end, so a shorter line
  * leaves no tail of the last one. */
-static void draw(struct cli_progress *p, bool final)
+static void draw(struct term_progress *p, bool final)
 {
 	uint64_t n = done_bytes(p);
 	double elapsed = mono_s() - p->start;
@@ -71,11 +71,11 @@ static void draw(struct cli_progress *p, bool final)
 	char line[256], done[32], total[32], speed[32];
 	size_t len;
 
-	cli_format_bytes(n, done, sizeof(done));
-	cli_format_bytes((uint64_t)rate, speed, sizeof(speed));
+	term_format_bytes(n, done, sizeof(done));
+	term_format_bytes((uint64_t)rate, speed, sizeof(speed));
 	len = (size_t)snprintf(line, sizeof(line), "%s: %s", p->verb, done);
 	if (p->total_bytes) {
-		cli_format_bytes(p->total_bytes, total, sizeof(total));
+		term_format_bytes(p->total_bytes, total, sizeof(total));
 		len += (size_t)snprintf(
 		    line + len, sizeof(line) - len, " / %s %3d%%", total,
 		    (int)(100.0 * (double)n / (double)p->total_bytes));
@@ -97,7 +97,7 @@ static void draw(struct cli_progress *p, bool final)
 
 static void *ticker(void *arg)
 {
-	struct cli_progress *p = arg;
+	struct term_progress *p = arg;
 	struct timespec until;
 
 	pthread_mutex_lock(&p->lock);
@@ -116,13 +116,13 @@ static void *ticker(void *arg)
 	return NULL;
 }
 
-bool cli_progress_wanted(bool no_progress)
+bool term_progress_wanted(bool no_progress)
 {
 	return !no_progress && isatty(STDERR_FILENO);
 }
 
-void cli_progress_start(struct cli_progress *p, bool on, const char *verb,
-			uint64_t total_bytes, unsigned total_files)
+void term_progress_start(struct term_progress *p, bool on, const char *verb,
+			 uint64_t total_bytes, unsigned total_files)
 {
 	memset(p, 0, sizeof(*p));
 	p->verb = verb;
@@ -143,27 +143,27 @@ void cli_progress_start(struct cli_progress *p, bool on, const char *verb,
 	}
 }
 
-void cli_progress_sample(struct cli_progress *p, uint64_t (*sample)(void *),
-			 void *ud)
+void term_progress_sample(struct term_progress *p, uint64_t (*sample)(void *),
+			  void *ud)
 {
 	p->sample = sample;
 	p->sample_ud = ud;
 	p->sample_base = sample(ud);
 }
 
-void cli_progress_add(struct cli_progress *p, uint64_t bytes)
+void term_progress_add(struct term_progress *p, uint64_t bytes)
 {
 	if (p)
 		atomic_fetch_add(&p->bytes, bytes);
 }
 
-void cli_progress_file_done(struct cli_progress *p)
+void term_progress_file_done(struct term_progress *p)
 {
 	if (p)
 		atomic_fetch_add(&p->files, 1);
 }
 
-void cli_progress_stop(struct cli_progress *p)
+void term_progress_stop(struct term_progress *p)
 {
 	if (!p->running)
 		return;

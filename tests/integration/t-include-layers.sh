@@ -82,7 +82,9 @@ done
 [ "$bad" = 0 ] || fail "includes against the layers (docs/ARCHITECTURE.md, the map)"
 
 # The build allows the same: each task-template/ folder's *_CPPFLAGS, as
-# make expands them, name only folders of its line in the table.
+# make expands them, name only folders of its line in the table. (A make
+# of its own: under `make check` the parent's MAKEFLAGS would add
+# "Entering directory" lines and a jobserver warning to the answer.)
 declare -A target=(
 	[libbmtask_a]=$tt/task [libtasktemplate_a]=$tt/template
 	[libbmbatch_a]=$tt/batch [libbmrunner_a]=$tt/runner
@@ -96,8 +98,9 @@ if [ -f "$mk" ]; then
 		rules+=$'\n\t@echo '"$t "'$('"${t}_CPPFLAGS"')'
 	done
 	flags=$(printf '%b\n' "$rules" |
-		make -s --no-print-directory -C "${mk%/Makefile}" -f Makefile \
-			-f - print-cppflags) ||
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+			make -s --no-print-directory -C "${mk%/Makefile}" \
+			-f Makefile -f - print-cppflags) ||
 		fail "cannot read the CPPFLAGS of $mk"
 	[ "$(wc -l <<<"$flags")" = "${#target[@]}" ] ||
 		fail "expected ${#target[@]} CPPFLAGS lines from $mk, got: $flags"

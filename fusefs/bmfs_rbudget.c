@@ -308,7 +308,5 @@ void bmfs_rbudget_wait_room(struct bmfs_reader *r)
 	pthread_mutex_lock(&r->lock);
 	if (freed)
 		return;
-	r->waiters++;
 	bmfs_rbudget_poll_wait(r);
-	r->waiters--;
 }

@@ -688,9 +688,7 @@ static void copied_from(struct bmfs_reader *r, struct bmfs_unit *u, size_t n)
 /* Waits on r->cond (r->lock held). */
 static void wait_change(struct bmfs_reader *r)
 {
-	r->waiters++;
 	pthread_cond_wait(&r->cond, &r->lock);
-	r->waiters--;
 	atomic_fetch_add(&r->bud->read_waits, 1);
 }
 

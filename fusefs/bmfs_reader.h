@@ -99,7 +99,6 @@ struct bmfs_reader {
 	uint64_t spos;	     /* where the stream's next unit starts */
 	uint8_t *tee_done;   /* one bit per UNIT_ALIGN granule written */
 	bool tee_ok;	     /* no write failed, size as believed */
-	unsigned waiters;    /* reads waiting on cond */
 	uint64_t wake_at;    /* the stream wakes waiting reads once its
 			      * bytes reach this offset (UINT64_MAX: none) */
 	bool stream_waiting; /* the stream waits for a unit */

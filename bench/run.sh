@@ -162,6 +162,28 @@ curl_list() { # URL SAS [PREFIX]: every page of a flat listing, as a raw client 
 		[ -n "$marker" ] || break
 	done
 }
+# Lanes: one curl per lane, each GETting every LANES-th 16 MiB range in
+# turn, as parallel ranged GETs within a lone reader's 32 MiB window
+# would (ARCHITECTURE.md, Reads: why one stream). The curl configs are
+# made once, before any timing.
+curl_lane_configs() { # NAME SIZE LANES
+	local seg=$((16 << 20)) n j i
+	n=$((($2 + seg - 1) / seg))
+	for ((j = 0; j < $3; j++)); do
+		for ((i = j; i < n; i += $3)); do
+			printf 'url = "%s"\nrange = "%d-%d"\noutput = /dev/null\n' \
+				"$BASE/$1?$SAS" "$((i * seg))" "$((i * seg + seg - 1))"
+		done >"$W/lane$3.$j"
+	done
+}
+curl_get_lanes() { # LANES
+	local j pids=()
+	for ((j = 0; j < $1; j++)); do
+		curl -sf -K "$W/lane$1.$j" &
+		pids+=($!)
+	done
+	for j in "${pids[@]}"; do wait "$j"; done
+}
 mount_ours() { # -> OURS_MNT OURS_PID (a cold mount: new daemon, new tmp-path)
 	OURS_MNT="$W/ours.$RANDOM"
 	mkdir -p "$OURS_MNT" "$OURS_MNT.tmp"
@@ -274,10 +296,14 @@ row "write $MIB MiB (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_w)")" \
 # --- read 1 GiB, cold and warm; first 4 KiB ---
 log "bench: read"
 RC1_T=() RC1_R=() RC4_T=() RC4_R=() TTFB_T=() TTFB_R=() TTFB_RSS=() R_T=() R_R=() RW_T=() RW_R=()
-R_RSS=() RRC_T=() RRC_R=() RRC_RSS=()
+R_RSS=() RRC_T=() RRC_R=() RRC_RSS=() RL1_T=() RL1_R=() RL2_T=() RL2_R=()
+curl_lane_configs big-curl "$((MIB << 20))" 1
+curl_lane_configs big-curl "$((MIB << 20))" 2
 for ((k = 0; k < repeat; k++)); do
 	measure RC1 'curl -sf "$BASE/big-curl?$SAS" -o /dev/null'
 	measure RC4 'curl_get_ranges big-curl 4 "$((MIB << 20))"'
+	measure RL1 'curl_get_lanes 1'
+	measure RL2 'curl_get_lanes 2'
 	ours_cold TTFB 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=4k count=1 status=none'
 	ours_cold R 'dd if="$OURS_MNT/big-curl" of=/dev/null bs=1M status=none' RW
 	rclone_cold RRC 'dd if="$RC_MNT/big-curl" of=/dev/null bs=1M status=none'
@@ -294,6 +320,13 @@ row "read $MIB MiB cold (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_r)")" \
 	"$r_ours_r" ">= 0.90 x curl 4x, > rclone" \
 	"$(calc "'yes' if $t_curl_4 / $t_ours_r >= 0.9 and $t_rc_r > $t_ours_r else 'NO'")" \
 	"$rss_ours_r / $rss_rc_r"
+# Not a target: what parallel ranged GETs ("lanes") within a lone
+# reader's 32 MiB window could reach, beside our one stream.
+t_curl_l1=$(median "${RL1_T[@]}") t_curl_l2=$(median "${RL2_T[@]}")
+row "read $MIB MiB cold, curl 16 MiB ranges (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_r)")" \
+	"$(calc "'%.0f' % ($MIB / $t_curl_l1)") 1 lane / $(calc "'%.0f' % ($MIB / $t_curl_l2)") 2 lanes" "-" \
+	"$(fmt_ratio "$t_curl_l2 / $t_ours_r")" "-" \
+	"$r_ours_r (curl $(median "${RL2_R[@]}"))" "- (vs 2 lanes)" "-" "-"
 row "read $MIB MiB warm (MiB/s)" "$(calc "'%.0f' % ($MIB / $t_ours_rw)")" \
 	"$(calc "'%.0f' % ($MIB / $t_curl_4)") 4x" "-" \
 	"$(fmt_ratio "$t_curl_4 / $t_ours_rw")" "-" "$r_ours_rw" "-" "-" "-"

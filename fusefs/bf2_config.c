@@ -153,7 +153,9 @@ static const struct key_def keys[] = {
     SAME("azstorage", "virtual-directory", "true",
 	 "directories are always virtual (from '/' in names), with "
 	 "blobfuse's hdi_isfolder markers for mkdir"),
-    IGNORED("azstorage", "update-md5", "uploads carry no Content-MD5"),
+    IGNORED("azstorage", "update-md5",
+	    "every upload carries a Content-MD5 the service checks; a blob "
+	    "sent in blocks gets no whole-blob MD5"),
     IGNORED("azstorage", "validate-md5", "downloads are checked by ETag"),
     IGNORED("azstorage", "fail-unsupported-op",
 	    "chmod, chown and utimens are accepted and ignored"),

@@ -278,6 +278,7 @@ write_key_config "$dir/warn.yaml"
 printf 'file_cache:\n  path: %s\n  policy: lru\n' "$dir/x" >"$dir/warn2.yaml"
 sed -i '/^file_cache:/,/^$/d' "$dir/warn.yaml"
 cat "$dir/warn2.yaml" >>"$dir/warn.yaml"
+sed -i 's/^azstorage:$/&\n  update-md5: true/' "$dir/warn.yaml"
 chmod 644 "$dir/warn.yaml"
 "$BLOBMILL_FUSE" mount "$mnt" --config-file="$dir/warn.yaml" \
 	--tmp-path="$dir/tmpwarn" 2>"$dir/err" || fail "mount with warnings: $(cat "$dir/err")"
@@ -286,6 +287,10 @@ grep -q "warn.yaml' is readable by group or others" "$dir/err" ||
 	fail "no warning for a config readable by others: $(cat "$dir/err")"
 grep -q "warn.yaml:[0-9]*: 'file_cache.policy' has no effect" "$dir/err" ||
 	fail "no warning for a key with no effect: $(cat "$dir/err")"
+# Uploads do carry a Content-MD5 (Put Blob, Put Block): the warning once
+# said the opposite.
+grep -q "'azstorage.update-md5' has no effect in blobmill-fuse: every upload carries a Content-MD5" "$dir/err" ||
+	fail "update-md5's warning does not say uploads carry a Content-MD5: $(cat "$dir/err")"
 grep -q "virtual-directory\|ignore-open-flags" "$dir/err" &&
 	fail "a warning for a key that asks for what we do anyway"
 echo "ok: warnings: $(tr '\n' '|' <"$dir/err")"

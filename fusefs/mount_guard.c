@@ -88,22 +88,28 @@ static void unescape_field(char *s)
 	*w = '\0';
 }
 
-/* Whether path is a mount point; *fstype gets its type (caller frees).
- * The last mount on a path is the one in effect: later lines win. */
-static int find_mount(const char *path, char **fstype)
+/* Whether path is a mount point; *fstype gets its type (caller frees),
+ * and dev (devcap bytes, unless NULL) its "major:minor". The last mount
+ * on a path is the one in effect: later lines win. */
+static int find_mount(const char *path, char **fstype, char *dev, size_t devcap)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, *mp, *type, *save;
+	char *line = NULL, *mp, *majmin, *type, *save;
 	size_t cap = 0;
 	int found = 0, i;
 
 	*fstype = NULL;
 	if (!f)
 		return 0;
+	/* "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ... - TYPE ..." */
 	while (getline(&line, &cap, f) > 0) {
 		mp = strtok_r(line, " ", &save);
-		for (i = 1; mp && i < 5; i++)
+		majmin = NULL;
+		for (i = 1; mp && i < 5; i++) {
 			mp = strtok_r(NULL, " ", &save);
+			if (i == 2)
+				majmin = mp;
+		}
 		if (!mp)
 			continue;
 		unescape_field(mp);
@@ -113,6 +119,8 @@ static int find_mount(const char *path, char **fstype)
 		free(*fstype);
 		*fstype = strndup(type ? type + 3 : "?",
 				  type ? strcspn(type + 3, " ") : 1);
+		if (dev)
+			snprintf(dev, devcap, "%s", majmin);
 		found = 1;
 	}
 	free(line);
@@ -124,7 +132,16 @@ int mount_guard_find(const char *mp, char **path, char **fstype)
 {
 	*fstype = NULL;
 	*path = resolve_mountpoint(mp);
-	return *path && find_mount(*path, fstype);
+	return *path && find_mount(*path, fstype, NULL, 0);
+}
+
+int mount_guard_device(const char *path, char *dev, size_t cap)
+{
+	char *fstype;
+	int found = find_mount(path, &fstype, dev, cap);
+
+	free(fstype);
+	return found ? 0 : -1;
 }
 
 int mount_guard_mountpoint(const char *mp, struct bm_error *err)

@@ -11,12 +11,19 @@
 #ifndef MOUNT_GUARD_H
 #define MOUNT_GUARD_H
 
+#include <stddef.h>
+
 #include "bm_error.h"
 
 /* Whether mp (resolved as the kernel shows it) is a mount point; *fstype
  * gets its type (caller frees), *path the resolved path (caller frees).
  * Never stats mp itself (its daemon may hang). */
 int mount_guard_find(const char *mp, char **path, char **fstype);
+
+/* The "major:minor" of the newest mount on path (absolute and resolved,
+ * as the kernel's mount table writes it) into dev (cap bytes). 0, or -1
+ * when nothing is mounted there. Reads only the mount table. */
+int mount_guard_device(const char *path, char *dev, size_t cap);
 
 /* The absolute path of what mp names, its last component unresolved
  * unless a symbolic link, as the kernel's mount table writes it; relative

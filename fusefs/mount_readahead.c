@@ -18,64 +18,29 @@
  * MiB for 96 read (4 runs in 18, limit 1.05). The window also bounds
  * what a random reader may fetch beyond what it asked for.
  *
- * The device is found in /proc/self/mountinfo (its "major:minor" field),
- * not by stat() of the mount point: that would ask this very daemon,
- * whose loop does not run yet.
+ * The device is found in the mount table (mount_guard_device: the
+ * "major:minor" field of /proc/self/mountinfo), not by stat() of the
+ * mount point: that would ask this very daemon, whose loop does not run
+ * yet.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "mount_guard.h"
 #include "mount_readahead.h"
 
-/* Undoes mountinfo's octal escapes (\040 for a space, ...) in place. */
-static void unescape(char *s)
+/* The sysfs file that holds the readahead of the mount on canon, into
+ * path (size bytes). 0, or -1 with errno. */
+static int readahead_path(const char *canon, char *path, size_t size)
 {
-	char *out = s;
+	char dev[32];
 
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-					(s[3] - '0'));
-			s += 4;
-		} else {
-			*out++ = *s++;
-		}
-	}
-	*out = '\0';
-}
-
-int mount_readahead_path(const char *canon, char *path, unsigned size)
-{
-	char dev[32] = "", *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -1;
-	/* "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ...": the last line for
-	 * the mount point is the mount on top. */
-	while (getline(&line, &cap, f) > 0) {
-		char majmin[32], mp[PATH_MAX + 1];
-
-		if (sscanf(line, "%*s %*s %31s %*s %4096s", majmin, mp) != 2)
-			continue;
-		unescape(mp);
-		if (strcmp(mp, canon) == 0)
-			snprintf(dev, sizeof(dev), "%s", majmin);
-	}
-	free(line);
-	fclose(f);
-	if (!dev[0]) {
+	if (mount_guard_device(canon, dev, sizeof(dev)) != 0) {
 		errno = ENOENT;
 		return -1;
 	}
-	if ((unsigned)snprintf(path, size, "/sys/class/bdi/%s/read_ahead_kb",
-			       dev) >= size) {
+	if ((size_t)snprintf(path, size, "/sys/class/bdi/%s/read_ahead_kb",
+			     dev) >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -88,7 +53,7 @@ int mount_readahead_set(const char *canon, unsigned kb)
 	FILE *f;
 	int rc;
 
-	if (mount_readahead_path(canon, path, sizeof(path)) != 0)
+	if (readahead_path(canon, path, sizeof(path)) != 0)
 		return -1;
 	f = fopen(path, "we");
 	if (!f)

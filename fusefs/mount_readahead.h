@@ -9,15 +9,11 @@
 /* The kernel's readahead window for our mounts (why this size: the .c). */
 #define MOUNT_READAHEAD_KB 256
 
-/* The sysfs file that holds the readahead of the mount on `canon` (a
- * canonical path, made by realpath() BEFORE the mount: resolving it
- * after would ask the daemon itself), the newest mount there, into path
- * (size bytes). 0, or -1 when nothing is mounted there. */
-int mount_readahead_path(const char *canon, char *path, unsigned size);
-
-/* Sets the readahead of the mount on canon (as above) to kb KiB. 0, or -1
- * with errno (not root, /sys read-only, not mounted): the kernel's
- * default then stays, which costs speed, not correctness. */
+/* Sets the readahead of the newest mount on `canon` (a canonical path,
+ * made by realpath() BEFORE the mount: resolving it after would ask the
+ * daemon itself) to kb KiB. 0, or -1 with errno (not root, /sys
+ * read-only, not mounted): the kernel's default then stays, which costs
+ * speed, not correctness. */
 int mount_readahead_set(const char *canon, unsigned kb);
 
 #endif
